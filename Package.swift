@@ -1,0 +1,59 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "nurture",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nurture", targets: ["nurture"]),
+        .library(name: "NurtureDSL", targets: ["NurtureDSL"]),
+        .library(name: "NurtureEngine", targets: ["NurtureEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        // The vocabulary marketers write campaigns in, and the rules that check them. Pure: no I/O.
+        .target(name: "NurtureDSL", swiftSettings: strictSettings),
+        // The marketers' own files. Depends on the DSL only, so a campaign can never reach into the engine.
+        .target(
+            name: "Campaigns",
+            dependencies: ["NurtureDSL"],
+            path: "Campaigns",
+            exclude: ["Templates"],
+            swiftSettings: strictSettings
+        ),
+        // The enrollment state machine, templates, local time, and the simulator that drives them.
+        .target(
+            name: "NurtureEngine",
+            dependencies: [
+                "NurtureDSL",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "nurture",
+            dependencies: [
+                "NurtureEngine",
+                "Campaigns",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "NurtureDSLTests", dependencies: ["NurtureDSL"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NurtureEngineTests",
+            dependencies: ["NurtureEngine", "Campaigns"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["nurture"], swiftSettings: strictSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,374 @@
+extension Playbook {
+    /// Checks every campaign and template and returns every problem at once, errors and warnings,
+    /// in file and line order. An empty result, or warnings only, means the playbook can run.
+    public func validate(templates: TemplateCatalog) -> [Diagnostic] {
+        var report = templates.problems
+        report += duplicateCampaignIDs()
+        report += attributeDeclarations()
+        for campaign in campaigns {
+            var rules = CampaignRules(campaign: campaign, playbook: self, templates: templates)
+            report += rules.check()
+        }
+        report += moveToLoops()
+        report += unusedTemplates(templates)
+        return Array(Set(report)).sorted()
+    }
+
+    private func duplicateCampaignIDs() -> [Diagnostic] {
+        var first: [String: Campaign] = [:]
+        var report: [Diagnostic] = []
+        for campaign in campaigns {
+            if let earlier = first[campaign.id] {
+                report.append(.error(at: campaign.location, "duplicate campaign id '\(campaign.id)' (first declared at \(earlier.location))"))
+            } else {
+                first[campaign.id] = campaign
+            }
+        }
+        return report
+    }
+
+    private func attributeDeclarations() -> [Diagnostic] {
+        var seen: Set<String> = []
+        var report: [Diagnostic] = []
+        for attribute in attributes {
+            if LeadField.names.contains(attribute.name) {
+                report.append(.error(at: attribute.location, "attribute '\(attribute.name)' is already a built-in lead field"))
+            } else if !seen.insert(attribute.name).inserted {
+                report.append(.error(at: attribute.location, "attribute '\(attribute.name)' is declared twice"))
+            }
+            if let value = attribute.defaultValue, !value.fits(attribute.type) {
+                report.append(.error(at: attribute.location, "default \(value) of attribute '\(attribute.name)' is not a \(attribute.type.rawValue)"))
+            }
+        }
+        return report
+    }
+
+    /// A lead moved between campaigns without ever being held would loop forever inside one pass
+    /// of the worker; such loops are refused before they can run.
+    private func moveToLoops() -> [Diagnostic] {
+        let known = Set(campaigns.map(\.id))
+        var edges: [String: [(target: String, step: Step)]] = [:]
+        for campaign in campaigns {
+            edges[campaign.id] = campaign.steps.immediateMoves().filter { known.contains($0.target) }
+        }
+        var report: [Diagnostic] = []
+        var reported: Set<String> = []
+        for campaign in campaigns {
+            // Depth-first search for a path of immediate moves leading back to this campaign.
+            var stack: [(id: String, path: [String], via: Step?)] = [(campaign.id, [campaign.id], nil)]
+            var visited: Set<String> = []
+            while let (current, path, via) = stack.popLast() {
+                for (target, step) in edges[current] ?? [] {
+                    let firstStep = via ?? step
+                    if target == campaign.id {
+                        let cycle = (path + [target]).joined(separator: " → ")
+                        let key = Set(path).sorted().joined(separator: ",")
+                        if reported.insert(key).inserted {
+                            report.append(.error(at: firstStep.location, "MoveTo '\(firstStep.moveTarget ?? target)' can loop a lead without any wait: \(cycle)"))
+                        }
+                    } else if visited.insert(target).inserted {
+                        stack.append((target, path + [target], firstStep))
+                    }
+                }
+            }
+        }
+        return report
+    }
+
+    private func unusedTemplates(_ catalog: TemplateCatalog) -> [Diagnostic] {
+        let used = Set(campaigns.flatMap { $0.allSteps.flatMap { $0.message?.templates ?? [] } })
+        return catalog.templates.keys.filter { !used.contains($0) }.sorted().compactMap { name in
+            guard let file = catalog.templates[name]?.sorted(by: { $0.key < $1.key }).first?.value else { return nil }
+            return .warning(at: Step.Location(file: file.path, line: 1), "template '\(name)' is not used by any campaign")
+        }
+    }
+}
+
+extension Step {
+    var message: Message? {
+        switch action {
+        case .email(let m), .sms(let m): m
+        default: nil
+        }
+    }
+
+    var moveTarget: String? {
+        if case .moveTo(let target) = action { return target }
+        return nil
+    }
+
+    /// True when a lead that reaches this step never goes on to the next one in its block.
+    var endsTheBlock: Bool {
+        switch action {
+        case .exit, .moveTo: return true
+        case .branch(_, let then, let otherwise): return then.endsTheBlock && otherwise.endsTheBlock
+        case .waitFor(_, let timeout, let onEvent, let onTimeout):
+            return onEvent.endsTheBlock && (timeout == nil || onTimeout.endsTheBlock)
+        default: return false
+        }
+    }
+}
+
+extension Array where Element == Step {
+    var endsTheBlock: Bool { contains { $0.endsTheBlock } }
+
+    /// `MoveTo` steps a lead can reach from the start of these steps without being held.
+    func immediateMoves() -> [(target: String, step: Step)] {
+        var moves: [(target: String, step: Step)] = []
+        for step in self {
+            if let target = step.moveTarget { moves.append((target, step)) }
+            if case .branch(_, let then, let otherwise) = step.action {
+                moves += then.immediateMoves() + otherwise.immediateMoves()
+            }
+            if step.holdsTheLead || step.endsTheBlock { break }
+        }
+        return moves
+    }
+}
+
+extension Value {
+    func fits(_ type: AttributeType) -> Bool {
+        switch (self, type) {
+        case (.string, .string), (.number, .number), (.bool, .bool): true
+        default: false
+        }
+    }
+}
+
+/// The rules that concern one campaign.
+struct CampaignRules {
+    let campaign: Campaign
+    let playbook: Playbook
+    let templates: TemplateCatalog
+    var report: [Diagnostic] = []
+
+    init(campaign: Campaign, playbook: Playbook, templates: TemplateCatalog) {
+        self.campaign = campaign
+        self.playbook = playbook
+        self.templates = templates
+    }
+
+    mutating func check() -> [Diagnostic] {
+        if campaign.steps.isEmpty {
+            report.append(.error(at: campaign.location, "campaign '\(campaign.id)' has no steps"))
+        }
+        checkEntries()
+        checkExits()
+        checkStepIDs()
+        checkReachability(campaign.steps)
+        for step in campaign.allSteps { check(step) }
+        return report
+    }
+
+    private mutating func checkEntries() {
+        let movedInto = playbook.campaigns.contains { other in other.allSteps.contains { $0.moveTarget == campaign.id } }
+        if campaign.entries.isEmpty, !movedInto {
+            report.append(.warning(at: campaign.location, "campaign '\(campaign.id)' has no Entry and no campaign moves leads into it: no lead can ever enter"))
+        }
+        for entry in campaign.entries {
+            switch entry.trigger {
+            case .event(let matcher): checkEventType(matcher.type, at: entry.location)
+            case .scoreReaches: break
+            case .attributeChanges(let name, _): checkLeadValue(name, at: entry.location)
+            }
+        }
+    }
+
+    private mutating func checkExits() {
+        for exit in campaign.exits {
+            switch exit.goal {
+            case .event(let matcher, let keys):
+                checkEventType(matcher.type, at: exit.location)
+                for key in keys where !campaign.capturedProperties.contains(key) {
+                    report.append(.error(at: exit.location, "goal compares '\(key)' with the entry event, but no Entry captures it (add capturing: [\"\(key)\"])"))
+                }
+            case .condition(let condition): checkCondition(condition, at: exit.location)
+            }
+        }
+    }
+
+    private mutating func checkStepIDs() {
+        var first: [String: Step] = [:]
+        for step in campaign.allSteps {
+            if let earlier = first[step.id] {
+                report.append(.error(at: step.location, "duplicate step id '\(step.id)' in campaign '\(campaign.id)' (also at \(earlier.location))"))
+            } else {
+                first[step.id] = step
+            }
+        }
+    }
+
+    private mutating func checkReachability(_ steps: [Step]) {
+        for (index, step) in steps.enumerated() {
+            for branch in step.branches { checkReachability(branch.steps) }
+            if step.endsTheBlock, index + 1 < steps.count {
+                let next = steps[index + 1]
+                report.append(.error(at: next.location, "step '\(next.id)' is unreachable: every lead has left the campaign at '\(step.id)' (\(step.location))"))
+                return
+            }
+        }
+    }
+
+    private mutating func check(_ step: Step) {
+        switch step.action {
+        case .email(let message): checkMessage(message, channel: .email, step: step)
+        case .sms(let message):
+            checkMessage(message, channel: .sms, step: step)
+            let window = message.window ?? campaign.window
+            if !(window.map { $0.isWithin(.smsQuietHoursAllowed) } ?? false) {
+                report.append(.warning(at: step.location, "SMS '\(step.id)' could fire outside 08:00–21:00 in the lead's time zone; the engine will hold it until 08:00 (give it window: .daytime)"))
+            }
+        case .wait(let span, let window):
+            if span.days < 0 || span.seconds < 0 {
+                report.append(.error(at: step.location, "wait of \(span) is negative"))
+            }
+            if let window { checkWindow(window, at: step.location) }
+        case .waitUntil(let time, let days):
+            if !time.isValid { report.append(.error(at: step.location, "\(time) is not a time of day")) }
+            if days.isEmpty { report.append(.error(at: step.location, "wait until \(time) on no weekday never ends")) }
+        case .waitFor(let matcher, let timeout, _, _):
+            checkEventType(matcher.type, at: step.location)
+            if timeout == nil {
+                report.append(.error(at: step.location, "WaitFor '\(matcher.type)' has no timeout: a lead who never does it would wait forever (add timeout: .days(N))"))
+            } else if let timeout, timeout.isZero || timeout.days < 0 || timeout.seconds < 0 {
+                report.append(.error(at: step.location, "WaitFor '\(matcher.type)' needs a positive timeout"))
+            }
+        case .branch(let condition, _, _): checkCondition(condition, at: step.location)
+        case .setAttribute(let name, let value):
+            if let attribute = playbook.attribute(name) {
+                if !value.fits(attribute.type) {
+                    report.append(.error(at: step.location, "attribute '\(name)' is a \(attribute.type.rawValue); \(value) does not fit"))
+                }
+            } else {
+                report.append(.error(at: step.location, "SetAttribute of undeclared attribute '\(name)'" + Suggestion.hint(for: name, among: playbook.attributes.map(\.name))))
+            }
+        case .moveTo(let target):
+            if playbook.campaign(target) == nil {
+                report.append(.error(at: step.location, "MoveTo unknown campaign '\(target)'" + Suggestion.hint(for: target, among: playbook.campaigns.map(\.id))))
+            }
+        case .adjustScore, .setStage, .tag, .notifySales, .exit: break
+        }
+    }
+
+    private mutating func checkWindow(_ window: SendWindow, at location: Step.Location) {
+        if window.days.isEmpty || window.opens >= window.closes {
+            report.append(.error(at: location, "send window \(window) never opens"))
+        }
+    }
+
+    private mutating func checkEventType(_ type: String, at location: Step.Location) {
+        let valid = !type.isEmpty && type.allSatisfy { $0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-" }
+        if !valid {
+            report.append(.error(at: location, "'\(type)' is not an event type (use dotted names such as page.viewed)"))
+        }
+    }
+
+    private mutating func checkLeadValue(_ name: String, at location: Step.Location) {
+        if !playbook.knowsLeadValue(name) {
+            let candidates = LeadField.names.union(playbook.attributes.map(\.name))
+            report.append(.error(at: location, "unknown attribute '\(name)'" + Suggestion.hint(for: name, among: candidates) + " (declare it in the playbook's attributes)"))
+        }
+    }
+
+    private mutating func checkCondition(_ condition: Condition, at location: Step.Location) {
+        let emailSteps = campaign.allSteps.filter { if case .email = $0.action { true } else { false } }.map(\.id)
+        for part in condition.flattened {
+            switch part {
+            case .attribute(let name, _): checkLeadValue(name, at: location)
+            case .engaged(let kind, let stepID):
+                if !emailSteps.contains(stepID) {
+                    report.append(.error(at: location, "'\(kind.rawValue)(\"\(stepID)\")' names no email step of campaign '\(campaign.id)'" + Suggestion.hint(for: stepID, among: emailSteps)))
+                }
+            case .did(let matcher, _, let count):
+                checkEventType(matcher.type, at: location)
+                if count < 1 { report.append(.error(at: location, "an event count must be at least 1")) }
+            case .all(let cs), .any(let cs):
+                if cs.isEmpty { report.append(.error(at: location, "an empty all/any condition is always \(part.isAll)")) }
+            default: break
+            }
+        }
+    }
+
+    private enum Channel { case email, sms }
+
+    private mutating func checkMessage(_ message: Message, channel: Channel, step: Step) {
+        if let window = message.window { checkWindow(window, at: step.location) }
+        if !message.variants.isEmpty {
+            let total = message.variants.reduce(0) { $0 + $1.weight }
+            if total != 100 {
+                let listed = message.variants.map { "\($0.name): \($0.weight)" }.joined(separator: ", ")
+                report.append(.error(at: step.location, "variant weights of '\(step.id)' sum to \(total), not 100 (\(listed))"))
+            }
+            if message.variants.contains(where: { $0.weight <= 0 }) {
+                report.append(.error(at: step.location, "every variant of '\(step.id)' needs a positive weight"))
+            }
+            if Set(message.variants.map { $0.name.lowercased() }).count != message.variants.count {
+                report.append(.error(at: step.location, "variant names of '\(step.id)' repeat"))
+            }
+        }
+        let required: [TemplateCatalog.Part] = channel == .email ? [.subject, .text] : [.sms]
+        for name in message.templates {
+            guard let parts = templates.templates[name], required.contains(where: { parts[$0] != nil }) else {
+                let known = templates.templates.filter { parts in required.allSatisfy { parts.value[$0] != nil } }.keys
+                let what = channel == .email ? "email template" : "SMS template"
+                let files = required.map { "Templates/\(name).\($0.rawValue).mustache" }.joined(separator: ", ")
+                report.append(.error(at: step.location, "unknown \(what) '\(name)'" + Suggestion.hint(for: name, among: known) + " (expected \(files))"))
+                continue
+            }
+            for part in required where parts[part] == nil {
+                report.append(.error(at: step.location, "template '\(name)' has no \(part.rawValue) part (Templates/\(name).\(part.rawValue).mustache)"))
+            }
+            let used: [TemplateCatalog.Part] = channel == .email ? [.subject, .text, .html] : [.sms]
+            for part in used { if let file = parts[part] { checkVariables(in: file, part: part, step: step, seen: []) } }
+        }
+    }
+
+    /// Every variable a template uses must be something a lead, the brand, the entry event or
+    /// Nurture itself can provide, unless the template gives it a default.
+    private mutating func checkVariables(in file: TemplateCatalog.File, part: TemplateCatalog.Part, step: Step, seen: Set<String>) {
+        for use in file.variables where !provides(use, defaults: file.defaults) {
+            report.append(.error(at: Step.Location(file: file.path, line: use.line),
+                                 "{{\(use.name)}} is not a lead field, a declared attribute, a brand value or a captured trigger property, and has no default (used by step '\(step.id)' of campaign '\(campaign.id)')" + Suggestion.hint(for: use.name, among: knownVariables)))
+        }
+        for partial in file.partials {
+            guard let included = templates.partials[partial.name]?[part] else {
+                report.append(.error(at: Step.Location(file: file.path, line: partial.line), "unknown partial '\(partial.name)' (expected Templates/_\(partial.name).\(part.rawValue).mustache)"))
+                continue
+            }
+            guard !seen.contains(partial.name) else { continue }
+            checkVariables(in: included, part: part, step: step, seen: seen.union([partial.name]))
+        }
+    }
+
+    private var knownVariables: [String] {
+        Array(LeadField.names) + playbook.attributes.map(\.name) + Brand.templateKeys.map { "brand.\($0)" }
+            + campaign.capturedProperties.map { "trigger.\($0)" } + Array(LeadField.systemVariables)
+    }
+
+    private func provides(_ use: TemplateCatalog.VariableUse, defaults: [String: String]) -> Bool {
+        // Inside {{#brand}}…{{/brand}} a name may be relative to any enclosing section.
+        var candidates = [use.name]
+        for depth in use.sections.indices {
+            candidates.append((use.sections[...depth] + [use.name]).joined(separator: "."))
+        }
+        return candidates.contains { name in
+            if defaults[name] != nil || name == "." { return true }
+            if playbook.knowsLeadValue(name) || LeadField.systemVariables.contains(name) { return true }
+            let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+            guard parts.count == 2 || ["brand", "trigger"].contains(name) else { return false }
+            if parts.count == 1 { return true }
+            switch parts[0] {
+            case "brand": return Brand.templateKeys.contains(parts[1])
+            case "trigger": return campaign.capturedProperties.contains(parts[1])
+            default: return false
+            }
+        }
+    }
+}
+
+extension Condition {
+    fileprivate var isAll: Bool {
+        if case .all = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,208 @@
+/// A sequence of steps a lead goes through: entered on a trigger, left on a goal or at the end.
+///
+/// ```swift
+/// let welcome = Campaign("welcome", kind: .welcome) {
+///     Entry(on: "lead.created")
+///     Exit(on: "demo.booked")
+///     Email("welcome-1")
+///     Wait(.days(2), window: .businessHours)
+///     If(.opened("welcome-1")) { Email("welcome-2-case-study") } else: { SMS("welcome-nudge") }
+/// }
+/// ```
+public struct Campaign: Sendable {
+    /// The kind of sequence; reports group by it. Custom kinds are plain strings.
+    public struct Kind: Sendable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
+        public var name: String
+        public init(_ name: String) { self.name = name }
+        public init(stringLiteral value: String) { name = value }
+        public static let welcome = Kind("welcome")
+        public static let nurture = Kind("nurture")
+        public static let engagement = Kind("engagement")
+        public static func custom(_ name: String) -> Kind { Kind(name) }
+        public var description: String { name }
+    }
+
+    /// Whether a lead who already went through the campaign may enter it again.
+    public enum Reentry: Sendable, Hashable, CustomStringConvertible {
+        case never
+        case after(Span)
+        case always
+
+        public var description: String {
+            switch self {
+            case .never: "never"
+            case .after(let span): "after \(span)"
+            case .always: "always"
+            }
+        }
+    }
+
+    public let id: String
+    public let kind: Kind
+    public let name: String
+    public let reentry: Reentry
+    /// Transactional sequences (invoices, receipts) are exempt from marketing frequency caps.
+    public let isTransactional: Bool
+    /// The send window every send step inherits unless it names its own.
+    public let window: SendWindow?
+    public let entries: [Entry]
+    public let exits: [Exit]
+    public let steps: [Step]
+    public let location: Step.Location
+
+    public init(
+        _ id: String, kind: Kind, name: String? = nil, reentry: Reentry = .never, transactional: Bool = false,
+        window: SendWindow? = nil, fileID: String = #fileID, line: UInt = #line,
+        @CampaignBuilder _ content: () -> [CampaignPart]
+    ) {
+        var entries: [Entry] = [], exits: [Exit] = [], steps: [Step] = []
+        for part in content() {
+            switch part {
+            case .entry(let entry): entries.append(entry)
+            case .exit(let exit): exits.append(exit)
+            case .step(let step): steps.append(step)
+            }
+        }
+        self.id = id
+        self.kind = kind
+        self.name = name ?? id
+        self.reentry = reentry
+        self.isTransactional = transactional
+        self.window = window
+        self.entries = entries
+        self.exits = exits
+        self.steps = StepIDs.assign(steps)
+        self.location = Step.Location(fileID: fileID, line: line)
+    }
+
+    /// Every step, depth first in document order.
+    public var allSteps: [Step] { steps.flattened }
+
+    public func step(_ id: String) -> Step? { allSteps.first { $0.id == id } }
+
+    /// The properties of the entry event that templates may use as `{{trigger.NAME}}`.
+    public var capturedProperties: Set<String> {
+        Set(entries.flatMap(\.captures))
+    }
+}
+
+/// How a lead enters a campaign.
+public struct Entry: Sendable {
+    public enum Trigger: Sendable, Hashable, CustomStringConvertible {
+        case event(EventMatcher)
+        /// Crossing upward to at least this score.
+        case scoreReaches(Double)
+        /// A change of this attribute, optionally to a value passing the comparison.
+        case attributeChanges(String, to: Comparison?)
+
+        public var description: String {
+            switch self {
+            case .event(let matcher): "on \(matcher)"
+            case .scoreReaches(let points): "when score reaches \(Value.number(points))"
+            case .attributeChanges(let name, let comparison):
+                "when \(name) changes" + (comparison.map { " to \($0)" } ?? "")
+            }
+        }
+    }
+
+    public let trigger: Trigger
+    /// Properties of the triggering event kept with the enrollment, for templates and goals.
+    public let captures: [String]
+    public let location: Step.Location
+
+    /// `Entry(on: "page.viewed", where: .property("path", .hasPrefix("/pricing")))`
+    public init(
+        on eventType: String, where conditions: PropertyCondition..., capturing captures: [String] = [],
+        fileID: String = #fileID, line: UInt = #line
+    ) {
+        trigger = .event(EventMatcher(eventType, where: conditions))
+        self.captures = captures
+        location = Step.Location(fileID: fileID, line: line)
+    }
+
+    /// `Entry(whenScoreReaches: 60)`: fires once per upward crossing.
+    public init(whenScoreReaches points: Double, fileID: String = #fileID, line: UInt = #line) {
+        trigger = .scoreReaches(points)
+        captures = []
+        location = Step.Location(fileID: fileID, line: line)
+    }
+
+    /// `Entry(whenAttributeChanges: "nps", to: .atLeast(9))`
+    public init(
+        whenAttributeChanges name: String, to comparison: Comparison? = nil, fileID: String = #fileID, line: UInt = #line
+    ) {
+        trigger = .attributeChanges(name, to: comparison)
+        captures = []
+        location = Step.Location(fileID: fileID, line: line)
+    }
+}
+
+/// A goal: when it is reached the lead leaves the campaign, whichever step it is on.
+public struct Exit: Sendable {
+    public enum Goal: Sendable, Hashable, CustomStringConvertible {
+        /// A matching event; `sameAs` names properties that must equal the entry event's
+        /// (the invoice that was paid is the invoice this enrollment chases).
+        case event(EventMatcher, sameAs: [String])
+        /// A condition on the lead, checked whenever the lead changes.
+        case condition(Condition)
+
+        public var description: String {
+            switch self {
+            case .event(let matcher, let keys):
+                "on \(matcher)" + (keys.isEmpty ? "" : " with the same " + keys.joined(separator: ", "))
+            case .condition(let condition): "when \(condition)"
+            }
+        }
+    }
+
+    public let goal: Goal
+    public let location: Step.Location
+
+    public init(
+        on eventType: String, where conditions: PropertyCondition..., sameAs keys: [String] = [],
+        fileID: String = #fileID, line: UInt = #line
+    ) {
+        goal = .event(EventMatcher(eventType, where: conditions), sameAs: keys)
+        location = Step.Location(fileID: fileID, line: line)
+    }
+
+    public init(when condition: Condition, fileID: String = #fileID, line: UInt = #line) {
+        goal = .condition(condition)
+        location = Step.Location(fileID: fileID, line: line)
+    }
+}
+
+/// Gives every step a stable id: explicit ids stay as written; others are derived from what the
+/// step does (`welcome-1`, `wait-2d`, `if-opened-welcome-1`) and numbered `-2`, `-3` on repeats.
+enum StepIDs {
+    static func assign(_ steps: [Step]) -> [Step] {
+        var taken = Set(steps.flattened.filter(\.hasExplicitID).map(\.id))
+        return assign(steps, taken: &taken)
+    }
+
+    private static func assign(_ steps: [Step], taken: inout Set<String>) -> [Step] {
+        steps.map { original in
+            var step = original
+            if !step.hasExplicitID {
+                let base = step.derivedID
+                var candidate = base, n = 2
+                while taken.contains(candidate) {
+                    candidate = "\(base)-\(n)"
+                    n += 1
+                }
+                step.id = candidate
+                taken.insert(candidate)
+            }
+            switch step.action {
+            case .waitFor(let matcher, let timeout, let onEvent, let onTimeout):
+                let e = assign(onEvent, taken: &taken), t = assign(onTimeout, taken: &taken)
+                step.action = .waitFor(matcher, timeout: timeout, onEvent: e, onTimeout: t)
+            case .branch(let condition, let then, let otherwise):
+                let a = assign(then, taken: &taken), b = assign(otherwise, taken: &taken)
+                step.action = .branch(condition, then: a, otherwise: b)
+            default: break
+            }
+            return step
+        }
+    }
+}

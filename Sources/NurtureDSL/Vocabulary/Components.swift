@@ -1,0 +1,180 @@
+/// Anything that can stand in a campaign's step list.
+public protocol StepConvertible: Sendable {
+    func makeSteps() -> [Step]
+}
+
+extension StepConvertible {
+    /// Gives a step an explicit, stable id (for example before renaming its template).
+    public func id(_ id: String) -> IdentifiedStep { IdentifiedStep(steps: makeSteps(), id: id) }
+}
+
+/// A step with an id set by `.id(_:)`.
+public struct IdentifiedStep: StepConvertible {
+    let steps: [Step]
+    let id: String
+
+    public func makeSteps() -> [Step] {
+        guard var first = steps.first else { return [] }
+        first.id = id
+        first.hasExplicitID = true
+        return [first] + steps.dropFirst()
+    }
+}
+
+/// Sends an email from `Templates/<template>.{subject,text,html}.mustache`.
+///
+/// With `variants: ["A": 50, "B": 50]` each lead gets one variant, chosen deterministically from
+/// its id, from `Templates/<template>-a.*` or `Templates/<template>-b.*`.
+public struct Email: StepConvertible {
+    let step: Step
+
+    public init(
+        _ template: String, variants: KeyValuePairs<String, Int> = [:], window: SendWindow? = nil,
+        fileID: String = #fileID, line: UInt = #line
+    ) {
+        step = Step(.email(Message(template: template, variants: variants, window: window)),
+                    at: .init(fileID: fileID, line: line))
+    }
+
+    public func makeSteps() -> [Step] { [step] }
+}
+
+/// Sends an SMS from `Templates/<template>.sms.mustache`, only to leads who opted in, and only
+/// between 08:00 and 21:00 in their time zone (the engine holds it otherwise).
+public struct SMS: StepConvertible {
+    let step: Step
+
+    public init(
+        _ template: String, variants: KeyValuePairs<String, Int> = [:], window: SendWindow? = nil,
+        fileID: String = #fileID, line: UInt = #line
+    ) {
+        step = Step(.sms(Message(template: template, variants: variants, window: window)),
+                    at: .init(fileID: fileID, line: line))
+    }
+
+    public func makeSteps() -> [Step] { [step] }
+}
+
+/// Holds the lead for a time, or until a time of day on given weekdays, in the lead's time zone.
+public struct Wait: StepConvertible {
+    let step: Step
+
+    /// `Wait(.days(2), window: .businessHours)`: two days, then the next moment inside the window.
+    public init(_ span: Span, window: SendWindow? = nil, fileID: String = #fileID, line: UInt = #line) {
+        step = Step(.wait(span, window: window), at: .init(fileID: fileID, line: line))
+    }
+
+    /// `Wait(until: .at(9), on: Weekday.workdays)`: the next 09:00 on a workday, local time.
+    public init(
+        until time: TimeOfDay, on days: Set<Weekday> = Weekday.everyDay, fileID: String = #fileID, line: UInt = #line
+    ) {
+        step = Step(.waitUntil(time, days: days), at: .init(fileID: fileID, line: line))
+    }
+
+    public func makeSteps() -> [Step] { [step] }
+}
+
+/// Waits for the lead to do something, with a branch for when they do and one for when they don't.
+public struct WaitFor: StepConvertible {
+    let step: Step
+
+    public init(
+        _ eventType: String, where conditions: PropertyCondition..., timeout: Span? = nil,
+        fileID: String = #fileID, line: UInt = #line,
+        @StepBuilder onEvent: () -> [Step] = { [] },
+        @StepBuilder onTimeout: () -> [Step] = { [] }
+    ) {
+        step = Step(
+            .waitFor(EventMatcher(eventType, where: conditions), timeout: timeout, onEvent: onEvent(), onTimeout: onTimeout()),
+            at: .init(fileID: fileID, line: line))
+    }
+
+    public func makeSteps() -> [Step] { [step] }
+}
+
+/// Branches on a condition about the lead, checked when the lead reaches this step.
+public struct If: StepConvertible {
+    let step: Step
+
+    public init(
+        _ condition: Condition, fileID: String = #fileID, line: UInt = #line,
+        @StepBuilder then: () -> [Step], @StepBuilder else otherwise: () -> [Step] = { [] }
+    ) {
+        step = Step(.branch(condition, then: then(), otherwise: otherwise()), at: .init(fileID: fileID, line: line))
+    }
+
+    public func makeSteps() -> [Step] { [step] }
+}
+
+public struct AdjustScore: StepConvertible {
+    let step: Step
+
+    public init(_ points: Int, reason: String? = nil, fileID: String = #fileID, line: UInt = #line) {
+        step = Step(.adjustScore(points, reason: reason), at: .init(fileID: fileID, line: line))
+    }
+
+    public func makeSteps() -> [Step] { [step] }
+}
+
+public struct SetAttribute: StepConvertible {
+    let step: Step
+
+    public init(_ name: String, to value: Value, fileID: String = #fileID, line: UInt = #line) {
+        step = Step(.setAttribute(name, value), at: .init(fileID: fileID, line: line))
+    }
+
+    public func makeSteps() -> [Step] { [step] }
+}
+
+public struct SetStage: StepConvertible {
+    let step: Step
+
+    public init(_ stage: Stage, fileID: String = #fileID, line: UInt = #line) {
+        step = Step(.setStage(stage), at: .init(fileID: fileID, line: line))
+    }
+
+    public func makeSteps() -> [Step] { [step] }
+}
+
+public struct Tag: StepConvertible {
+    let step: Step
+
+    public init(_ tag: String, fileID: String = #fileID, line: UInt = #line) {
+        step = Step(.tag(tag), at: .init(fileID: fileID, line: line))
+    }
+
+    public func makeSteps() -> [Step] { [step] }
+}
+
+/// Alerts sales about this lead, with an optional note saying why.
+public struct NotifySales: StepConvertible {
+    let step: Step
+
+    public init(_ note: String? = nil, fileID: String = #fileID, line: UInt = #line) {
+        step = Step(.notifySales(note: note), at: .init(fileID: fileID, line: line))
+    }
+
+    public func makeSteps() -> [Step] { [step] }
+}
+
+/// Ends this campaign for the lead and enrolls it at the start of another.
+public struct MoveTo: StepConvertible {
+    let step: Step
+
+    public init(_ campaign: String, fileID: String = #fileID, line: UInt = #line) {
+        step = Step(.moveTo(campaign), at: .init(fileID: fileID, line: line))
+    }
+
+    public func makeSteps() -> [Step] { [step] }
+}
+
+/// Ends this campaign for the lead here.
+public struct ExitCampaign: StepConvertible {
+    let step: Step
+
+    public init(_ reason: String? = nil, fileID: String = #fileID, line: UInt = #line) {
+        step = Step(.exit(reason: reason), at: .init(fileID: fileID, line: line))
+    }
+
+    public func makeSteps() -> [Step] { [step] }
+}

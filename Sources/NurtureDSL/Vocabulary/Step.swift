@@ -1,0 +1,137 @@
+/// One step of a campaign, as a plain value the engine runs, `validate` checks and `show` draws.
+public struct Step: Sendable {
+    /// Where a DSL value was written, for diagnostics only; identity is always an explicit string.
+    public struct Location: Sendable, Hashable, CustomStringConvertible {
+        public var file: String
+        public var line: Int
+
+        public init(file: String, line: Int) {
+            self.file = file
+            self.line = line
+        }
+
+        public init(fileID: String, line: UInt) {
+            self.init(file: fileID, line: Int(line))
+        }
+
+        public var description: String { "\(file):\(line)" }
+    }
+
+    public enum Action: Sendable {
+        case email(Message)
+        case sms(Message)
+        case wait(Span, window: SendWindow?)
+        case waitUntil(TimeOfDay, days: Set<Weekday>)
+        case waitFor(EventMatcher, timeout: Span?, onEvent: [Step], onTimeout: [Step])
+        case branch(Condition, then: [Step], otherwise: [Step])
+        case adjustScore(Int, reason: String?)
+        case setAttribute(String, Value)
+        case setStage(Stage)
+        case tag(String)
+        case notifySales(note: String?)
+        case moveTo(String)
+        case exit(reason: String?)
+    }
+
+    /// The stable id: explicit (`.id("…")`) or derived from what the step does, and unique within
+    /// its campaign. Leads in flight are stored against it, so a redeployed campaign keeps them.
+    public internal(set) var id: String
+    public internal(set) var hasExplicitID: Bool
+    public internal(set) var action: Action
+    public let location: Location
+
+    public init(_ action: Action, id: String? = nil, at location: Location) {
+        self.action = action
+        self.id = id ?? ""
+        self.hasExplicitID = id != nil
+        self.location = location
+    }
+
+    /// The nested blocks of a branching step, in display order with their labels.
+    public var branches: [(label: String, steps: [Step])] {
+        switch action {
+        case .waitFor(_, _, let onEvent, let onTimeout): [("on event", onEvent), ("on timeout", onTimeout)]
+        case .branch(_, let then, let otherwise): [("then", then), ("else", otherwise)]
+        default: []
+        }
+    }
+
+    /// The kind of step, as `show` and `simulate` print it.
+    public var kindName: String {
+        switch action {
+        case .email: "email"
+        case .sms: "sms"
+        case .wait, .waitUntil: "wait"
+        case .waitFor: "wait-for"
+        case .branch: "if"
+        case .adjustScore: "score"
+        case .setAttribute: "set"
+        case .setStage: "stage"
+        case .tag: "tag"
+        case .notifySales: "notify-sales"
+        case .moveTo: "move-to"
+        case .exit: "exit"
+        }
+    }
+
+    /// True for steps that hold the lead for some time (the only thing that breaks a `MoveTo` loop).
+    public var holdsTheLead: Bool {
+        switch action {
+        case .wait(let span, _): !span.isZero
+        case .waitUntil, .waitFor: true
+        default: false
+        }
+    }
+
+    /// The id this step would get if none were given.
+    var derivedID: String {
+        switch action {
+        case .email(let m), .sms(let m): m.template
+        case .wait(let span, _): "wait-\(span)"
+        case .waitUntil(let time, _): "wait-until-" + time.description.replacingColon
+        case .waitFor(let matcher, _, _, _): "wait-for-\(matcher.type)"
+        case .branch(let condition, _, _): "if-\(condition.slug)"
+        case .adjustScore(let points, _): points >= 0 ? "score+\(points)" : "score\(points)"
+        case .setAttribute(let name, _): "set-\(name)"
+        case .setStage(let stage): "stage-\(stage.name)"
+        case .tag(let tag): "tag-\(tag)"
+        case .notifySales: "notify-sales"
+        case .moveTo(let campaign): "move-to-\(campaign)"
+        case .exit: "exit"
+        }
+    }
+}
+
+/// What a send step sends: a template, optional A/B variants, and the window it may go out in.
+public struct Message: Sendable, Hashable {
+    public struct Variant: Sendable, Hashable {
+        public var name: String
+        public var weight: Int
+        /// `<template>-<name in lower case>`: `welcome-3-reminder-a`.
+        public var template: String
+    }
+
+    public var template: String
+    public var variants: [Variant]
+    public var window: SendWindow?
+
+    public init(template: String, variants: KeyValuePairs<String, Int>, window: SendWindow?) {
+        self.template = template
+        self.variants = variants.map { Variant(name: $0.key, weight: $0.value, template: "\(template)-\($0.key.lowercased())") }
+        self.window = window
+    }
+
+    /// The templates this step may render: the variants' when split, otherwise its own.
+    public var templates: [String] { variants.isEmpty ? [template] : variants.map(\.template) }
+}
+
+extension String {
+    fileprivate var replacingColon: String { split(separator: ":").joined() }
+}
+
+extension Array where Element == Step {
+    /// Every step in these blocks, depth first in document order.
+    public var flattened: [Step] {
+        flatMap { step in [step] + step.branches.flatMap { $0.steps.flattened } }
+    }
+}

@@ -1,0 +1,68 @@
+public import Foundation
+public import NurtureDSL
+
+/// Calendar arithmetic in one lead's time zone: waits, windows and times of day are local to the
+/// lead, so a 09:00 send stays 09:00 across daylight-saving changes.
+public struct LocalClock: Sendable {
+    public let zone: TimeZone
+    let calendar: Calendar
+
+    public init(zone: TimeZone) {
+        self.zone = zone
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        self.calendar = calendar
+    }
+
+    /// Adds calendar days (same wall-clock time) and then exact seconds.
+    public func adding(_ span: Span, to date: Date) -> Date {
+        let shifted = span.days == 0 ? date : calendar.date(byAdding: .day, value: span.days, to: date) ?? date
+        return shifted.addingTimeInterval(TimeInterval(span.seconds))
+    }
+
+    public func weekday(of date: Date) -> Weekday {
+        Weekday(rawValue: calendar.component(.weekday, from: date)) ?? .monday
+    }
+
+    public func minutesSinceMidnight(of date: Date) -> Int {
+        let parts = calendar.dateComponents([.hour, .minute], from: date)
+        return (parts.hour ?? 0) * 60 + (parts.minute ?? 0)
+    }
+
+    public func isInside(_ window: SendWindow, at date: Date) -> Bool {
+        let minutes = minutesSinceMidnight(of: date)
+        return window.days.contains(weekday(of: date))
+            && minutes >= window.opens.minutesSinceMidnight && minutes < window.closes.minutesSinceMidnight
+    }
+
+    /// `date` itself when the window is open, otherwise the next moment it opens; nil when it never does.
+    public func nextOpening(of window: SendWindow, atOrAfter date: Date) -> Date? {
+        if isInside(window, at: date) { return date }
+        guard !window.days.isEmpty, window.opens < window.closes else { return nil }
+        return next(window.opens, on: window.days, atOrAfter: date)
+    }
+
+    /// The first moment at or after `date` when the local clock shows `time` on one of `days`.
+    public func next(_ time: TimeOfDay, on days: Set<Weekday>, atOrAfter date: Date) -> Date? {
+        guard !days.isEmpty else { return nil }
+        let today = calendar.startOfDay(for: date)
+        for offset in 0...8 {
+            guard let day = calendar.date(byAdding: .day, value: offset, to: today),
+                  days.contains(weekday(of: day)),
+                  let candidate = calendar.date(bySettingHour: time.hour, minute: time.minute, second: 0, of: day,
+                                                matchingPolicy: .nextTime, repeatedTimePolicy: .first, direction: .forward)
+            else { continue }
+            if candidate >= date { return candidate }
+        }
+        return nil
+    }
+
+    /// `Mon 23 Nov 09:00 WET`, the way timelines show a moment to a marketer.
+    public func format(_ date: Date, withZone: Bool = false) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_GB_POSIX")
+        formatter.timeZone = zone
+        formatter.dateFormat = withZone ? "EEE d MMM yyyy HH:mm zzz" : "EEE d MMM HH:mm"
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Mustache
+public import NurtureDSL
+
+/// A message ready to hand to a channel.
+public struct RenderedMessage: Sendable, Hashable {
+    public var subject: String?
+    public var text: String
+    public var html: String?
+    /// For SMS: the parts the text costs.
+    public var segments: SMSSegments?
+}
+
+/// Fills templates with a lead's values, the brand, the entry event and Nurture's own links.
+public struct MessageRenderer: Sendable {
+    public let playbook: Playbook
+    public let library: TemplateLibrary
+
+    public init(playbook: Playbook, library: TemplateLibrary) {
+        self.playbook = playbook
+        self.library = library
+    }
+
+    public struct MissingTemplate: Error, CustomStringConvertible {
+        public let template: String
+        public let part: TemplateCatalog.Part
+        public var description: String { "template '\(template)' has no \(part.rawValue) part" }
+    }
+
+    public func render(
+        _ message: OutgoingMessage, lead: Lead, trigger: [String: Value] = [:], links: [String: String] = [:]
+    ) throws -> RenderedMessage {
+        let values = context(for: lead, trigger: trigger, links: links)
+        switch message.channel {
+        case .email:
+            guard let subject = try? render(message.template, .subject, values) else {
+                throw MissingTemplate(template: message.template, part: .subject)
+            }
+            let html = try? render(message.template, .html, values)
+            guard let text = (try? render(message.template, .text, values)) ?? html.map(Self.plainText) else {
+                throw MissingTemplate(template: message.template, part: .text)
+            }
+            // A header must stay one line whatever a lead's name contains.
+            let oneLine = subject.split(whereSeparator: \.isNewline).joined(separator: " ").trimmed
+            return RenderedMessage(subject: oneLine, text: text, html: html, segments: nil)
+        case .sms:
+            let body = try render(message.template, .sms, values).trimmed
+            return RenderedMessage(subject: nil, text: body, html: nil, segments: SMSSegments(body))
+        }
+    }
+
+    private func render(_ template: String, _ part: TemplateCatalog.Part, _ values: [String: Any]) throws -> String {
+        guard let parsed = library.parsed[template]?[part] else { throw MissingTemplate(template: template, part: part) }
+        var withDefaults = values
+        if let file = library.catalog.templates[template]?[part] {
+            for (name, value) in defaults(of: file, part: part, seen: []) where lookup(name, in: values) == nil {
+                set(name, to: value, in: &withDefaults)
+            }
+        }
+        return parsed.render(withDefaults, library: library.partialsByPart[part])
+    }
+
+    /// The values a lead gives templates: fields and attributes by name, `brand.*`, `trigger.*`,
+    /// and Nurture's links. Missing values are absent, so defaults and `{{^x}}` sections apply.
+    public func context(for lead: Lead, trigger: [String: Value], links: [String: String]) -> [String: Any] {
+        var values: [String: Any] = [:]
+        for attribute in playbook.attributes {
+            if let value = attribute.defaultValue { values[attribute.name] = value.templateValue }
+        }
+        for name in LeadField.names {
+            if let value = lead.value(of: name), !value.textValue.isEmpty { values[name] = value.templateValue }
+        }
+        for (name, value) in lead.attributes where !value.textValue.isEmpty { values[name] = value.templateValue }
+        values["brand"] = playbook.brand.templateValues
+        values["trigger"] = trigger.mapValues(\.templateValue)
+        for (name, link) in links { values[name] = link }
+        return values
+    }
+
+    /// Variables a template part (with its partials) needs but this lead cannot fill: no value,
+    /// no template default, no attribute default. `simulate` refuses to run with any.
+    public func missingValues(
+        in template: String, part: TemplateCatalog.Part, lead: Lead, trigger: [String: Value]
+    ) -> [(name: String, location: Step.Location)] {
+        guard let file = library.catalog.templates[template]?[part] else { return [] }
+        let values = context(for: lead, trigger: trigger, links: Dictionary(uniqueKeysWithValues: LeadField.systemVariables.map { ($0, "") }))
+        return uses(in: file, part: part, seen: []).filter { use, _, defaults in
+            use.sections.isEmpty && defaults[use.name] == nil && lookup(use.name, in: values) == nil
+        }.map { use, path, _ in (use.name, Step.Location(file: path, line: use.line)) }
+    }
+
+    private func uses(in file: TemplateCatalog.File, part: TemplateCatalog.Part, seen: Set<String>)
+        -> [(TemplateCatalog.VariableUse, String, [String: String])]
+    {
+        var all = file.variables.map { ($0, file.path, file.defaults) }
+        for partial in file.partials where !seen.contains(partial.name) {
+            if let included = library.catalog.partials[partial.name]?[part] {
+                all += uses(in: included, part: part, seen: seen.union([partial.name]))
+            }
+        }
+        return all
+    }
+
+    private func defaults(of file: TemplateCatalog.File, part: TemplateCatalog.Part, seen: Set<String>) -> [String: String] {
+        var all = file.defaults
+        for partial in file.partials where !seen.contains(partial.name) {
+            if let included = library.catalog.partials[partial.name]?[part] {
+                all.merge(defaults(of: included, part: part, seen: seen.union([partial.name]))) { mine, _ in mine }
+            }
+        }
+        return all
+    }
+
+    private func lookup(_ dotted: String, in values: [String: Any]) -> Any? {
+        var current: Any? = values
+        for key in dotted.split(separator: ".") {
+            guard let dictionary = current as? [String: Any] else {
+                if let strings = current as? [String: String] { current = strings[String(key)]; continue }
+                return nil
+            }
+            current = dictionary[String(key)]
+        }
+        if let text = current as? String, text.isEmpty { return nil }
+        return current
+    }
+
+    private func set(_ dotted: String, to value: String, in values: inout [String: Any]) {
+        let keys = dotted.split(separator: ".").map(String.init)
+        guard keys.count == 2 else { values[dotted] = value; return }
+        var inner: [String: Any] = (values[keys[0]] as? [String: Any]) ?? (values[keys[0]] as? [String: String]) ?? [:]
+        inner[keys[1]] = value
+        values[keys[0]] = inner
+    }
+
+    /// A readable text part from HTML when a template has no `.text` file.
+    static func plainText(_ html: String) -> String {
+        var text = html.replacingOccurrences(of: "<br ?/?>", with: "\n", options: .regularExpression)
+        text = text.replacingOccurrences(of: "</p>", with: "\n\n")
+        text = text.replacingOccurrences(of: "<[^>]+>", with: "", options: .regularExpression)
+        return text.trimmed
+    }
+}
+
+extension Value {
+    /// Numbers print without a trailing `.0`; booleans stay booleans so `{{#vip}}` sections work.
+    var templateValue: Any {
+        switch self {
+        case .bool(let b): b
+        default: textValue
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Mustache
+public import NurtureDSL
+
+/// The message templates of a playbook, read from `Campaigns/Templates/` when Nurture starts, so
+/// copy can change without a rebuild.
+///
+/// Files are named `<template>.<part>.mustache` with part `subject`, `text`, `html` or `sms`;
+/// files starting with `_` are partials, included as `{{> footer}}` from the same part.
+public struct TemplateLibrary: Sendable {
+    public let directory: String
+    /// What `validate` checks: every file's variables, defaults, partials and problems.
+    public let catalog: TemplateCatalog
+    let parsed: [String: [TemplateCatalog.Part: MustacheTemplate]]
+    let partialsByPart: [TemplateCatalog.Part: MustacheLibrary]
+
+    public struct LoadError: Error, CustomStringConvertible {
+        public let directory: String
+        public let reason: String
+        public var description: String { "cannot read templates in \(directory): \(reason)" }
+    }
+
+    /// Reads every template in `directory`. Files that do not parse are reported in
+    /// `catalog.problems` and left out; only an unreadable directory throws.
+    public static func load(from directory: String) throws -> TemplateLibrary {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        } catch {
+            throw LoadError(directory: directory, reason: "no such directory or not readable")
+        }
+        var catalog = TemplateCatalog()
+        var parsed: [String: [TemplateCatalog.Part: MustacheTemplate]] = [:]
+        var partials: [TemplateCatalog.Part: [String: MustacheTemplate]] = [:]
+        for fileName in names where !fileName.hasPrefix(".") {
+            let path = (directory as NSString).appendingPathComponent(fileName)
+            let location = Step.Location(file: path, line: 1)
+            guard fileName.hasSuffix(".mustache") else {
+                catalog.problems.append(.warning(at: location, "'\(fileName)' is not a template (names end in .subject/.text/.html/.sms.mustache)"))
+                continue
+            }
+            let stem = String(fileName.dropLast(".mustache".count))
+            guard let dot = stem.lastIndex(of: "."), let part = TemplateCatalog.Part(rawValue: String(stem[stem.index(after: dot)...])),
+                  dot > stem.startIndex
+            else {
+                catalog.problems.append(.error(at: location, "cannot tell which part '\(fileName)' is: name it <template>.subject|text|html|sms.mustache"))
+                continue
+            }
+            let name = String(stem[..<dot])
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                catalog.problems.append(.error(at: location, "cannot read '\(fileName)' as UTF-8 text"))
+                continue
+            }
+            let scan = TemplateScanner.scan(text)
+            for problem in scan.problems {
+                catalog.problems.append(.error(at: Step.Location(file: path, line: problem.line), problem.message))
+            }
+            let template: MustacheTemplate
+            do {
+                // The pragma sits on the first line without a newline, so line numbers stay the file's.
+                template = try MustacheTemplate(string: part.pragma + text)
+            } catch let error as MustacheTemplate.ParserError {
+                if scan.problems.isEmpty {
+                    catalog.problems.append(.error(at: Step.Location(file: path, line: error.context.lineNumber), "template does not parse: \(error.error)"))
+                }
+                continue
+            } catch {
+                catalog.problems.append(.error(at: location, "template does not parse: \(error)"))
+                continue
+            }
+            let file = TemplateCatalog.File(path: path, variables: scan.variables, defaults: scan.defaults, partials: scan.partials)
+            if name.hasPrefix("_") {
+                let partialName = String(name.dropFirst())
+                catalog.partials[partialName, default: [:]][part] = file
+                partials[part, default: [:]][partialName] = template
+            } else {
+                catalog.templates[name, default: [:]][part] = file
+                parsed[name, default: [:]][part] = template
+            }
+        }
+        return TemplateLibrary(
+            directory: directory, catalog: catalog, parsed: parsed,
+            partialsByPart: partials.mapValues { MustacheLibrary(templates: $0) })
+    }
+
+    public func has(_ template: String, part: TemplateCatalog.Part) -> Bool { parsed[template]?[part] != nil }
+}
+
+extension TemplateCatalog.Part {
+    /// Only HTML parts escape values; subjects, plain text and SMS must show `&` as `&`.
+    var pragma: String { self == .html ? "{{%CONTENT_TYPE:HTML}}" : "{{%CONTENT_TYPE:TEXT}}" }
+}

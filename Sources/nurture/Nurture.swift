@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Nurture: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nurture",
+        abstract: "Lead nurturing and drip campaigns, defined as Swift in Campaigns/.",
+        subcommands: [Validate.self, CampaignsCommand.self, Simulate.self]
+    )
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import NurtureDSL
+import NurtureEngine
+
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a campaign for one lead on a virtual clock and print the timeline. Sends nothing.",
+        discussion: """
+            Events are OFFSET:TYPE [key=value ...], separated by commas, offsets from the start:
+              --events "2d:email.opened step=welcome-1,3d4h:page.viewed path=/pricing"
+            """)
+
+    @OptionGroup var options: PlaybookOptions
+    @Argument(help: "Campaign id.") var id: String
+    @Option(help: "A JSON file describing the lead (same fields as a CSV import).") var lead: String
+    @Option(help: "Events the lead does, at offsets from the start.") var events: String = ""
+    @Option(help: "How many days to simulate.") var days: Int = 30
+    @Option(help: "Start time, ISO 8601; without a zone it is the lead's local time. Default: now.") var start: String?
+
+    func run() async throws {
+        let script: [ScriptedEvent]
+        do {
+            script = try ScriptedEvent.parse(events)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        guard days > 0 else { throw ValidationError("--days must be at least 1") }
+        let file: LeadFile
+        do {
+            file = try LeadFile.load(lead)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let startDate = try start.map { try Self.parseStart($0, zone: file.lead.zone) } ?? Self.nowToTheMinute()
+        let simulator = Simulator(playbook: options.playbook, templates: try options.loadTemplates())
+        do {
+            let timeline = try simulator.run(.init(
+                campaignID: id, lead: file.lead, trigger: file.trigger, start: startDate, days: days, events: script))
+            print(timeline.render())
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    static func parseStart(_ text: String, zone: TimeZone) throws -> Date {
+        let withZone = ISO8601DateFormatter()
+        if let date = withZone.date(from: text) { return date }
+        let local = DateFormatter()
+        local.locale = Locale(identifier: "en_US_POSIX")
+        local.timeZone = zone
+        for format in ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd"] {
+            local.dateFormat = format
+            if let date = local.date(from: text) { return date }
+        }
+        throw ValidationError("--start '\(text)' is not an ISO 8601 time (e.g. 2026-11-23T09:00 or 2026-11-23T09:00:00Z)")
+    }
+
+    static func nowToTheMinute() -> Date {
+        Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 60).rounded(.down) * 60)
+    }
+}
