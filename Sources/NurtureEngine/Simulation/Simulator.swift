@@ -74,11 +74,13 @@ public struct Simulator: Sendable {
             let nextWake = world.enrollments.values.filter(\.isActive).compactMap { $0.wakeAt ?? options.start }.min()
             let nextEvent = pending.first?.at
             guard let now = [nextWake, nextEvent].compactMap({ $0 }).min(), now <= end else { break }
-            if let event = pending.first, event.at == now {
+            // Due steps run before events at the same instant, so a WaitFor that starts at 09:00
+            // hears an event played at 09:00.
+            if nextWake.map({ $0 <= now }) ?? false {
+                world.advanceDue(at: now)
+            } else if let event = pending.first {
                 pending.removeFirst()
                 world.play(event)
-            } else {
-                world.advanceDue(at: now)
             }
         }
         return Timeline(lead: options.lead, campaignID: primary.id, start: options.start, end: end, lines: world.lines,
@@ -195,6 +197,11 @@ struct World {
 
     private mutating func record(_ effects: [Effect], of enrollment: Enrollment, at now: Date) {
         let id = enrollment.campaignID
+        var movedTo: Campaign?
+        defer {
+            // Enter the next campaign only once this one's lines, its exit included, are recorded.
+            if let movedTo { enroll(movedTo, trigger: [:], because: "moved from \(id)", at: now) }
+        }
         for effect in effects {
             switch effect {
             case .send(let message):
@@ -228,9 +235,7 @@ struct World {
                 lines.append(.init(at: now, campaign: id, what: "sales", step: step, detail: "alert: " + (note ?? "lead needs attention")))
             case .moved(let step, let target):
                 lines.append(.init(at: now, campaign: id, what: "move", step: step, detail: "to campaign \(target)"))
-                if let campaign = simulator.playbook.campaign(target) {
-                    enroll(campaign, trigger: [:], because: "moved from \(id)", at: now)
-                }
+                movedTo = simulator.playbook.campaign(target)
             case .exited(let reason):
                 lines.append(.init(at: now, campaign: id, what: "exited", step: nil, detail: reason))
             case .completed:
@@ -283,9 +288,11 @@ public struct Timeline: Sendable {
         let who = [lead.firstName, lead.lastName].compactMap { $0 }.joined(separator: " ")
         var out = ["Simulating '\(campaignID)' for \(who.isEmpty ? lead.id : who)" + (lead.email.map { " <\($0)>" } ?? "")
                     + " in \(lead.timeZone), \(clock.format(start, withZone: true)) → \(clock.format(end, withZone: true))", ""]
+        let campaignWidth = lines.map(\.campaign.count).max() ?? 4
+        let stepWidth = min(28, lines.compactMap { $0.step?.count }.max() ?? 0)
         for line in lines {
             let campaign = line.campaign.isEmpty ? "lead" : line.campaign
-            out.append([clock.format(line.at).pad(16), campaign.pad(12), line.what.pad(10), (line.step ?? "").pad(22), line.detail]
+            out.append([clock.format(line.at).pad(16), campaign.pad(campaignWidth), line.what.pad(9), (line.step ?? "").pad(stepWidth), line.detail]
                 .joined(separator: "  ").trimmed)
         }
         let emails = sends.count { $0.what == "email" }, texts = sends.count { $0.what == "sms" }

@@ -36,10 +36,10 @@ public struct MessageRenderer: Sendable {
             guard let subject = try? render(message.template, .subject, values) else {
                 throw MissingTemplate(template: message.template, part: .subject)
             }
-            let html = try? render(message.template, .html, values)
-            guard let text = (try? render(message.template, .text, values)) ?? html.map(Self.plainText) else {
+            guard let text = try? render(message.template, .text, values) else {
                 throw MissingTemplate(template: message.template, part: .text)
             }
+            let html = (try? render(message.template, .html, values)) ?? HTMLFromText.render(text)
             // A header must stay one line whatever a lead's name contains.
             let oneLine = subject.split(whereSeparator: \.isNewline).joined(separator: " ").trimmed
             return RenderedMessage(subject: oneLine, text: text, html: html, segments: nil)
@@ -83,7 +83,7 @@ public struct MessageRenderer: Sendable {
         in template: String, part: TemplateCatalog.Part, lead: Lead, trigger: [String: Value]
     ) -> [(name: String, location: Step.Location)] {
         guard let file = library.catalog.templates[template]?[part] else { return [] }
-        let values = context(for: lead, trigger: trigger, links: Dictionary(uniqueKeysWithValues: LeadField.systemVariables.map { ($0, "") }))
+        let values = context(for: lead, trigger: trigger, links: Dictionary(uniqueKeysWithValues: LeadField.systemVariables.map { ($0, "link") }))
         return uses(in: file, part: part, seen: []).filter { use, _, defaults in
             use.sections.isEmpty && defaults[use.name] == nil && lookup(use.name, in: values) == nil
         }.map { use, path, _ in (use.name, Step.Location(file: path, line: use.line)) }
@@ -130,14 +130,6 @@ public struct MessageRenderer: Sendable {
         var inner: [String: Any] = (values[keys[0]] as? [String: Any]) ?? (values[keys[0]] as? [String: String]) ?? [:]
         inner[keys[1]] = value
         values[keys[0]] = inner
-    }
-
-    /// A readable text part from HTML when a template has no `.text` file.
-    static func plainText(_ html: String) -> String {
-        var text = html.replacingOccurrences(of: "<br ?/?>", with: "\n", options: .regularExpression)
-        text = text.replacingOccurrences(of: "</p>", with: "\n\n")
-        text = text.replacingOccurrences(of: "<[^>]+>", with: "", options: .regularExpression)
-        return text.trimmed
     }
 }
 
