@@ -1,0 +1,99 @@
+import NurtureDSL
+import Testing
+
+struct CampaignDSLTests {
+    @Test func buildsEntriesGoalsAndNestedSteps() throws {
+        // Given a campaign written in the DSL
+        let campaign = Campaign("welcome", kind: .welcome, reentry: .after(.days(30)), window: .businessHours) {
+            Entry(on: "page.viewed", where: .property("path", .hasPrefix("/pricing")))
+            Exit(on: "demo.booked")
+            Exit(when: .stage(.atLeast(.sql)))
+            Email("welcome-1")
+            Wait(.days(2), window: .businessHours)
+            If(.opened("welcome-1") && .score(.atLeast(20))) {
+                Email("welcome-2")
+            } else: {
+                SMS("nudge")
+            }
+            WaitFor("resource.downloaded", timeout: .days(3)) {
+                AdjustScore(10)
+            } onTimeout: {
+                Email("offer", variants: ["A": 50, "B": 50])
+            }
+        }
+        // Then every part lands where it belongs, in order
+        #expect(campaign.entries.count == 1)
+        #expect(campaign.exits.count == 2)
+        #expect(campaign.reentry == .after(.days(30)))
+        #expect(campaign.steps.map(\.kindName) == ["email", "wait", "if", "wait-for"])
+        #expect(campaign.allSteps.map(\.id) == [
+            "welcome-1", "wait-2d", "if-opened-welcome-1", "welcome-2", "nudge", "wait-for-resource.downloaded", "score+10", "offer",
+        ])
+        let split = try #require(campaign.step("offer"))
+        guard case .email(let message) = split.action else { Issue.record("offer is not an email"); return }
+        #expect(message.variants.map(\.template) == ["offer-a", "offer-b"])
+        #expect(message.variants.map(\.weight) == [50, 50])
+    }
+
+    @Test func derivedIDsAreNumberedAndExplicitIDsWin() {
+        let campaign = Campaign("c", kind: .nurture) {
+            Wait(.days(2))
+            Email("news").id("wait-2d")   // an explicit id takes the name even though it comes later
+            Wait(.days(2))
+            Wait(.days(2))
+        }
+        #expect(campaign.allSteps.map(\.id) == ["wait-2d-2", "wait-2d", "wait-2d-3", "wait-2d-4"])
+        #expect(campaign.allSteps.map(\.hasExplicitID) == [false, true, false, false])
+    }
+
+    @Test func idsDoNotDependOnUnrelatedInsertions() {
+        // Given the same campaign before and after a marketer inserts a step at the top
+        let before = Campaign("c", kind: .nurture) { Email("a"); Wait(.days(1)); Email("b") }
+        let after = Campaign("c", kind: .nurture) { Tag("new"); Email("a"); Wait(.days(1)); Email("b") }
+        // Then the existing steps keep their ids, so leads in flight stay where they are
+        #expect(Set(before.allSteps.map(\.id)).isSubset(of: Set(after.allSteps.map(\.id))))
+    }
+
+    @Test func swiftControlFlowRunsWhenTheCampaignIsBuilt() {
+        let regions = ["eu", "us"]
+        let includeSMS = false
+        let campaign = Campaign("c", kind: "custom") {
+            for region in regions { Email("news-\(region)") }
+            if includeSMS { SMS("nudge") }
+        }
+        #expect(campaign.allSteps.map(\.id) == ["news-eu", "news-us"])
+        #expect(campaign.kind == .custom("custom"))
+    }
+
+    @Test func locationsPointAtTheCallSite() {
+        let line = #line + 1
+        let campaign = Campaign("c", kind: .welcome) { Email("a") }
+        #expect(campaign.location == Step.Location(file: "NurtureDSLTests/CampaignDSLTests.swift", line: line))
+        #expect(campaign.steps[0].location.line == line)
+    }
+
+    @Test func conditionsAreTypedValuesThatExplainThemselves() {
+        let condition: Condition = .attribute("industry", .oneOf(["SaaS", "Fintech"])) || !.tagged("customer")
+        #expect(condition.description == #"industry in ["SaaS", "Fintech"] or not tagged customer"#)
+        #expect(Comparison.hasPrefix("/pricing").matches("/Pricing/enterprise"))
+        #expect(Comparison.atLeast(9).matches(.string("10")))
+        #expect(!Comparison.atLeast(9).matches(nil))
+        #expect(Comparison.notEquals("x").matches(nil))
+        #expect(Comparison.equals(3).matches(.string("3.0")))
+    }
+
+    @Test func spansParseAndPrintCompactly() {
+        #expect(Span(compact: "3d4h") == .days(3) + .hours(4))
+        #expect(Span(compact: "2w") == .days(14))
+        #expect(Span(compact: "90m")?.description == "1h30m")
+        #expect(Span(compact: "3x") == nil)
+        #expect(Span(compact: "12") == nil)
+        #expect(Span(compact: "") == nil)
+    }
+
+    @Test func windowsKnowWhetherTheyStayInsideSMSHours() {
+        #expect(SendWindow.businessHours.isWithin(.smsQuietHoursAllowed))
+        #expect(!SendWindow.anytime.isWithin(.smsQuietHoursAllowed))
+        #expect(SendWindow.anytime.intersection(.smsQuietHoursAllowed) == .smsQuietHoursAllowed)
+    }
+}
