@@ -1,0 +1,58 @@
+import Foundation
+import NurtureDSL
+import NurtureEngine
+import Testing
+
+/// A moment given in a zone's local time: `at("2026-11-23 09:00", "Europe/Lisbon")`.
+func at(_ local: String, _ zone: String = "Europe/Lisbon") -> Date {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: zone)
+    formatter.dateFormat = "yyyy-MM-dd HH:mm"
+    return formatter.date(from: local)!
+}
+
+func localTime(_ date: Date, _ zone: String = "Europe/Lisbon") -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: zone)
+    formatter.dateFormat = "EEE yyyy-MM-dd HH:mm"
+    return formatter.string(from: date)
+}
+
+func testLead(id: String = "lead-1", zone: String = "Europe/Lisbon", smsConsent: Bool = true) -> Lead {
+    Lead(id: id, email: "ana@example.com", phone: "+351912345678", firstName: "Ana", company: "Fernhill",
+         timeZone: zone, smsConsent: smsConsent)
+}
+
+/// One lead in one campaign, driven by hand on a virtual clock.
+struct Harness {
+    let machine: EnrollmentMachine
+    var enrollment: Enrollment
+    var state: LeadState
+
+    init(_ campaign: Campaign, lead: Lead = testLead(), start: Date, trigger: [String: Value] = [:]) {
+        machine = EnrollmentMachine(campaign: campaign)
+        enrollment = machine.enroll(lead, at: start, trigger: trigger)
+        state = LeadState(lead: lead)
+    }
+
+    mutating func advance(at now: Date) -> [Effect] {
+        machine.advance(&enrollment, state: &state, now: now)
+    }
+
+    mutating func event(_ type: String, at now: Date, _ properties: [String: Value] = [:]) -> [Effect] {
+        let event = LeadEvent(type, at: now, properties: properties)
+        state.events.append(event)
+        return machine.receive(event, &enrollment, state: &state, now: now)
+    }
+
+    /// The step ids of the messages in `effects`.
+    static func sent(_ effects: [Effect]) -> [String] {
+        effects.compactMap { if case .send(let message) = $0 { message.stepID } else { nil } }
+    }
+
+    /// The repository root, for the shipped campaigns and templates.
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+}
