@@ -13,6 +13,7 @@ public let playbook = Playbook(brand: larkspur) {
     engagement
     invoiceFollowUp
     advocates
+    reviewThanks
     winBack
 }
 

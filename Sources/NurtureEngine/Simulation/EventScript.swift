@@ -7,6 +7,12 @@ public struct ScriptedEvent: Sendable, Hashable {
     public var type: String
     public var properties: [String: Value]
 
+    public init(offset: Span, type: String, properties: [String: Value] = [:]) {
+        self.offset = offset
+        self.type = type
+        self.properties = properties
+    }
+
     /// Parses a comma-separated list of `OFFSET:TYPE [key=value ...]`.
     public static func parse(_ script: String) throws(EventScriptError) -> [ScriptedEvent] {
         var events: [ScriptedEvent] = []

@@ -57,11 +57,13 @@ public struct TemplateLibrary: Sendable {
             }
             let template: MustacheTemplate
             do {
-                // The pragma sits on the first line without a newline, so line numbers stay the file's.
-                template = try MustacheTemplate(string: part.pragma + text)
+                // The pragma gets a line of its own so a first-line comment stays standalone (and
+                // vanishes with its newline); parser lines are shifted back by that one line.
+                template = try MustacheTemplate(string: part.pragma + "\n" + text)
             } catch let error as MustacheTemplate.ParserError {
                 if scan.problems.isEmpty {
-                    catalog.problems.append(.error(at: Step.Location(file: path, line: error.context.lineNumber), "template does not parse: \(error.error)"))
+                    let line = max(1, error.context.lineNumber - 1)
+                    catalog.problems.append(.error(at: Step.Location(file: path, line: line), "template does not parse: \(error.error)"))
                 }
                 continue
             } catch {

@@ -1,0 +1,155 @@
+import Foundation
+import NurtureDSL
+import NurtureEngine
+import Testing
+
+/// Templates written to a real temporary folder and read the way `nurture` reads them.
+struct TemplateTests {
+    let directory: String
+
+    init() throws {
+        directory = NSTemporaryDirectory() + "nurture-templates-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try write("hello.subject.mustache", #"{{! default first_name = "there" }}Hi {{first_name}}, news from {{brand.name}}"#)
+        try write("hello.text.mustache", "{{! default first_name = \"there\" }}\nDear {{first_name}} at {{company}} & co,\n\n{{> footer}}")
+        try write("hello.html.mustache", "<p>Dear {{first_name}} at {{company}}</p>\n{{> footer}}")
+        try write("_footer.text.mustache", "Unsubscribe: {{unsubscribe_url}}")
+        try write("_footer.html.mustache", "<a href=\"{{unsubscribe_url}}\">Unsubscribe</a>")
+        try write("nudge.sms.mustache", "{{first_name}}, your offer ends Friday: {{brand.website}}/offer")
+        try write("plain.subject.mustache", "Plain")
+        try write("plain.text.mustache", "Read <this> & that: https://example.com/a?b=1&c=2.\nSecond line.\n\nNew paragraph.")
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+    }
+
+    func renderer() throws -> MessageRenderer {
+        let playbook = Playbook(brand: Brand(
+            name: "Acme", senderName: "Ana", website: "https://acme.example", postalAddress: "1 Street",
+            supportEmail: "a@acme.example", supportPhone: "1", billingEmail: "b@acme.example"
+        )) {} campaigns: {}
+        return MessageRenderer(playbook: playbook, library: try TemplateLibrary.load(from: directory))
+    }
+
+    func message(_ template: String, _ channel: OutgoingMessage.Channel = .email) -> OutgoingMessage {
+        let lead = testLead()
+        let campaign = Campaign("c", kind: .welcome) {
+            if channel == .email { Email(template) } else { SMS(template) }
+        }
+        return EnrollmentMachine(campaign: campaign).advanceForTest(lead)
+    }
+
+    @Test func rendersLeadValuesBrandAndPartials() throws {
+        let rendered = try renderer().render(message("hello"), lead: testLead(), links: ["unsubscribe_url": "https://n.example/u/T"])
+        #expect(rendered.subject == "Hi Ana, news from Acme")
+        #expect(rendered.text == "Dear Ana at Fernhill & co,\n\nUnsubscribe: https://n.example/u/T")
+        #expect(rendered.html == "<p>Dear Ana at Fernhill</p>\n<a href=\"https://n.example/u/T\">Unsubscribe</a>")
+    }
+
+    @Test func defaultsFillMissingValues() throws {
+        var lead = testLead()
+        lead.firstName = nil
+        let rendered = try renderer().render(message("hello"), lead: lead)
+        #expect(rendered.subject == "Hi there, news from Acme")
+        #expect(rendered.text.hasPrefix("Dear there at Fernhill"))
+    }
+
+    @Test func htmlPartsEscapeLeadDataTheApostropheIncludedAndTextPartsDoNot() throws {
+        var lead = testLead()
+        lead.company = "O'Brien <script>alert(1)</script> & \"Sons\""
+        let rendered = try renderer().render(message("hello"), lead: lead)
+        #expect(rendered.html?.contains("O&#39;Brien &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Sons&quot;") == true)
+        #expect(rendered.text.contains("O'Brien <script>alert(1)</script> & \"Sons\""))
+    }
+
+    @Test func subjectsStayOnOneLine() throws {
+        var lead = testLead()
+        lead.firstName = "Ana\r\nBcc: everyone@example.com"
+        let rendered = try renderer().render(message("hello"), lead: lead)
+        #expect(rendered.subject == "Hi Ana Bcc: everyone@example.com, news from Acme")
+    }
+
+    @Test func aTextOnlyTemplateGetsAnEscapedLinkedHTMLPart() throws {
+        let html = try #require(try renderer().render(message("plain"), lead: testLead()).html)
+        #expect(html.contains("<p>Read &lt;this&gt; &amp; that: <a href=\"https://example.com/a?b=1&amp;c=2\">https://example.com/a?b=1&amp;c=2</a>.<br>\nSecond line.</p>"))
+        #expect(html.contains("<p>New paragraph.</p>"))
+    }
+
+    @Test func smsRendersUnescapedWithItsSegments() throws {
+        let rendered = try renderer().render(message("nudge", .sms), lead: testLead())
+        #expect(rendered.text == "Ana, your offer ends Friday: https://acme.example/offer")
+        #expect(rendered.segments == SMSSegments(rendered.text))
+        #expect(rendered.segments?.count == 1)
+    }
+
+    @Test func theCatalogKnowsVariablesLinesDefaultsAndPartials() throws {
+        let catalog = try TemplateLibrary.load(from: directory).catalog
+        let text = try #require(catalog.templates["hello"]?[.text])
+        #expect(text.path == directory + "/hello.text.mustache")
+        #expect(text.variables.map(\.name) == ["first_name", "company"])
+        #expect(text.variables.map(\.line) == [2, 2])
+        #expect(text.defaults == ["first_name": "there"])
+        #expect(text.partials.map(\.name) == ["footer"])
+        #expect(catalog.partials["footer"]?[.html] != nil)
+        #expect(catalog.problems.isEmpty)
+    }
+
+    @Test func brokenFilesAreReportedAtTheirLine() throws {
+        try write("broken.text.mustache", "line one\nline two {{#open}}\nno close")
+        try write("weird.mustache", "x")
+        try write("notes.txt", "x")
+        let problems = try TemplateLibrary.load(from: directory).catalog.problems.map(\.description).sorted()
+        #expect(problems == [
+            "\(directory)/broken.text.mustache:2: error: section '{{#open}}' is never closed",
+            "\(directory)/notes.txt:1: warning: 'notes.txt' is not a template (names end in .subject/.text/.html/.sms.mustache)",
+            "\(directory)/weird.mustache:1: error: cannot tell which part 'weird.mustache' is: name it <template>.subject|text|html|sms.mustache",
+        ])
+    }
+
+    @Test func aMissingFolderIsAClearError() {
+        #expect(throws: TemplateLibrary.LoadError.self) { try TemplateLibrary.load(from: directory + "/nope") }
+    }
+
+    @Test func missingValuesAreThoseWithoutAValueOrADefault() throws {
+        var lead = testLead()
+        lead.firstName = nil
+        lead.company = nil
+        let missing = try renderer().missingValues(in: "hello", part: .text, lead: lead, trigger: [:])
+        #expect(missing.map(\.name) == ["company"])
+        #expect(missing.map(\.location.line) == [2])
+    }
+}
+
+struct SMSSegmentTests {
+    @Test(arguments: [
+        (String(repeating: "a", count: 160), SMSSegments.Encoding.gsm7, 1),
+        (String(repeating: "a", count: 161), .gsm7, 2),
+        (String(repeating: "a", count: 306), .gsm7, 2),
+        (String(repeating: "a", count: 307), .gsm7, 3),
+        (String(repeating: "€", count: 80), .gsm7, 1),        // extension characters take two septets
+        (String(repeating: "€", count: 81), .gsm7, 2),
+        (String(repeating: "é", count: 160), .gsm7, 1),       // é is in the GSM-7 basic set
+        (String(repeating: "ç", count: 70), .ucs2, 1),        // ç is not (only Ç is)
+        (String(repeating: "ç", count: 71), .ucs2, 2),
+        (String(repeating: "a", count: 133) + "🙂", .ucs2, 3),  // one emoji makes it UCS-2; 🙂 takes two units
+        (String(repeating: "a", count: 132) + "🙂", .ucs2, 2),
+        (String(repeating: "a", count: 200) + "🙂", .ucs2, 4),
+        ("", .gsm7, 0),
+    ])
+    func segments(text: String, encoding: SMSSegments.Encoding, count: Int) {
+        let segments = SMSSegments(text)
+        #expect(segments.encoding == encoding)
+        #expect(segments.count == count)
+    }
+}
+
+extension EnrollmentMachine {
+    /// The first message a one-step campaign produces for a lead, at a time inside every window.
+    func advanceForTest(_ lead: Lead) -> OutgoingMessage {
+        var enrollment = enroll(lead, at: at("2026-11-23 10:00"))
+        var state = LeadState(lead: lead)
+        let effects = advance(&enrollment, state: &state, now: at("2026-11-23 10:00"))
+        return effects.compactMap { if case .send(let m) = $0 { m } else { nil } }[0]
+    }
+}
