@@ -19,25 +19,17 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Start time, ISO 8601; without a zone it is the lead's local time. Default: now.") var start: String?
 
     func run() async throws {
-        let script: [ScriptedEvent]
-        do {
-            script = try ScriptedEvent.parse(events)
-        } catch {
-            throw ValidationError("\(error)")
-        }
         guard days > 0 else { throw ValidationError("--days must be at least 1") }
-        let file: LeadFile
         do {
-            file = try LeadFile.load(lead)
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        let startDate = try start.map { try Self.parseStart($0, zone: file.lead.zone) } ?? Self.nowToTheMinute()
-        let simulator = Simulator(playbook: options.playbook, templates: try options.loadTemplates())
-        do {
+            let script = try ScriptedEvent.parse(events)
+            let file = try LeadFile.load(lead)
+            let startDate = try start.map { try Self.parseStart($0, zone: file.lead.zone) } ?? Self.nowToTheMinute()
+            let simulator = Simulator(playbook: options.playbook, templates: try options.loadTemplates())
             let timeline = try simulator.run(.init(
                 campaignID: id, lead: file.lead, trigger: file.trigger, start: startDate, days: days, events: script))
             print(timeline.render())
+        } catch let error as ValidationError {
+            throw error
         } catch {
             printError("error: \(error)")
             throw ExitCode.failure

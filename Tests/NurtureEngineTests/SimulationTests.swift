@@ -143,7 +143,7 @@ struct SimulationTests {
             let text = "\(error)"
             #expect(text.hasPrefix("the lead file lacks values the templates need and that have no default:"))
             #expect(text.contains("  trigger.invoice_number (used at "))
-            #expect(text.contains("Campaigns/Templates/invoice-issued.subject.mustache:1)"))
+            #expect(text.contains("Campaigns/Templates/invoice-issued.subject.mustache:1 and 9 more places)"))
         }
     }
 

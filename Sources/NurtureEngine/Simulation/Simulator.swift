@@ -47,9 +47,23 @@ public struct Simulator: Sendable {
                 "unknown campaign '\(id)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "") + " (see `nurture campaigns list`)"
             case .missingLeadValues(let missing):
                 "the lead file lacks values the templates need and that have no default:\n"
-                    + missing.map { "  \($0.name) (used at \($0.location))" }.joined(separator: "\n")
+                    + Self.grouped(missing).joined(separator: "\n")
             case .runaway:
                 "the simulation did not settle: campaigns kept moving the lead without waiting"
+            }
+        }
+
+
+    /// One line per missing value, at its first use: `  trigger.amount (used at …:7 and 4 more places)`.
+        static func grouped(_ missing: [(name: String, location: Step.Location)]) -> [String] {
+            var order: [String] = [], uses: [String: [Step.Location]] = [:]
+            for (name, location) in missing {
+                if uses[name] == nil { order.append(name) }
+                uses[name, default: []].append(location)
+            }
+            return order.map { name in
+                let places = uses[name]!, more = places.count - 1
+                return "  \(name) (used at \(places[0])" + (more > 0 ? " and \(more) more place\(more == 1 ? "" : "s"))" : ")")
             }
         }
     }
