@@ -8,6 +8,15 @@ extension StepConvertible {
     public func id(_ id: String) -> IdentifiedStep { IdentifiedStep(steps: makeSteps(), id: id) }
 }
 
+/// A DSL word that stands for exactly one step.
+public protocol SingleStep: StepConvertible {
+    var step: Step { get }
+}
+
+extension SingleStep {
+    public func makeSteps() -> [Step] { [step] }
+}
+
 /// A step with an id set by `.id(_:)`.
 public struct IdentifiedStep: StepConvertible {
     let steps: [Step]
@@ -25,8 +34,8 @@ public struct IdentifiedStep: StepConvertible {
 ///
 /// With `variants: ["A": 50, "B": 50]` each lead gets one variant, chosen deterministically from
 /// its id, from `Templates/<template>-a.*` or `Templates/<template>-b.*`.
-public struct Email: StepConvertible {
-    let step: Step
+public struct Email: SingleStep {
+    public let step: Step
 
     public init(
         _ template: String, variants: KeyValuePairs<String, Int> = [:], window: SendWindow? = nil,
@@ -36,13 +45,12 @@ public struct Email: StepConvertible {
                     at: .init(fileID: fileID, line: line))
     }
 
-    public func makeSteps() -> [Step] { [step] }
 }
 
 /// Sends an SMS from `Templates/<template>.sms.mustache`, only to leads who opted in, and only
 /// between 08:00 and 21:00 in their time zone (the engine holds it otherwise).
-public struct SMS: StepConvertible {
-    let step: Step
+public struct SMS: SingleStep {
+    public let step: Step
 
     public init(
         _ template: String, variants: KeyValuePairs<String, Int> = [:], window: SendWindow? = nil,
@@ -52,12 +60,11 @@ public struct SMS: StepConvertible {
                     at: .init(fileID: fileID, line: line))
     }
 
-    public func makeSteps() -> [Step] { [step] }
 }
 
 /// Holds the lead for a time, or until a time of day on given weekdays, in the lead's time zone.
-public struct Wait: StepConvertible {
-    let step: Step
+public struct Wait: SingleStep {
+    public let step: Step
 
     /// `Wait(.days(2), window: .businessHours)`: two days, then the next moment inside the window.
     public init(_ span: Span, window: SendWindow? = nil, fileID: String = #fileID, line: UInt = #line) {
@@ -71,12 +78,11 @@ public struct Wait: StepConvertible {
         step = Step(.waitUntil(time, days: days), at: .init(fileID: fileID, line: line))
     }
 
-    public func makeSteps() -> [Step] { [step] }
 }
 
 /// Waits for the lead to do something, with a branch for when they do and one for when they don't.
-public struct WaitFor: StepConvertible {
-    let step: Step
+public struct WaitFor: SingleStep {
+    public let step: Step
 
     public init(
         _ eventType: String, where conditions: PropertyCondition..., timeout: Span? = nil,
@@ -89,12 +95,11 @@ public struct WaitFor: StepConvertible {
             at: .init(fileID: fileID, line: line))
     }
 
-    public func makeSteps() -> [Step] { [step] }
 }
 
 /// Branches on a condition about the lead, checked when the lead reaches this step.
-public struct If: StepConvertible {
-    let step: Step
+public struct If: SingleStep {
+    public let step: Step
 
     public init(
         _ condition: Condition, fileID: String = #fileID, line: UInt = #line,
@@ -103,78 +108,70 @@ public struct If: StepConvertible {
         step = Step(.branch(condition, then: then(), otherwise: otherwise()), at: .init(fileID: fileID, line: line))
     }
 
-    public func makeSteps() -> [Step] { [step] }
 }
 
-public struct AdjustScore: StepConvertible {
-    let step: Step
+public struct AdjustScore: SingleStep {
+    public let step: Step
 
     public init(_ points: Int, reason: String? = nil, fileID: String = #fileID, line: UInt = #line) {
         step = Step(.adjustScore(points, reason: reason), at: .init(fileID: fileID, line: line))
     }
 
-    public func makeSteps() -> [Step] { [step] }
 }
 
-public struct SetAttribute: StepConvertible {
-    let step: Step
+public struct SetAttribute: SingleStep {
+    public let step: Step
 
     public init(_ name: String, to value: Value, fileID: String = #fileID, line: UInt = #line) {
         step = Step(.setAttribute(name, value), at: .init(fileID: fileID, line: line))
     }
 
-    public func makeSteps() -> [Step] { [step] }
 }
 
-public struct SetStage: StepConvertible {
-    let step: Step
+public struct SetStage: SingleStep {
+    public let step: Step
 
     public init(_ stage: Stage, fileID: String = #fileID, line: UInt = #line) {
         step = Step(.setStage(stage), at: .init(fileID: fileID, line: line))
     }
 
-    public func makeSteps() -> [Step] { [step] }
 }
 
-public struct Tag: StepConvertible {
-    let step: Step
+public struct Tag: SingleStep {
+    public let step: Step
 
     public init(_ tag: String, fileID: String = #fileID, line: UInt = #line) {
         step = Step(.tag(tag), at: .init(fileID: fileID, line: line))
     }
 
-    public func makeSteps() -> [Step] { [step] }
 }
 
 /// Alerts sales about this lead, with an optional note saying why.
-public struct NotifySales: StepConvertible {
-    let step: Step
+public struct NotifySales: SingleStep {
+    public let step: Step
 
     public init(_ note: String? = nil, fileID: String = #fileID, line: UInt = #line) {
         step = Step(.notifySales(note: note), at: .init(fileID: fileID, line: line))
     }
 
-    public func makeSteps() -> [Step] { [step] }
 }
 
 /// Ends this campaign for the lead and enrolls it at the start of another.
-public struct MoveTo: StepConvertible {
-    let step: Step
+public struct MoveTo: SingleStep {
+    public let step: Step
 
     public init(_ campaign: String, fileID: String = #fileID, line: UInt = #line) {
         step = Step(.moveTo(campaign), at: .init(fileID: fileID, line: line))
     }
 
-    public func makeSteps() -> [Step] { [step] }
 }
 
 /// Ends this campaign for the lead here.
-public struct ExitCampaign: StepConvertible {
-    let step: Step
+public struct ExitCampaign: SingleStep {
+    public let step: Step
 
     public init(_ reason: String? = nil, fileID: String = #fileID, line: UInt = #line) {
         step = Step(.exit(reason: reason), at: .init(fileID: fileID, line: line))
     }
 
-    public func makeSteps() -> [Step] { [step] }
 }
