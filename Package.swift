@@ -17,6 +17,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The vocabulary marketers write campaigns in, and the rules that check them. Pure: no I/O.
@@ -35,13 +40,24 @@ let package = Package(
             dependencies: [
                 "NurtureDSL",
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // The storage protocol's SQLite backend (GRDB); PostgreSQL joins it later.
+        .target(
+            name: "NurtureStore",
+            dependencies: ["NurtureEngine", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "nurture",
             dependencies: [
                 "NurtureEngine",
+                "NurtureStore",
                 "Campaigns",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -53,6 +69,7 @@ let package = Package(
             dependencies: ["NurtureEngine", "Campaigns"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "NurtureStoreTests", dependencies: ["NurtureStore", "Campaigns"], swiftSettings: strictSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["nurture"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

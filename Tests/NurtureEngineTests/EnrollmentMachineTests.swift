@@ -226,10 +226,53 @@ struct EnrollmentMachineTests {
         _ = lead.advance(at: at("2026-11-23 09:00"))
         // When version 2 inserts steps before and after the wait
         let v2 = Campaign("c", kind: .welcome) { Tag("new"); Email("a"); Wait(.days(2)); Email("b-rewritten").id("b"); Email("c") }
-        let machine = EnrollmentMachine(campaign: v2)
+        let machine = EnrollmentMachine(campaign: v2, policy: .unlimited)
         var enrollment = lead.enrollment, state = lead.state
         let effects = machine.advance(&enrollment, state: &state, now: at("2026-11-25 09:00"))
         // Then it carries on from its step; it does not restart or repeat "a"
         #expect(Harness.sent(effects) == ["b", "c"])
+    }
+
+    // MARK: - Sending rules
+
+    @Test func theFrequencyCapDefersASecondEmailNeverDropsIt() {
+        // Given another campaign emailed the lead an hour ago
+        let campaign = Campaign("c", kind: .nurture) { Email("a"); Email("b") }
+        var lead = Harness(campaign, start: at("2026-11-23 10:00"), policy: .standard)
+        lead.state.sends = [SendRecord(channel: .email, at: at("2026-11-23 09:00"), isTransactional: false)]
+        // When this campaign wants to send, it is held until 24 hours after that email
+        #expect(lead.advance(at: at("2026-11-23 10:00")) == [
+            .held(step: "a", until: at("2026-11-24 09:00"), reason: "frequency cap (email 1 per 24h)"),
+        ])
+        // Then it sends, and the next email waits another 24 hours
+        let next = lead.advance(at: at("2026-11-24 09:00"))
+        #expect(Harness.sent(next) == ["a"])
+        #expect(next.last == .held(step: "b", until: at("2026-11-25 09:00"), reason: "frequency cap (email 1 per 24h)"))
+    }
+
+    @Test func transactionalCampaignsIgnoreTheCapAndDoNotCountTowardsIt() {
+        let invoice = Campaign("invoice", kind: "invoice", transactional: true) { Email("issued"); Email("receipt") }
+        var lead = Harness(invoice, start: at("2026-11-23 10:00"), policy: .standard)
+        lead.state.sends = [SendRecord(channel: .email, at: at("2026-11-23 09:00"), isTransactional: false)]
+        #expect(Harness.sent(lead.advance(at: at("2026-11-23 10:00"))) == ["issued", "receipt"])
+        let policy = SendingPolicy.standard, clock = LocalClock(zone: TimeZone(identifier: "UTC")!)
+        let onlyTransactional = [SendRecord(channel: .email, at: at("2026-11-23 09:00"), isTransactional: true)]
+        #expect(policy.nextAllowed(.email, after: onlyTransactional, now: at("2026-11-23 10:00"), clock: clock) == nil)
+    }
+
+    @Test func smsHasItsOwnCapOfOnePerThreeDays() {
+        let policy = SendingPolicy.standard, clock = LocalClock(zone: TimeZone(identifier: "UTC")!)
+        let sends = [SendRecord(channel: .sms, at: at("2026-11-23 09:00"), isTransactional: false)]
+        #expect(policy.nextAllowed(.sms, after: sends, now: at("2026-11-25 09:00"), clock: clock) == at("2026-11-26 09:00"))
+        #expect(policy.nextAllowed(.email, after: sends, now: at("2026-11-25 09:00"), clock: clock) == nil)
+    }
+
+    @Test func aSuppressedAddressIsSkippedWithTheReason() {
+        let campaign = Campaign("c", kind: .nurture) { Email("a"); SMS("b", window: .daytime) }
+        var lead = Harness(campaign, start: at("2026-11-23 10:00"))
+        lead.state.suppressions = [.email: "unsubscribed"]
+        let effects = lead.advance(at: at("2026-11-23 10:00"))
+        #expect(effects.first == .skipped(step: "a", reason: "the address is suppressed (unsubscribed)"))
+        #expect(Harness.sent(effects) == ["b"])
     }
 }

@@ -31,8 +31,9 @@ struct Harness {
     var enrollment: Enrollment
     var state: LeadState
 
-    init(_ campaign: Campaign, lead: Lead = testLead(), start: Date, trigger: [String: Value] = [:]) {
-        machine = EnrollmentMachine(campaign: campaign)
+    /// Step mechanics are tested without frequency caps; the caps have tests of their own.
+    init(_ campaign: Campaign, lead: Lead = testLead(), start: Date, trigger: [String: Value] = [:], policy: SendingPolicy = .unlimited) {
+        machine = EnrollmentMachine(campaign: campaign, policy: policy)
         enrollment = machine.enroll(lead, at: start, trigger: trigger)
         state = LeadState(lead: lead)
     }

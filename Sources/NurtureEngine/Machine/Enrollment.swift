@@ -21,6 +21,8 @@ public struct Enrollment: Sendable, Hashable, Codable {
 
     public var leadID: String
     public var campaignID: String
+    /// 1 for a lead's first time in this campaign, 2 for its second, …
+    public var sequence: Int
     public var status: Status
     public var stepID: String?
     public var phase: Phase
@@ -35,9 +37,12 @@ public struct Enrollment: Sendable, Hashable, Codable {
     /// How many messages this enrollment has produced; part of each message's stable id.
     public var messagesProduced: Int
 
-    public init(leadID: String, campaignID: String, firstStep: String?, enrolledAt: Date, trigger: [String: Value] = [:]) {
+    public init(
+        leadID: String, campaignID: String, sequence: Int = 1, firstStep: String?, enrolledAt: Date, trigger: [String: Value] = [:]
+    ) {
         self.leadID = leadID
         self.campaignID = campaignID
+        self.sequence = sequence
         status = .active
         stepID = firstStep
         phase = .ready

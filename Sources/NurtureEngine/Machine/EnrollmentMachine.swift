@@ -7,19 +7,21 @@ public import NurtureDSL
 /// The same machine runs in `simulate` on a virtual clock and in the worker on the real one.
 public struct EnrollmentMachine: Sendable {
     public let campaign: Campaign
+    public let policy: SendingPolicy
     let program: Program
 
     /// A guard against a campaign that never yields; validation already refuses such campaigns.
     static let maximumStepsPerAdvance = 1_000
 
-    public init(campaign: Campaign) {
+    public init(campaign: Campaign, policy: SendingPolicy = .standard) {
         self.campaign = campaign
+        self.policy = policy
         program = Program(campaign.steps)
     }
 
     /// A new enrollment at the first step; runs nothing yet.
-    public func enroll(_ lead: Lead, at now: Date, trigger: [String: Value] = [:]) -> Enrollment {
-        Enrollment(leadID: lead.id, campaignID: campaign.id, firstStep: program.first, enrolledAt: now, trigger: trigger)
+    public func enroll(_ lead: Lead, at now: Date, trigger: [String: Value] = [:], sequence: Int = 1) -> Enrollment {
+        Enrollment(leadID: lead.id, campaignID: campaign.id, sequence: sequence, firstStep: program.first, enrolledAt: now, trigger: trigger)
     }
 
     // MARK: - Advancing
@@ -65,9 +67,9 @@ public struct EnrollmentMachine: Sendable {
         let step = node.step
         switch step.action {
         case .email(let message):
-            return send(message, channel: .email, node: node, &enrollment, lead: state.lead, clock: clock, now: now)
+            return send(message, channel: .email, node: node, &enrollment, state: &state, clock: clock, now: now)
         case .sms(let message):
-            return send(message, channel: .sms, node: node, &enrollment, lead: state.lead, clock: clock, now: now)
+            return send(message, channel: .sms, node: node, &enrollment, state: &state, clock: clock, now: now)
         case .wait(let span, let window):
             var until = clock.adding(span, to: now)
             if let window, let opening = clock.nextOpening(of: window, atOrAfter: until) { until = opening }
@@ -115,10 +117,10 @@ public struct EnrollmentMachine: Sendable {
 
     private func send(
         _ message: Message, channel: OutgoingMessage.Channel, node: Program.Node, _ enrollment: inout Enrollment,
-        lead: Lead, clock: LocalClock, now: Date
+        state: inout LeadState, clock: LocalClock, now: Date
     ) -> [Effect] {
-        let stepID = node.step.id
-        if let reason = Self.cannotReach(lead, on: channel) {
+        let stepID = node.step.id, lead = state.lead
+        if let reason = Self.cannotReach(lead, on: channel) ?? state.suppressions[channel].map({ "the address is suppressed (\($0))" }) {
             move(&enrollment, to: node.next)
             return [.skipped(step: stepID, reason: reason)]
         }
@@ -134,6 +136,12 @@ public struct EnrollmentMachine: Sendable {
             enrollment.wakeAt = opening
             return [.held(step: stepID, until: opening, reason: reason)]
         }
+        if !campaign.isTransactional, let allowed = policy.nextAllowed(channel, after: state.sends, now: now, clock: clock) {
+            // Deferred, never dropped: the step runs again once the cap has room.
+            enrollment.phase = .held
+            enrollment.wakeAt = allowed
+            return [.held(step: stepID, until: allowed, reason: "frequency cap (\(channel.rawValue) \(policy.cap(for: channel)!))")]
+        }
         let variant: String?
         if let chosen = enrollment.variants[stepID] {
             variant = chosen
@@ -148,6 +156,7 @@ public struct EnrollmentMachine: Sendable {
             channel: channel, leadID: lead.id, campaignID: campaign.id, stepID: stepID, template: template,
             variant: variant, occurrence: enrollment.messagesProduced)
         enrollment.messagesProduced += 1
+        state.sends.append(SendRecord(channel: channel, at: now, isTransactional: campaign.isTransactional))
         move(&enrollment, to: node.next)
         return [.send(outgoing)]
     }

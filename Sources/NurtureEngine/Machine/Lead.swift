@@ -94,9 +94,15 @@ public struct LeadState: Sendable {
     public var lead: Lead
     /// Events in time order (the durable engine loads a bounded recent window).
     public var events: [LeadEvent]
+    /// Messages recently produced for the lead, for frequency caps.
+    public var sends: [SendRecord]
+    /// Channels on which the lead's address is suppressed, with the reason.
+    public var suppressions: [OutgoingMessage.Channel: String]
 
-    public init(lead: Lead, events: [LeadEvent] = []) {
+    public init(lead: Lead, events: [LeadEvent] = [], sends: [SendRecord] = [], suppressions: [OutgoingMessage.Channel: String] = [:]) {
         self.lead = lead
         self.events = events
+        self.sends = sends
+        self.suppressions = suppressions
     }
 }

@@ -9,14 +9,17 @@ public import NurtureDSL
 /// worker would.
 public struct Simulator: Sendable {
     public let playbook: Playbook
-    public let renderer: MessageRenderer
-    let machines: [String: EnrollmentMachine]
+    public let processor: LeadProcessor
 
-    public init(playbook: Playbook, templates: TemplateLibrary) {
+    /// Links in simulated messages point here and are signed with a throwaway key.
+    static let previewLinks = LinkSigner(secret: Data("simulate".utf8), publicURL: "https://nurture.example")
+
+    public init(playbook: Playbook, templates: TemplateLibrary, policy: SendingPolicy = .standard) {
         self.playbook = playbook
-        renderer = MessageRenderer(playbook: playbook, library: templates)
-        machines = Dictionary(playbook.campaigns.map { ($0.id, EnrollmentMachine(campaign: $0)) }) { first, _ in first }
+        processor = LeadProcessor(playbook: playbook, templates: templates, policy: policy, links: Self.previewLinks)
     }
+
+    public var renderer: MessageRenderer { processor.renderer }
 
     public struct Options: Sendable {
         public var campaignID: String
@@ -53,8 +56,7 @@ public struct Simulator: Sendable {
             }
         }
 
-
-    /// One line per missing value, at its first use: `  trigger.amount (used at …:7 and 4 more places)`.
+        /// One line per missing value, at its first use: `  trigger.amount (used at …:7 and 4 more places)`.
         static func grouped(_ missing: [(name: String, location: Step.Location)]) -> [String] {
             var order: [String] = [], uses: [String: [Step.Location]] = [:]
             for (name, location) in missing {
@@ -75,30 +77,29 @@ public struct Simulator: Sendable {
         let missing = missingValues(startingAt: primary, lead: options.lead, trigger: options.trigger)
         guard missing.isEmpty else { throw .missingLeadValues(missing) }
 
-        var world = World(simulator: self, state: LeadState(lead: options.lead), clock: LocalClock(zone: options.lead.zone))
-        let end = world.clock.adding(.days(options.days), to: options.start)
+        let clock = LocalClock(zone: options.lead.zone)
+        let end = clock.adding(.days(options.days), to: options.start)
         var pending = options.events
-            .map { LeadEvent($0.type, at: world.clock.adding($0.offset, to: options.start), properties: $0.properties) }
+            .map { LeadEvent($0.type, at: clock.adding($0.offset, to: options.start), properties: $0.properties) }
             .sorted { $0.at < $1.at }
-        world.enroll(primary, trigger: options.trigger, because: "enrolled by simulate", at: options.start)
+        var work = LeadWork(state: LeadState(lead: options.lead))
+        processor.enroll(primary, trigger: options.trigger, because: "enrolled by simulate", &work, now: options.start)
         var iterations = 0
         while true {
             iterations += 1
-            if iterations > 100_000 { throw .runaway(at: world.lines.last?.at ?? options.start) }
-            let nextWake = world.enrollments.values.filter(\.isActive).compactMap { $0.wakeAt ?? options.start }.min()
-            let nextEvent = pending.first?.at
-            guard let now = [nextWake, nextEvent].compactMap({ $0 }).min(), now <= end else { break }
+            if iterations > 100_000 { throw .runaway(at: work.log.last?.at ?? options.start) }
+            let nextWake = work.nextWake.map { max($0, options.start) }
+            guard let now = [nextWake, pending.first?.at].compactMap({ $0 }).min(), now <= end else { break }
             // Due steps run before events at the same instant, so a WaitFor that starts at 09:00
             // hears an event played at 09:00.
             if nextWake.map({ $0 <= now }) ?? false {
-                world.advanceDue(at: now)
-            } else if let event = pending.first {
-                pending.removeFirst()
-                world.play(event)
+                processor.advanceDue(&work, now: now)
+            } else {
+                processor.receive(pending.removeFirst(), &work)
             }
         }
-        return Timeline(lead: options.lead, campaignID: primary.id, start: options.start, end: end, lines: world.lines,
-                        enrollments: world.history + world.enrollments.values.sorted { $0.campaignID < $1.campaignID })
+        return Timeline(lead: options.lead, campaignID: primary.id, start: options.start, end: end,
+                        lines: work.log.map { Timeline.Line($0, clock: clock) }, enrollments: work.enrollments)
     }
 
     /// Checks the templates of the campaign and every campaign it can move the lead to.
@@ -129,149 +130,64 @@ public struct Simulator: Sendable {
     }
 }
 
-/// The simulated lead, its enrollments and the timeline so far.
-struct World {
-    let simulator: Simulator
-    var state: LeadState
-    let clock: LocalClock
-    var enrollments: [String: Enrollment] = [:]
-    var history: [Enrollment] = []
-    var lines: [Timeline.Line] = []
-
-    init(simulator: Simulator, state: LeadState, clock: LocalClock) {
-        self.simulator = simulator
-        self.state = state
-        self.clock = clock
-    }
-
-    mutating func enroll(_ campaign: Campaign, trigger: [String: Value], because reason: String, at now: Date) {
-        guard let machine = simulator.machines[campaign.id] else { return }
-        let earlier = history.filter { $0.campaignID == campaign.id } + (enrollments[campaign.id].map { [$0] } ?? [])
-        guard EntryRules.mayEnter(campaign, earlier: earlier, at: now, clock: clock) else {
-            if reason.hasPrefix("moved") || reason.hasPrefix("enrolled by") {
-                lines.append(.init(at: now, campaign: campaign.id, what: "not entered", step: nil, detail: "re-entry \(campaign.reentry) and the lead was already there"))
+extension Timeline.Line {
+    /// What one occurrence looks like in a timeline.
+    init(_ occurrence: LeadWork.Occurrence, clock: LocalClock) {
+        let at = occurrence.at, campaign = occurrence.campaign
+        if let note = occurrence.note {
+            switch note {
+            case .event(let event):
+                let detail = ([event.type] + event.properties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.textValue)" }).joined(separator: " ")
+                self.init(at: at, campaign: "", what: "event", step: nil, detail: detail)
+            case .entered(let reason):
+                self.init(at: at, campaign: campaign, what: "entered", step: nil, detail: reason)
+            case .notEntered(let reason):
+                self.init(at: at, campaign: campaign, what: "not entered", step: nil, detail: reason)
             }
             return
         }
-        if let finished = enrollments.removeValue(forKey: campaign.id) { history.append(finished) }
-        enrollments[campaign.id] = machine.enroll(state.lead, at: now, trigger: trigger)
-        lines.append(.init(at: now, campaign: campaign.id, what: "entered", step: nil, detail: reason))
-        advance(campaign.id, at: now)
-    }
-
-    mutating func advanceDue(at now: Date) {
-        for id in enrollments.keys.sorted() where enrollments[id]?.isDue(at: now) == true {
-            advance(id, at: now)
+        switch occurrence.effect {
+        case .send(let outgoing):
+            let variant = outgoing.variant.map { " [variant \($0)]" } ?? ""
+            let message = occurrence.message
+            let detail = outgoing.channel == .email
+                ? "“\(message?.subject ?? "")”\(variant)"
+                : "“\(message?.preview ?? "")”\(variant) (\(SMSSegments(message?.preview ?? "").description))"
+            self.init(at: at, campaign: campaign, what: outgoing.channel.rawValue, step: outgoing.stepID, detail: detail, isSend: true)
+        case .skipped(let step, let reason):
+            self.init(at: at, campaign: campaign, what: "skipped", step: step, detail: reason)
+        case .held(let step, let until, let reason):
+            self.init(at: at, campaign: campaign, what: "held", step: step, detail: "until \(clock.format(until)): \(reason)")
+        case .waiting(let step, let until):
+            self.init(at: at, campaign: campaign, what: "wait", step: step, detail: "until \(clock.format(until))")
+        case .waitingForEvent(let step, let matcher, let until):
+            self.init(at: at, campaign: campaign, what: "wait for", step: step, detail: "\(matcher), at most until \(clock.format(until))")
+        case .eventArrived(let step, let event):
+            self.init(at: at, campaign: campaign, what: "arrived", step: step, detail: "\(event): taking the on-event branch")
+        case .timedOut(let step):
+            self.init(at: at, campaign: campaign, what: "timed out", step: step, detail: "taking the on-timeout branch")
+        case .branched(let step, let taken, let because):
+            self.init(at: at, campaign: campaign, what: "branch", step: step, detail: (taken ? "then: " : "else: ") + because)
+        case .scoreAdjusted(let step, let points, let score):
+            self.init(at: at, campaign: campaign, what: "score", step: step, detail: "\(points >= 0 ? "+" : "")\(points) → \(Value.number(score).textValue)")
+        case .attributeSet(let step, let name, let value):
+            self.init(at: at, campaign: campaign, what: "set", step: step, detail: "\(name) = \(value)")
+        case .stageSet(let step, let stage):
+            self.init(at: at, campaign: campaign, what: "stage", step: step, detail: stage.name)
+        case .tagged(let step, let tag):
+            self.init(at: at, campaign: campaign, what: "tag", step: step, detail: tag)
+        case .salesNotified(let step, let note):
+            self.init(at: at, campaign: campaign, what: "sales", step: step, detail: "alert: " + (note ?? "lead needs attention"))
+        case .moved(let step, let target):
+            self.init(at: at, campaign: campaign, what: "move", step: step, detail: "to campaign \(target)")
+        case .exited(let reason):
+            self.init(at: at, campaign: campaign, what: "exited", step: nil, detail: reason)
+        case .completed:
+            self.init(at: at, campaign: campaign, what: "completed", step: nil, detail: "reached the end of the campaign")
+        case nil:
+            self.init(at: at, campaign: campaign, what: "", step: nil, detail: "")
         }
     }
-
-    private mutating func advance(_ id: String, at now: Date) {
-        guard let machine = simulator.machines[id], var enrollment = enrollments[id] else { return }
-        let before = state.lead
-        let effects = machine.advance(&enrollment, state: &state, now: now)
-        enrollments[id] = enrollment
-        record(effects, of: enrollment, at: now)
-        if state.lead != before { leadChanged(from: before, at: now, except: id) }
-    }
-
-    /// Plays an event the lead did: stored, then offered to every enrollment and every entry.
-    mutating func play(_ event: LeadEvent) {
-        let now = event.at
-        state.events.append(event)
-        let detail = ([event.type] + event.properties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.textValue)" }).joined(separator: " ")
-        lines.append(.init(at: now, campaign: "", what: "event", step: nil, detail: detail))
-        for id in enrollments.keys.sorted() {
-            guard let machine = simulator.machines[id], var enrollment = enrollments[id], enrollment.isActive else { continue }
-            let before = state.lead
-            let effects = machine.receive(event, &enrollment, state: &state, now: now)
-            enrollments[id] = enrollment
-            record(effects, of: enrollment, at: now)
-            if state.lead != before { leadChanged(from: before, at: now, except: id) }
-        }
-        for campaign in simulator.playbook.campaigns where enrollments[campaign.id]?.isActive != true {
-            if let entry = EntryRules.entry(of: campaign, firedBy: event) {
-                enroll(campaign, trigger: EntryRules.captures(of: entry, from: event), because: "entry \(entry.trigger)", at: now)
-            }
-        }
-    }
-
-    private mutating func leadChanged(from old: Lead, at now: Date, except changer: String) {
-        for id in enrollments.keys.sorted() where id != changer {
-            guard let machine = simulator.machines[id], var enrollment = enrollments[id] else { continue }
-            let effects = machine.leadChanged(&enrollment, state: state, now: now)
-            enrollments[id] = enrollment
-            record(effects, of: enrollment, at: now)
-        }
-        for campaign in simulator.playbook.campaigns where enrollments[campaign.id]?.isActive != true {
-            if let entry = EntryRules.entry(of: campaign, firedByChangeFrom: old, to: state.lead) {
-                enroll(campaign, trigger: [:], because: "entry \(entry.trigger)", at: now)
-            }
-        }
-    }
-
-    private mutating func record(_ effects: [Effect], of enrollment: Enrollment, at now: Date) {
-        let id = enrollment.campaignID
-        var movedTo: Campaign?
-        defer {
-            // Enter the next campaign only once this one's lines, its exit included, are recorded.
-            if let movedTo { enroll(movedTo, trigger: [:], because: "moved from \(id)", at: now) }
-        }
-        for effect in effects {
-            switch effect {
-            case .send(let message):
-                lines.append(sendLine(message, enrollment: enrollment, at: now))
-                state.events.append(LeadEvent("\(message.channel.rawValue).sent", at: now, properties: [
-                    "campaign": .string(id), "step": .string(message.stepID), "template": .string(message.template),
-                ]))
-            case .skipped(let step, let reason):
-                lines.append(.init(at: now, campaign: id, what: "skipped", step: step, detail: reason))
-            case .held(let step, let until, let reason):
-                lines.append(.init(at: now, campaign: id, what: "held", step: step, detail: "until \(clock.format(until)): \(reason)"))
-            case .waiting(let step, let until):
-                lines.append(.init(at: now, campaign: id, what: "wait", step: step, detail: "until \(clock.format(until))"))
-            case .waitingForEvent(let step, let matcher, let until):
-                lines.append(.init(at: now, campaign: id, what: "wait for", step: step, detail: "\(matcher), at most until \(clock.format(until))"))
-            case .eventArrived(let step, let event):
-                lines.append(.init(at: now, campaign: id, what: "arrived", step: step, detail: "\(event): taking the on-event branch"))
-            case .timedOut(let step):
-                lines.append(.init(at: now, campaign: id, what: "timed out", step: step, detail: "taking the on-timeout branch"))
-            case .branched(let step, let taken, let because):
-                lines.append(.init(at: now, campaign: id, what: "branch", step: step, detail: (taken ? "then: " : "else: ") + because))
-            case .scoreAdjusted(let step, let points, let score):
-                lines.append(.init(at: now, campaign: id, what: "score", step: step, detail: "\(points >= 0 ? "+" : "")\(points) → \(Value.number(score).textValue)"))
-            case .attributeSet(let step, let name, let value):
-                lines.append(.init(at: now, campaign: id, what: "set", step: step, detail: "\(name) = \(value)"))
-            case .stageSet(let step, let stage):
-                lines.append(.init(at: now, campaign: id, what: "stage", step: step, detail: stage.name))
-            case .tagged(let step, let tag):
-                lines.append(.init(at: now, campaign: id, what: "tag", step: step, detail: tag))
-            case .salesNotified(let step, let note):
-                lines.append(.init(at: now, campaign: id, what: "sales", step: step, detail: "alert: " + (note ?? "lead needs attention")))
-            case .moved(let step, let target):
-                lines.append(.init(at: now, campaign: id, what: "move", step: step, detail: "to campaign \(target)"))
-                movedTo = simulator.playbook.campaign(target)
-            case .exited(let reason):
-                lines.append(.init(at: now, campaign: id, what: "exited", step: nil, detail: reason))
-            case .completed:
-                lines.append(.init(at: now, campaign: id, what: "completed", step: nil, detail: "reached the end of the campaign"))
-            }
-        }
-    }
-
-    private func sendLine(_ message: OutgoingMessage, enrollment: Enrollment, at now: Date) -> Timeline.Line {
-        let variant = message.variant.map { " [variant \($0)]" } ?? ""
-        do {
-            let rendered = try simulator.renderer.render(message, lead: state.lead, trigger: enrollment.trigger, links: Self.previewLinks)
-            let detail = message.channel == .email
-                ? "“\(rendered.subject ?? "")”\(variant)"
-                : "“\(rendered.text)”\(variant) (\(rendered.segments?.description ?? ""))"
-            return .init(at: now, campaign: message.campaignID, what: message.channel.rawValue, step: message.stepID, detail: detail, isSend: true)
-        } catch {
-            return .init(at: now, campaign: message.campaignID, what: message.channel.rawValue, step: message.stepID, detail: "cannot render: \(error)\(variant)", isSend: true)
-        }
-    }
-
-    static let previewLinks = ["unsubscribe_url": "https://nurture.example/u/preview", "preferences_url": "https://nurture.example/p/preview"]
 }
 
 /// What a simulation saw, in order.

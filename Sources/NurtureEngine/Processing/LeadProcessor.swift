@@ -1,0 +1,158 @@
+public import Foundation
+public import NurtureDSL
+
+/// Runs a playbook's campaigns for one lead: enrolls, advances, hands events over, and turns
+/// sends into rendered outbox messages. Pure: it changes a ``LeadWork`` and nothing else, so the
+/// simulator and the durable worker run exactly the same logic.
+public struct LeadProcessor: Sendable {
+    public let playbook: Playbook
+    public let renderer: MessageRenderer
+    public let links: LinkSigner
+    let machines: [String: EnrollmentMachine]
+
+    public init(playbook: Playbook, templates: TemplateLibrary, policy: SendingPolicy = .standard, links: LinkSigner) {
+        self.playbook = playbook
+        renderer = MessageRenderer(playbook: playbook, library: templates)
+        self.links = links
+        machines = Dictionary(playbook.campaigns.map { ($0.id, EnrollmentMachine(campaign: $0, policy: policy)) }) { first, _ in first }
+    }
+
+    // MARK: - Entering
+
+    /// Enrolls the lead if the campaign's re-entry policy allows, and runs it at once unless
+    /// `advance` is false (bulk imports leave the first step to the worker).
+    public func enroll(
+        _ campaign: Campaign, trigger: [String: Value], because reason: String, _ work: inout LeadWork, now: Date, advance: Bool = true
+    ) {
+        guard let machine = machines[campaign.id] else { return }
+        let earlier = work.enrollments.filter { $0.campaignID == campaign.id }
+        guard EntryRules.mayEnter(campaign, earlier: earlier, at: now, clock: LocalClock(zone: work.lead.zone)) else {
+            work.log.append(.init(at: now, campaign: campaign.id, note: .notEntered(reason: "re-entry \(campaign.reentry) and the lead was already there")))
+            return
+        }
+        var enrollment = machine.enroll(work.lead, at: now, trigger: trigger, sequence: (earlier.map(\.sequence).max() ?? 0) + 1)
+        if !advance { enrollment.wakeAt = now }
+        work.enrollments.append(enrollment)
+        work.log.append(.init(at: now, campaign: campaign.id, note: .entered(reason: reason)))
+        if advance { run(campaign.id, &work, now: now) { machine, enrollment, state in machine.advance(&enrollment, state: &state, now: now) } }
+    }
+
+    // MARK: - Advancing
+
+    /// Advances every enrollment that is due at `now`.
+    public func advanceDue(_ work: inout LeadWork, now: Date) {
+        let due = work.enrollments.filter { $0.isDue(at: now) }.map(\.campaignID).sorted()
+        for campaignID in due {
+            run(campaignID, &work, now: now) { machine, enrollment, state in
+                enrollment.isDue(at: now) ? machine.advance(&enrollment, state: &state, now: now) : []
+            }
+        }
+    }
+
+    /// Hands an event the lead did to every enrollment (goals, waits) and every entry.
+    /// The caller has stored the event; this records it in the lead's recent history.
+    public func receive(_ event: LeadEvent, _ work: inout LeadWork) {
+        let now = event.at
+        work.state.events.append(event)
+        work.log.append(.init(at: now, campaign: "", note: .event(event)))
+        for campaignID in Set(work.enrollments.filter(\.isActive).map(\.campaignID)).sorted() {
+            run(campaignID, &work, now: now) { machine, enrollment, state in
+                machine.receive(event, &enrollment, state: &state, now: now)
+            }
+        }
+        for campaign in playbook.campaigns where work.activeEnrollment(in: campaign.id) == nil {
+            if let entry = EntryRules.entry(of: campaign, firedBy: event) {
+                enroll(campaign, trigger: EntryRules.captures(of: entry, from: event), because: "entry \(entry.trigger)", &work, now: now)
+            }
+        }
+    }
+
+    /// Runs one machine operation on the lead's active enrollment in a campaign, then follows
+    /// its consequences: messages, moves, and what the lead's changes mean to other campaigns.
+    private func run(
+        _ campaignID: String, _ work: inout LeadWork, now: Date,
+        _ operation: (EnrollmentMachine, inout Enrollment, inout LeadState) -> [Effect]
+    ) {
+        guard let machine = machines[campaignID],
+              let index = work.enrollments.lastIndex(where: { $0.campaignID == campaignID && $0.isActive })
+        else { return }
+        let before = work.lead
+        var enrollment = work.enrollments[index]
+        let effects = operation(machine, &enrollment, &work.state)
+        work.enrollments[index] = enrollment
+        var movedTo: Campaign?
+        for effect in effects {
+            var occurrence = LeadWork.Occurrence(at: now, campaign: campaignID, effect: effect)
+            switch effect {
+            case .send(let outgoing):
+                switch message(for: outgoing, enrollment: enrollment, lead: work.lead, now: now) {
+                case .success(let message):
+                    occurrence.message = message
+                    work.newMessages.append(message)
+                case .failure(let problem):
+                    occurrence.effect = .skipped(step: outgoing.stepID, reason: "cannot render: \(problem)")
+                }
+            case .salesNotified(let step, let note):
+                let event = LeadEvent("sales.notified", at: now, properties: [
+                    "campaign": .string(campaignID), "step": .string(step), "note": .string(note ?? ""),
+                ])
+                work.newEvents.append(event)
+                work.state.events.append(event)
+            case .moved(_, let target):
+                movedTo = playbook.campaign(target)
+            default:
+                break
+            }
+            work.log.append(occurrence)
+        }
+        if work.lead != before { leadChanged(from: before, &work, now: now, except: campaignID) }
+        if let movedTo { enroll(movedTo, trigger: [:], because: "moved from \(campaignID)", &work, now: now) }
+    }
+
+    private func leadChanged(from old: Lead, _ work: inout LeadWork, now: Date, except changer: String) {
+        for campaignID in Set(work.enrollments.filter(\.isActive).map(\.campaignID)).sorted() where campaignID != changer {
+            let state = work.state
+            run(campaignID, &work, now: now) { machine, enrollment, _ in machine.leadChanged(&enrollment, state: state, now: now) }
+        }
+        for campaign in playbook.campaigns where work.activeEnrollment(in: campaign.id) == nil {
+            if let entry = EntryRules.entry(of: campaign, firedByChangeFrom: old, to: work.lead) {
+                enroll(campaign, trigger: [:], because: "entry \(entry.trigger)", &work, now: now)
+            }
+        }
+    }
+
+    // MARK: - Messages
+
+    struct RenderProblem: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private func message(for outgoing: OutgoingMessage, enrollment: Enrollment, lead: Lead, now: Date) -> Result<OutboxMessage, RenderProblem> {
+        let unsubscribe = links.unsubscribeURL(leadID: lead.id, channel: outgoing.channel)
+        let rendered: RenderedMessage
+        do {
+            rendered = try renderer.render(outgoing, lead: lead, trigger: enrollment.trigger, links: ["unsubscribe_url": unsubscribe])
+        } catch {
+            return .failure(RenderProblem(description: "\(error)"))
+        }
+        let id = OutboxMessage.id(leadID: lead.id, campaignID: outgoing.campaignID, enrollment: enrollment.sequence,
+                                  stepID: outgoing.stepID, occurrence: outgoing.occurrence)
+        let address = (outgoing.channel == .email ? lead.email : lead.phone) ?? ""
+        var body = WebhookBody(id: id, channel: outgoing.channel.rawValue, to: address, lead_id: lead.id,
+                               campaign: outgoing.campaignID, step: outgoing.stepID, variant: outgoing.variant)
+        switch outgoing.channel {
+        case .email:
+            body.subject = rendered.subject
+            body.html = rendered.html
+            body.text = rendered.text
+            body.headers = ["List-Unsubscribe": "<\(unsubscribe)>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"]
+        case .sms:
+            body.body = rendered.text
+        }
+        let campaign = playbook.campaign(outgoing.campaignID)
+        return .success(OutboxMessage(
+            id: id, leadID: lead.id, campaignID: outgoing.campaignID, stepID: outgoing.stepID, channel: outgoing.channel,
+            address: address, variant: outgoing.variant, subject: rendered.subject, preview: rendered.text, payload: body.json(),
+            isTransactional: campaign?.isTransactional ?? false, createdAt: now))
+    }
+}

@@ -1,0 +1,49 @@
+import Crypto
+public import Foundation
+
+/// Signs the tokens in unsubscribe and tracking links, so a link can be trusted without a
+/// database lookup and cannot be forged or pointed elsewhere.
+///
+/// A token is `base64url(payload).base64url(HMAC-SHA256(secret, payload))`.
+public struct LinkSigner: Sendable {
+    let key: SymmetricKey
+    /// Base of every link: `https://nurture.example.com`.
+    public let publicURL: String
+
+    public init(secret: Data, publicURL: String) {
+        key = SymmetricKey(data: secret)
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+    }
+
+    public func token(for payload: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: key)
+        return Data(payload.utf8).base64URL + "." + Data(mac).base64URL
+    }
+
+    /// The payload of a token this signer made, or nil for anything tampered with or foreign.
+    public func verify(_ token: String) -> String? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let payload = Data(base64URL: String(parts[0])), let mac = Data(base64URL: String(parts[1])),
+              HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key)
+        else { return nil }
+        return String(data: payload, encoding: .utf8)
+    }
+
+    /// The one-click unsubscribe link of a lead on a channel; it does not expire.
+    public func unsubscribeURL(leadID: String, channel: OutgoingMessage.Channel) -> String {
+        "\(publicURL)/u/\(token(for: "u1|\(leadID)|\(channel.rawValue)"))"
+    }
+}
+
+extension Data {
+    var base64URL: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    init?(base64URL text: String) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        self.init(base64Encoded: base64)
+    }
+}

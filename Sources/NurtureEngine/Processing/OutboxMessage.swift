@@ -1,0 +1,95 @@
+import Crypto
+public import Foundation
+
+/// A message written to the outbox in the same transaction that advanced its enrollment, then
+/// dispatched. Its id is its idempotency key: derived from the enrollment, step and occurrence,
+/// so it never changes across retries, restarts or a replay of the same step.
+public struct OutboxMessage: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Waiting for its next attempt at `nextAttemptAt`.
+        case pending
+        /// Claimed by a worker until `leaseUntil`.
+        case sending
+        case sent
+        /// Gave up after the retry horizon or a permanent failure; `dead-letters retry` revives it.
+        case dead
+        /// Not sent because the address was suppressed by the time it was claimed.
+        case suppressed
+    }
+
+    public var id: String
+    public var leadID: String
+    public var campaignID: String
+    public var stepID: String
+    public var channel: OutgoingMessage.Channel
+    public var address: String
+    public var variant: String?
+    public var subject: String?
+    /// The text part (or the SMS body), for `nurture outbox`.
+    public var preview: String
+    /// The JSON body the webhook channel posts, rendered once when the message was produced.
+    public var payload: String
+    public var isTransactional: Bool
+    public var createdAt: Date
+    public var status: Status
+    public var attempts: Int
+    public var nextAttemptAt: Date
+    public var lastError: String?
+    public var leaseOwner: String?
+    public var leaseUntil: Date?
+    public var sentAt: Date?
+
+    public init(
+        id: String, leadID: String, campaignID: String, stepID: String, channel: OutgoingMessage.Channel, address: String,
+        variant: String?, subject: String?, preview: String, payload: String, isTransactional: Bool, createdAt: Date
+    ) {
+        self.id = id
+        self.leadID = leadID
+        self.campaignID = campaignID
+        self.stepID = stepID
+        self.channel = channel
+        self.address = address
+        self.variant = variant
+        self.subject = subject
+        self.preview = preview
+        self.payload = payload
+        self.isTransactional = isTransactional
+        self.createdAt = createdAt
+        status = .pending
+        attempts = 0
+        nextAttemptAt = createdAt
+    }
+
+    /// `msg_` and 24 hex digits of SHA-256 over what identifies one send of one step.
+    public static func id(leadID: String, campaignID: String, enrollment: Int, stepID: String, occurrence: Int) -> String {
+        let digest = SHA256.hash(data: Data("\(leadID)\u{1F}\(campaignID)\u{1F}\(enrollment)\u{1F}\(stepID)\u{1F}\(occurrence)".utf8))
+        return "msg_" + digest.prefix(12).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// The JSON a webhook channel receives, as DESIGN.md specifies it.
+struct WebhookBody: Encodable {
+    var id: String
+    var channel: String
+    var to: String
+    var subject: String?
+    var html: String?
+    var text: String?
+    var body: String?
+    var headers: [String: String]?
+    var lead_id: String
+    var campaign: String
+    var step: String
+    var variant: String?
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    func json() -> String {
+        // Encoding plain strings cannot fail.
+        String(decoding: (try? Self.encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
