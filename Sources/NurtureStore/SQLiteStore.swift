@@ -1,1 +1,247 @@
+public import Foundation
 import GRDB
+public import NurtureEngine
+import NurtureDSL
+
+/// The embedded default store: one SQLite file in WAL mode with `synchronous=FULL`, so a
+/// committed step survives a crash or a power cut; writes take `BEGIN IMMEDIATE`.
+public final class SQLiteStore: LeadStore, Sendable {
+    let writer: any DatabaseWriter
+    /// How far back a lead's events are loaded for conditions such as `.did(…, within:)`.
+    static let historyWindow: TimeInterval = 180 * 86_400
+    /// How far back sends are loaded for frequency caps.
+    static let sendWindow: TimeInterval = 14 * 86_400
+
+    /// Opens (creating and migrating) the database file at `path`.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        writer = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(writer)
+    }
+
+    /// A private in-memory database, for tests and `simulate`-like tools.
+    public init(inMemory: Void = ()) throws {
+        writer = try DatabaseQueue()
+        try Self.migrator.migrate(writer)
+    }
+
+    // MARK: - Leads
+
+    public func upsertLeads(_ patches: [LeadPatch], now: Date, created: @Sendable (inout LeadWork) -> Void) async throws -> [UpsertOutcome] {
+        try await writer.write { db in
+            var outcomes: [UpsertOutcome] = []
+            outcomes.reserveCapacity(patches.count)
+            for patch in patches {
+                if let existing = try Self.fetchLead(db, email: patch.email) {
+                    let updated = patch.applied(to: existing)
+                    guard updated != existing else {
+                        outcomes.append(.unchanged)
+                        continue
+                    }
+                    try Self.save(updated, db, now: now, insert: false)
+                    outcomes.append(.updated)
+                } else {
+                    let lead = patch.newLead(id: LeadPatch.newID())
+                    try Self.save(lead, db, now: now, insert: true)
+                    let loaded = LeadWork(state: LeadState(lead: lead))
+                    var work = loaded
+                    created(&work)
+                    try Self.persist(work, loaded: loaded, db, now: now)
+                    outcomes.append(.imported)
+                }
+            }
+            return outcomes
+        }
+    }
+
+    public func lead(id: String) async throws -> Lead? {
+        try await writer.read { db in try Self.fetchLead(db, id: id) }
+    }
+
+    public func lead(email: String) async throws -> Lead? {
+        try await writer.read { db in try Self.fetchLead(db, email: email) }
+    }
+
+    // MARK: - Work
+
+    public func ingest(_ event: IncomingEvent, now: Date, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void) async throws -> IngestOutcome {
+        try await writer.write { db in
+            let lead: Lead?
+            switch event.subject {
+            case .id(let id): lead = try Self.fetchLead(db, id: id)
+            case .email(let email): lead = try Self.fetchLead(db, email: email)
+            }
+            guard let lead else { return .unknownLead }
+            if let clientID = event.clientID,
+               try Bool.fetchOne(db, sql: "SELECT 1 FROM event WHERE client_id = ?", arguments: [clientID]) == true
+            {
+                return .duplicate
+            }
+            let stored = LeadEvent(event.type, at: event.at, properties: event.properties)
+            try Self.insert(stored, leadID: lead.id, clientID: event.clientID, db)
+            let loaded = try Self.loadWork(db, lead: lead, now: now)
+            var work = loaded
+            body(&work, stored)
+            try Self.persist(work, loaded: loaded, db, now: now)
+            return .stored(leadID: lead.id)
+        }
+    }
+
+    public func dueLeadIDs(at now: Date, limit: Int) async throws -> [String] {
+        try await writer.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at <= ?
+                GROUP BY lead_id ORDER BY MIN(wake_at) LIMIT ?
+                """, arguments: [now.timeIntervalSince1970, limit])
+        }
+    }
+
+    public func update(leadIDs: [String], now: Date, _ body: @Sendable (inout [LeadWork]) -> Void) async throws {
+        try await writer.write { db in
+            var loaded: [LeadWork] = []
+            loaded.reserveCapacity(leadIDs.count)
+            for id in leadIDs {
+                if let lead = try Self.fetchLead(db, id: id) { loaded.append(try Self.loadWork(db, lead: lead, now: now)) }
+            }
+            var works = loaded
+            body(&works)
+            for (work, before) in zip(works, loaded) { try Self.persist(work, loaded: before, db, now: now) }
+        }
+    }
+
+    // MARK: - Outbox
+
+    public func claimMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [OutboxMessage] {
+        try await writer.write { db in
+            let moment = now.timeIntervalSince1970
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM (
+                    SELECT * FROM outbox_message WHERE status = 'pending' AND next_attempt_at <= ?1
+                    UNION ALL
+                    SELECT * FROM outbox_message WHERE status = 'sending' AND lease_until <= ?1
+                ) ORDER BY next_attempt_at LIMIT ?2
+                """, arguments: [moment, limit])
+            var claimed: [OutboxMessage] = []
+            for row in rows {
+                var message = Self.message(row)
+                // Re-checked here, in the claiming transaction: nothing goes out after an
+                // unsubscribe has committed.
+                if let reason = try String.fetchOne(db, sql: "SELECT reason FROM suppression WHERE address = ? AND channel = ?",
+                                                    arguments: [message.address, message.channel.rawValue])
+                {
+                    try db.execute(sql: "UPDATE outbox_message SET status = 'suppressed', last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
+                                   arguments: ["suppressed: \(reason)", message.id])
+                    continue
+                }
+                message.status = .sending
+                message.attempts += 1
+                message.leaseOwner = owner
+                message.leaseUntil = leaseUntil
+                try db.execute(sql: """
+                    UPDATE outbox_message SET status = 'sending', attempts = ?, lease_owner = ?, lease_until = ? WHERE id = ?
+                    """, arguments: [message.attempts, owner, leaseUntil.timeIntervalSince1970, message.id])
+                claimed.append(message)
+            }
+            return claimed
+        }
+    }
+
+    public func finish(messageID: String, attempt: Int, owner: String, result: AttemptResult, now: Date) async throws -> Bool {
+        try await writer.write { db in
+            let guardClause = "WHERE id = ? AND status = 'sending' AND lease_owner = ? AND attempts = ?"
+            let keys: StatementArguments = [messageID, owner, attempt]
+            switch result {
+            case .sent:
+                try db.execute(sql: "UPDATE outbox_message SET status = 'sent', sent_at = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL \(guardClause)",
+                               arguments: [now.timeIntervalSince1970] + keys)
+                guard db.changesCount == 1 else { return false }
+                if let row = try Row.fetchOne(db, sql: "SELECT lead_id, campaign_id, step_id, channel FROM outbox_message WHERE id = ?", arguments: [messageID]) {
+                    let channel: String = row["channel"]
+                    let event = LeadEvent("\(channel).sent", at: now, properties: [
+                        "campaign": .string(row["campaign_id"]), "step": .string(row["step_id"]), "message": .string(messageID),
+                    ])
+                    try Self.insert(event, leadID: row["lead_id"], clientID: nil, db)
+                }
+                return true
+            case .retry(let at, let error):
+                try db.execute(sql: "UPDATE outbox_message SET status = 'pending', next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL \(guardClause)",
+                               arguments: [at.timeIntervalSince1970, error] + keys)
+            case .dead(let error):
+                try db.execute(sql: "UPDATE outbox_message SET status = 'dead', last_error = ?, lease_owner = NULL, lease_until = NULL \(guardClause)",
+                               arguments: [error] + keys)
+            case .suppressed(let reason):
+                try db.execute(sql: "UPDATE outbox_message SET status = 'suppressed', last_error = ?, lease_owner = NULL, lease_until = NULL \(guardClause)",
+                               arguments: [reason] + keys)
+            }
+            return db.changesCount == 1
+        }
+    }
+
+    public func messages(status: OutboxMessage.Status?, limit: Int) async throws -> [OutboxMessage] {
+        try await writer.read { db in
+            let rows = if let status {
+                try Row.fetchAll(db, sql: "SELECT * FROM outbox_message WHERE status = ? ORDER BY created_at DESC, id LIMIT ?",
+                                 arguments: [status.rawValue, limit])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM outbox_message ORDER BY created_at DESC, id LIMIT ?", arguments: [limit])
+            }
+            return rows.map(Self.message)
+        }
+    }
+
+    public func message(id: String) async throws -> OutboxMessage? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM outbox_message WHERE id = ?", arguments: [id]).map(Self.message)
+        }
+    }
+
+    public func retryDeadLetters(ids: [String]?, now: Date) async throws -> Int {
+        try await writer.write { db in
+            let reset = "UPDATE outbox_message SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL WHERE status = 'dead'"
+            if let ids {
+                var count = 0
+                for id in ids {
+                    try db.execute(sql: reset + " AND id = ?", arguments: [now.timeIntervalSince1970, id])
+                    count += db.changesCount
+                }
+                return count
+            }
+            try db.execute(sql: reset, arguments: [now.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
+    // MARK: - Compliance
+
+    public func suppress(address: String, channel: OutgoingMessage.Channel, reason: String, at: Date) async throws {
+        try await writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO suppression (address, channel, reason, at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, at = excluded.at
+                """, arguments: [address, channel.rawValue, reason, at.timeIntervalSince1970])
+        }
+    }
+
+    public func suppressions(address: String) async throws -> [OutgoingMessage.Channel: String] {
+        try await writer.read { db in try Self.suppressions(db, addresses: [address]) }
+    }
+
+    // MARK: - Reports
+
+    public func counts() async throws -> StoreCounts {
+        try await writer.read { db in
+            var counts = StoreCounts()
+            counts.leads = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM lead") ?? 0
+            counts.events = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event") ?? 0
+            counts.activeEnrollments = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM enrollment WHERE status = 'active'") ?? 0
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM outbox_message GROUP BY status") {
+                counts.messagesByStatus[row["status"]] = row["n"]
+            }
+            return counts
+        }
+    }
+}

@@ -1,0 +1,88 @@
+public import Foundation
+public import NurtureDSL
+import Synchronization
+
+/// The durable engine: the processor's logic applied to stored leads, one transaction per
+/// unit of work. The CLI, the worker and the HTTP API all go through it.
+public struct Engine: Sendable {
+    public let store: any LeadStore
+    public let processor: LeadProcessor
+
+    public init(store: any LeadStore, processor: LeadProcessor) {
+        self.store = store
+        self.processor = processor
+    }
+
+    public var playbook: Playbook { processor.playbook }
+
+    // MARK: - Leads and events
+
+    /// Upserts leads; each new one records `lead.created` and enters the campaigns that start
+    /// on it, whose first steps the worker then runs.
+    public func upsert(_ patches: [LeadPatch], now: Date) async throws -> [UpsertOutcome] {
+        let processor = self.processor
+        return try await store.upsertLeads(patches, now: now) { work in
+            processor.leadCreated(&work, now: now)
+        }
+    }
+
+    /// Stores an event once (by client id) and lets it act at once: goals, waits, entries.
+    public func track(_ event: IncomingEvent, now: Date) async throws -> IngestOutcome {
+        let processor = self.processor
+        return try await store.ingest(event, now: now) { work, stored in
+            processor.receive(stored, &work)
+        }
+    }
+
+    // MARK: - Due work
+
+    public struct Pass: Sendable, Hashable {
+        public var leads = 0
+        public var messages = 0
+    }
+
+    /// Advances every enrollment due at `now`, `batchSize` leads per transaction, until none is due.
+    public func runDue(now: Date, batchSize: Int = 256) async throws -> Pass {
+        var pass = Pass()
+        var seen: Set<String> = []
+        while true {
+            let ids = try await store.dueLeadIDs(at: now, limit: batchSize).filter { !seen.contains($0) }
+            guard !ids.isEmpty else { return pass }
+            seen.formUnion(ids)
+            let processor = self.processor
+            let produced = Counter()
+            try await store.update(leadIDs: ids, now: now) { works in
+                var messages = 0
+                for index in works.indices {
+                    processor.advanceDue(&works[index], now: now)
+                    messages += works[index].newMessages.count
+                }
+                produced.add(messages)
+            }
+            pass.leads += ids.count
+            pass.messages += produced.value
+        }
+    }
+}
+
+extension LeadProcessor {
+    /// A lead was just created: record it and enroll it where `lead.created` is an entry,
+    /// leaving the first step to the worker so bulk imports stay fast.
+    public func leadCreated(_ work: inout LeadWork, now: Date) {
+        let event = LeadEvent("lead.created", at: now)
+        work.newEvents.append(event)
+        work.state.events.append(event)
+        for campaign in playbook.campaigns {
+            if let entry = EntryRules.entry(of: campaign, firedBy: event) {
+                enroll(campaign, trigger: EntryRules.captures(of: entry, from: event), because: "entry \(entry.trigger)", &work, now: now, advance: false)
+            }
+        }
+    }
+}
+
+/// A count filled in from inside a store transaction's closure.
+final class Counter: Sendable {
+    private let storage = Mutex(0)
+    func add(_ n: Int) { storage.withLock { $0 += n } }
+    var value: Int { storage.withLock { $0 } }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import GRDB
+import NurtureDSL
+import NurtureEngine
+
+/// Row mapping and the load/persist pair around every unit of work.
+extension SQLiteStore {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?, default value: T) -> T {
+        guard let text, let decoded = try? JSONDecoder().decode(T.self, from: Data(text.utf8)) else { return value }
+        return decoded
+    }
+
+    static func date(_ seconds: Double?) -> Date? { seconds.map { Date(timeIntervalSince1970: $0) } }
+
+    // MARK: - Leads
+
+    static func fetchLead(_ db: Database, id: String) throws -> Lead? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM lead WHERE id = ?"), arguments: [id]).map(lead)
+    }
+
+    static func fetchLead(_ db: Database, email: String) throws -> Lead? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM lead WHERE email = ?"), arguments: [email.lowercased()]).map(lead)
+    }
+
+    static func lead(_ row: Row) -> Lead {
+        Lead(
+            id: row["id"], email: row["email"], phone: row["phone"], firstName: row["first_name"], lastName: row["last_name"],
+            company: row["company"], jobTitle: row["job_title"], industry: row["industry"], companySize: row["company_size"],
+            country: row["country"], timeZone: row["timezone"], source: row["source"],
+            stage: Stage(rawValue: row["stage"]) ?? .lead, score: row["score"],
+            tags: Set(decode([String].self, row["tags"], default: [])),
+            attributes: decode([String: Value].self, row["attributes"], default: [:]),
+            emailConsent: row["email_consent"], smsConsent: row["sms_consent"])
+    }
+
+    static func save(_ lead: Lead, _ db: Database, now: Date, insert: Bool) throws {
+        let values: StatementArguments = [
+            lead.email?.lowercased(), lead.phone, lead.firstName, lead.lastName, lead.company, lead.jobTitle, lead.industry,
+            lead.companySize, lead.country, lead.timeZone, lead.source, lead.stage.rawValue, lead.score,
+            json(lead.tags.sorted()), json(lead.attributes), lead.emailConsent, lead.smsConsent, now.timeIntervalSince1970,
+        ]
+        if insert {
+            try db.cachedStatement(sql: """
+                INSERT INTO lead (email, phone, first_name, last_name, company, job_title, industry, company_size, country,
+                    timezone, source, stage, score, tags, attributes, email_consent, sms_consent, updated_at, created_at, id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: values + [now.timeIntervalSince1970, lead.id])
+        } else {
+            try db.cachedStatement(sql: """
+                UPDATE lead SET email = ?, phone = ?, first_name = ?, last_name = ?, company = ?, job_title = ?, industry = ?,
+                    company_size = ?, country = ?, timezone = ?, source = ?, stage = ?, score = ?, tags = ?, attributes = ?,
+                    email_consent = ?, sms_consent = ?, updated_at = ? WHERE id = ?
+                """).execute(arguments: values + [lead.id])
+        }
+    }
+
+    // MARK: - Events
+
+    static func insert(_ event: LeadEvent, leadID: String, clientID: String?, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO event (lead_id, type, at, properties, client_id) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [leadID, event.type, event.at.timeIntervalSince1970, event.properties.isEmpty ? "{}" : json(event.properties), clientID])
+    }
+
+    // MARK: - Work
+
+    static func loadWork(_ db: Database, lead: Lead, now: Date) throws -> LeadWork {
+        let since = now.timeIntervalSince1970 - historyWindow
+        let events = try Row.fetchAll(db.cachedStatement(sql: "SELECT type, at, properties FROM event WHERE lead_id = ? AND at >= ? ORDER BY at, seq"),
+                                      arguments: [lead.id, since]).map { row in
+            LeadEvent(row["type"], at: Date(timeIntervalSince1970: row["at"]), properties: decode([String: Value].self, row["properties"], default: [:]))
+        }
+        let sends = try Row.fetchAll(db.cachedStatement(sql: "SELECT channel, created_at, transactional FROM outbox_message WHERE lead_id = ? AND created_at >= ?"),
+                                     arguments: [lead.id, now.timeIntervalSince1970 - sendWindow]).compactMap { row -> SendRecord? in
+            guard let channel = OutgoingMessage.Channel(rawValue: row["channel"]) else { return nil }
+            return SendRecord(channel: channel, at: Date(timeIntervalSince1970: row["created_at"]), isTransactional: row["transactional"])
+        }
+        let enrollments = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM enrollment WHERE lead_id = ? ORDER BY enrolled_at, sequence"),
+                                           arguments: [lead.id]).map(enrollment)
+        let suppressions = try suppressions(db, addresses: [lead.email, lead.phone].compactMap { $0 })
+        return LeadWork(state: LeadState(lead: lead, events: events, sends: sends, suppressions: suppressions), enrollments: enrollments)
+    }
+
+    /// Writes back what a unit of work changed: the lead, its enrollments, new events and messages.
+    static func persist(_ work: LeadWork, loaded: LeadWork, _ db: Database, now: Date) throws {
+        if work.lead != loaded.lead { try save(work.lead, db, now: now, insert: false) }
+        let before = Dictionary(loaded.enrollments.map { ("\($0.campaignID)#\($0.sequence)", $0) }) { a, _ in a }
+        for enrollment in work.enrollments where before["\(enrollment.campaignID)#\(enrollment.sequence)"] != enrollment {
+            try save(enrollment, db, now: now)
+        }
+        for event in work.newEvents { try insert(event, leadID: work.lead.id, clientID: nil, db) }
+        for message in work.newMessages { try insert(message, db) }
+    }
+
+    static func enrollment(_ row: Row) -> Enrollment {
+        var enrollment = Enrollment(
+            leadID: row["lead_id"], campaignID: row["campaign_id"], sequence: row["sequence"], firstStep: row["step_id"],
+            enrolledAt: Date(timeIntervalSince1970: row["enrolled_at"]),
+            trigger: decode([String: Value].self, row["trigger"], default: [:]))
+        enrollment.status = Enrollment.Status(rawValue: row["status"]) ?? .exited
+        enrollment.phase = Enrollment.Phase(rawValue: row["phase"]) ?? .ready
+        enrollment.wakeAt = date(row["wake_at"])
+        enrollment.endedAt = date(row["ended_at"])
+        enrollment.endReason = row["end_reason"]
+        enrollment.variants = decode([String: String].self, row["variants"], default: [:])
+        enrollment.messagesProduced = row["messages_produced"]
+        return enrollment
+    }
+
+    static func save(_ enrollment: Enrollment, _ db: Database, now: Date) throws {
+        // An active enrollment always has a wake time, so the due-work index finds it.
+        var wake = enrollment.wakeAt?.timeIntervalSince1970
+        if enrollment.isActive, wake == nil { wake = enrollment.phase == .ready ? now.timeIntervalSince1970 : Date.distantFuture.timeIntervalSince1970 }
+        try db.cachedStatement(sql: """
+            INSERT INTO enrollment (lead_id, campaign_id, sequence, status, step_id, phase, wake_at, enrolled_at, ended_at,
+                end_reason, variants, trigger, messages_produced)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (lead_id, campaign_id, sequence) DO UPDATE SET status = excluded.status, step_id = excluded.step_id,
+                phase = excluded.phase, wake_at = excluded.wake_at, ended_at = excluded.ended_at, end_reason = excluded.end_reason,
+                variants = excluded.variants, messages_produced = excluded.messages_produced
+            """).execute(arguments: [
+                enrollment.leadID, enrollment.campaignID, enrollment.sequence, enrollment.status.rawValue, enrollment.stepID,
+                enrollment.phase.rawValue, enrollment.isActive ? wake : nil, enrollment.enrolledAt.timeIntervalSince1970,
+                enrollment.endedAt?.timeIntervalSince1970, enrollment.endReason,
+                enrollment.variants.isEmpty ? "{}" : json(enrollment.variants), enrollment.trigger.isEmpty ? "{}" : json(enrollment.trigger),
+                enrollment.messagesProduced,
+            ])
+    }
+
+    // MARK: - Outbox
+
+    /// A message id is written once: replaying the same step produces the same id and no copy.
+    static func insert(_ message: OutboxMessage, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO outbox_message (id, lead_id, campaign_id, step_id, channel, address, variant, subject, preview, payload,
+                transactional, created_at, status, attempts, next_attempt_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
+            ON CONFLICT (id) DO NOTHING
+            """).execute(arguments: [
+                message.id, message.leadID, message.campaignID, message.stepID, message.channel.rawValue, message.address,
+                message.variant, message.subject, message.preview, message.payload, message.isTransactional,
+                message.createdAt.timeIntervalSince1970, message.nextAttemptAt.timeIntervalSince1970,
+            ])
+    }
+
+    static func message(_ row: Row) -> OutboxMessage {
+        var message = OutboxMessage(
+            id: row["id"], leadID: row["lead_id"], campaignID: row["campaign_id"], stepID: row["step_id"],
+            channel: OutgoingMessage.Channel(rawValue: row["channel"]) ?? .email, address: row["address"], variant: row["variant"],
+            subject: row["subject"], preview: row["preview"], payload: row["payload"], isTransactional: row["transactional"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"]))
+        message.status = OutboxMessage.Status(rawValue: row["status"]) ?? .pending
+        message.attempts = row["attempts"]
+        message.nextAttemptAt = Date(timeIntervalSince1970: row["next_attempt_at"])
+        message.lastError = row["last_error"]
+        message.leaseOwner = row["lease_owner"]
+        message.leaseUntil = date(row["lease_until"])
+        message.sentAt = date(row["sent_at"])
+        return message
+    }
+
+    static func suppressions(_ db: Database, addresses: [String]) throws -> [OutgoingMessage.Channel: String] {
+        var found: [OutgoingMessage.Channel: String] = [:]
+        for address in addresses {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT channel, reason FROM suppression WHERE address = ?"), arguments: [address]) {
+                if let channel = OutgoingMessage.Channel(rawValue: row["channel"]) { found[channel] = row["reason"] }
+            }
+        }
+        return found
+    }
+}

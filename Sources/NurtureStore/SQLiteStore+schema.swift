@@ -1,0 +1,93 @@
+import GRDB
+
+extension SQLiteStore {
+    /// Versioned migrations. Shipped migrations are never edited; new ones are appended.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1 leads, events, enrollments, outbox, suppressions") { db in
+            try db.execute(sql: """
+                CREATE TABLE lead (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    email TEXT COLLATE NOCASE UNIQUE,
+                    phone TEXT,
+                    first_name TEXT, last_name TEXT, company TEXT, job_title TEXT, industry TEXT,
+                    company_size INTEGER, country TEXT,
+                    timezone TEXT NOT NULL,
+                    source TEXT,
+                    stage INTEGER NOT NULL,
+                    score REAL NOT NULL DEFAULT 0,
+                    tags TEXT NOT NULL DEFAULT '[]',
+                    attributes TEXT NOT NULL DEFAULT '{}',
+                    email_consent INTEGER NOT NULL,
+                    sms_consent INTEGER NOT NULL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                CREATE INDEX lead_score ON lead(score DESC);
+
+                CREATE TABLE event (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    lead_id TEXT NOT NULL REFERENCES lead(id) ON DELETE CASCADE,
+                    type TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    properties TEXT NOT NULL DEFAULT '{}',
+                    client_id TEXT UNIQUE
+                );
+                CREATE INDEX event_lead_at ON event(lead_id, at);
+
+                CREATE TABLE enrollment (
+                    lead_id TEXT NOT NULL REFERENCES lead(id) ON DELETE CASCADE,
+                    campaign_id TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    step_id TEXT,
+                    phase TEXT NOT NULL,
+                    wake_at REAL,
+                    enrolled_at REAL NOT NULL,
+                    ended_at REAL,
+                    end_reason TEXT,
+                    variants TEXT NOT NULL DEFAULT '{}',
+                    trigger TEXT NOT NULL DEFAULT '{}',
+                    messages_produced INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (lead_id, campaign_id, sequence)
+                );
+                CREATE INDEX enrollment_due ON enrollment(wake_at) WHERE status = 'active';
+
+                CREATE TABLE outbox_message (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    lead_id TEXT NOT NULL REFERENCES lead(id) ON DELETE CASCADE,
+                    campaign_id TEXT NOT NULL,
+                    step_id TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    address TEXT NOT NULL,
+                    variant TEXT,
+                    subject TEXT,
+                    preview TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    transactional INTEGER NOT NULL,
+                    created_at REAL NOT NULL,
+                    status TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    last_error TEXT,
+                    lease_owner TEXT,
+                    lease_until REAL,
+                    sent_at REAL
+                );
+                CREATE INDEX outbox_due ON outbox_message(next_attempt_at) WHERE status = 'pending';
+                CREATE INDEX outbox_leased ON outbox_message(lease_until) WHERE status = 'sending';
+                CREATE INDEX outbox_lead ON outbox_message(lead_id, created_at);
+                CREATE INDEX outbox_status_created ON outbox_message(status, created_at);
+
+                CREATE TABLE suppression (
+                    address TEXT NOT NULL COLLATE NOCASE,
+                    channel TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    PRIMARY KEY (address, channel)
+                );
+                """)
+        }
+        return migrator
+    }
+}
