@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // The vocabulary marketers write campaigns in, and the rules that check them. Pure: no I/O.
@@ -60,7 +61,15 @@ let package = Package(
                 "NurtureStore",
                 "Campaigns",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // Test support: a loopback webhook sink that records, fails, hangs or redirects on demand.
+        .target(
+            name: "NurtureTesting",
+            dependencies: ["NurtureEngine", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NurtureDSLTests", dependencies: ["NurtureDSL"], swiftSettings: strictSettings),
@@ -69,8 +78,8 @@ let package = Package(
             dependencies: ["NurtureEngine", "Campaigns"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "NurtureStoreTests", dependencies: ["NurtureStore", "Campaigns"], swiftSettings: strictSettings),
-        .testTarget(name: "EndToEndTests", dependencies: ["nurture"], swiftSettings: strictSettings),
+        .testTarget(name: "NurtureStoreTests", dependencies: ["NurtureStore", "NurtureTesting", "Campaigns"], swiftSettings: strictSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["nurture", "NurtureTesting"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -79,6 +79,11 @@ extension SQLiteStore {
                 CREATE INDEX outbox_lead ON outbox_message(lead_id, created_at);
                 CREATE INDEX outbox_status_created ON outbox_message(status, created_at);
 
+                CREATE TABLE setting (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value BLOB NOT NULL
+                );
+
                 CREATE TABLE suppression (
                     address TEXT NOT NULL COLLATE NOCASE,
                     channel TEXT NOT NULL,

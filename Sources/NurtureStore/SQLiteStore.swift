@@ -230,6 +230,22 @@ public final class SQLiteStore: LeadStore, Sendable {
         try await writer.read { db in try Self.suppressions(db, addresses: [address]) }
     }
 
+    // MARK: - Settings
+
+    public func secret(named name: String) async throws -> Data {
+        try await writer.write { db in
+            if let existing = try Data.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: ["secret." + name]) {
+                return existing
+            }
+            var bytes = [UInt8](repeating: 0, count: 32)
+            var generator = SystemRandomNumberGenerator()
+            for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max, using: &generator) }
+            let secret = Data(bytes)
+            try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?)", arguments: ["secret." + name, secret])
+            return secret
+        }
+    }
+
     // MARK: - Reports
 
     public func counts() async throws -> StoreCounts {

@@ -5,6 +5,9 @@ struct Nurture: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nurture",
         abstract: "Lead nurturing and drip campaigns, defined as Swift in Campaigns/.",
-        subcommands: [Validate.self, CampaignsCommand.self, Simulate.self]
+        subcommands: [
+            Validate.self, CampaignsCommand.self, Simulate.self, LeadsCommand.self, EventsCommand.self, RunDue.self,
+            WorkerCommand.self, OutboxCommand.self, DeadLettersCommand.self,
+        ]
     )
 }

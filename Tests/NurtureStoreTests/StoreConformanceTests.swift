@@ -213,3 +213,14 @@ struct SQLiteFileTests {
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 }
+
+struct StoreSettingsTests {
+    @Test(arguments: Backend.allCases)
+    func secretsAreCreatedOnceAndKept(_ backend: Backend) async throws {
+        let store = try backend.makeStore()
+        let first = try await store.secret(named: "links")
+        #expect(first.count == 32)
+        #expect(try await store.secret(named: "links") == first)
+        #expect(try await store.secret(named: "other") != first)
+    }
+}

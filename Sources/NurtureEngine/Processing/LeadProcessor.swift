@@ -41,7 +41,11 @@ public struct LeadProcessor: Sendable {
 
     /// Advances every enrollment that is due at `now`.
     public func advanceDue(_ work: inout LeadWork, now: Date) {
-        let due = work.enrollments.filter { $0.isDue(at: now) }.map(\.campaignID).sorted()
+        // Earliest due first, so a step that has waited longest is not pre-empted by a newer
+        // campaign's step competing for the same frequency cap.
+        let due = work.enrollments.filter { $0.isDue(at: now) }
+            .sorted { ($0.wakeAt ?? .distantPast, $0.campaignID) < ($1.wakeAt ?? .distantPast, $1.campaignID) }
+            .map(\.campaignID)
         for campaignID in due {
             run(campaignID, &work, now: now) { machine, enrollment, state in
                 enrollment.isDue(at: now) ? machine.advance(&enrollment, state: &state, now: now) : []

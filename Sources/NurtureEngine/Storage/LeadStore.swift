@@ -51,6 +51,12 @@ public protocol LeadStore: Sendable {
     func suppress(address: String, channel: OutgoingMessage.Channel, reason: String, at: Date) async throws
     func suppressions(address: String) async throws -> [OutgoingMessage.Channel: String]
 
+    // MARK: Settings
+
+    /// A random 32-byte secret created on first use and kept in the database, so a default
+    /// install signs its links with a key nobody else has.
+    func secret(named name: String) async throws -> Data
+
     // MARK: Reports
 
     func counts() async throws -> StoreCounts

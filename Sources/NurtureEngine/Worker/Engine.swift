@@ -37,6 +37,7 @@ public struct Engine: Sendable {
     // MARK: - Due work
 
     public struct Pass: Sendable, Hashable {
+        public init() {}
         public var leads = 0
         public var messages = 0
     }

@@ -1,0 +1,169 @@
+public import Foundation
+import NurtureDSL
+import TOMLKit
+
+/// `nurture.toml`: channels, endpoints, sending limits and where links point. Secrets are never
+/// in the file, only the names of the environment variables that hold them.
+///
+/// ```toml
+/// [channels.email]
+/// kind = "webhook"                       # "preview" (default) | "webhook"
+/// url = "https://mail.example.com/send"
+/// secret_env = "NURTURE_EMAIL_SECRET"    # base64, "whsec_" prefix allowed
+/// timeout_seconds = 10
+/// concurrency = 16
+/// [sending]
+/// email_per_lead_per_day = 1
+/// sms_per_lead_per_3_days = 1
+/// public_url = "https://nurture.example.com"
+/// ```
+public struct NurtureConfiguration: Sendable {
+    public struct Channel: Sendable, Hashable {
+        public enum Kind: String, Sendable, Hashable { case preview, webhook }
+
+        public var kind: Kind = .preview
+        public var url: URL?
+        /// The signing secret, decoded from the variable `secret_env` names.
+        public var secret: Data?
+        public var timeout: Duration = .seconds(10)
+        public var concurrency = 8
+        public var transport: TransportKind = .default
+    }
+
+    public enum TransportKind: String, Sendable, Hashable {
+        case urlSession = "urlsession"
+        public static let `default` = TransportKind.urlSession
+    }
+
+    public var email = Channel()
+    public var sms = Channel()
+    public var policy = SendingPolicy.standard
+    public var publicURL = "http://localhost:8080"
+    /// How long a failing message keeps being retried before it becomes a dead letter.
+    public var retryHorizon: Duration = .seconds(3 * 86_400)
+    /// Where the file came from, for messages; nil when the defaults are in use.
+    public var path: String?
+
+    public init() {}
+
+    public func channel(_ channel: OutgoingMessage.Channel) -> Channel { channel == .email ? email : sms }
+
+    public struct Problem: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads `path`, or `nurture.toml` in the working directory if it exists, or the defaults.
+    public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> NurtureConfiguration {
+        let file = path ?? (FileManager.default.fileExists(atPath: "nurture.toml") ? "nurture.toml" : nil)
+        guard let file else { return NurtureConfiguration() }
+        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+            throw Problem(description: "\(file): error: cannot read the configuration file")
+        }
+        return try parse(text, path: file, environment: environment)
+    }
+
+    public static func parse(_ text: String, path: String, environment: [String: String]) throws -> NurtureConfiguration {
+        let raw: Raw
+        do {
+            let table = try TOMLTable(string: text)
+            raw = try TOMLDecoder().decode(Raw.self, from: table)
+        } catch let error as TOMLParseError {
+            throw Problem(description: "\(path):\(error.source.begin.line): error: \(error.description)")
+        } catch let DecodingError.typeMismatch(type, context) {
+            throw Problem(description: "\(path): error: '\(context.codingPath.map(\.stringValue).joined(separator: "."))' must be a \(type == String.self ? "string" : "number")")
+        } catch {
+            throw Problem(description: "\(path): error: \(error)")
+        }
+        var configuration = NurtureConfiguration()
+        configuration.path = path
+        configuration.email = try channel(raw.channels?.email, name: "email", path: path, environment: environment)
+        configuration.sms = try channel(raw.channels?.sms, name: "sms", path: path, environment: environment)
+        if let sending = raw.sending {
+            if let n = sending.email_per_lead_per_day {
+                configuration.policy.emailCap = n > 0 ? SendingPolicy.Cap(n, per: .hours(24)) : nil
+            }
+            if let n = sending.sms_per_lead_per_3_days {
+                configuration.policy.smsCap = n > 0 ? SendingPolicy.Cap(n, per: .hours(72)) : nil
+            }
+            if let url = sending.public_url {
+                guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? "") else {
+                    throw Problem(description: "\(path): error: 'sending.public_url' must be an http(s) URL, not '\(url)'")
+                }
+                configuration.publicURL = url
+            }
+            if let hours = sending.retry_hours {
+                guard hours > 0 else { throw Problem(description: "\(path): error: 'sending.retry_hours' must be positive") }
+                configuration.retryHorizon = .seconds(hours * 3600)
+            }
+        }
+        return configuration
+    }
+
+    private static func channel(_ raw: Raw.Channel?, name: String, path: String, environment: [String: String]) throws -> Channel {
+        var channel = Channel()
+        guard let raw else { return channel }
+        let key = "channels.\(name)"
+        if let kind = raw.kind {
+            guard let parsed = Channel.Kind(rawValue: kind) else {
+                throw Problem(description: "\(path): error: '\(key).kind' is '\(kind)'; use \"preview\" or \"webhook\"")
+            }
+            channel.kind = parsed
+        }
+        if let timeout = raw.timeout_seconds {
+            guard timeout > 0 else { throw Problem(description: "\(path): error: '\(key).timeout_seconds' must be positive") }
+            channel.timeout = .milliseconds(Int(timeout * 1000))
+        }
+        if let concurrency = raw.concurrency {
+            guard (1...1024).contains(concurrency) else { throw Problem(description: "\(path): error: '\(key).concurrency' must be between 1 and 1024") }
+            channel.concurrency = concurrency
+        }
+        if let transport = raw.transport {
+            guard let parsed = TransportKind(rawValue: transport) else {
+                throw Problem(description: "\(path): error: '\(key).transport' is '\(transport)'; use \"urlsession\"")
+            }
+            channel.transport = parsed
+        }
+        guard channel.kind == .webhook else { return channel }
+        guard let url = raw.url, let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+            throw Problem(description: "\(path): error: '\(key).url' must be the http(s) URL of the webhook")
+        }
+        channel.url = parsed
+        if let variable = raw.secret_env {
+            guard let value = environment[variable], !value.isEmpty else {
+                throw Problem(description: "\(path): error: '\(key).secret_env' names \(variable), which is not set")
+            }
+            guard let secret = WebhookSignature.decodeSecret(value) else {
+                throw Problem(description: "\(path): error: \(variable) is not a base64 secret (a \"whsec_\" prefix is allowed)")
+            }
+            channel.secret = secret
+        }
+        return channel
+    }
+
+    // Keys as they are written in the file.
+    private struct Raw: Decodable {
+        struct Channel: Decodable {
+            var kind: String?
+            var url: String?
+            var secret_env: String?
+            var timeout_seconds: Double?
+            var concurrency: Int?
+            var transport: String?
+        }
+
+        struct Channels: Decodable {
+            var email: Channel?
+            var sms: Channel?
+        }
+
+        struct Sending: Decodable {
+            var email_per_lead_per_day: Int?
+            var sms_per_lead_per_3_days: Int?
+            var public_url: String?
+            var retry_hours: Int?
+        }
+
+        var channels: Channels?
+        var sending: Sending?
+    }
+}

@@ -1,0 +1,80 @@
+public import Foundation
+
+/// Where messages go. Built in: the local preview outbox and the signed JSON webhook.
+public protocol DeliveryChannel: Sendable {
+    /// How many messages may be in flight on this channel at once.
+    var concurrency: Int { get }
+    func deliver(_ message: OutboxMessage, now: Date) async -> DeliveryResult
+}
+
+public enum DeliveryResult: Sendable, Hashable {
+    case delivered
+    /// Worth another attempt (5xx, 429, timeouts, connection errors); `after` honours Retry-After.
+    case transient(String, after: Duration?)
+    /// Retrying cannot help (other 4xx, a redirect): the message goes to the dead letters.
+    case permanent(String)
+}
+
+/// The default when no channel is configured: the message stays in the outbox, marked sent,
+/// where `nurture outbox` and the dashboard show it. Nothing leaves the machine.
+public struct PreviewChannel: DeliveryChannel {
+    public let concurrency = 64
+
+    public init() {}
+
+    public func deliver(_ message: OutboxMessage, now: Date) async -> DeliveryResult { .delivered }
+}
+
+/// Posts the message's JSON to a URL, signed per Standard Webhooks, with its id as the
+/// `Idempotency-Key` so a receiver that saw it before can ignore the repeat.
+public struct WebhookChannel: DeliveryChannel {
+    public let url: URL
+    public let secret: Data?
+    public let timeout: Duration
+    public let concurrency: Int
+    let transport: any HTTPTransport
+
+    public init(url: URL, secret: Data?, timeout: Duration, concurrency: Int, transport: any HTTPTransport) {
+        self.url = url
+        self.secret = secret
+        self.timeout = timeout
+        self.concurrency = concurrency
+        self.transport = transport
+    }
+
+    public func deliver(_ message: OutboxMessage, now: Date) async -> DeliveryResult {
+        let body = Data(message.payload.utf8)
+        let timestamp = Int(now.timeIntervalSince1970)
+        var headers = [
+            ("Content-Type", "application/json"), ("Idempotency-Key", message.id),
+            ("webhook-id", message.id), ("webhook-timestamp", "\(timestamp)"), ("User-Agent", "Nurture/1"),
+        ]
+        if let secret { headers.append(("webhook-signature", WebhookSignature.sign(id: message.id, timestamp: timestamp, body: body, secret: secret))) }
+        do {
+            let response = try await transport.post(url, headers: headers, body: body, timeout: timeout)
+            switch response.status {
+            case 200..<300:
+                return .delivered
+            case 429, 500..<600:
+                return .transient("HTTP \(response.status)", after: response.headers["retry-after"].flatMap { Self.retryAfter($0, now: now) })
+            case 300..<400:
+                return .permanent("HTTP \(response.status): redirects are not followed")
+            default:
+                return .permanent("HTTP \(response.status)")
+            }
+        } catch {
+            return .transient("\(error)", after: nil)
+        }
+    }
+
+    /// `Retry-After` as seconds or an HTTP date.
+    static func retryAfter(_ value: String, now: Date) -> Duration? {
+        if let seconds = Int(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 { return .seconds(seconds) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .seconds(max(0, Int(date.timeIntervalSince(now).rounded(.up))))
+    }
+}

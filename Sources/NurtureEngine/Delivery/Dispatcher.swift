@@ -1,0 +1,108 @@
+public import Foundation
+public import Logging
+
+/// Sends what the outbox holds: claims due messages under a lease, delivers them with bounded
+/// concurrency per channel, and records each attempt only while it still owns the lease.
+public struct Dispatcher: Sendable {
+    public let store: any LeadStore
+    public let channels: [OutgoingMessage.Channel: any DeliveryChannel]
+    public let retry: RetryPolicy
+    /// This worker's name in leases: `host:pid:random`.
+    public let owner: String
+    /// Longer than any channel's timeout, so a live worker never loses a message it is sending.
+    public let lease: Duration
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    public init(
+        store: any LeadStore, channels: [OutgoingMessage.Channel: any DeliveryChannel], retry: RetryPolicy,
+        lease: Duration = .seconds(120), owner: String = Dispatcher.defaultOwner(), logger: Logger = Logger(label: "nurture.dispatch"),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.channels = channels
+        self.retry = retry
+        self.lease = lease
+        self.owner = owner
+        self.logger = logger
+        self.now = now
+    }
+
+    public static func defaultOwner() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
+    }
+
+    public struct Pass: Sendable, Hashable {
+        public init() {}
+        public var attempted = 0
+        public var sent = 0
+        public var retried = 0
+        public var dead = 0
+    }
+
+    /// Claims up to `limit` due messages and attempts each once.
+    public func dispatchDue(limit: Int = 512) async throws -> Pass {
+        let start = now()
+        let claimed = try await store.claimMessages(now: start, limit: limit, owner: owner, leaseUntil: start.addingTimeInterval(lease.seconds))
+        guard !claimed.isEmpty else { return Pass() }
+        let byChannel = Dictionary(grouping: claimed, by: \.channel)
+        return try await withThrowingTaskGroup(of: Pass.self) { group in
+            for (channel, messages) in byChannel {
+                group.addTask { try await deliver(messages, on: channel) }
+            }
+            var total = Pass()
+            for try await pass in group {
+                total.attempted += pass.attempted
+                total.sent += pass.sent
+                total.retried += pass.retried
+                total.dead += pass.dead
+            }
+            return total
+        }
+    }
+
+    private func deliver(_ messages: [OutboxMessage], on channel: OutgoingMessage.Channel) async throws -> Pass {
+        guard let delivery = channels[channel] else {
+            var pass = Pass()
+            for message in messages {
+                pass.attempted += 1
+                let result = AttemptResult.retry(at: now().addingTimeInterval(300), error: "no \(channel.rawValue) channel is configured")
+                _ = try await store.finish(messageID: message.id, attempt: message.attempts, owner: owner, result: result, now: now())
+                pass.retried += 1
+            }
+            return pass
+        }
+        return try await withThrowingTaskGroup(of: AttemptResult?.self) { group in
+            var pass = Pass()
+            var pending = messages[...]
+            func startNext() {
+                guard let message = pending.popFirst() else { return }
+                group.addTask {
+                    let outcome = await delivery.deliver(message, now: now())
+                    let result = retry.next(after: message.attempts, of: message, result: outcome, now: now())
+                    let recorded = try await store.finish(messageID: message.id, attempt: message.attempts, owner: owner, result: result, now: now())
+                    if !recorded {
+                        logger.warning("Lost the lease on a message before recording its attempt.", metadata: ["message.id": "\(message.id)"])
+                        return nil
+                    }
+                    if case .dead(let error) = result {
+                        logger.error("Message became a dead letter.", metadata: ["message.id": "\(message.id)", "error": "\(error)"])
+                    }
+                    return result
+                }
+            }
+            for _ in 0..<max(1, delivery.concurrency) { startNext() }
+            while let result = try await group.next() {
+                pass.attempted += 1
+                switch result {
+                case .sent: pass.sent += 1
+                case .retry: pass.retried += 1
+                case .dead: pass.dead += 1
+                case .suppressed, nil: break
+                }
+                startNext()
+            }
+            return pass
+        }
+    }
+}

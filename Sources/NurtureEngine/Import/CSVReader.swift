@@ -1,0 +1,162 @@
+import Foundation
+
+/// Reads RFC 4180 CSV as a stream of records, a chunk at a time, so memory stays flat whatever
+/// the file size. Handles quoted fields with commas, quotes (`""`) and newlines, a UTF-8 BOM,
+/// and CRLF or LF line ends.
+public final class CSVReader {
+    public struct Record: Sendable, Hashable {
+        public var fields: [String]
+        /// The physical line the record starts on (1-based), for error messages.
+        public var line: Int
+    }
+
+    public struct MalformedInput: Error, CustomStringConvertible {
+        public let line: Int
+        public let reason: String
+        public var description: String { line > 0 ? "line \(line): \(reason)" : reason }
+    }
+
+    let handle: FileHandle
+    let chunkSize: Int
+    var parser = Parser()
+    /// The records parsed from the current chunk: at most one chunk's worth is ever held.
+    var queue: [Record] = []
+    var queueIndex = 0
+    var isFirstChunk = true
+    var isFinished = false
+
+    public init(path: String, chunkSize: Int = 1 << 20) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw MalformedInput(line: 0, reason: "cannot open \(path)")
+        }
+        self.handle = handle
+        self.chunkSize = chunkSize
+    }
+
+    deinit { try? handle.close() }
+
+    /// The next record, or nil at the end of the file.
+    public func next() throws -> Record? {
+        while queueIndex >= queue.count {
+            if isFinished { return nil }
+            queue.removeAll(keepingCapacity: true)
+            queueIndex = 0
+            guard let chunk = try handle.read(upToCount: chunkSize), !chunk.isEmpty else {
+                try parser.finish { queue.append($0) }
+                isFinished = true
+                continue
+            }
+            var bytes = chunk[...]
+            if isFirstChunk {
+                isFirstChunk = false
+                if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+            }
+            try parser.feed(bytes) { queue.append($0) }
+        }
+        defer { queueIndex += 1 }
+        return queue[queueIndex]
+    }
+
+    /// A byte-level state machine; fields are decoded to strings only once complete.
+    struct Parser {
+        var field: [UInt8] = []
+        var fields: [String] = []
+        var inQuotes = false
+        var quoteSeenInQuotes = false
+        var line = 1
+        var recordLine = 1
+        var fieldStarted = false
+
+        mutating func feed(_ bytes: Data.SubSequence, emit: (Record) throws -> Void) throws {
+            for byte in bytes {
+                if inQuotes {
+                    if quoteSeenInQuotes {
+                        quoteSeenInQuotes = false
+                        if byte == UInt8(ascii: "\"") {
+                            field.append(byte)
+                            continue
+                        }
+                        inQuotes = false
+                        // Falls through: the closing quote is followed by a delimiter or a line end.
+                    } else if byte == UInt8(ascii: "\"") {
+                        quoteSeenInQuotes = true
+                        continue
+                    } else {
+                        if byte == UInt8(ascii: "\n") { line += 1 }
+                        field.append(byte)
+                        continue
+                    }
+                }
+                switch byte {
+                case UInt8(ascii: ","):
+                    endField()
+                case UInt8(ascii: "\n"):
+                    try endRecord(emit)
+                    line += 1
+                    recordLine = line
+                case UInt8(ascii: "\r"):
+                    continue
+                case UInt8(ascii: "\""):
+                    if field.isEmpty && !fieldStarted {
+                        inQuotes = true
+                        fieldStarted = true
+                    } else {
+                        // A stray quote inside an unquoted field is kept as data, as spreadsheets do.
+                        field.append(byte)
+                    }
+                default:
+                    field.append(byte)
+                    fieldStarted = true
+                }
+            }
+        }
+
+        mutating func finish(_ emit: (Record) throws -> Void) throws {
+            if inQuotes && !quoteSeenInQuotes {
+                throw MalformedInput(line: recordLine, reason: "a quoted field is never closed")
+            }
+            inQuotes = false
+            if !field.isEmpty || !fields.isEmpty || fieldStarted { try endRecord(emit) }
+        }
+
+        private mutating func endField() {
+            fields.append(String(decoding: field, as: UTF8.self))
+            field.removeAll(keepingCapacity: true)
+            fieldStarted = false
+        }
+
+        private mutating func endRecord(_ emit: (Record) throws -> Void) throws {
+            endField()
+            let record = Record(fields: fields, line: recordLine)
+            fields.removeAll(keepingCapacity: true)
+            // Blank lines are not records.
+            if !(record.fields.count == 1 && record.fields[0].isEmpty) { try emit(record) }
+        }
+    }
+}
+
+/// Writes CSV with RFC 4180 quoting, neutralising cells a spreadsheet would run as a formula.
+public struct CSVWriter {
+    let handle: FileHandle
+
+    public init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw CSVReader.MalformedInput(line: 0, reason: "cannot write \(path)")
+        }
+        self.handle = handle
+    }
+
+    public func write(_ fields: [String]) throws {
+        try handle.write(contentsOf: Data((fields.map(Self.cell).joined(separator: ",") + "\r\n").utf8))
+    }
+
+    public func close() throws { try handle.close() }
+
+    /// `=SUM(A1)` becomes `'=SUM(A1)`, and anything with a comma, quote or newline is quoted.
+    public static func cell(_ value: String) -> String {
+        var text = value
+        if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { text = "'" + text }
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,72 @@
+public import Foundation
+
+/// `nurture leads import`: streams a CSV, validates every row, upserts valid rows in batched
+/// transactions and reports rejected rows with their line and reason (also as a CSV of rejects).
+public struct LeadImporter: Sendable {
+    public struct Report: Sendable, Hashable {
+        public var imported = 0
+        public var updated = 0
+        public var unchanged = 0
+        public var rejected: [(line: Int, reason: String)] = []
+
+        public var rows: Int { imported + updated + unchanged + rejected.count }
+
+        public static func == (a: Report, b: Report) -> Bool {
+            (a.imported, a.updated, a.unchanged) == (b.imported, b.updated, b.unchanged)
+                && a.rejected.map(\.line) == b.rejected.map(\.line) && a.rejected.map(\.reason) == b.rejected.map(\.reason)
+        }
+
+        public func hash(into hasher: inout Hasher) { hasher.combine(rows) }
+    }
+
+    public let engine: Engine
+    public var batchSize = 2_000
+
+    public init(engine: Engine) {
+        self.engine = engine
+    }
+
+    /// Imports `path`. Rejected rows go to `rejectsPath` (with a `reason` column) when given;
+    /// `progress` is called after each batch with the rows read so far.
+    public func run(
+        path: String, source: String?, defaultCountry: String?, rejectsPath: String?, now: Date,
+        progress: (Int) -> Void = { _ in }
+    ) async throws -> Report {
+        let reader = try CSVReader(path: path)
+        guard let header = try reader.next() else {
+            throw LeadRowParser.HeaderProblem(description: "the file is empty: expected a header line with an email column")
+        }
+        let parser = try LeadRowParser(header: header.fields, playbook: engine.playbook, defaultCountry: defaultCountry, source: source)
+        let rejects = try rejectsPath.map { try CSVWriter(path: $0) }
+        defer { try? rejects?.close() }
+        try rejects?.write(["line", "reason"] + header.fields)
+
+        var report = Report()
+        var batch: [LeadPatch] = []
+        batch.reserveCapacity(batchSize)
+        func flush() async throws {
+            guard !batch.isEmpty else { return }
+            for outcome in try await engine.upsert(batch, now: now) {
+                switch outcome {
+                case .imported: report.imported += 1
+                case .updated: report.updated += 1
+                case .unchanged: report.unchanged += 1
+                }
+            }
+            batch.removeAll(keepingCapacity: true)
+            progress(report.rows)
+        }
+        while let record = try reader.next() {
+            switch parser.patch(from: record.fields) {
+            case .success(let patch):
+                batch.append(patch)
+                if batch.count >= batchSize { try await flush() }
+            case .failure(let rejection):
+                report.rejected.append((record.line, rejection.description))
+                try rejects?.write(["\(record.line)", rejection.description] + record.fields)
+            }
+        }
+        try await flush()
+        return report
+    }
+}

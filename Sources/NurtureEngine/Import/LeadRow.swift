@@ -1,0 +1,129 @@
+import Foundation
+public import NurtureDSL
+
+/// Turns CSV records into lead patches: maps headers, validates each field, and says exactly
+/// what is wrong with a row it rejects.
+public struct LeadRowParser: Sendable {
+    public enum Column: Sendable, Hashable {
+        case email, phone, firstName, lastName, company, jobTitle, industry, companySize, country, timeZone, source
+        case emailConsent, smsConsent
+        case attribute(String)
+    }
+
+    public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
+        public var field: String
+        public var reason: String
+        public var description: String { "\(field): \(reason)" }
+    }
+
+    public let columns: [Column]
+    public let header: [String]
+    let attributes: [String: AttributeType]
+    let defaultCountry: String?
+    let source: String?
+
+    /// Columns that are always known, by the names people give them.
+    static let aliases: [String: Column] = [
+        "email": .email, "e_mail": .email, "email_address": .email,
+        "phone": .phone, "mobile": .phone, "phone_number": .phone,
+        "first_name": .firstName, "firstname": .firstName, "given_name": .firstName,
+        "last_name": .lastName, "lastname": .lastName, "surname": .lastName, "family_name": .lastName,
+        "company": .company, "organisation": .company, "organization": .company,
+        "job_title": .jobTitle, "title": .jobTitle,
+        "industry": .industry, "company_size": .companySize, "employees": .companySize,
+        "country": .country, "timezone": .timeZone, "time_zone": .timeZone, "tz": .timeZone,
+        "source": .source, "lead_source": .source,
+        "email_consent": .emailConsent, "sms_consent": .smsConsent,
+    ]
+
+    public struct HeaderProblem: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(header: [String], playbook: Playbook, defaultCountry: String?, source: String?) throws {
+        self.header = header
+        var columns: [Column] = []
+        var seen: Set<String> = []
+        for raw in header {
+            let name = raw.trimmed.lowercased().replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_")
+            guard !name.isEmpty else { throw HeaderProblem(description: "the header has an empty column name") }
+            guard seen.insert(name).inserted else { throw HeaderProblem(description: "the header names '\(name)' twice") }
+            columns.append(Self.aliases[name] ?? .attribute(name))
+        }
+        guard columns.contains(.email) else {
+            throw HeaderProblem(description: "the header has no email column (found: \(header.joined(separator: ", ")))")
+        }
+        self.columns = columns
+        attributes = Dictionary(playbook.attributes.map { ($0.name, $0.type) }) { a, _ in a }
+        self.defaultCountry = defaultCountry
+        self.source = source
+    }
+
+    static let knownZones = Set(TimeZone.knownTimeZoneIdentifiers)
+
+    public func patch(from fields: [String]) -> Result<LeadPatch, Rejection> {
+        guard fields.count == columns.count else {
+            return .failure(Rejection(field: "row", reason: "has \(fields.count) fields, the header has \(columns.count)"))
+        }
+        guard let emailIndex = columns.firstIndex(of: .email) else { return .failure(Rejection(field: "email", reason: "missing")) }
+        let email = fields[emailIndex].trimmed
+        guard Self.isPlausibleEmail(email) else {
+            return .failure(Rejection(field: "email", reason: email.isEmpty ? "is empty" : "'\(email)' is not an email address"))
+        }
+        var patch = LeadPatch(email: email)
+        patch.source = source
+        for (column, raw) in zip(columns, fields) {
+            let value = raw.trimmed
+            if value.isEmpty { continue }
+            switch column {
+            case .email: continue
+            case .phone:
+                do {
+                    patch.phone = try PhoneNumber.e164(value, defaultCountry: defaultCountry)
+                } catch {
+                    return .failure(Rejection(field: "phone", reason: error.description))
+                }
+            case .firstName: patch.firstName = value
+            case .lastName: patch.lastName = value
+            case .company: patch.company = value
+            case .jobTitle: patch.jobTitle = value
+            case .industry: patch.industry = value
+            case .companySize:
+                guard let size = Int(value.replacingOccurrences(of: ",", with: "")), size >= 0 else {
+                    return .failure(Rejection(field: "company_size", reason: "'\(value)' is not a whole number"))
+                }
+                patch.companySize = size
+            case .country: patch.country = value.uppercased()
+            case .timeZone:
+                guard Self.knownZones.contains(value) else {
+                    return .failure(Rejection(field: "timezone", reason: "'\(value)' is not an IANA time zone (such as Europe/Lisbon)"))
+                }
+                patch.timeZone = value
+            case .source: patch.source = value
+            case .emailConsent, .smsConsent:
+                guard case .bool(let granted) = Value(parsing: value, as: .bool) else {
+                    return .failure(Rejection(field: column == .emailConsent ? "email_consent" : "sms_consent", reason: "'\(value)' is not yes or no"))
+                }
+                if column == .emailConsent { patch.emailConsent = granted } else { patch.smsConsent = granted }
+            case .attribute(let name):
+                let type = attributes[name] ?? .string
+                guard let typed = Value(parsing: value, as: type) else {
+                    return .failure(Rejection(field: name, reason: "'\(value)' is not a \(type.rawValue)"))
+                }
+                patch.attributes[name] = typed
+            }
+        }
+        return .success(patch)
+    }
+
+    /// A practical check, not RFC 5322: one @, a local part, a dotted domain, no spaces.
+    static func isPlausibleEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, let local = parts.first, let domain = parts.last,
+              !local.isEmpty, local.count <= 64, domain.count <= 253,
+              domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains(".."),
+              !text.contains(where: { $0.isWhitespace || $0 == "," || $0 == "<" || $0 == ">" || $0 == "\"" })
+        else { return false }
+        return domain.allSatisfy { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }
+    }
+}

@@ -1,0 +1,55 @@
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// `nurture worker`: advances due enrollments and dispatches the outbox until SIGTERM or
+/// SIGINT, then stops claiming, lets the batch in hand finish, and returns.
+public struct Worker: Service {
+    public let engine: Engine
+    public let dispatcher: Dispatcher
+    public var pollInterval: Duration = .milliseconds(500)
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    public init(engine: Engine, dispatcher: Dispatcher, logger: Logger = Logger(label: "nurture.worker"), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.engine = engine
+        self.dispatcher = dispatcher
+        self.logger = logger
+        self.now = now
+    }
+
+    public func run() async throws {
+        let stopping = Atomic(false)
+        logger.info("Worker started.", metadata: ["worker.id": "\(dispatcher.owner)"])
+        try await withGracefulShutdownHandler {
+            while !stopping.load(ordering: .relaxed) {
+                let busy = try await runOnce()
+                if !busy {
+                    // Sleep in short slices so a shutdown is noticed promptly.
+                    var slept = Duration.zero
+                    while slept < pollInterval, !stopping.load(ordering: .relaxed) {
+                        try? await Task.sleep(for: .milliseconds(50))
+                        slept += .milliseconds(50)
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            stopping.store(true, ordering: .relaxed)
+        }
+        logger.info("Worker stopped after finishing its batch.")
+    }
+
+    /// One round of due steps and due messages; true when there was anything to do.
+    public func runOnce() async throws -> Bool {
+        let steps = try await engine.runDue(now: now())
+        let sends = try await dispatcher.dispatchDue()
+        if steps.leads > 0 || sends.attempted > 0 {
+            logger.info("Worked a batch.", metadata: [
+                "steps.leads": "\(steps.leads)", "steps.messages": "\(steps.messages)",
+                "sends.sent": "\(sends.sent)", "sends.retried": "\(sends.retried)", "sends.dead": "\(sends.dead)",
+            ])
+        }
+        return steps.leads > 0 || sends.attempted > 0
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NurtureEngine
+import ServiceLifecycle
+
+struct RunDue: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run-due", abstract: "One pass over all due steps and messages, then exit (cron-friendly).")
+
+    @OptionGroup var runtime: RuntimeOptions
+    @Option(help: "Run as if it were this time (ISO 8601). Default: now.") var now: String?
+
+    func run() async throws {
+        let instant = try now.map { try parseInstant($0, option: "--now") } ?? Date()
+        let live = try await runtime.makeRuntime()
+        let steps = try await live.engine.runDue(now: instant)
+        var sends = Dispatcher.Pass()
+        let dispatcher = live.dispatcher(now: { instant })
+        while true {
+            let pass = try await dispatcher.dispatchDue()
+            if pass.attempted == 0 { break }
+            sends.attempted += pass.attempted
+            sends.sent += pass.sent
+            sends.retried += pass.retried
+            sends.dead += pass.dead
+        }
+        print("advanced \(steps.leads) lead\(steps.leads == 1 ? "" : "s"), queued \(steps.messages) message\(steps.messages == 1 ? "" : "s"); "
+            + "sent \(sends.sent), will retry \(sends.retried), dead \(sends.dead)")
+    }
+}
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Advance leads and send messages until SIGTERM/SIGINT, then finish the batch in hand and exit.")
+
+    @OptionGroup var runtime: RuntimeOptions
+    @Option(name: .customLong("poll-ms"), help: "How often to look for due work when idle, in milliseconds.") var pollMilliseconds = 500
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let live = try await runtime.makeRuntime()
+        var worker = Worker(engine: live.engine, dispatcher: live.dispatcher())
+        worker.pollInterval = .milliseconds(pollMilliseconds)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: worker)], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "nurture")))
+        try await group.run()
+    }
+}
