@@ -69,8 +69,12 @@ public struct NurtureConfiguration: Sendable {
             raw = try TOMLDecoder().decode(Raw.self, from: table)
         } catch let error as TOMLParseError {
             throw Problem(description: "\(path):\(error.source.begin.line): error: \(error.description)")
-        } catch let DecodingError.typeMismatch(type, context) {
-            throw Problem(description: "\(path): error: '\(context.codingPath.map(\.stringValue).joined(separator: "."))' must be a \(type == String.self ? "string" : "number")")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw Problem(description: "\(path): error: '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
+        } catch let DecodingError.keyNotFound(key, context) {
+            // Every key is optional, so TOMLKit's "not found" means present with the wrong type.
+            let keys = context.codingPath.last?.stringValue == key.stringValue ? context.codingPath : context.codingPath + [key]
+            throw Problem(description: "\(path): error: '\(keys.map(\.stringValue).joined(separator: "."))' has the wrong type")
         } catch {
             throw Problem(description: "\(path): error: \(error)")
         }

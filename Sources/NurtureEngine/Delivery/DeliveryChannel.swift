@@ -68,7 +68,7 @@ public struct WebhookChannel: DeliveryChannel {
     }
 
     /// `Retry-After` as seconds or an HTTP date.
-    static func retryAfter(_ value: String, now: Date) -> Duration? {
+    public static func retryAfter(_ value: String, now: Date) -> Duration? {
         if let seconds = Int(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 { return .seconds(seconds) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")

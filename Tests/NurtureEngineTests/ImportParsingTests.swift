@@ -1,0 +1,230 @@
+import Campaigns
+import Foundation
+import NurtureDSL
+import NurtureEngine
+import Testing
+
+struct CSVReaderTests {
+    func records(_ text: String, chunkSize: Int = 1 << 20) throws -> [CSVReader.Record] {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID().uuidString).csv").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        let reader = try CSVReader(path: path, chunkSize: chunkSize)
+        var all: [CSVReader.Record] = []
+        while let record = try reader.next() { all.append(record) }
+        return all
+    }
+
+    @Test func handlesBOMQuotesCommasNewlinesAndCRLF() throws {
+        let text = "\u{FEFF}email,note\r\n\"a@x.io\",\"says \"\"hi\"\", then, commas\"\r\nb@x.io,\"two\r\nlines\"\r\n\r\nc@x.io,plain\r\n"
+        let parsed = try records(text)
+        #expect(parsed.map(\.fields) == [["email", "note"], ["a@x.io", "says \"hi\", then, commas"], ["b@x.io", "two\r\nlines"], ["c@x.io", "plain"]])
+        // Line numbers are physical lines: the quoted newline moves the next record down one.
+        #expect(parsed.map(\.line) == [1, 2, 3, 6])
+    }
+
+    @Test func recordsSplitAcrossChunksComeOutWhole() throws {
+        var text = "email,name\n"
+        for n in 0..<500 { text += "lead\(n)@example.com,\"Name, \(n)\"\n" }
+        let small = try records(text, chunkSize: 7)
+        #expect(small.count == 501)
+        #expect(small[500].fields == ["lead499@example.com", "Name, 499"])
+        #expect(try records(text) == small)
+    }
+
+    @Test func aFileWithoutAFinalNewlineKeepsItsLastRecord() throws {
+        #expect(try records("email\na@x.io").map(\.fields) == [["email"], ["a@x.io"]])
+        #expect(try records("email,x\na@x.io,\"\"").map(\.fields) == [["email", "x"], ["a@x.io", ""]])
+    }
+
+    @Test func anUnclosedQuoteIsAnErrorWithItsLine() throws {
+        #expect(throws: CSVReader.MalformedInput.self) { try records("email,note\na@x.io,\"never closed\n") }
+        do {
+            _ = try records("email,note\na@x.io,\"never closed\n")
+        } catch {
+            #expect("\(error)" == "line 2: a quoted field is never closed")
+        }
+    }
+
+    @Test func theWriterQuotesAndDefusesFormulas() {
+        #expect(CSVWriter.cell("=HYPERLINK(\"http://x\")") == "\"'=HYPERLINK(\"\"http://x\"\")\"")
+        #expect(CSVWriter.cell("+44 20") == "'+44 20")
+        #expect(CSVWriter.cell("plain") == "plain")
+        #expect(CSVWriter.cell("a,b") == "\"a,b\"")
+    }
+}
+
+struct PhoneNumberTests {
+    @Test(arguments: [
+        ("+351 912 345 678", nil, "+351912345678"),
+        ("+44 (0)20 7946 0958", nil, "+442079460958"),
+        ("0044 20 7946 0958", nil, "+442079460958"),
+        ("020 7946 0958", "GB", "+442079460958"),
+        ("(212) 555-0143", "US", "+12125550143"),
+        ("07700 900456", "gb", "+447700900456"),
+    ] as [(String, String?, String)])
+    func normalisesToE164(raw: String, country: String?, expected: String) throws {
+        #expect(try PhoneNumber.e164(raw, defaultCountry: country) == expected)
+    }
+
+    @Test(arguments: [
+        ("020 7946 0958", nil, "'020 7946 0958' has no country code: write it as +<country code>… or pass --default-country"),
+        ("+44 20 call me", nil, "'+44 20 call me' has a character that is not part of a phone number"),
+        ("+12", nil, "'+12' is not a valid international number (E.164 has 8 to 15 digits)"),
+        ("0123", "XX", "unknown default country 'XX'"),
+    ] as [(String, String?, String)])
+    func rejectsWithTheReason(raw: String, country: String?, reason: String) {
+        do {
+            _ = try PhoneNumber.e164(raw, defaultCountry: country)
+            Issue.record("expected \(raw) to be rejected")
+        } catch {
+            #expect(error.description == reason)
+        }
+    }
+}
+
+struct LeadRowParserTests {
+    let parser: LeadRowParser
+
+    init() throws {
+        parser = try LeadRowParser(
+            header: ["E-mail", "First Name", "phone", "timezone", "company_size", "nps", "sms_consent", "favourite_colour"],
+            playbook: Campaigns.playbook, defaultCountry: "PT", source: "webinar")
+    }
+
+    @Test func mapsKnownColumnsAndTypesAttributes() throws {
+        let patch = try parser.patch(from: ["  Ana@Example.COM ", "Ana", "912 345 678", "Europe/Lisbon", "1,200", "9", "yes", "teal"]).get()
+        #expect(patch.email == "ana@example.com")
+        #expect(patch.firstName == "Ana")
+        #expect(patch.phone == "+351912345678")
+        #expect(patch.timeZone == "Europe/Lisbon")
+        #expect(patch.companySize == 1200)
+        #expect(patch.attributes == ["nps": .number(9), "favourite_colour": "teal"])
+        #expect(patch.smsConsent == true)
+        #expect(patch.source == "webinar")
+    }
+
+    @Test(arguments: [
+        (["not-an-email", "", "", "", "", "", "", ""], "email: 'not-an-email' is not an email address"),
+        (["", "", "", "", "", "", "", ""], "email: is empty"),
+        (["a@b.io", "", "", "Mars/Olympus", "", "", "", ""], "timezone: 'Mars/Olympus' is not an IANA time zone (such as Europe/Lisbon)"),
+        (["a@b.io", "", "", "", "lots", "", "", ""], "company_size: 'lots' is not a whole number"),
+        (["a@b.io", "", "", "", "", "ten", "", ""], "nps: 'ten' is not a number"),
+        (["a@b.io", "", "", "", "", "", "perhaps", ""], "sms_consent: 'perhaps' is not yes or no"),
+        (["a@b.io", "", "+1 call", "", "", "", "", ""], "phone: '+1 call' has a character that is not part of a phone number"),
+        (["a@b.io", "x"], "row: has 2 fields, the header has 8"),
+    ])
+    func rejectsRowsWithAPreciseReason(fields: [String], reason: String) {
+        guard case .failure(let rejection) = parser.patch(from: fields) else {
+            Issue.record("expected a rejection")
+            return
+        }
+        #expect(rejection.description == reason)
+    }
+
+    @Test func aHeaderWithoutEmailIsRefused() {
+        #expect(throws: LeadRowParser.HeaderProblem.self) {
+            try LeadRowParser(header: ["name", "phone"], playbook: Campaigns.playbook, defaultCountry: nil, source: nil)
+        }
+    }
+}
+
+struct WebhookSignatureTests {
+    @Test func reproducesThePublishedStandardWebhooksVector() throws {
+        let secret = try #require(WebhookSignature.decodeSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
+        let signature = WebhookSignature.sign(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330,
+                                              body: Data(#"{"test": 2432232314}"#.utf8), secret: secret)
+        #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        // The prefix is optional
+        #expect(WebhookSignature.decodeSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") == secret)
+    }
+
+    @Test func verificationChecksSignatureAndAge() throws {
+        let secret = Data("0123456789abcdef".utf8), body = Data("{}".utf8)
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let signature = WebhookSignature.sign(id: "msg_1", timestamp: 1_800_000_000, body: body, secret: secret)
+        #expect(WebhookSignature.verify(id: "msg_1", timestamp: "1800000000", signatures: "v1,bm9wZQ== " + signature, body: body, secret: secret, now: now))
+        #expect(!WebhookSignature.verify(id: "msg_2", timestamp: "1800000000", signatures: signature, body: body, secret: secret, now: now))
+        #expect(!WebhookSignature.verify(id: "msg_1", timestamp: "1800000000", signatures: signature, body: Data("{ }".utf8), secret: secret, now: now))
+        #expect(!WebhookSignature.verify(id: "msg_1", timestamp: "1800000000", signatures: signature, body: body, secret: secret, now: now.addingTimeInterval(301)))
+    }
+}
+
+struct RetryPolicyTests {
+    let message = OutboxMessage(id: "msg_1", leadID: "l", campaignID: "c", stepID: "s", channel: .email, address: "a@b.io", variant: nil,
+                                subject: nil, preview: "", payload: "{}", isTransactional: false, createdAt: Date(timeIntervalSince1970: 0))
+
+    @Test func backoffGrowsExponentiallyWithFullJitter() {
+        let policy = RetryPolicy(base: .seconds(30), ceiling: .seconds(3600))
+        let now = Date(timeIntervalSince1970: 100)
+        // With the largest jitter draw the delay is the cap for that attempt
+        for (attempt, cap) in [(1, 30.0), (2, 60), (3, 120), (8, 3600), (20, 3600)] {
+            let result = policy.next(after: attempt, of: message, result: .transient("HTTP 503", after: nil), now: now) { $0.upperBound }
+            #expect(result == .retry(at: now.addingTimeInterval(cap), error: "HTTP 503"))
+        }
+        // And the smallest draw never retries in a busy loop
+        #expect(policy.next(after: 1, of: message, result: .transient("x", after: nil), now: now) { $0.lowerBound } == .retry(at: now.addingTimeInterval(1), error: "x"))
+    }
+
+    @Test func retryAfterIsHonoured() {
+        let now = Date(timeIntervalSince1970: 100)
+        let result = RetryPolicy().next(after: 1, of: message, result: .transient("HTTP 429", after: .seconds(600)), now: now) { $0.lowerBound }
+        #expect(result == .retry(at: now.addingTimeInterval(600), error: "HTTP 429"))
+    }
+
+    @Test func permanentFailuresAndTheHorizonMakeDeadLetters() {
+        let policy = RetryPolicy(horizon: .seconds(3 * 86_400))
+        #expect(policy.next(after: 1, of: message, result: .permanent("HTTP 404"), now: Date()) == .dead(error: "HTTP 404"))
+        let late = Date(timeIntervalSince1970: 3 * 86_400 - 10)
+        #expect(policy.next(after: 12, of: message, result: .transient("HTTP 503", after: nil), now: late) { $0.upperBound }
+            == .dead(error: "HTTP 503 (gave up after 12 attempts)"))
+    }
+
+    @Test func retryAfterAcceptsHTTPDates() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(WebhookChannel.retryAfter("120", now: now) == .seconds(120))
+        #expect(WebhookChannel.retryAfter("Fri, 15 Jan 2027 08:02:00 GMT", now: now) == .seconds(120))
+        #expect(WebhookChannel.retryAfter("soon", now: now) == nil)
+    }
+}
+
+struct ConfigurationTests {
+    @Test func readsChannelsLimitsAndSecretsFromTheEnvironment() throws {
+        let configuration = try NurtureConfiguration.parse("""
+            [channels.email]
+            kind = "webhook"
+            url = "https://mail.example.com/send"
+            secret_env = "MAIL_SECRET"
+            timeout_seconds = 2.5
+            concurrency = 16
+            [sending]
+            email_per_lead_per_day = 2
+            sms_per_lead_per_3_days = 0
+            public_url = "https://nurture.example.com"
+            """, path: "nurture.toml", environment: ["MAIL_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+        #expect(configuration.email.kind == .webhook)
+        #expect(configuration.email.url?.absoluteString == "https://mail.example.com/send")
+        #expect(configuration.email.timeout == .milliseconds(2500))
+        #expect(configuration.email.concurrency == 16)
+        #expect(configuration.email.secret == WebhookSignature.decodeSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
+        #expect(configuration.sms.kind == .preview)
+        #expect(configuration.policy.emailCap == SendingPolicy.Cap(2, per: .hours(24)))
+        #expect(configuration.policy.smsCap == nil)
+        #expect(configuration.publicURL == "https://nurture.example.com")
+    }
+
+    @Test(arguments: [
+        ("[channels.email]\nkind = \"carrier-pigeon\"", "nurture.toml: error: 'channels.email.kind' is 'carrier-pigeon'; use \"preview\" or \"webhook\""),
+        ("[channels.email]\nkind = \"webhook\"", "nurture.toml: error: 'channels.email.url' must be the http(s) URL of the webhook"),
+        ("[channels.sms]\nkind = \"webhook\"\nurl = \"https://sms.example.com\"\nsecret_env = \"NOPE\"", "nurture.toml: error: 'channels.sms.secret_env' names NOPE, which is not set"),
+        ("[sending]\nemail_per_lead_per_day = \"one\"", "nurture.toml: error: 'sending.email_per_lead_per_day' has the wrong type"),
+        ("[sending\nx = 1", "nurture.toml:1: error: "),
+    ])
+    func mistakesAreReportedPrecisely(text: String, message: String) {
+        do {
+            _ = try NurtureConfiguration.parse(text, path: "nurture.toml", environment: [:])
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".hasPrefix(message))
+        }
+    }
+}
