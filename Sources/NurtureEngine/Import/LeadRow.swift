@@ -59,7 +59,12 @@ public struct LeadRowParser: Sendable {
         self.source = source
     }
 
-    static let knownZones = Set(TimeZone.knownTimeZoneIdentifiers)
+    /// IANA names; Linux's list leaves out UTC and the Etc/ zones, which are just as valid.
+    static let knownZones = Set(TimeZone.knownTimeZoneIdentifiers + ["UTC", "GMT"])
+
+    static func isKnownZone(_ name: String) -> Bool {
+        knownZones.contains(name) || (name.hasPrefix("Etc/") && TimeZone(identifier: name) != nil)
+    }
 
     public func patch(from fields: [String]) -> Result<LeadPatch, Rejection> {
         guard fields.count == columns.count else {
@@ -95,7 +100,7 @@ public struct LeadRowParser: Sendable {
                 patch.companySize = size
             case .country: patch.country = value.uppercased()
             case .timeZone:
-                guard Self.knownZones.contains(value) else {
+                guard Self.isKnownZone(value) else {
                     return .failure(Rejection(field: "timezone", reason: "'\(value)' is not an IANA time zone (such as Europe/Lisbon)"))
                 }
                 patch.timeZone = value

@@ -1,0 +1,280 @@
+import Campaigns
+import Foundation
+import NurtureDSL
+import NurtureEngine
+import NurtureStore
+import NurtureTesting
+import Testing
+
+/// The real playbook, templates and a SQLite file: what `nurture` runs, driven on a chosen clock.
+struct Fixture {
+    let store: SQLiteStore
+    let engine: Engine
+    let directory: URL
+    static let links = LinkSigner(secret: Data("test-secret".utf8), publicURL: "https://nurture.example")
+
+    init(policy: SendingPolicy = .standard) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-engine-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        store = try SQLiteStore(path: directory.appendingPathComponent("nurture.sqlite").path)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let templates = try TemplateLibrary.load(from: root.appendingPathComponent("Campaigns/Templates").path)
+        engine = Engine(store: store, processor: LeadProcessor(playbook: Campaigns.playbook, templates: templates, policy: policy, links: Self.links))
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func lead(_ email: String, zone: String = "Europe/Lisbon", smsConsent: Bool = false) -> LeadPatch {
+        var patch = LeadPatch(email: email)
+        patch.firstName = "Ana"
+        patch.timeZone = zone
+        patch.smsConsent = smsConsent
+        if smsConsent { patch.phone = "+351912345678" }
+        return patch
+    }
+
+    func dispatcher(_ channels: [OutgoingMessage.Channel: any DeliveryChannel], now: Date, retry: RetryPolicy = RetryPolicy()) -> Dispatcher {
+        Dispatcher(store: store, channels: channels, retry: retry, owner: "test", now: { now })
+    }
+}
+
+/// `2026-11-23 09:00` in a zone.
+func instant(_ local: String, _ zone: String = "Europe/Lisbon") -> Date {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: zone)
+    formatter.dateFormat = "yyyy-MM-dd HH:mm"
+    return formatter.date(from: local)!
+}
+
+struct ImportTests {
+    @Test func aHostileCSVImportsTheGoodRowsAndExplainsTheRest() async throws {
+        let fixture = try Fixture()
+        // BOM, CRLF, a quoted newline, bad emails and phones, an unknown zone, a duplicate row,
+        // mixed-case emails, a blank line and a cell that looks like a formula.
+        let csv = "\u{FEFF}Email,First Name,phone,timezone,company,nps\r\n"
+            + "ana@example.com,Ana,+351 912 345 678,Europe/Lisbon,\"Fernhill, Clinics\",9\r\n"
+            + "not-an-email,Bad,,,,\r\n"
+            + "BEN@Example.com,Ben,020 7946 0958,Europe/London,\"Harbour\r\nline\",\r\n"
+            + "\r\n"
+            + "chloe@example.com,Chloé,+33 1 23,Europe/Paris,,\r\n"
+            + "dan@example.com,Dan,,Mars/Olympus,,\r\n"
+            + "ana@EXAMPLE.com,Ana,+351 912 345 678,Europe/Lisbon,\"Fernhill, Clinics\",9\r\n"
+            + "eve@example.com,=HYPERLINK(\"http://evil\"),,UTC,,\r\n"
+        let path = try fixture.write("leads.csv", csv)
+        let rejectsPath = fixture.directory.appendingPathComponent("leads.rejects.csv").path
+        let report = try await LeadImporter(engine: fixture.engine).run(path: path, source: "referral", defaultCountry: "GB",
+                                                                        rejectsPath: rejectsPath, now: t0)
+        #expect(report.imported == 3)
+        #expect(report.unchanged == 1)   // the duplicate of ana, in other case
+        #expect(report.rejected.map(\.line) == [3, 7, 8])
+        #expect(report.rejected.map(\.reason) == [
+            "email: 'not-an-email' is not an email address",
+            "phone: '+33 1 23' is not a valid international number (E.164 has 8 to 15 digits)",
+            "timezone: 'Mars/Olympus' is not an IANA time zone (such as Europe/Lisbon)",
+        ])
+        let ben = try #require(try await fixture.store.lead(email: "ben@example.com"))
+        #expect(ben.phone == "+442079460958")
+        #expect(ben.company == "Harbour\r\nline")
+        #expect(ben.source == "referral")
+        let eve = try #require(try await fixture.store.lead(email: "eve@example.com"))
+        #expect(eve.firstName == "=HYPERLINK(\"http://evil\")")   // stored as data, never evaluated
+        // The rejects file keeps each rejected row with its line and reason, formula-safe
+        let rejects = try String(contentsOfFile: rejectsPath, encoding: .utf8)
+        #expect(rejects.hasPrefix("line,reason,Email,First Name,phone,timezone,company,nps\r\n3,email: 'not-an-email' is not an email address,not-an-email,Bad,,,,\r\n"))
+        // Re-running the same import changes nothing
+        let again = try await LeadImporter(engine: fixture.engine).run(path: path, source: "referral", defaultCountry: "GB", rejectsPath: nil, now: t0)
+        #expect((again.imported, again.updated, again.unchanged, again.rejected.count) == (0, 0, 4, 3))
+        // Each new lead recorded lead.created and entered the welcome series
+        let counts = try await fixture.store.counts()
+        #expect(counts.leads == 3)
+        #expect(counts.activeEnrollments == 3)
+    }
+
+    @Test func anEmptyFileOrAHeaderWithoutEmailIsAClearError() async throws {
+        let fixture = try Fixture()
+        await #expect(throws: LeadRowParser.HeaderProblem.self) {
+            try await LeadImporter(engine: fixture.engine).run(path: try fixture.write("empty.csv", ""), source: nil, defaultCountry: nil, rejectsPath: nil, now: t0)
+        }
+        await #expect(throws: LeadRowParser.HeaderProblem.self) {
+            try await LeadImporter(engine: fixture.engine).run(path: try fixture.write("noemail.csv", "name\nAna\n"), source: nil, defaultCountry: nil, rejectsPath: nil, now: t0)
+        }
+    }
+}
+
+struct SchedulerTests {
+    @Test func theWelcomeSeriesAdvancesOnTheInjectedClock() async throws {
+        let fixture = try Fixture()
+        let monday = instant("2026-11-23 09:00")
+        _ = try await fixture.engine.upsert([fixture.lead("ana@example.com")], now: monday)
+        // Nothing is due a second before the lead was created; everything is at that moment
+        #expect(try await fixture.engine.runDue(now: monday.addingTimeInterval(-1)).leads == 0)
+        let first = try await fixture.engine.runDue(now: monday)
+        #expect((first.leads, first.messages) == (1, 1))
+        #expect(try await fixture.store.messages(status: .pending, limit: 10).map(\.stepID) == ["welcome-1"])
+        // A second pass at the same moment finds nothing new: no step runs twice
+        #expect(try await fixture.engine.runDue(now: monday).leads == 0)
+        // Two days later the branch runs (not opened) and the resend goes out
+        let wednesday = try await fixture.engine.runDue(now: instant("2026-11-25 09:00"))
+        #expect(wednesday.messages == 1)
+        #expect(try await fixture.store.messages(status: .pending, limit: 10).map(\.stepID) == ["welcome-2-resend", "welcome-1"])
+    }
+
+    @Test func anEventWakesAWaitForAtOnceAndAGoalEndsTheCampaign() async throws {
+        let fixture = try Fixture(policy: .unlimited)
+        let monday = instant("2026-11-23 09:00")
+        _ = try await fixture.engine.upsert([fixture.lead("ana@example.com")], now: monday)
+        _ = try await fixture.engine.runDue(now: monday)
+        // A pricing-page visit enters the engagement series in the same transaction
+        let visit = IncomingEvent(subject: .email("ana@example.com"), type: "page.viewed", at: instant("2026-11-23 10:00"), properties: ["path": "/pricing"], clientID: "v1")
+        #expect(try await fixture.engine.track(visit, now: instant("2026-11-23 10:00")) != .unknownLead)
+        #expect(try await fixture.store.counts().activeEnrollments == 2)
+        // Booking a demo ends both sequences at once, mid-wait
+        let booked = IncomingEvent(subject: .email("ana@example.com"), type: "demo.booked", at: instant("2026-11-23 11:00"))
+        _ = try await fixture.engine.track(booked, now: instant("2026-11-23 11:00"))
+        #expect(try await fixture.store.counts().activeEnrollments == 0)
+        #expect(try await fixture.engine.runDue(now: instant("2026-12-31 09:00")).messages == 0)
+    }
+
+    @Test func suppressedAddressesAreNeverSentToAndTheStepSaysWhy() async throws {
+        let fixture = try Fixture()
+        let monday = instant("2026-11-23 09:00")
+        _ = try await fixture.engine.upsert([fixture.lead("ana@example.com")], now: monday)
+        try await fixture.store.suppress(address: "ana@example.com", channel: .email, reason: "hard bounce", at: monday)
+        #expect(try await fixture.engine.runDue(now: monday).messages == 0)
+        #expect(try await fixture.store.counts().messagesByStatus.isEmpty)
+    }
+
+    @Test func smsWaitsForDaytimeInTheLeadsZone() async throws {
+        let fixture = try Fixture(policy: .unlimited)
+        // A New York lead visits pricing at 22:00 local time and never clicks the offer
+        let late = instant("2026-11-23 22:00", "America/New_York")
+        _ = try await fixture.engine.upsert([fixture.lead("dan@example.com", zone: "America/New_York", smsConsent: true)], now: late)
+        _ = try await fixture.engine.track(IncomingEvent(subject: .email("dan@example.com"), type: "page.viewed", at: late, properties: ["path": "/pricing"]), now: late)
+        for day in ["2026-11-24 09:00", "2026-11-26 09:00", "2026-11-26 10:00"] {
+            _ = try await fixture.engine.runDue(now: instant(day, "America/New_York"))
+        }
+        let sms = try await fixture.store.messages(status: nil, limit: 50).filter { $0.channel == .sms }
+        #expect(sms.count == 1)
+        let local = LocalClock(zone: TimeZone(identifier: "America/New_York")!)
+        #expect(sms.allSatisfy { (8 * 60..<21 * 60).contains(local.minutesSinceMidnight(of: $0.createdAt)) })
+        #expect(sms.first?.address == "+351912345678")
+        #expect(sms.first?.payload.contains(#""channel":"sms""#) == true)
+    }
+}
+
+/// Delivery over real HTTP to a loopback sink.
+@Suite(.serialized) struct DeliveryTests {
+    func queued(_ fixture: Fixture) async throws -> OutboxMessage {
+        let monday = instant("2026-11-23 09:00")
+        _ = try await fixture.engine.upsert([fixture.lead("ana@example.com")], now: monday)
+        _ = try await fixture.engine.runDue(now: monday)
+        return try #require(try await fixture.store.messages(status: .pending, limit: 1).first)
+    }
+
+    func webhook(_ url: URL, secret: Data? = Data("whsec-test-secret".utf8), timeout: Duration = .seconds(5)) -> WebhookChannel {
+        WebhookChannel(url: url, secret: secret, timeout: timeout, concurrency: 4, transport: URLSessionTransport(maximumConnectionsPerHost: 4))
+    }
+
+    @Test func aDeliveredMessageIsSignedAndCarriesItsIdAndUnsubscribeHeaders() async throws {
+        let sink = try await WebhookSink.start()
+        defer { Task { await sink.stop() } }
+        let fixture = try Fixture()
+        let message = try await queued(fixture)
+        let secret = Data("whsec-test-secret".utf8)
+        let now = instant("2026-11-23 09:00")
+        let pass = try await fixture.dispatcher([.email: webhook(sink.url, secret: secret)], now: now).dispatchDue()
+        #expect(pass.sent == 1)
+        let received = try #require(sink.accepted.first)
+        #expect(received.headers["idempotency-key"] == message.id)
+        #expect(received.headers["webhook-id"] == message.id)
+        #expect(received.headers["content-type"] == "application/json")
+        // What the sink got verifies with the shared secret
+        #expect(WebhookSignature.verify(id: message.id, timestamp: received.headers["webhook-timestamp"] ?? "",
+                                        signatures: received.headers["webhook-signature"] ?? "", body: received.body, secret: secret, now: now))
+        let body = try #require(try JSONSerialization.jsonObject(with: received.body) as? [String: Any])
+        #expect(body["id"] as? String == message.id)
+        #expect(body["to"] as? String == "ana@example.com")
+        #expect(body["subject"] as? String == "Welcome to Larkspur, Ana")
+        #expect(body["campaign"] as? String == "welcome")
+        let headers = try #require(body["headers"] as? [String: String])
+        #expect(headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click")
+        let unsubscribe = try #require(headers["List-Unsubscribe"])
+        #expect(unsubscribe.hasPrefix("<https://nurture.example/u/"))
+        let token = String(unsubscribe.dropFirst("<https://nurture.example/u/".count).dropLast())
+        #expect(Fixture.links.verify(token) == "u1|\(message.leadID)|email")
+        #expect(try await fixture.store.message(id: message.id)?.status == .sent)
+    }
+
+    @Test func serverErrorsAndTooManyRequestsAreRetriedHonouringRetryAfter() async throws {
+        let sink = try await WebhookSink.start()
+        defer { Task { await sink.stop() } }
+        let fixture = try Fixture()
+        let message = try await queued(fixture)
+        let now = instant("2026-11-23 09:00")
+        sink.script([.fail(status: 503), .fail(status: 429, retryAfter: "3600")])
+        var pass = try await fixture.dispatcher([.email: webhook(sink.url)], now: now).dispatchDue()
+        #expect(pass.retried == 1)
+        var stored = try #require(try await fixture.store.message(id: message.id))
+        #expect(stored.status == .pending)
+        #expect(stored.lastError == "HTTP 503")
+        #expect(stored.nextAttemptAt > now && stored.nextAttemptAt <= now.addingTimeInterval(30))
+        pass = try await fixture.dispatcher([.email: webhook(sink.url)], now: stored.nextAttemptAt).dispatchDue()
+        stored = try #require(try await fixture.store.message(id: message.id))
+        #expect(stored.lastError == "HTTP 429")
+        #expect(stored.nextAttemptAt >= stored.createdAt.addingTimeInterval(3600))
+        // Third time lucky, under the same id
+        pass = try await fixture.dispatcher([.email: webhook(sink.url)], now: stored.nextAttemptAt).dispatchDue()
+        #expect(pass.sent == 1)
+        #expect(Set(sink.received.map { $0.headers["idempotency-key"] }) == [message.id])
+        #expect(try await fixture.store.message(id: message.id)?.attempts == 3)
+    }
+
+    @Test func aHangingEndpointTimesOutAndIsRetried() async throws {
+        let sink = try await WebhookSink.start()
+        defer { Task { await sink.stop() } }
+        let fixture = try Fixture()
+        let message = try await queued(fixture)
+        sink.script([.hang(.seconds(3))])
+        let pass = try await fixture.dispatcher([.email: webhook(sink.url, timeout: .milliseconds(500))], now: instant("2026-11-23 09:00")).dispatchDue()
+        #expect(pass.retried == 1)
+        #expect(try await fixture.store.message(id: message.id)?.lastError == "timed out")
+    }
+
+    @Test func aRefusedConnectionIsRetried() async throws {
+        let fixture = try Fixture()
+        let message = try await queued(fixture)
+        // Nothing listens on port 1 of the loopback interface
+        let pass = try await fixture.dispatcher([.email: webhook(URL(string: "http://127.0.0.1:1/hook")!)], now: instant("2026-11-23 09:00")).dispatchDue()
+        #expect(pass.retried == 1)
+        #expect(try await fixture.store.message(id: message.id)?.lastError?.hasPrefix("connection failed") == true)
+    }
+
+    @Test func redirectsAndOtherClientErrorsAreDeadLettersThatCanBeRetried() async throws {
+        let sink = try await WebhookSink.start()
+        defer { Task { await sink.stop() } }
+        let fixture = try Fixture()
+        let message = try await queued(fixture)
+        sink.script([.redirect(to: "http://127.0.0.1:1/elsewhere")])
+        var pass = try await fixture.dispatcher([.email: webhook(sink.url)], now: instant("2026-11-23 09:00")).dispatchDue()
+        #expect(pass.dead == 1)
+        #expect(try await fixture.store.message(id: message.id)?.lastError == "HTTP 302: redirects are not followed")
+        #expect(try await fixture.store.retryDeadLetters(ids: [message.id], now: instant("2026-11-23 10:00")) == 1)
+        sink.script([.fail(status: 422)])
+        pass = try await fixture.dispatcher([.email: webhook(sink.url)], now: instant("2026-11-23 10:00")).dispatchDue()
+        #expect(pass.dead == 1)
+        #expect(try await fixture.store.messages(status: .dead, limit: 5).map(\.id) == [message.id])
+    }
+
+    @Test func thePreviewChannelKeepsMessagesLocal() async throws {
+        let fixture = try Fixture()
+        let message = try await queued(fixture)
+        let pass = try await fixture.dispatcher([.email: PreviewChannel()], now: instant("2026-11-23 09:00")).dispatchDue()
+        #expect(pass.sent == 1)
+        #expect(try await fixture.store.message(id: message.id)?.status == .sent)
+    }
+}
