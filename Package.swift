@@ -79,7 +79,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NurtureStoreTests", dependencies: ["NurtureStore", "NurtureTesting", "Campaigns"], swiftSettings: strictSettings),
-        .testTarget(name: "EndToEndTests", dependencies: ["nurture", "NurtureTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["nurture", "NurtureTesting", "NurtureStore"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -74,9 +74,8 @@ struct Runtime {
                     transport: URLSessionTransport(maximumConnectionsPerHost: settings.concurrency))
             }
         }
-        let longestTimeout = [configuration.email.timeout, configuration.sms.timeout].max() ?? .seconds(10)
         return Dispatcher(store: store, channels: channels, retry: RetryPolicy(horizon: configuration.retryHorizon),
-                          lease: longestTimeout * 3 + .seconds(30), now: now)
+                          lease: configuration.effectiveLease, now: now)
     }
 }
 

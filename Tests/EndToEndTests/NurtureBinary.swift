@@ -45,6 +45,23 @@ struct NurtureBinary {
                       stdout: try String(contentsOf: out, encoding: .utf8), stderr: try String(contentsOf: err, encoding: .utf8))
     }
 
+    /// Starts the binary without waiting for it; output goes to files in `logs`.
+    static func spawn(_ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:], logs: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = logs.appendingPathExtension("out"), err = logs.appendingPathExtension("err")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// The line of `Campaigns/FILE` that contains `text`, as validate would report it.
     static func line(of text: String, in file: String) throws -> Int {
         let source = try String(contentsOf: repositoryRoot.appendingPathComponent("Campaigns/\(file)"), encoding: .utf8)

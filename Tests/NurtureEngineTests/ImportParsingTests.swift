@@ -196,6 +196,10 @@ struct ConfigurationTests {
             secret_env = "MAIL_SECRET"
             timeout_seconds = 2.5
             concurrency = 16
+            [channels.sms]
+            kind = "webhook"
+            url = "https://sms.example.com/send"
+            timeout_seconds = 3
             [sending]
             email_per_lead_per_day = 2
             sms_per_lead_per_3_days = 0
@@ -206,7 +210,8 @@ struct ConfigurationTests {
         #expect(configuration.email.timeout == .milliseconds(2500))
         #expect(configuration.email.concurrency == 16)
         #expect(configuration.email.secret == WebhookSignature.decodeSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
-        #expect(configuration.sms.kind == .preview)
+        #expect(configuration.sms.kind == .webhook)
+        #expect(configuration.sms.timeout == .seconds(3))   // a TOML integer is as good as a float
         #expect(configuration.policy.emailCap == SendingPolicy.Cap(2, per: .hours(24)))
         #expect(configuration.policy.smsCap == nil)
         #expect(configuration.publicURL == "https://nurture.example.com")

@@ -41,6 +41,9 @@ public struct NurtureConfiguration: Sendable {
     public var publicURL = "http://localhost:8080"
     /// How long a failing message keeps being retried before it becomes a dead letter.
     public var retryHorizon: Duration = .seconds(3 * 86_400)
+    /// How long a claimed message is reserved for the worker sending it; nil derives it from the
+    /// channels' timeouts. Must be longer than any timeout.
+    public var lease: Duration?
     /// Where the file came from, for messages; nil when the defaults are in use.
     public var path: String?
 
@@ -95,12 +98,29 @@ public struct NurtureConfiguration: Sendable {
                 }
                 configuration.publicURL = url
             }
+            if let seconds = sending.lease_seconds?.value {
+                guard seconds > 0 else { throw Problem(description: "\(path): error: 'sending.lease_seconds' must be positive") }
+                configuration.lease = .milliseconds(Int(seconds * 1000))
+            }
             if let hours = sending.retry_hours {
                 guard hours > 0 else { throw Problem(description: "\(path): error: 'sending.retry_hours' must be positive") }
                 configuration.retryHorizon = .seconds(hours * 3600)
             }
         }
+        if let lease = configuration.lease, lease <= configuration.longestTimeout {
+            throw Problem(description: "\(path): error: 'sending.lease_seconds' must be longer than every channel's timeout_seconds")
+        }
         return configuration
+    }
+
+    /// The lease a dispatcher uses: as configured, or three timeouts plus half a minute.
+    public var effectiveLease: Duration {
+        lease ?? longestTimeout * 3 + .seconds(30)
+    }
+
+    /// The longest time a webhook channel may wait for an answer.
+    var longestTimeout: Duration {
+        [email, sms].filter { $0.kind == .webhook }.map(\.timeout).max() ?? .zero
     }
 
     private static func channel(_ raw: Raw.Channel?, name: String, path: String, environment: [String: String]) throws -> Channel {
@@ -113,7 +133,7 @@ public struct NurtureConfiguration: Sendable {
             }
             channel.kind = parsed
         }
-        if let timeout = raw.timeout_seconds {
+        if let timeout = raw.timeout_seconds?.value {
             guard timeout > 0 else { throw Problem(description: "\(path): error: '\(key).timeout_seconds' must be positive") }
             channel.timeout = .milliseconds(Int(timeout * 1000))
         }
@@ -150,7 +170,7 @@ public struct NurtureConfiguration: Sendable {
             var kind: String?
             var url: String?
             var secret_env: String?
-            var timeout_seconds: Double?
+            var timeout_seconds: Number?
             var concurrency: Int?
             var transport: String?
         }
@@ -165,9 +185,24 @@ public struct NurtureConfiguration: Sendable {
             var sms_per_lead_per_3_days: Int?
             var public_url: String?
             var retry_hours: Int?
+            var lease_seconds: Number?
         }
 
         var channels: Channels?
         var sending: Sending?
+
+        /// `2` and `2.5` both mean seconds: TOML integers are not floats, people write either.
+        struct Number: Decodable {
+            var value: Double
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let integer = try? container.decode(Int.self) {
+                    value = Double(integer)
+                } else {
+                    value = try container.decode(Double.self)
+                }
+            }
+        }
     }
 }
