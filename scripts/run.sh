@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job for a newcomer: install what is missing, build, check the shipped campaigns, and
-# play the welcome series for a demo lead on a virtual clock so you can see what it would send.
+# The main job for a newcomer: install what is missing, build, check the shipped campaigns, then
+# run the real durable engine over the demo leads on a fast virtual clock, with every message
+# going to the local preview outbox (nothing leaves the machine), and show what was sent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,11 +18,14 @@ echo "==> nurture campaigns show welcome"
 "$nurture" campaigns show welcome
 
 echo
-echo "==> nurture simulate welcome --lead Demo/ana.json --days 30"
-"$nurture" simulate welcome --lead Demo/ana.json --days 30 --start 2026-11-23T09:00 \
-  --events "2d2h:email.opened step=welcome-1,6d:page.viewed path=/pricing,7d:resource.downloaded"
+echo "==> nurture demo: 10 demo leads, 21 virtual days, real engine, preview outbox"
+"$nurture" demo
 
 echo
-echo "==> nurture simulate invoice-follow-up --lead Demo/invoice.json --days 40 (paid on day 17)"
-"$nurture" simulate invoice-follow-up --lead Demo/invoice.json --days 40 --start 2026-11-23T10:00 \
-  --events "17d3h:invoice.paid invoice_number=INV-2026-0412"
+echo "==> nurture outbox --database nurture-demo.sqlite --limit 2"
+"$nurture" outbox --database nurture-demo.sqlite --limit 2
+
+echo
+echo "==> nurture simulate welcome --lead Demo/ana.json (one lead, every decision explained)"
+"$nurture" simulate welcome --lead Demo/ana.json --days 30 --start 2026-11-23T09:00 \
+  --events "2d2h:email.opened step=welcome-1,6d:page.viewed path=/pricing,7d:resource.downloaded"

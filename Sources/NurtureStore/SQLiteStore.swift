@@ -31,7 +31,7 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     // MARK: - Leads
 
-    public func upsertLeads(_ patches: [LeadPatch], now: Date, created: @Sendable (inout LeadWork) -> Void) async throws -> [UpsertOutcome] {
+    public func upsertLeads(_ patches: [LeadPatch], now: Date, apply: @Sendable (inout LeadWork, _ before: Lead?) -> Void) async throws -> [UpsertOutcome] {
         try await writer.write { db in
             var outcomes: [UpsertOutcome] = []
             outcomes.reserveCapacity(patches.count)
@@ -42,14 +42,18 @@ public final class SQLiteStore: LeadStore, Sendable {
                         outcomes.append(.unchanged)
                         continue
                     }
-                    try Self.save(updated, db, now: now, insert: false)
+                    let loaded = try Self.loadWork(db, lead: existing, now: now)
+                    var work = loaded
+                    work.lead = updated
+                    apply(&work, existing)
+                    try Self.persist(work, loaded: loaded, db, now: now)
                     outcomes.append(.updated)
                 } else {
                     let lead = patch.newLead(id: LeadPatch.newID())
                     try Self.save(lead, db, now: now, insert: true)
                     let loaded = LeadWork(state: LeadState(lead: lead))
                     var work = loaded
-                    created(&work)
+                    apply(&work, nil)
                     try Self.persist(work, loaded: loaded, db, now: now)
                     outcomes.append(.imported)
                 }

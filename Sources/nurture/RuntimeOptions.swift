@@ -18,8 +18,8 @@ struct RuntimeOptions: ParsableArguments {
         database ?? ProcessInfo.processInfo.environment["NURTURE_DATABASE_URL"] ?? "nurture.sqlite"
     }
 
-    func openStore() throws -> any LeadStore {
-        let url = databaseURL
+    func openStore(_ url: String? = nil) throws -> any LeadStore {
+        let url = url ?? databaseURL
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
             throw ValidationError("the PostgreSQL backend is not part of this build yet; use a SQLite path (the default is nurture.sqlite)")
         }
@@ -40,9 +40,13 @@ struct RuntimeOptions: ParsableArguments {
     }
 
     /// The store, the engine over it, and the configuration, ready for a command.
-    func makeRuntime() async throws -> Runtime {
-        let configuration = try loadConfiguration()
-        let store = try openStore()
+    func makeRuntime(previewOnly: Bool = false, database: String? = nil) async throws -> Runtime {
+        var configuration = try loadConfiguration()
+        if previewOnly {
+            configuration.email = NurtureConfiguration.Channel()
+            configuration.sms = NurtureConfiguration.Channel()
+        }
+        let store = try openStore(database)
         let templates = try playbookOptions.loadTemplates()
         let secret: Data
         if let fromEnvironment = ProcessInfo.processInfo.environment["NURTURE_LINK_SECRET"], !fromEnvironment.isEmpty {

@@ -113,3 +113,25 @@ struct CommandLineTests {
         #expect(zone.stderr == "error: \(badLead.path): unknown time zone 'Mars/Olympus' (use an IANA name such as Europe/Lisbon)\n")
     }
 }
+
+/// The newcomer's main job, end to end.
+struct DemoTests {
+    @Test func theDemoRunsTheShippedCampaignsThroughTheDurableEngine() throws {
+        let database = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID().uuidString).sqlite").path
+        let result = try NurtureBinary.run(["demo", "--hours-per-second", "0", "--database", database])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "Imported 10 demo leads into \(database); running 21 virtual days from Mon 23 Nov 2026 08:00 UTC.")
+        #expect(lines.contains { $0.contains("ana.costa@fernhill.example  welcome/welcome-1  “Welcome to Larkspur, Ana”") })
+        #expect(lines.contains { $0.contains("ana.costa@fernhill.example  welcome/welcome-2-guide") })      // she opened welcome-1
+        #expect(lines.contains { $0.contains("emma.schulz@kesselwerk.example  welcome/welcome-2-resend") }) // she did not
+        #expect(lines.contains { $0.contains("isla.campbell@northlight.example  advocates/advocate-1-thanks") })
+        #expect(lines.contains { $0.contains("sms     +351912345678  engagement/engagement-sms-nudge") })
+        // The invoice stops once paid, and Grace's demo booking ends her welcome series
+        #expect(!lines.contains { $0.contains("invoice-reminder-2") })
+        #expect(!lines.contains { $0.contains("grace.liu@tidewater.example  welcome/welcome-2") })
+        #expect(lines.last == "Read them with: nurture outbox --database \(database) --full")
+        let outbox = try NurtureBinary.run(["outbox", "--database", database, "--limit", "1"])
+        #expect(outbox.stdout.contains("  sent after 1 attempt"))
+    }
+}

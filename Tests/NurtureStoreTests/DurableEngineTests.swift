@@ -140,6 +140,24 @@ struct SchedulerTests {
         #expect(try await fixture.engine.runDue(now: instant("2026-12-31 09:00")).messages == 0)
     }
 
+    @Test func anUpdateFromAnImportFiresAttributeEntriesAndGoals() async throws {
+        let fixture = try Fixture(policy: .unlimited)
+        let monday = instant("2026-11-23 09:00")
+        _ = try await fixture.engine.upsert([fixture.lead("ana@example.com")], now: monday)
+        // The CRM sync reports an NPS of 10: the lead enters the advocate programme at once
+        var promoter = LeadPatch(email: "ana@example.com")
+        promoter.attributes = ["nps": 10]
+        #expect(try await fixture.engine.upsert([promoter], now: instant("2026-11-24 09:00")) == [.updated])
+        let advocate = try await fixture.store.messages(status: nil, limit: 10).filter { $0.campaignID == "advocates" }
+        #expect(advocate.map(\.stepID) == ["advocate-1-thanks"])
+        // A later detractor score is the programme's exit goal
+        var detractor = LeadPatch(email: "ana@example.com")
+        detractor.attributes = ["nps": 3]
+        _ = try await fixture.engine.upsert([detractor], now: instant("2026-11-25 09:00"))
+        _ = try await fixture.engine.runDue(now: instant("2026-12-31 09:00"))
+        #expect(try await fixture.store.messages(status: nil, limit: 50).filter { $0.campaignID == "advocates" }.count == 1)
+    }
+
     @Test func suppressedAddressesAreNeverSentToAndTheStepSaysWhy() async throws {
         let fixture = try Fixture()
         let monday = instant("2026-11-23 09:00")

@@ -35,7 +35,7 @@ func patch(_ email: String, _ edit: (inout LeadPatch) -> Void = { _ in }) -> Lea
 /// A store with one lead enrolled at step "a" and due at t0.
 func storeWithOneDueLead(_ backend: Backend) async throws -> (any LeadStore, String) {
     let store = try backend.makeStore()
-    _ = try await store.upsertLeads([patch("ana@example.com")], now: t0) { work in
+    _ = try await store.upsertLeads([patch("ana@example.com")], now: t0) { work, _ in
         var enrollment = Enrollment(leadID: work.lead.id, campaignID: "welcome", firstStep: "a", enrolledAt: t0)
         enrollment.wakeAt = t0
         work.enrollments.append(enrollment)
@@ -54,9 +54,9 @@ func outboxMessage(_ id: String, leadID: String, at: Date = t0, address: String 
     @Test(arguments: Backend.allCases)
     func upsertsByEmailCaseInsensitivelyAndReportsWhatChanged(_ backend: Backend) async throws {
         let store = try backend.makeStore()
-        let first = try await store.upsertLeads([patch("ana@example.com"), patch("ben@example.com")], now: t0) { _ in }
+        let first = try await store.upsertLeads([patch("ana@example.com"), patch("ben@example.com")], now: t0) { _, _ in }
         #expect(first == [.imported, .imported])
-        let again = try await store.upsertLeads([patch("ANA@example.com"), patch("ben@example.com") { $0.company = "Harbourline" }], now: t0) { _ in }
+        let again = try await store.upsertLeads([patch("ANA@example.com"), patch("ben@example.com") { $0.company = "Harbourline" }], now: t0) { _, _ in }
         #expect(again == [.unchanged, .updated])
         let ben = try #require(try await store.lead(email: "Ben@Example.com"))
         #expect(ben.company == "Harbourline")
@@ -67,10 +67,10 @@ func outboxMessage(_ id: String, leadID: String, at: Date = t0, address: String 
     @Test(arguments: Backend.allCases)
     func aPatchKeepsWhatItDoesNotMention(_ backend: Backend) async throws {
         let store = try backend.makeStore()
-        _ = try await store.upsertLeads([patch("ana@example.com") { $0.attributes = ["plan": "trial"]; $0.smsConsent = true }], now: t0) { _ in }
+        _ = try await store.upsertLeads([patch("ana@example.com") { $0.attributes = ["plan": "trial"]; $0.smsConsent = true }], now: t0) { _, _ in }
         var bare = LeadPatch(email: "ana@example.com")
         bare.attributes = ["nps": 9]
-        #expect(try await store.upsertLeads([bare], now: t0) { _ in } == [.updated])
+        #expect(try await store.upsertLeads([bare], now: t0) { _, _ in } == [.updated])
         let ana = try #require(try await store.lead(email: "ana@example.com"))
         #expect(ana.timeZone == "Europe/Lisbon")
         #expect(ana.attributes == ["plan": "trial", "nps": 9])
@@ -205,7 +205,7 @@ struct SQLiteFileTests {
         let path = directory.appendingPathComponent("nurture.sqlite").path
         do {
             let store = try SQLiteStore(path: path)
-            _ = try await store.upsertLeads([patch("ana@example.com")], now: t0) { _ in }
+            _ = try await store.upsertLeads([patch("ana@example.com")], now: t0) { _, _ in }
         }
         let reopened = try SQLiteStore(path: path)
         #expect(try await reopened.lead(email: "ana@example.com")?.firstName == "Ana")

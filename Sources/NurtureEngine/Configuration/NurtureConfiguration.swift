@@ -28,6 +28,9 @@ public struct NurtureConfiguration: Sendable {
         public var timeout: Duration = .seconds(10)
         public var concurrency = 8
         public var transport: TransportKind = .default
+
+        /// The preview channel: messages stay in the local outbox.
+        public init() {}
     }
 
     public enum TransportKind: String, Sendable, Hashable {

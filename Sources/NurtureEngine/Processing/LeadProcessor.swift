@@ -113,6 +113,12 @@ public struct LeadProcessor: Sendable {
         if let movedTo { enroll(movedTo, trigger: [:], because: "moved from \(campaignID)", &work, now: now) }
     }
 
+    /// The lead was changed from outside the campaigns (an import, the API, a CRM sync):
+    /// goals may be reached and attribute or score entries may fire.
+    public func leadUpdated(from old: Lead, _ work: inout LeadWork, now: Date) {
+        leadChanged(from: old, &work, now: now, except: "")
+    }
+
     private func leadChanged(from old: Lead, _ work: inout LeadWork, now: Date, except changer: String) {
         for campaignID in Set(work.enrollments.filter(\.isActive).map(\.campaignID)).sorted() where campaignID != changer {
             let state = work.state

@@ -10,9 +10,10 @@ public import NurtureDSL
 public protocol LeadStore: Sendable {
     // MARK: Leads
 
-    /// Inserts or updates leads by email (case-insensitive), in one transaction. New leads are
-    /// handed to `created` (to record `lead.created` and enroll them) before it commits.
-    func upsertLeads(_ patches: [LeadPatch], now: Date, created: @Sendable (inout LeadWork) -> Void) async throws -> [UpsertOutcome]
+    /// Inserts or updates leads by email (case-insensitive), in one transaction. Each new or
+    /// changed lead is handed to `apply` with its state (and, when it changed, the lead as it
+    /// was), so entries and goals act on it before the transaction commits.
+    func upsertLeads(_ patches: [LeadPatch], now: Date, apply: @Sendable (inout LeadWork, _ before: Lead?) -> Void) async throws -> [UpsertOutcome]
 
     func lead(id: String) async throws -> Lead?
     func lead(email: String) async throws -> Lead?

@@ -18,11 +18,15 @@ public struct Engine: Sendable {
     // MARK: - Leads and events
 
     /// Upserts leads; each new one records `lead.created` and enters the campaigns that start
-    /// on it, whose first steps the worker then runs.
+    /// on it (whose first steps the worker then runs); a changed one fires goals and entries.
     public func upsert(_ patches: [LeadPatch], now: Date) async throws -> [UpsertOutcome] {
         let processor = self.processor
-        return try await store.upsertLeads(patches, now: now) { work in
-            processor.leadCreated(&work, now: now)
+        return try await store.upsertLeads(patches, now: now) { work, before in
+            if let before {
+                processor.leadUpdated(from: before, &work, now: now)
+            } else {
+                processor.leadCreated(&work, now: now)
+            }
         }
     }
 
