@@ -97,10 +97,17 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     public func dueLeadIDs(at now: Date, limit: Int) async throws -> [String] {
         try await writer.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at <= ?
-                GROUP BY lead_id ORDER BY MIN(wake_at) LIMIT ?
-                """, arguments: [now.timeIntervalSince1970, limit])
+            // A range scan of the partial index on wake_at; grouping in SQL would scan every
+            // active enrollment for every batch.
+            var ids: [String] = []
+            var seen: Set<String> = []
+            let cursor = try String.fetchCursor(db, sql: """
+                SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at <= ? ORDER BY wake_at
+                """, arguments: [now.timeIntervalSince1970])
+            while ids.count < limit, let id = try cursor.next() {
+                if seen.insert(id).inserted { ids.append(id) }
+            }
+            return ids
         }
     }
 

@@ -1,3 +1,4 @@
+import Campaigns
 import Foundation
 import NurtureDSL
 import NurtureEngine
@@ -151,5 +152,39 @@ extension EnrollmentMachine {
         var state = LeadState(lead: lead)
         let effects = advance(&enrollment, state: &state, now: at("2026-11-23 10:00"))
         return effects.compactMap { if case .send(let m) = $0 { m } else { nil } }[0]
+    }
+}
+
+struct WebhookPayloadTests {
+    @Test func thePayloadIsValidJSONWhateverTheLeadsNameContains() throws {
+        let templates = try TemplateLibrary.load(from: Harness.repositoryRoot.appendingPathComponent("Campaigns/Templates").path)
+        let processor = LeadProcessor(playbook: Campaigns.playbook, templates: templates, policy: .unlimited,
+                                      links: LinkSigner(secret: Data("k".utf8), publicURL: "https://n.example"))
+        let tricky = "Quote\" Backslash\\ Tab\t Bell\u{07} 🙂 é"
+        var lead = testLead()
+        lead.firstName = tricky
+        var work = LeadWork(state: LeadState(lead: lead))
+        processor.enroll(Campaigns.playbook.campaign("welcome")!, trigger: [:], because: "test", &work, now: at("2026-11-23 10:00"))
+        let message = try #require(work.newMessages.first)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(message.payload.utf8)) as? [String: Any])
+        #expect(parsed["subject"] as? String == "Welcome to Larkspur, \(tricky)")
+        #expect((parsed["text"] as? String)?.hasPrefix("Hi \(tricky),") == true)
+        #expect(parsed["id"] as? String == message.id)
+        #expect(parsed["lead_id"] as? String == lead.id)
+        #expect(parsed["step"] as? String == "welcome-1")
+        #expect(Set(parsed.keys) == ["campaign", "channel", "headers", "html", "id", "lead_id", "step", "subject", "text", "to"])
+        #expect(message.payload.hasPrefix(#"{"campaign":"welcome","channel":"email","headers":{"List-Unsubscribe":"<https://n.example/u/"#))
+    }
+
+    @Test func linkTokensRoundTripAtEveryLengthAndAreURLSafe() {
+        let signer = LinkSigner(secret: Data("k".utf8), publicURL: "https://n.example")
+        for length in 0..<40 {
+            let payload = String(repeating: "é?>", count: length)
+            let token = signer.token(for: payload)
+            #expect(signer.verify(token) == payload)
+            #expect(!token.contains { "+/=".contains($0) })
+        }
+        #expect(signer.verify(signer.token(for: "u1|a|email") + "x") == nil)
+        #expect(LinkSigner(secret: Data("other".utf8), publicURL: "https://n.example").verify(signer.token(for: "u1|a|email")) == nil)
     }
 }

@@ -185,6 +185,19 @@ struct SchedulerTests {
     }
 }
 
+/// Both HTTP clients behind webhook channels must behave the same.
+enum Transport: String, CaseIterable, CustomTestStringConvertible {
+    case asyncHTTPClient, urlSession
+    var testDescription: String { rawValue }
+
+    func make() -> any HTTPTransport {
+        switch self {
+        case .asyncHTTPClient: AsyncHTTPClientTransport(maximumConnectionsPerHost: 4)
+        case .urlSession: URLSessionTransport(maximumConnectionsPerHost: 4)
+        }
+    }
+}
+
 /// Delivery over real HTTP to a loopback sink.
 @Suite(.serialized) struct DeliveryTests {
     func queued(_ fixture: Fixture) async throws -> OutboxMessage {
@@ -194,18 +207,19 @@ struct SchedulerTests {
         return try #require(try await fixture.store.messages(status: .pending, limit: 1).first)
     }
 
-    func webhook(_ url: URL, secret: Data? = Data("whsec-test-secret".utf8), timeout: Duration = .seconds(5)) -> WebhookChannel {
-        WebhookChannel(url: url, secret: secret, timeout: timeout, concurrency: 4, transport: URLSessionTransport(maximumConnectionsPerHost: 4))
+    func webhook(_ url: URL, _ transport: Transport, secret: Data? = Data("whsec-test-secret".utf8), timeout: Duration = .seconds(5)) -> WebhookChannel {
+        WebhookChannel(url: url, secret: secret, timeout: timeout, concurrency: 4, transport: transport.make())
     }
 
-    @Test func aDeliveredMessageIsSignedAndCarriesItsIdAndUnsubscribeHeaders() async throws {
+    @Test(arguments: Transport.allCases)
+    func aDeliveredMessageIsSignedAndCarriesItsIdAndUnsubscribeHeaders(_ transport: Transport) async throws {
         let sink = try await WebhookSink.start()
         defer { Task { await sink.stop() } }
         let fixture = try Fixture()
         let message = try await queued(fixture)
         let secret = Data("whsec-test-secret".utf8)
         let now = instant("2026-11-23 09:00")
-        let pass = try await fixture.dispatcher([.email: webhook(sink.url, secret: secret)], now: now).dispatchDue()
+        let pass = try await fixture.dispatcher([.email: webhook(sink.url, transport, secret: secret)], now: now).dispatchDue()
         #expect(pass.sent == 1)
         let received = try #require(sink.accepted.first)
         #expect(received.headers["idempotency-key"] == message.id)
@@ -228,62 +242,66 @@ struct SchedulerTests {
         #expect(try await fixture.store.message(id: message.id)?.status == .sent)
     }
 
-    @Test func serverErrorsAndTooManyRequestsAreRetriedHonouringRetryAfter() async throws {
+    @Test(arguments: Transport.allCases)
+    func serverErrorsAndTooManyRequestsAreRetriedHonouringRetryAfter(_ transport: Transport) async throws {
         let sink = try await WebhookSink.start()
         defer { Task { await sink.stop() } }
         let fixture = try Fixture()
         let message = try await queued(fixture)
         let now = instant("2026-11-23 09:00")
         sink.script([.fail(status: 503), .fail(status: 429, retryAfter: "3600")])
-        var pass = try await fixture.dispatcher([.email: webhook(sink.url)], now: now).dispatchDue()
+        var pass = try await fixture.dispatcher([.email: webhook(sink.url, transport)], now: now).dispatchDue()
         #expect(pass.retried == 1)
         var stored = try #require(try await fixture.store.message(id: message.id))
         #expect(stored.status == .pending)
         #expect(stored.lastError == "HTTP 503")
         #expect(stored.nextAttemptAt > now && stored.nextAttemptAt <= now.addingTimeInterval(30))
-        pass = try await fixture.dispatcher([.email: webhook(sink.url)], now: stored.nextAttemptAt).dispatchDue()
+        pass = try await fixture.dispatcher([.email: webhook(sink.url, transport)], now: stored.nextAttemptAt).dispatchDue()
         stored = try #require(try await fixture.store.message(id: message.id))
         #expect(stored.lastError == "HTTP 429")
         #expect(stored.nextAttemptAt >= stored.createdAt.addingTimeInterval(3600))
         // Third time lucky, under the same id
-        pass = try await fixture.dispatcher([.email: webhook(sink.url)], now: stored.nextAttemptAt).dispatchDue()
+        pass = try await fixture.dispatcher([.email: webhook(sink.url, transport)], now: stored.nextAttemptAt).dispatchDue()
         #expect(pass.sent == 1)
         #expect(Set(sink.received.map { $0.headers["idempotency-key"] }) == [message.id])
         #expect(try await fixture.store.message(id: message.id)?.attempts == 3)
     }
 
-    @Test func aHangingEndpointTimesOutAndIsRetried() async throws {
+    @Test(arguments: Transport.allCases)
+    func aHangingEndpointTimesOutAndIsRetried(_ transport: Transport) async throws {
         let sink = try await WebhookSink.start()
         defer { Task { await sink.stop() } }
         let fixture = try Fixture()
         let message = try await queued(fixture)
         sink.script([.hang(.seconds(3))])
-        let pass = try await fixture.dispatcher([.email: webhook(sink.url, timeout: .milliseconds(500))], now: instant("2026-11-23 09:00")).dispatchDue()
+        let pass = try await fixture.dispatcher([.email: webhook(sink.url, transport, timeout: .milliseconds(500))], now: instant("2026-11-23 09:00")).dispatchDue()
         #expect(pass.retried == 1)
         #expect(try await fixture.store.message(id: message.id)?.lastError == "timed out")
     }
 
-    @Test func aRefusedConnectionIsRetried() async throws {
+    @Test(arguments: Transport.allCases)
+    func aRefusedConnectionIsRetried(_ transport: Transport) async throws {
         let fixture = try Fixture()
         let message = try await queued(fixture)
         // Nothing listens on port 1 of the loopback interface
-        let pass = try await fixture.dispatcher([.email: webhook(URL(string: "http://127.0.0.1:1/hook")!)], now: instant("2026-11-23 09:00")).dispatchDue()
+        let pass = try await fixture.dispatcher([.email: webhook(URL(string: "http://127.0.0.1:1/hook")!, transport)], now: instant("2026-11-23 09:00")).dispatchDue()
         #expect(pass.retried == 1)
         #expect(try await fixture.store.message(id: message.id)?.lastError?.hasPrefix("connection failed") == true)
     }
 
-    @Test func redirectsAndOtherClientErrorsAreDeadLettersThatCanBeRetried() async throws {
+    @Test(arguments: Transport.allCases)
+    func redirectsAndOtherClientErrorsAreDeadLettersThatCanBeRetried(_ transport: Transport) async throws {
         let sink = try await WebhookSink.start()
         defer { Task { await sink.stop() } }
         let fixture = try Fixture()
         let message = try await queued(fixture)
         sink.script([.redirect(to: "http://127.0.0.1:1/elsewhere")])
-        var pass = try await fixture.dispatcher([.email: webhook(sink.url)], now: instant("2026-11-23 09:00")).dispatchDue()
+        var pass = try await fixture.dispatcher([.email: webhook(sink.url, transport)], now: instant("2026-11-23 09:00")).dispatchDue()
         #expect(pass.dead == 1)
         #expect(try await fixture.store.message(id: message.id)?.lastError == "HTTP 302: redirects are not followed")
         #expect(try await fixture.store.retryDeadLetters(ids: [message.id], now: instant("2026-11-23 10:00")) == 1)
         sink.script([.fail(status: 422)])
-        pass = try await fixture.dispatcher([.email: webhook(sink.url)], now: instant("2026-11-23 10:00")).dispatchDue()
+        pass = try await fixture.dispatcher([.email: webhook(sink.url, transport)], now: instant("2026-11-23 10:00")).dispatchDue()
         #expect(pass.dead == 1)
         #expect(try await fixture.store.messages(status: .dead, limit: 5).map(\.id) == [message.id])
     }

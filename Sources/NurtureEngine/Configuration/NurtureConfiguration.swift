@@ -33,9 +33,11 @@ public struct NurtureConfiguration: Sendable {
         public init() {}
     }
 
+    /// The HTTP client webhook channels use; BENCHMARKS.md says why the default is the default.
     public enum TransportKind: String, Sendable, Hashable {
+        case asyncHTTPClient = "async-http-client"
         case urlSession = "urlsession"
-        public static let `default` = TransportKind.urlSession
+        public static let `default` = TransportKind.asyncHTTPClient
     }
 
     public var email = Channel()
@@ -146,7 +148,7 @@ public struct NurtureConfiguration: Sendable {
         }
         if let transport = raw.transport {
             guard let parsed = TransportKind(rawValue: transport) else {
-                throw Problem(description: "\(path): error: '\(key).transport' is '\(transport)'; use \"urlsession\"")
+                throw Problem(description: "\(path): error: '\(key).transport' is '\(transport)'; use \"async-http-client\" or \"urlsession\"")
             }
             channel.transport = parsed
         }

@@ -36,9 +36,25 @@ public struct LinkSigner: Sendable {
 }
 
 extension Data {
+    private static let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// Base64url without padding, written directly: this runs once per message on the hot path.
     var base64URL: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        var out = [UInt8]()
+        out.reserveCapacity((count * 4 + 2) / 3)
+        var index = startIndex
+        while index < endIndex {
+            let b0 = self[index]
+            let b1 = index + 1 < endIndex ? self[index + 1] : 0
+            let b2 = index + 2 < endIndex ? self[index + 2] : 0
+            let remaining = endIndex - index
+            out.append(Self.base64URLAlphabet[Int(b0 >> 2)])
+            out.append(Self.base64URLAlphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
+            if remaining > 1 { out.append(Self.base64URLAlphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)]) }
+            if remaining > 2 { out.append(Self.base64URLAlphabet[Int(b2 & 0x3F)]) }
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     init?(base64URL text: String) {

@@ -67,8 +67,9 @@ public struct OutboxMessage: Sendable, Hashable, Codable {
     }
 }
 
-/// The JSON a webhook channel receives, as DESIGN.md specifies it.
-struct WebhookBody: Encodable {
+/// The JSON a webhook channel receives, as DESIGN.md specifies it. Written by hand: the shape
+/// is fixed and every value is a string, and this runs once per message on the hot path.
+struct WebhookBody {
     var id: String
     var channel: String
     var to: String
@@ -82,14 +83,69 @@ struct WebhookBody: Encodable {
     var step: String
     var variant: String?
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
+    /// Keys in sorted order, so equal messages are equal bytes.
     func json() -> String {
-        // Encoding plain strings cannot fail.
-        String(decoding: (try? Self.encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+        var out = "{"
+        var first = true
+        func key(_ name: String) {
+            if !first { out += "," }
+            first = false
+            out += "\"" + name + "\":"
+        }
+        func field(_ name: String, _ value: String?) {
+            guard let value else { return }
+            key(name)
+            Self.appendQuoted(value, to: &out)
+        }
+        field("body", body)
+        field("campaign", campaign)
+        field("channel", channel)
+        if let headers {
+            key("headers")
+            out += "{"
+            for (index, name) in headers.keys.sorted().enumerated() {
+                if index > 0 { out += "," }
+                Self.appendQuoted(name, to: &out)
+                out += ":"
+                Self.appendQuoted(headers[name]!, to: &out)
+            }
+            out += "}"
+        }
+        field("html", html)
+        field("id", id)
+        field("lead_id", lead_id)
+        field("step", step)
+        field("subject", subject)
+        field("text", text)
+        field("to", to)
+        field("variant", variant)
+        return out + "}"
+    }
+
+    /// A JSON string literal: quotes, backslashes and control characters escaped.
+    static func appendQuoted(_ value: String, to out: inout String) {
+        out += "\""
+        var run = value.unicodeScalars.startIndex
+        let scalars = value.unicodeScalars
+        var index = run
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            let escape: String? = switch scalar {
+            case "\"": "\\\""
+            case "\\": "\\\\"
+            case "\n": "\\n"
+            case "\r": "\\r"
+            case "\t": "\\t"
+            default: scalar.value < 0x20 ? String(format: "\\u%04x", scalar.value) : nil
+            }
+            if let escape {
+                out.unicodeScalars.append(contentsOf: scalars[run..<index])
+                out += escape
+                run = scalars.index(after: index)
+            }
+            index = scalars.index(after: index)
+        }
+        out.unicodeScalars.append(contentsOf: scalars[run..<scalars.endIndex])
+        out += "\""
     }
 }

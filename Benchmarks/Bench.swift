@@ -1,0 +1,211 @@
+import ArgumentParser
+import Campaigns
+import Foundation
+import GRDB
+import NurtureDSL
+import NurtureEngine
+import NurtureStore
+import NurtureTesting
+
+/// Benchmarks of the durable engine. Run them on a release build with `scripts/bench.sh`, which
+/// also measures each ceiling in the same run; results go in BENCHMARKS.md.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nurture-bench",
+        subcommands: [SQLiteCeiling.self, Scheduler.self, MakeCSV.self, Import.self, Sink.self, Dispatch.self])
+}
+
+func elapsed(_ work: () async throws -> Void) async rethrows -> Double {
+    let start = ContinuousClock.now
+    try await work()
+    let duration = ContinuousClock.now - start
+    return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024   // kilobytes on Linux
+}
+
+func scratchDatabase(_ name: String) -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-bench-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory.appendingPathComponent(name).path
+}
+
+func engine(store: SQLiteStore, policy: SendingPolicy = .standard) throws -> Engine {
+    let templates = try TemplateLibrary.load(from: "Campaigns/Templates")
+    let processor = LeadProcessor(playbook: Campaigns.playbook, templates: templates, policy: policy,
+                                  links: LinkSigner(secret: Data("bench".utf8), publicURL: "https://nurture.example"))
+    return Engine(store: store, processor: processor)
+}
+
+func report(_ name: String, _ figures: [(String, String)]) {
+    print(([name] + figures.map { "\($0.0)=\($0.1)" }).joined(separator: " "))
+}
+
+/// The ceiling for the scheduler and import: plain batched inserts into one table with GRDB,
+/// same file settings as the store (WAL, synchronous=FULL), 10,000 rows per transaction.
+struct SQLiteCeiling: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sqlite-ceiling")
+    @Option var rows = 1_000_000
+
+    func run() async throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        let pool = try DatabasePool(path: scratchDatabase("ceiling.sqlite"), configuration: configuration)
+        try await pool.write { db in
+            try db.execute(sql: "CREATE TABLE row (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT, created_at REAL NOT NULL)")
+        }
+        let batch = 10_000
+        let seconds = try await elapsed {
+            for start in stride(from: 0, to: rows, by: batch) {
+                try await pool.write { db in
+                    let statement = try db.cachedStatement(sql: "INSERT INTO row (email, name, created_at) VALUES (?, ?, ?)")
+                    for n in start..<min(start + batch, rows) {
+                        try statement.execute(arguments: ["lead\(n)@example.com", "Lead \(n)", Double(n)])
+                    }
+                }
+            }
+        }
+        report("sqlite-ceiling", [("rows", "\(rows)"), ("seconds", String(format: "%.2f", seconds)), ("rows_per_s", String(format: "%.0f", Double(rows) / seconds))])
+    }
+}
+
+/// `run-due` over N leads whose welcome series is due: each advance renders and queues a
+/// message and writes the enrollment back, in batches of 256 leads per transaction.
+struct Scheduler: AsyncParsableCommand {
+    @Option var leads = 100_000
+
+    func run() async throws {
+        let store = try SQLiteStore(path: scratchDatabase("scheduler.sqlite"))
+        let engine = try engine(store: store)
+        let start = Date(timeIntervalSince1970: 1_795_000_000)
+        let setup = try await elapsed {
+            for first in stride(from: 0, to: leads, by: 5_000) {
+                let patches = (first..<min(first + 5_000, leads)).map { n -> LeadPatch in
+                    var patch = LeadPatch(email: "lead\(n)@example.com")
+                    patch.firstName = "Lead \(n)"
+                    patch.timeZone = ["Europe/Lisbon", "America/New_York", "Asia/Tokyo"][n % 3]
+                    return patch
+                }
+                _ = try await engine.upsert(patches, now: start)
+            }
+        }
+        var pass = Engine.Pass()
+        let seconds = try await elapsed { pass = try await engine.runDue(now: start) }
+        report("scheduler", [
+            ("leads", "\(leads)"), ("setup_s", String(format: "%.2f", setup)), ("advanced", "\(pass.leads)"),
+            ("messages", "\(pass.messages)"), ("seconds", String(format: "%.2f", seconds)),
+            ("steps_per_s", String(format: "%.0f", Double(pass.leads) / seconds)),
+        ])
+    }
+}
+
+/// Writes a realistic import file (streamed, so generating it costs no memory).
+struct MakeCSV: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "make-csv")
+    @Option var rows = 1_000_000
+    @Option var output = "bench-leads.csv"
+
+    func run() async throws {
+        let writer = try CSVWriter(path: output)
+        try writer.write(["email", "first_name", "last_name", "company", "job_title", "industry", "company_size", "country", "timezone", "source", "phone", "sms_consent", "plan"])
+        let zones = ["Europe/Lisbon", "Europe/London", "America/New_York", "Asia/Tokyo", "Australia/Sydney"]
+        let sources = ["referral", "website", "social media", "advertising", "trade show", "webinar"]
+        for n in 0..<rows {
+            try writer.write([
+                "lead\(n)@example\(n % 997).com", "First\(n)", "Last\(n)", "Company \(n % 5_000), Ltd", "Head of Marketing", "SaaS",
+                "\(10 + n % 5_000)", "GB", zones[n % zones.count], sources[n % sources.count], "+4477009\(String(format: "%05d", n % 100_000))",
+                n % 4 == 0 ? "yes" : "no", n % 3 == 0 ? "trial" : "growth",
+            ])
+        }
+        try writer.close()
+        print("wrote \(rows) rows to \(output)")
+    }
+}
+
+struct Import: AsyncParsableCommand {
+    @Option var file = "bench-leads.csv"
+
+    func run() async throws {
+        let store = try SQLiteStore(path: scratchDatabase("import.sqlite"))
+        let engine = try engine(store: store)
+        var result: LeadImporter.Report?
+        let seconds = try await elapsed {
+            result = try await LeadImporter(engine: engine).run(path: file, source: nil, defaultCountry: "GB", rejectsPath: nil, now: Date())
+        }
+        guard let result else { return }
+        report("import", [
+            ("rows", "\(result.rows)"), ("imported", "\(result.imported)"), ("rejected", "\(result.rejected.count)"),
+            ("seconds", String(format: "%.2f", seconds)), ("rows_per_s", String(format: "%.0f", Double(result.rows) / seconds)),
+            ("peak_rss_mb", String(format: "%.0f", peakRSSMegabytes())),
+        ])
+    }
+}
+
+/// The loopback webhook sink on its own, for the load tool and the dispatch benchmark.
+struct Sink: AsyncParsableCommand {
+    @Option var seconds = 600
+
+    func run() async throws {
+        let sink = try await WebhookSink.start(recording: false)
+        FileHandle.standardOutput.write(Data("port=\(sink.port)\n".utf8))
+        try await Task.sleep(for: .seconds(seconds))
+        await sink.stop()
+    }
+}
+
+/// Dispatches N queued messages to a webhook URL and reports messages per second.
+struct Dispatch: AsyncParsableCommand {
+    @Option var messages = 50_000
+    @Option var url: String
+    @Option var transport = "async-http-client"
+    @Option var concurrency = 32
+
+    func run() async throws {
+        let store = try SQLiteStore(path: scratchDatabase("dispatch.sqlite"))
+        let engine = try engine(store: store, policy: .unlimited)
+        // 1,000 leads with 50 queued welcome-sized messages each.
+        let leads = max(1, messages / 50)
+        _ = try await engine.upsert((0..<leads).map { LeadPatch(email: "lead\($0)@example.com") }, now: Date())
+        let now = Date()
+        let payload = String(repeating: "x", count: 3_000)
+        let ids = try await (0..<leads).asyncMap { try await store.lead(email: "lead\($0)@example.com")!.id }
+        for (index, leadID) in ids.enumerated() {
+            try await store.update(leadIDs: [leadID], now: now) { works in
+                works[0].newMessages = (0..<50).map { n in
+                    OutboxMessage(id: "msg_\(index)_\(n)", leadID: leadID, campaignID: "welcome", stepID: "welcome-1", channel: .email,
+                                  address: "lead\(index)@example.com", variant: nil, subject: "Hello", preview: "Hello",
+                                  payload: #"{"id":"msg_\#(index)_\#(n)","text":"\#(payload)"}"#, isTransactional: false, createdAt: now)
+                }
+            }
+        }
+        let client: any HTTPTransport = transport == "urlsession"
+            ? URLSessionTransport(maximumConnectionsPerHost: concurrency) : AsyncHTTPClientTransport(maximumConnectionsPerHost: concurrency)
+        let channel = WebhookChannel(url: URL(string: url)!, secret: Data("bench-secret".utf8), timeout: .seconds(10), concurrency: concurrency, transport: client)
+        let dispatcher = Dispatcher(store: store, channels: [.email: channel], retry: RetryPolicy(), owner: "bench")
+        var sent = 0
+        let seconds = try await elapsed {
+            while true {
+                let pass = try await dispatcher.dispatchDue(limit: 2_048)
+                if pass.attempted == 0 { break }
+                sent += pass.sent
+            }
+        }
+        report("dispatch", [
+            ("transport", transport), ("concurrency", "\(concurrency)"), ("messages", "\(sent)"),
+            ("seconds", String(format: "%.2f", seconds)), ("messages_per_s", String(format: "%.0f", Double(sent) / seconds)),
+        ])
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
