@@ -111,7 +111,7 @@ struct MakeCSV: AsyncParsableCommand {
     @Option var output = "bench-leads.csv"
 
     func run() async throws {
-        let writer = try CSVWriter(path: output)
+        let writer = try CSVWriter(path: output, defusesFormulas: false)
         try writer.write(["email", "first_name", "last_name", "company", "job_title", "industry", "company_size", "country", "timezone", "source", "phone", "sms_consent", "plan"])
         let zones = ["Europe/Lisbon", "Europe/London", "America/New_York", "Asia/Tokyo", "Australia/Sydney"]
         let sources = ["referral", "website", "social media", "advertising", "trade show", "webinar"]
@@ -139,7 +139,7 @@ struct Import: AsyncParsableCommand {
         }
         guard let result else { return }
         report("import", [
-            ("rows", "\(result.rows)"), ("imported", "\(result.imported)"), ("rejected", "\(result.rejected.count)"),
+            ("rows", "\(result.rows)"), ("imported", "\(result.imported)"), ("rejected", "\(result.rejectedCount)"),
             ("seconds", String(format: "%.2f", seconds)), ("rows_per_s", String(format: "%.0f", Double(result.rows) / seconds)),
             ("peak_rss_mb", String(format: "%.0f", peakRSSMegabytes())),
         ])

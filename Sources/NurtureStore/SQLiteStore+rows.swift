@@ -15,6 +15,52 @@ extension SQLiteStore {
         String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
+    /// The JSON of an attribute or property map, written directly: it is stored for every lead,
+    /// event and enrollment, and JSONEncoder costs more than the insert itself.
+    static func json(_ values: [String: Value]) -> String {
+        if values.isEmpty { return "{}" }
+        var out = "{"
+        for (index, key) in values.keys.sorted().enumerated() {
+            if index > 0 { out += "," }
+            out += quoted(key) + ":"
+            switch values[key]! {
+            case .string(let text): out += quoted(text)
+            case .number(let number): out += number.isFinite ? Value.number(number).textValue : "null"
+            case .bool(let flag): out += flag ? "true" : "false"
+            }
+        }
+        return out + "}"
+    }
+
+    static func json(_ values: [String: String]) -> String {
+        if values.isEmpty { return "{}" }
+        return "{" + values.keys.sorted().map { quoted($0) + ":" + quoted(values[$0]!) }.joined(separator: ",") + "}"
+    }
+
+    static func json(_ values: [String]) -> String {
+        "[" + values.map(quoted).joined(separator: ",") + "]"
+    }
+
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
     static func decode<T: Decodable>(_ type: T.Type, _ text: String?, default value: T) -> T {
         guard let text, let decoded = try? JSONDecoder().decode(T.self, from: Data(text.utf8)) else { return value }
         return decoded

@@ -18,6 +18,8 @@ public final class SQLiteStore: LeadStore, Sendable {
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // 32 MB of page cache per connection: far fewer reads during imports and due passes.
+            try db.execute(sql: "PRAGMA cache_size = -32768")
         }
         writer = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(writer)

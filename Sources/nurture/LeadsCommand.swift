@@ -38,12 +38,12 @@ struct LeadsCommand: AsyncParsableCommand {
             }
             if onTerminal { FileHandle.standardError.write(Data("\r".utf8)) }
             for (line, reason) in report.rejected.prefix(50) { printError("\(file):\(line): rejected: \(reason)") }
-            if report.rejected.count > 50 { printError("… and \(report.rejected.count - 50) more rejected rows") }
-            if report.rejected.isEmpty {
+            if report.rejectedCount > 50 { printError("… and \(report.rejectedCount - 50) more rejected rows") }
+            if report.rejectedCount == 0 {
                 try? FileManager.default.removeItem(atPath: rejectsPath)
             }
-            print("imported \(report.imported), updated \(report.updated), unchanged \(report.unchanged), rejected \(report.rejected.count)"
-                + (report.rejected.isEmpty ? "" : " (written to \(rejectsPath))"))
+            print("imported \(report.imported), updated \(report.updated), unchanged \(report.unchanged), rejected \(report.rejectedCount)"
+                + (report.rejectedCount == 0 ? "" : " (written to \(rejectsPath))"))
         }
     }
 }

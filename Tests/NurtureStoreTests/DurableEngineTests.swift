@@ -88,7 +88,7 @@ struct ImportTests {
         #expect(rejects.hasPrefix("line,reason,Email,First Name,phone,timezone,company,nps\r\n3,email: 'not-an-email' is not an email address,not-an-email,Bad,,,,\r\n"))
         // Re-running the same import changes nothing
         let again = try await LeadImporter(engine: fixture.engine).run(path: path, source: "referral", defaultCountry: "GB", rejectsPath: nil, now: t0)
-        #expect((again.imported, again.updated, again.unchanged, again.rejected.count) == (0, 0, 4, 3))
+        #expect((again.imported, again.updated, again.unchanged, again.rejectedCount) == (0, 0, 4, 3))
         // Each new lead recorded lead.created and entered the welcome series
         let counts = try await fixture.store.counts()
         #expect(counts.leads == 3)

@@ -224,3 +224,23 @@ struct StoreSettingsTests {
         #expect(try await store.secret(named: "other") != first)
     }
 }
+
+struct StoredValuesTests {
+    @Test(arguments: Backend.allCases)
+    func attributesAndPropertiesRoundTripWhateverTheyContain(_ backend: Backend) async throws {
+        let store = try backend.makeStore()
+        let tricky = "quote \" backslash \\ newline \n tab \t bell \u{07} 🙂 é"
+        var lead = patch("ana@example.com")
+        lead.attributes = ["note": .string(tricky), "nps": 9.5, "vip": true, tricky: "key"]
+        _ = try await store.upsertLeads([lead], now: t0) { work, _ in
+            work.lead.tags = [tricky, "plain"]
+            work.newEvents.append(LeadEvent("x.y", at: t0, properties: ["p": .string(tricky)]))
+        }
+        let stored = try #require(try await store.lead(email: "ana@example.com"))
+        #expect(stored.attributes == lead.attributes)
+        #expect(stored.tags == [tricky, "plain"])
+        try await store.update(leadIDs: [stored.id], now: t0) { works in
+            #expect(works[0].state.events.first?.properties == ["p": .string(tricky)])
+        }
+    }
+}

@@ -138,8 +138,12 @@ public final class CSVReader {
 /// Writes CSV with RFC 4180 quoting, neutralising cells a spreadsheet would run as a formula.
 public struct CSVWriter {
     let handle: FileHandle
+    let defusesFormulas: Bool
 
-    public init(path: String) throws {
+    /// `defusesFormulas` is for files people open in spreadsheets (rejects, exports); data
+    /// meant for another program is written as it is.
+    public init(path: String, defusesFormulas: Bool = true) throws {
+        self.defusesFormulas = defusesFormulas
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw CSVReader.MalformedInput(line: 0, reason: "cannot write \(path)")
         }
@@ -147,7 +151,8 @@ public struct CSVWriter {
     }
 
     public func write(_ fields: [String]) throws {
-        try handle.write(contentsOf: Data((fields.map(Self.cell).joined(separator: ",") + "\r\n").utf8))
+        let cells = fields.map { defusesFormulas ? Self.cell($0) : Self.quoted($0) }
+        try handle.write(contentsOf: Data((cells.joined(separator: ",") + "\r\n").utf8))
     }
 
     public func close() throws { try handle.close() }
@@ -156,6 +161,11 @@ public struct CSVWriter {
     public static func cell(_ value: String) -> String {
         var text = value
         if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { text = "'" + text }
+        return quoted(text)
+    }
+
+    /// RFC 4180 quoting only.
+    public static func quoted(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

@@ -7,12 +7,16 @@ public struct LeadImporter: Sendable {
         public var imported = 0
         public var updated = 0
         public var unchanged = 0
+        /// The first rejected rows, with their line and reason (every one is in the rejects file).
         public var rejected: [(line: Int, reason: String)] = []
+        public var rejectedCount = 0
+        /// How many rejections are kept in memory: a file of bad rows must not grow the process.
+        public static let rejectionsKept = 1_000
 
-        public var rows: Int { imported + updated + unchanged + rejected.count }
+        public var rows: Int { imported + updated + unchanged + rejectedCount }
 
         public static func == (a: Report, b: Report) -> Bool {
-            (a.imported, a.updated, a.unchanged) == (b.imported, b.updated, b.unchanged)
+            (a.imported, a.updated, a.unchanged, a.rejectedCount) == (b.imported, b.updated, b.unchanged, b.rejectedCount)
                 && a.rejected.map(\.line) == b.rejected.map(\.line) && a.rejected.map(\.reason) == b.rejected.map(\.reason)
         }
 
@@ -44,29 +48,46 @@ public struct LeadImporter: Sendable {
         var report = Report()
         var batch: [LeadPatch] = []
         batch.reserveCapacity(batchSize)
-        func flush() async throws {
-            guard !batch.isEmpty else { return }
-            for outcome in try await engine.upsert(batch, now: now) {
+        // The previous batch is written while the next one is parsed, so both cores work.
+        var writing: Task<[UpsertOutcome], any Error>?
+        func collect() async throws {
+            guard let task = writing else { return }
+            writing = nil
+            for outcome in try await task.value {
                 switch outcome {
                 case .imported: report.imported += 1
                 case .updated: report.updated += 1
                 case .unchanged: report.unchanged += 1
                 }
             }
-            batch.removeAll(keepingCapacity: true)
             progress(report.rows)
         }
-        while let record = try reader.next() {
-            switch parser.patch(from: record.fields) {
-            case .success(let patch):
-                batch.append(patch)
-                if batch.count >= batchSize { try await flush() }
-            case .failure(let rejection):
-                report.rejected.append((record.line, rejection.description))
-                try rejects?.write(["\(record.line)", rejection.description] + record.fields)
-            }
+        func flush() async throws {
+            try await collect()
+            guard !batch.isEmpty else { return }
+            let patches = batch, engine = self.engine
+            writing = Task { try await engine.upsert(patches, now: now) }
+            batch.removeAll(keepingCapacity: true)
         }
-        try await flush()
+        do {
+            while let record = try reader.next() {
+                switch parser.patch(from: record.fields) {
+                case .success(let patch):
+                    batch.append(patch)
+                    if batch.count >= batchSize { try await flush() }
+                case .failure(let rejection):
+                    report.rejectedCount += 1
+                    if report.rejected.count < Report.rejectionsKept { report.rejected.append((record.line, rejection.description)) }
+                    try rejects?.write(["\(record.line)", rejection.description] + record.fields)
+                }
+            }
+            try await flush()
+            try await collect()
+        } catch {
+            // Never leave a write running behind a failure.
+            _ = try? await writing?.value
+            throw error
+        }
         return report
     }
 }

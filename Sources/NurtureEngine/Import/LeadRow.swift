@@ -94,7 +94,7 @@ public struct LeadRowParser: Sendable {
             case .jobTitle: patch.jobTitle = value
             case .industry: patch.industry = value
             case .companySize:
-                guard let size = Int(value.replacingOccurrences(of: ",", with: "")), size >= 0 else {
+                guard let size = Int(value.contains(",") ? value.filter { $0 != "," } : value), size >= 0 else {
                     return .failure(Rejection(field: "company_size", reason: "'\(value)' is not a whole number"))
                 }
                 patch.companySize = size
@@ -121,14 +121,37 @@ public struct LeadRowParser: Sendable {
         return .success(patch)
     }
 
-    /// A practical check, not RFC 5322: one @, a local part, a dotted domain, no spaces.
+    /// A practical check, not RFC 5322: one @, a local part of at most 64 bytes, a dotted
+    /// domain of letters, digits and hyphens, no spaces or brackets. Runs on UTF-8 bytes.
     static func isPlausibleEmail(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, let local = parts.first, let domain = parts.last,
-              !local.isEmpty, local.count <= 64, domain.count <= 253,
-              domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains(".."),
-              !text.contains(where: { $0.isWhitespace || $0 == "," || $0 == "<" || $0 == ">" || $0 == "\"" })
-        else { return false }
-        return domain.allSatisfy { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }
+        var at: Int?
+        var index = 0
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "@"):
+                if at != nil { return false }
+                at = index
+            case 0...0x20, UInt8(ascii: ","), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\""), 0x7F:
+                return false
+            default:
+                break
+            }
+            index += 1
+        }
+        guard let at, at > 0, at <= 64 else { return false }
+        let domain = text.utf8.dropFirst(at + 1)
+        guard domain.count >= 3, domain.count <= 253, domain.first != UInt8(ascii: "."), domain.last != UInt8(ascii: ".") else { return false }
+        var sawDot = false, previousDot = false
+        for byte in domain {
+            let isDot = byte == UInt8(ascii: ".")
+            if isDot && previousDot { return false }
+            sawDot = sawDot || isDot
+            previousDot = isDot
+            let allowed = isDot || byte == UInt8(ascii: "-") || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                || byte >= 0x80   // internationalised domain names
+            if !allowed { return false }
+        }
+        return sawDot
     }
 }

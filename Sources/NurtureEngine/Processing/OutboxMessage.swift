@@ -63,7 +63,10 @@ public struct OutboxMessage: Sendable, Hashable, Codable {
     /// `msg_` and 24 hex digits of SHA-256 over what identifies one send of one step.
     public static func id(leadID: String, campaignID: String, enrollment: Int, stepID: String, occurrence: Int) -> String {
         let digest = SHA256.hash(data: Data("\(leadID)\u{1F}\(campaignID)\u{1F}\(enrollment)\u{1F}\(stepID)\u{1F}\(occurrence)".utf8))
-        return "msg_" + digest.prefix(12).map { String(format: "%02x", $0) }.joined()
+        let hex = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = Array("msg_".utf8)
+        for byte in digest.prefix(12) { text.append(contentsOf: [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]) }
+        return String(decoding: text, as: UTF8.self)
     }
 }
 
@@ -85,14 +88,18 @@ struct WebhookBody {
 
     /// Keys in sorted order, so equal messages are equal bytes.
     func json() -> String {
-        var out = "{"
+        var out = [UInt8]()
+        out.reserveCapacity(256 + (html?.utf8.count ?? 0) + (text?.utf8.count ?? 0) * 2 + (body?.utf8.count ?? 0))
+        out.append(UInt8(ascii: "{"))
         var first = true
-        func key(_ name: String) {
-            if !first { out += "," }
+        func key(_ name: StaticString) {
+            if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            out += "\"" + name + "\":"
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
         }
-        func field(_ name: String, _ value: String?) {
+        func field(_ name: StaticString, _ value: String?) {
             guard let value else { return }
             key(name)
             Self.appendQuoted(value, to: &out)
@@ -102,14 +109,14 @@ struct WebhookBody {
         field("channel", channel)
         if let headers {
             key("headers")
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (index, name) in headers.keys.sorted().enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 Self.appendQuoted(name, to: &out)
-                out += ":"
+                out.append(UInt8(ascii: ":"))
                 Self.appendQuoted(headers[name]!, to: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
         field("html", html)
         field("id", id)
@@ -119,33 +126,28 @@ struct WebhookBody {
         field("text", text)
         field("to", to)
         field("variant", variant)
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// A JSON string literal: quotes, backslashes and control characters escaped.
-    static func appendQuoted(_ value: String, to out: inout String) {
-        out += "\""
-        var run = value.unicodeScalars.startIndex
-        let scalars = value.unicodeScalars
-        var index = run
-        while index < scalars.endIndex {
-            let scalar = scalars[index]
-            let escape: String? = switch scalar {
-            case "\"": "\\\""
-            case "\\": "\\\\"
-            case "\n": "\\n"
-            case "\r": "\\r"
-            case "\t": "\\t"
-            default: scalar.value < 0x20 ? String(format: "\\u%04x", scalar.value) : nil
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    /// A JSON string literal. Only ASCII bytes need escaping, so UTF-8 is copied byte for byte.
+    static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default:
+                out.append(byte)
             }
-            if let escape {
-                out.unicodeScalars.append(contentsOf: scalars[run..<index])
-                out += escape
-                run = scalars.index(after: index)
-            }
-            index = scalars.index(after: index)
         }
-        out.unicodeScalars.append(contentsOf: scalars[run..<scalars.endIndex])
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -50,8 +50,17 @@ public struct LeadPatch: Sendable, Hashable {
         applied(to: Lead(id: id, timeZone: "UTC", emailConsent: true, smsConsent: false))
     }
 
-    /// A fresh, unguessable lead id.
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// A fresh, unguessable lead id: `ld_` and 20 hex digits from the system's CSPRNG.
     public static func newID() -> String {
-        "ld_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
+        // Two 64-bit draws: one getrandom call each, not one per byte.
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next(), low = generator.next()
+        var text: [UInt8] = Array("ld_".utf8)
+        text.reserveCapacity(23)
+        for shift in stride(from: 60, through: 0, by: -4) { text.append(hexDigits[Int((high >> UInt64(shift)) & 0xF)]) }
+        for shift in stride(from: 60, through: 44, by: -4) { text.append(hexDigits[Int((low >> UInt64(shift)) & 0xF)]) }
+        return String(decoding: text, as: UTF8.self)
     }
 }

@@ -41,7 +41,8 @@ public struct MessageRenderer: Sendable {
             }
             let html = (try? render(message.template, .html, values)) ?? HTMLFromText.render(text)
             // A header must stay one line whatever a lead's name contains.
-            let oneLine = subject.split(whereSeparator: \.isNewline).joined(separator: " ").trimmed
+            let oneLine = subject.contains(where: \.isNewline)
+                ? subject.split(whereSeparator: \.isNewline).joined(separator: " ").trimmed : subject.trimmed
             return RenderedMessage(subject: oneLine, text: text, html: html, segments: nil)
         case .sms:
             let body = try render(message.template, .sms, values).trimmed
