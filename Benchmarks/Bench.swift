@@ -13,7 +13,7 @@ import NurtureTesting
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nurture-bench",
-        subcommands: [SQLiteCeiling.self, Scheduler.self, MakeCSV.self, Import.self, Sink.self, Dispatch.self])
+        subcommands: [SQLiteCeiling.self, Scheduler.self, MakeCSV.self, Import.self, Sink.self, Dispatch.self, Transport.self])
 }
 
 func elapsed(_ work: () async throws -> Void) async rethrows -> Double {
@@ -199,6 +199,36 @@ struct Dispatch: AsyncParsableCommand {
             ("transport", transport), ("concurrency", "\(concurrency)"), ("messages", "\(sent)"),
             ("seconds", String(format: "%.2f", seconds)), ("messages_per_s", String(format: "%.0f", Double(sent) / seconds)),
         ])
+    }
+}
+
+/// The HTTP client alone: `concurrency` tasks posting the same body, no database.
+struct Transport: AsyncParsableCommand {
+    @Option var requests = 50_000
+    @Option var url: String
+    @Option var transport = "async-http-client"
+    @Option var concurrency = 32
+
+    func run() async throws {
+        let client: any HTTPTransport = transport == "urlsession"
+            ? URLSessionTransport(maximumConnectionsPerHost: concurrency) : AsyncHTTPClientTransport(maximumConnectionsPerHost: concurrency)
+        let body = Data(#"{"id":"msg_load","text":"\#(String(repeating: "x", count: 3_000))"}"#.utf8)
+        let target = URL(string: url)!
+        let perTask = requests / concurrency
+        let seconds = try await elapsed {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<concurrency {
+                    group.addTask {
+                        for _ in 0..<perTask {
+                            _ = try await client.post(target, headers: [("Content-Type", "application/json")], body: body, timeout: .seconds(10))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        report("transport", [("transport", transport), ("concurrency", "\(concurrency)"), ("requests", "\(perTask * concurrency)"),
+                             ("seconds", String(format: "%.2f", seconds)), ("requests_per_s", String(format: "%.0f", Double(perTask * concurrency) / seconds))])
     }
 }
 

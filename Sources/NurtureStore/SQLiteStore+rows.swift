@@ -187,16 +187,22 @@ extension SQLiteStore {
     /// A message id is written once: replaying the same step produces the same id and no copy.
     static func insert(_ message: OutboxMessage, _ db: Database) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO outbox_message (id, lead_id, campaign_id, step_id, channel, address, variant, subject, preview, payload,
-                transactional, created_at, status, attempts, next_attempt_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
+            INSERT INTO outbox_message (id, lead_id, campaign_id, step_id, channel, address, variant, transactional, created_at,
+                status, attempts, next_attempt_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
             ON CONFLICT (id) DO NOTHING
             """).execute(arguments: [
                 message.id, message.leadID, message.campaignID, message.stepID, message.channel.rawValue, message.address,
-                message.variant, message.subject, message.preview, message.payload, message.isTransactional,
-                message.createdAt.timeIntervalSince1970, message.nextAttemptAt.timeIntervalSince1970,
+                message.variant, message.isTransactional, message.createdAt.timeIntervalSince1970, message.nextAttemptAt.timeIntervalSince1970,
             ])
+        guard db.changesCount == 1 else { return }
+        try db.cachedStatement(sql: "INSERT INTO outbox_content (id, subject, preview, payload) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [message.id, message.subject, message.preview, message.payload])
     }
+
+    /// Outbox columns with the message's content, for queries that return whole messages.
+    static let messageColumns = "m.*, c.subject, c.preview, c.payload"
+    static let messageJoin = "outbox_message m JOIN outbox_content c ON c.id = m.id"
 
     static func message(_ row: Row) -> OutboxMessage {
         var message = OutboxMessage(

@@ -61,9 +61,6 @@ extension SQLiteStore {
                     channel TEXT NOT NULL,
                     address TEXT NOT NULL,
                     variant TEXT,
-                    subject TEXT,
-                    preview TEXT NOT NULL,
-                    payload TEXT NOT NULL,
                     transactional INTEGER NOT NULL,
                     created_at REAL NOT NULL,
                     status TEXT NOT NULL,
@@ -78,6 +75,15 @@ extension SQLiteStore {
                 CREATE INDEX outbox_leased ON outbox_message(lease_until) WHERE status = 'sending';
                 CREATE INDEX outbox_lead ON outbox_message(lead_id, created_at);
                 CREATE INDEX outbox_status_created ON outbox_message(status, created_at);
+
+                -- What a message says never changes; kept apart so that claiming and completing a
+                -- message rewrites a small row, not kilobytes of rendered email.
+                CREATE TABLE outbox_content (
+                    id TEXT PRIMARY KEY NOT NULL REFERENCES outbox_message(id) ON DELETE CASCADE,
+                    subject TEXT,
+                    preview TEXT NOT NULL,
+                    payload TEXT NOT NULL
+                );
 
                 CREATE TABLE setting (
                     key TEXT PRIMARY KEY NOT NULL,

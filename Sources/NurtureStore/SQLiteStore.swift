@@ -132,11 +132,12 @@ public final class SQLiteStore: LeadStore, Sendable {
         try await writer.write { db in
             let moment = now.timeIntervalSince1970
             let rows = try Row.fetchAll(db, sql: """
-                SELECT * FROM (
-                    SELECT * FROM outbox_message WHERE status = 'pending' AND next_attempt_at <= ?1
+                SELECT \(Self.messageColumns) FROM (
+                    SELECT id FROM outbox_message WHERE status = 'pending' AND next_attempt_at <= ?1
                     UNION ALL
-                    SELECT * FROM outbox_message WHERE status = 'sending' AND lease_until <= ?1
-                ) ORDER BY next_attempt_at LIMIT ?2
+                    SELECT id FROM outbox_message WHERE status = 'sending' AND lease_until <= ?1
+                ) due JOIN outbox_message m ON m.id = due.id JOIN outbox_content c ON c.id = m.id
+                ORDER BY m.next_attempt_at LIMIT ?2
                 """, arguments: [moment, limit])
             var claimed: [OutboxMessage] = []
             for row in rows {
@@ -164,43 +165,53 @@ public final class SQLiteStore: LeadStore, Sendable {
     }
 
     public func finish(messageID: String, attempt: Int, owner: String, result: AttemptResult, now: Date) async throws -> Bool {
+        try await finish([FinishedAttempt(messageID: messageID, attempt: attempt, result: result)], owner: owner, now: now)[0]
+    }
+
+    public func finish(_ attempts: [FinishedAttempt], owner: String, now: Date) async throws -> [Bool] {
         try await writer.write { db in
-            let guardClause = "WHERE id = ? AND status = 'sending' AND lease_owner = ? AND attempts = ?"
-            let keys: StatementArguments = [messageID, owner, attempt]
-            switch result {
-            case .sent:
-                try db.execute(sql: "UPDATE outbox_message SET status = 'sent', sent_at = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL \(guardClause)",
-                               arguments: [now.timeIntervalSince1970] + keys)
-                guard db.changesCount == 1 else { return false }
-                if let row = try Row.fetchOne(db, sql: "SELECT lead_id, campaign_id, step_id, channel FROM outbox_message WHERE id = ?", arguments: [messageID]) {
-                    let channel: String = row["channel"]
-                    let event = LeadEvent("\(channel).sent", at: now, properties: [
-                        "campaign": .string(row["campaign_id"]), "step": .string(row["step_id"]), "message": .string(messageID),
-                    ])
-                    try Self.insert(event, leadID: row["lead_id"], clientID: nil, db)
-                }
-                return true
-            case .retry(let at, let error):
-                try db.execute(sql: "UPDATE outbox_message SET status = 'pending', next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL \(guardClause)",
-                               arguments: [at.timeIntervalSince1970, error] + keys)
-            case .dead(let error):
-                try db.execute(sql: "UPDATE outbox_message SET status = 'dead', last_error = ?, lease_owner = NULL, lease_until = NULL \(guardClause)",
-                               arguments: [error] + keys)
-            case .suppressed(let reason):
-                try db.execute(sql: "UPDATE outbox_message SET status = 'suppressed', last_error = ?, lease_owner = NULL, lease_until = NULL \(guardClause)",
-                               arguments: [reason] + keys)
-            }
-            return db.changesCount == 1
+            try attempts.map { try Self.finish($0, owner: owner, now: now, db) }
         }
+    }
+
+    static func finish(_ attempt: FinishedAttempt, owner: String, now: Date, _ db: Database) throws -> Bool {
+        let guardClause = "WHERE id = ? AND status = 'sending' AND lease_owner = ? AND attempts = ?"
+        let keys: StatementArguments = [attempt.messageID, owner, attempt.attempt]
+        switch attempt.result {
+        case .sent:
+            try db.cachedStatement(sql: "UPDATE outbox_message SET status = 'sent', sent_at = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL \(guardClause)")
+                .execute(arguments: [now.timeIntervalSince1970] + keys)
+            guard db.changesCount == 1 else { return false }
+            if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT lead_id, campaign_id, step_id, channel FROM outbox_message WHERE id = ?"),
+                                          arguments: [attempt.messageID])
+            {
+                let channel: String = row["channel"]
+                let event = LeadEvent("\(channel).sent", at: now, properties: [
+                    "campaign": .string(row["campaign_id"]), "step": .string(row["step_id"]), "message": .string(attempt.messageID),
+                ])
+                try insert(event, leadID: row["lead_id"], clientID: nil, db)
+            }
+            return true
+        case .retry(let at, let error):
+            try db.cachedStatement(sql: "UPDATE outbox_message SET status = 'pending', next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL \(guardClause)")
+                .execute(arguments: [at.timeIntervalSince1970, error] + keys)
+        case .dead(let error):
+            try db.cachedStatement(sql: "UPDATE outbox_message SET status = 'dead', last_error = ?, lease_owner = NULL, lease_until = NULL \(guardClause)")
+                .execute(arguments: [error] + keys)
+        case .suppressed(let reason):
+            try db.cachedStatement(sql: "UPDATE outbox_message SET status = 'suppressed', last_error = ?, lease_owner = NULL, lease_until = NULL \(guardClause)")
+                .execute(arguments: [reason] + keys)
+        }
+        return db.changesCount == 1
     }
 
     public func messages(status: OutboxMessage.Status?, limit: Int) async throws -> [OutboxMessage] {
         try await writer.read { db in
             let rows = if let status {
-                try Row.fetchAll(db, sql: "SELECT * FROM outbox_message WHERE status = ? ORDER BY created_at DESC, id LIMIT ?",
+                try Row.fetchAll(db, sql: "SELECT \(Self.messageColumns) FROM \(Self.messageJoin) WHERE m.status = ? ORDER BY m.created_at DESC, m.id LIMIT ?",
                                  arguments: [status.rawValue, limit])
             } else {
-                try Row.fetchAll(db, sql: "SELECT * FROM outbox_message ORDER BY created_at DESC, id LIMIT ?", arguments: [limit])
+                try Row.fetchAll(db, sql: "SELECT \(Self.messageColumns) FROM \(Self.messageJoin) ORDER BY m.created_at DESC, m.id LIMIT ?", arguments: [limit])
             }
             return rows.map(Self.message)
         }
@@ -208,7 +219,7 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     public func message(id: String) async throws -> OutboxMessage? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM outbox_message WHERE id = ?", arguments: [id]).map(Self.message)
+            try Row.fetchOne(db, sql: "SELECT \(Self.messageColumns) FROM \(Self.messageJoin) WHERE m.id = ?", arguments: [id]).map(Self.message)
         }
     }
 

@@ -25,7 +25,7 @@ struct CrashSafetyTests {
             kind = "webhook"
             url = "\(sink.url.absoluteString)"
             secret_env = "NURTURE_TEST_SECRET"
-            timeout_seconds = 2
+            timeout_seconds = 1
             concurrency = 8
             [sending]
             lease_seconds = 3

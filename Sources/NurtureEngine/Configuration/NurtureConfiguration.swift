@@ -47,7 +47,7 @@ public struct NurtureConfiguration: Sendable {
     /// How long a failing message keeps being retried before it becomes a dead letter.
     public var retryHorizon: Duration = .seconds(3 * 86_400)
     /// How long a claimed message is reserved for the worker sending it; nil derives it from the
-    /// channels' timeouts. Must be longer than any timeout.
+    /// channels' timeouts. Must be more than twice the longest timeout.
     public var lease: Duration?
     /// Where the file came from, for messages; nil when the defaults are in use.
     public var path: String?
@@ -112,8 +112,10 @@ public struct NurtureConfiguration: Sendable {
                 configuration.retryHorizon = .seconds(hours * 3600)
             }
         }
-        if let lease = configuration.lease, lease <= configuration.longestTimeout {
-            throw Problem(description: "\(path): error: 'sending.lease_seconds' must be longer than every channel's timeout_seconds")
+        // A finished attempt may wait for the next one before it is recorded, so a lease must
+        // outlive two timeouts.
+        if let lease = configuration.lease, lease <= configuration.longestTimeout * 2 {
+            throw Problem(description: "\(path): error: 'sending.lease_seconds' must be more than twice every webhook's timeout_seconds")
         }
         return configuration
     }

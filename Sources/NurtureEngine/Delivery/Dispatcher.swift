@@ -32,6 +32,9 @@ public struct Dispatcher: Sendable {
         "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
     }
 
+    /// The most attempts recorded per transaction.
+    static let recordBatch = 256
+
     public struct Pass: Sendable, Hashable {
         public init() {}
         public var attempted = 0
@@ -72,37 +75,68 @@ public struct Dispatcher: Sendable {
             }
             return pass
         }
-        return try await withThrowingTaskGroup(of: AttemptResult?.self) { group in
-            var pass = Pass()
-            var pending = messages[...]
-            func startNext() {
-                guard let message = pending.popFirst() else { return }
-                group.addTask {
-                    let outcome = await delivery.deliver(message, now: now())
-                    let result = retry.next(after: message.attempts, of: message, result: outcome, now: now())
-                    let recorded = try await store.finish(messageID: message.id, attempt: message.attempts, owner: owner, result: result, now: now())
-                    if !recorded {
-                        logger.warning("Lost the lease on a message before recording its attempt.", metadata: ["message.id": "\(message.id)"])
-                        return nil
+        // Deliveries keep `concurrency` requests in flight while a separate consumer records
+        // results in batches (one commit, one fsync each); waiting on a commit never idles sends.
+        let (results, resultSink) = AsyncStream<FinishedAttempt>.makeStream()
+        async let recorded = record(results)
+        do {
+            try await withThrowingTaskGroup(of: FinishedAttempt.self) { group in
+                var pending = messages[...]
+                func startNext() {
+                    guard let message = pending.popFirst() else { return }
+                    group.addTask {
+                        let outcome = await delivery.deliver(message, now: now())
+                        let result = retry.next(after: message.attempts, of: message, result: outcome, now: now())
+                        return FinishedAttempt(messageID: message.id, attempt: message.attempts, result: result)
                     }
-                    if case .dead(let error) = result {
-                        logger.error("Message became a dead letter.", metadata: ["message.id": "\(message.id)", "error": "\(error)"])
-                    }
-                    return result
+                }
+                for _ in 0..<max(1, delivery.concurrency) { startNext() }
+                while let attempt = try await group.next() {
+                    resultSink.yield(attempt)
+                    startNext()
                 }
             }
-            for _ in 0..<max(1, delivery.concurrency) { startNext() }
-            while let result = try await group.next() {
+        } catch {
+            resultSink.finish()
+            _ = try? await recorded
+            throw error
+        }
+        resultSink.finish()
+        return try await recorded
+    }
+
+    /// Records attempts as they arrive, a batch per transaction. A result waits at most for the
+    /// next one or the end of the pass, so a lease longer than two timeouts always outlives it.
+    private func record(_ results: AsyncStream<FinishedAttempt>) async throws -> Pass {
+        var pass = Pass()
+        var batch: [FinishedAttempt] = []
+        var oldest = ContinuousClock.now
+        func flush() async throws {
+            guard !batch.isEmpty else { return }
+            let kept = try await store.finish(batch, owner: owner, now: now())
+            for (attempt, recorded) in zip(batch, kept) {
+                guard recorded else {
+                    logger.warning("Lost the lease on a message before recording its attempt.", metadata: ["message.id": "\(attempt.messageID)"])
+                    continue
+                }
                 pass.attempted += 1
-                switch result {
+                switch attempt.result {
                 case .sent: pass.sent += 1
                 case .retry: pass.retried += 1
-                case .dead: pass.dead += 1
-                case .suppressed, nil: break
+                case .dead(let error):
+                    pass.dead += 1
+                    logger.error("Message became a dead letter.", metadata: ["message.id": "\(attempt.messageID)", "error": "\(error)"])
+                case .suppressed: break
                 }
-                startNext()
             }
-            return pass
+            batch.removeAll(keepingCapacity: true)
         }
+        for await attempt in results {
+            if batch.isEmpty { oldest = .now }
+            batch.append(attempt)
+            if batch.count >= Self.recordBatch || ContinuousClock.now - oldest >= .milliseconds(200) { try await flush() }
+        }
+        try await flush()
+        return pass
     }
 }

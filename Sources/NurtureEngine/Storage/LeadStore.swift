@@ -41,6 +41,10 @@ public protocol LeadStore: Sendable {
     /// whose lease expired can no longer complete a message another worker took over.
     func finish(messageID: String, attempt: Int, owner: String, result: AttemptResult, now: Date) async throws -> Bool
 
+    /// Records many attempts in one transaction (one fsync instead of one per message). A crash
+    /// before it commits only means those messages are sent again, under the same ids.
+    func finish(_ attempts: [FinishedAttempt], owner: String, now: Date) async throws -> [Bool]
+
     func messages(status: OutboxMessage.Status?, limit: Int) async throws -> [OutboxMessage]
     func message(id: String) async throws -> OutboxMessage?
 
@@ -94,6 +98,18 @@ public enum IngestOutcome: Sendable, Hashable {
     case stored(leadID: String)
     case duplicate
     case unknownLead
+}
+
+public struct FinishedAttempt: Sendable, Hashable {
+    public var messageID: String
+    public var attempt: Int
+    public var result: AttemptResult
+
+    public init(messageID: String, attempt: Int, result: AttemptResult) {
+        self.messageID = messageID
+        self.attempt = attempt
+        self.result = result
+    }
 }
 
 public enum AttemptResult: Sendable, Hashable {
