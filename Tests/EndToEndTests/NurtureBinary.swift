@@ -24,28 +24,19 @@ struct NurtureBinary {
     }()
 
     static func run(_ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        // Files, not pipes: a chatty command can never block on a full pipe.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let out = scratch.appendingPathComponent("out"), err = scratch.appendingPathComponent("err")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let logs = scratch.appendingPathComponent("run")
+        let process = try spawn(arguments, in: directory, environment: environment, logs: logs)
         process.waitUntilExit()
         return Result(status: process.terminationStatus,
-                      stdout: try String(contentsOf: out, encoding: .utf8), stderr: try String(contentsOf: err, encoding: .utf8))
+                      stdout: try String(contentsOf: logs.appendingPathExtension("out"), encoding: .utf8),
+                      stderr: try String(contentsOf: logs.appendingPathExtension("err"), encoding: .utf8))
     }
 
-    /// Starts the binary without waiting for it; output goes to files in `logs`.
+    /// Starts the binary without waiting for it; output goes to `logs.out` and `logs.err`
+    /// (files, not pipes: a chatty command can never block on a full pipe).
     static func spawn(_ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:], logs: URL) throws -> Process {
         let process = Process()
         process.executableURL = executable

@@ -130,10 +130,25 @@ struct WebhookBody {
         return String(decoding: out, as: UTF8.self)
     }
 
+    static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+        JSONString.append(value, to: &out)
+    }
+}
+
+/// JSON string literals, written directly: Nurture writes one for every stored attribute map and
+/// every message on its hot paths, where JSONEncoder costs more than the work around it.
+public enum JSONString {
     private static let hex = Array("0123456789abcdef".utf8)
 
-    /// A JSON string literal. Only ASCII bytes need escaping, so UTF-8 is copied byte for byte.
-    static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+    public static func quoted(_ value: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(value.utf8.count + 2)
+        append(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Only ASCII bytes need escaping in JSON, so UTF-8 is copied byte for byte.
+    public static func append(_ value: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in value.utf8 {
             switch byte {
