@@ -30,5 +30,6 @@ port=$(sed -n 's/^port=//p' "$work/sink.out")
 url="http://127.0.0.1:$port/hook"
 wrk -t2 -c32 -d10s -s Benchmarks/post.lua "$url" | sed -n 's/^Requests\/sec: *//p' | awk '{printf "sink-ceiling tool=wrk connections=32 requests_per_s=%.0f\n", $1}'
 for transport in async-http-client urlsession; do
+  "$bench" transport --url "$url" --transport "$transport" --concurrency 32 --requests "${DISPATCH_MESSAGES:-50000}"
   "$bench" dispatch --url "$url" --transport "$transport" --concurrency 32 --messages "${DISPATCH_MESSAGES:-50000}"
 done
