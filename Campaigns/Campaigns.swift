@@ -1,7 +1,7 @@
 public import NurtureDSL
 
 /// Everything Nurture runs. Add a new campaign file to the list below.
-public let playbook = Playbook(brand: larkspur) {
+public let playbook = Playbook(brand: larkspur, scoring: scoring) {
     // Attributes beyond the built-in lead fields that campaigns and templates use.
     Attribute("plan", .string, "Current plan: trial, starter, growth or enterprise")
     Attribute("nps", .number, "Latest Net Promoter answer, 0–10")

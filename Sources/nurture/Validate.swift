@@ -18,6 +18,11 @@ struct Validate: AsyncParsableCommand {
             throw ExitCode.failure
         }
         for campaign in options.playbook.campaigns { print(campaign.summaryLine) }
+        if let scoring = options.playbook.scoring {
+            print("scoring model \(scoring.version): \(scoring.rules.count) rules, thresholds "
+                + scoring.thresholds.map { Value.number($0.points).textValue }.joined(separator: ", ")
+                + (scoring.behaviourHalfLife.map { ", behaviour half-life \($0)" } ?? ""))
+        }
         print("ok: \(options.playbook.campaigns.count) campaigns, \(templates.catalog.templates.count) templates"
             + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
     }

@@ -11,6 +11,7 @@ extension Playbook {
         }
         report += moveToLoops()
         report += unusedTemplates(templates)
+        if let scoring { report += validate(scoring) }
         return Array(Set(report)).sorted()
     }
 
@@ -75,6 +76,59 @@ extension Playbook {
         return report
     }
 
+    /// The scoring model's own rules: events and attributes it names, caps, thresholds.
+    private func validate(_ model: ScoringModel) -> [Diagnostic] {
+        var report: [Diagnostic] = []
+        var labels: [String: Step.Location] = [:]
+        for rule in model.rules {
+            if let earlier = labels[rule.label] {
+                report.append(.error(at: rule.location, "scoring rule '\(rule.label)' is declared twice (also at \(earlier))"))
+            }
+            labels[rule.label] = rule.location
+            // A computed source prior of 0 is meaningful: that source converts like the average.
+            if rule.points == 0, !rule.isSourcePrior {
+                report.append(.warning(at: rule.location, "scoring rule '\(rule.label)' gives 0 points"))
+            }
+            switch rule.kind {
+            case .behaviour(let matcher, let cap, let per):
+                if !matcher.type.isEventType { report.append(.error(at: rule.location, "'\(matcher.type)' is not an event type (use dotted names such as page.viewed)")) }
+                // A cap bounds the rule's total in either direction: +45 for pricing visits, −20 for bounces.
+                if let cap, cap <= 0 || cap < abs(rule.points) {
+                    report.append(.error(at: rule.location, "cap \(cap) of '\(rule.label)' must be positive and at least one event's \(abs(rule.points)) points"))
+                }
+                if per != nil, cap == nil { report.append(.error(at: rule.location, "'\(rule.label)' has a period (per:) but no cap")) }
+            case .profile(let condition):
+                for part in condition.flattened {
+                    if case .attribute(let name, _) = part, !knowsLeadValue(name) {
+                        let candidates = LeadField.names.union(attributes.map(\.name))
+                        report.append(.error(at: rule.location, "unknown attribute '\(name)'" + Suggestion.hint(for: name, among: candidates) + " (declare it in the playbook's attributes)"))
+                    }
+                    if case .engaged = part { report.append(.error(at: rule.location, "profile rules cannot test opens or clicks of a step; use Behaviour")) }
+                }
+            case .source(let source):
+                if source.isEmpty { report.append(.error(at: rule.location, "a source rule needs a source name")) }
+            case .inactivity(let span):
+                if span.isZero { report.append(.error(at: rule.location, "inactivity needs a positive span")) }
+            }
+        }
+        for threshold in model.thresholds {
+            if threshold.rearmBelow > threshold.points {
+                report.append(.error(at: threshold.location, "threshold \(Value.number(threshold.points)) re-arms at \(Value.number(threshold.rearmBelow)), above itself"))
+            }
+            if threshold.actions.isEmpty { report.append(.warning(at: threshold.location, "threshold \(Value.number(threshold.points)) does nothing")) }
+            for action in threshold.actions {
+                switch action {
+                case .enroll(let campaign) where self.campaign(campaign) == nil:
+                    report.append(.error(at: threshold.location, "threshold enrolls in unknown campaign '\(campaign)'" + Suggestion.hint(for: campaign, among: campaigns.map(\.id))))
+                case .unsupported(let kind):
+                    report.append(.error(at: threshold.location, "'\(kind)' cannot be used at a threshold (use SetStage, NotifySales, Tag or Enroll)"))
+                default: break
+                }
+            }
+        }
+        return report
+    }
+
     private func unusedTemplates(_ catalog: TemplateCatalog) -> [Diagnostic] {
         let used = Set(campaigns.flatMap { $0.allSteps.flatMap { $0.message?.templates ?? [] } })
         return catalog.templates.keys.filter { !used.contains($0) }.sorted().compactMap { name in
@@ -124,6 +178,10 @@ extension Array where Element == Step {
         }
         return moves
     }
+}
+
+extension String {
+    var isEventType: Bool { !isEmpty && allSatisfy { $0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-" } }
 }
 
 extension Value {

@@ -4,12 +4,15 @@ public struct Playbook: Sendable {
     public var brand: Brand
     public var attributes: [Attribute]
     public var campaigns: [Campaign]
+    /// The lead-scoring model (`Campaigns/Scoring.swift`), if the playbook scores leads.
+    public var scoring: ScoringModel?
 
     public init(
-        brand: Brand, @AttributeBuilder attributes: () -> [Attribute],
+        brand: Brand, scoring: ScoringModel? = nil, @AttributeBuilder attributes: () -> [Attribute],
         @CampaignListBuilder campaigns: () -> [Campaign]
     ) {
         self.brand = brand
+        self.scoring = scoring
         self.attributes = attributes()
         self.campaigns = campaigns()
     }
