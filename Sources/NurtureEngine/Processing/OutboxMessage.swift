@@ -102,7 +102,7 @@ struct WebhookBody {
         func field(_ name: StaticString, _ value: String?) {
             guard let value else { return }
             key(name)
-            Self.appendQuoted(value, to: &out)
+            JSONString.append(value, to: &out)
         }
         field("body", body)
         field("campaign", campaign)
@@ -112,9 +112,9 @@ struct WebhookBody {
             out.append(UInt8(ascii: "{"))
             for (index, name) in headers.keys.sorted().enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                Self.appendQuoted(name, to: &out)
+                JSONString.append(name, to: &out)
                 out.append(UInt8(ascii: ":"))
-                Self.appendQuoted(headers[name]!, to: &out)
+                JSONString.append(headers[name]!, to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -130,9 +130,6 @@ struct WebhookBody {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func appendQuoted(_ value: String, to out: inout [UInt8]) {
-        JSONString.append(value, to: &out)
-    }
 }
 
 /// JSON string literals, written directly: Nurture writes one for every stored attribute map and
