@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "NurtureDSLTests", dependencies: ["NurtureDSL"], swiftSettings: strictSettings),
         .testTarget(
             name: "NurtureEngineTests",
-            dependencies: ["NurtureEngine", "Campaigns"],
+            dependencies: ["NurtureEngine", "NurtureTesting", "Campaigns"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NurtureStoreTests", dependencies: ["NurtureStore", "NurtureTesting", "Campaigns"], swiftSettings: strictSettings),

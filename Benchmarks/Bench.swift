@@ -183,8 +183,7 @@ struct Dispatch: AsyncParsableCommand {
                 }
             }
         }
-        let client: any HTTPTransport = transport == "urlsession"
-            ? URLSessionTransport(maximumConnectionsPerHost: concurrency) : AsyncHTTPClientTransport(maximumConnectionsPerHost: concurrency)
+        let client = try transportKind(transport).make(maximumConnectionsPerHost: concurrency)
         let channel = WebhookChannel(url: URL(string: url)!, secret: Data("bench-secret".utf8), timeout: .seconds(10), concurrency: concurrency, transport: client)
         let dispatcher = Dispatcher(store: store, channels: [.email: channel], retry: RetryPolicy(), owner: "bench")
         var sent = 0
@@ -210,8 +209,7 @@ struct Transport: AsyncParsableCommand {
     @Option var concurrency = 32
 
     func run() async throws {
-        let client: any HTTPTransport = transport == "urlsession"
-            ? URLSessionTransport(maximumConnectionsPerHost: concurrency) : AsyncHTTPClientTransport(maximumConnectionsPerHost: concurrency)
+        let client = try transportKind(transport).make(maximumConnectionsPerHost: concurrency)
         let body = Data(#"{"id":"msg_load","text":"\#(String(repeating: "x", count: 3_000))"}"#.utf8)
         let target = URL(string: url)!
         let perTask = requests / concurrency
@@ -230,6 +228,13 @@ struct Transport: AsyncParsableCommand {
         report("transport", [("transport", transport), ("concurrency", "\(concurrency)"), ("requests", "\(perTask * concurrency)"),
                              ("seconds", String(format: "%.2f", seconds)), ("requests_per_s", String(format: "%.0f", Double(perTask * concurrency) / seconds))])
     }
+}
+
+func transportKind(_ name: String) throws -> NurtureConfiguration.TransportKind {
+    guard let kind = NurtureConfiguration.TransportKind(rawValue: name) else {
+        throw ValidationError("unknown transport '\(name)': use async-http-client or urlsession")
+    }
+    return kind
 }
 
 extension Sequence {

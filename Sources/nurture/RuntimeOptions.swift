@@ -73,13 +73,9 @@ struct Runtime {
             case .preview:
                 channels[channel] = PreviewChannel()
             case .webhook:
-                let transport: any HTTPTransport = switch settings.transport {
-                case .asyncHTTPClient: AsyncHTTPClientTransport(maximumConnectionsPerHost: settings.concurrency)
-                case .urlSession: URLSessionTransport(maximumConnectionsPerHost: settings.concurrency)
-                }
                 channels[channel] = WebhookChannel(
                     url: settings.url!, secret: settings.secret, timeout: settings.timeout, concurrency: settings.concurrency,
-                    transport: transport)
+                    transport: settings.transport.make(maximumConnectionsPerHost: settings.concurrency))
             }
         }
         return Dispatcher(store: store, channels: channels, retry: RetryPolicy(horizon: configuration.retryHorizon),

@@ -104,3 +104,49 @@ struct CrashSafetyTests {
         await sink.stop()
     }
 }
+
+/// Events and dead letters through the real binary, delivering over real HTTP.
+@Suite(.serialized)
+struct EventsAndDeadLettersTests {
+    @Test func eventsAreStoredOnceAndDeadLettersCanBeRetriedUnderTheirIds() async throws {
+        let sink = try await WebhookSink.start()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-dead-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("nurture.toml")
+        try "[channels.email]\nkind = \"webhook\"\nurl = \"\(sink.url.absoluteString)\"\n".write(to: config, atomically: true, encoding: .utf8)
+        let leads = directory.appendingPathComponent("leads.csv")
+        try "email,first_name,timezone\nana@example.com,Ana,Europe/Lisbon\n".write(to: leads, atomically: true, encoding: .utf8)
+        let common = ["--database", directory.appendingPathComponent("n.sqlite").path, "--config", config.path]
+        #expect(try NurtureBinary.run(["leads", "import", leads.path] + common).status == 0)
+
+        // The same client id is stored once; an unknown lead is a clear error
+        let first = try NurtureBinary.run(["events", "track", "ANA@example.com", "page.viewed", "--prop", "path=/blog", "--id", "evt-1"] + common)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.hasPrefix("stored page.viewed for lead ld_"))
+        let again = try NurtureBinary.run(["events", "track", "ana@example.com", "page.viewed", "--id", "evt-1"] + common)
+        #expect(again.stdout == "already stored: an event with id evt-1 was recorded before; nothing changed\n")
+        let unknown = try NurtureBinary.run(["events", "track", "nobody@example.com", "page.viewed"] + common)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr == "error: no lead with email nobody@example.com (import or create it first)\n")
+        let badProp = try NurtureBinary.run(["events", "track", "ana@example.com", "page.viewed", "--prop", "oops"] + common)
+        #expect(badProp.status != 0)
+        #expect(badProp.stderr.contains("--prop 'oops' is not key=value"))
+
+        // A 422 makes the welcome email a dead letter at once
+        sink.script([.fail(status: 422)])
+        let due = try NurtureBinary.run(["run-due"] + common)
+        #expect(due.stdout.hasSuffix("sent 0, will retry 0, dead 1\n"), "\(due.stdout)\(due.stderr)")
+        let listed = try NurtureBinary.run(["dead-letters", "list"] + common)
+        #expect(listed.stdout.contains("welcome/welcome-1  dead after 1 attempt\n  last error: HTTP 422\n"))
+        let id = try #require(listed.stdout.split(separator: " ").first.map(String.init))
+
+        // Retrying sends it again under the same id
+        #expect(try NurtureBinary.run(["dead-letters", "retry"] + common).status != 0)   // ids or --all
+        #expect(try NurtureBinary.run(["dead-letters", "retry", id] + common).stdout == "queued 1 message again\n")
+        let retried = try NurtureBinary.run(["run-due"] + common)
+        #expect(retried.stdout.hasSuffix("sent 1, will retry 0, dead 0\n"))
+        #expect(sink.received.map { $0.headers["idempotency-key"] } == [id, id])
+        #expect(try NurtureBinary.run(["dead-letters", "list"] + common).stdout == "no dead letters\n")
+        await sink.stop()
+    }
+}

@@ -200,6 +200,7 @@ struct ConfigurationTests {
             kind = "webhook"
             url = "https://sms.example.com/send"
             timeout_seconds = 3
+            transport = "urlsession"
             [sending]
             email_per_lead_per_day = 2
             sms_per_lead_per_3_days = 0
@@ -212,6 +213,8 @@ struct ConfigurationTests {
         #expect(configuration.email.secret == WebhookSignature.decodeSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
         #expect(configuration.sms.kind == .webhook)
         #expect(configuration.sms.timeout == .seconds(3))   // a TOML integer is as good as a float
+        #expect(configuration.email.transport == .asyncHTTPClient)   // the measured faster default
+        #expect(configuration.sms.transport == .urlSession)
         #expect(configuration.policy.emailCap == SendingPolicy.Cap(2, per: .hours(24)))
         #expect(configuration.policy.smsCap == nil)
         #expect(configuration.publicURL == "https://nurture.example.com")
@@ -223,6 +226,7 @@ struct ConfigurationTests {
         ("[channels.sms]\nkind = \"webhook\"\nurl = \"https://sms.example.com\"\nsecret_env = \"NOPE\"", "nurture.toml: error: 'channels.sms.secret_env' names NOPE, which is not set"),
         ("[sending]\nemail_per_lead_per_day = \"one\"", "nurture.toml: error: 'sending.email_per_lead_per_day' has the wrong type"),
         ("[sending\nx = 1", "nurture.toml:1: error: "),
+        ("[channels.email]\ntransport = \"curl\"", "nurture.toml: error: 'channels.email.transport' is 'curl'; use \"async-http-client\" or \"urlsession\""),
     ])
     func mistakesAreReportedPrecisely(text: String, message: String) {
         do {

@@ -2,10 +2,11 @@ import Campaigns
 import Foundation
 import NurtureDSL
 import NurtureEngine
+import NurtureTesting
 import Testing
 
 struct ScoringTests {
-    let t0 = at("2026-11-02 09:00")
+    let t0 = instant("2026-11-02 09:00")
 
     func day(_ n: Double) -> Date { t0.addingTimeInterval(n * 86_400) }
 

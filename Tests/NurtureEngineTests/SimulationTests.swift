@@ -2,6 +2,7 @@ import Campaigns
 import Foundation
 import NurtureDSL
 import NurtureEngine
+import NurtureTesting
 import Testing
 
 /// `simulate` on the shipped campaigns and templates: the real machine, the real copy.
@@ -16,7 +17,7 @@ struct SimulationTests {
     }
 
     func run(_ campaign: String, lead: Lead? = nil, trigger: [String: Value] = [:], days: Int = 30, events: String = "") throws -> Timeline {
-        try simulator.run(.init(campaignID: campaign, lead: lead ?? ana, trigger: trigger, start: at("2026-11-23 09:00"),
+        try simulator.run(.init(campaignID: campaign, lead: lead ?? ana, trigger: trigger, start: instant("2026-11-23 09:00"),
                                 days: days, events: ScriptedEvent.parse(events)))
     }
 

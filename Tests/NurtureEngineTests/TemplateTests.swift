@@ -2,6 +2,7 @@ import Campaigns
 import Foundation
 import NurtureDSL
 import NurtureEngine
+import NurtureTesting
 import Testing
 
 /// Templates written to a real temporary folder and read the way `nurture` reads them.
@@ -148,9 +149,9 @@ struct SMSSegmentTests {
 extension EnrollmentMachine {
     /// The first message a one-step campaign produces for a lead, at a time inside every window.
     func advanceForTest(_ lead: Lead) -> OutgoingMessage {
-        var enrollment = enroll(lead, at: at("2026-11-23 10:00"))
+        var enrollment = enroll(lead, at: instant("2026-11-23 10:00"))
         var state = LeadState(lead: lead)
-        let effects = advance(&enrollment, state: &state, now: at("2026-11-23 10:00"))
+        let effects = advance(&enrollment, state: &state, now: instant("2026-11-23 10:00"))
         return effects.compactMap { if case .send(let m) = $0 { m } else { nil } }[0]
     }
 }
@@ -164,7 +165,7 @@ struct WebhookPayloadTests {
         var lead = testLead()
         lead.firstName = tricky
         var work = LeadWork(state: LeadState(lead: lead))
-        processor.enroll(Campaigns.playbook.campaign("welcome")!, trigger: [:], because: "test", &work, now: at("2026-11-23 10:00"))
+        processor.enroll(Campaigns.playbook.campaign("welcome")!, trigger: [:], because: "test", &work, now: instant("2026-11-23 10:00"))
         let message = try #require(work.newMessages.first)
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(message.payload.utf8)) as? [String: Any])
         #expect(parsed["subject"] as? String == "Welcome to Larkspur, \(tricky)")

@@ -1,16 +1,8 @@
 import Foundation
 import NurtureDSL
 import NurtureEngine
+import NurtureTesting
 import Testing
-
-/// A moment given in a zone's local time: `at("2026-11-23 09:00", "Europe/Lisbon")`.
-func at(_ local: String, _ zone: String = "Europe/Lisbon") -> Date {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: zone)
-    formatter.dateFormat = "yyyy-MM-dd HH:mm"
-    return formatter.date(from: local)!
-}
 
 func localTime(_ date: Date, _ zone: String = "Europe/Lisbon") -> String {
     let formatter = DateFormatter()

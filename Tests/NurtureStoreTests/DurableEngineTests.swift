@@ -42,15 +42,6 @@ struct Fixture {
     }
 }
 
-/// `2026-11-23 09:00` in a zone.
-func instant(_ local: String, _ zone: String = "Europe/Lisbon") -> Date {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: zone)
-    formatter.dateFormat = "yyyy-MM-dd HH:mm"
-    return formatter.date(from: local)!
-}
-
 struct ImportTests {
     @Test func aHostileCSVImportsTheGoodRowsAndExplainsTheRest() async throws {
         let fixture = try Fixture()
@@ -191,10 +182,7 @@ enum Transport: String, CaseIterable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 
     func make() -> any HTTPTransport {
-        switch self {
-        case .asyncHTTPClient: AsyncHTTPClientTransport(maximumConnectionsPerHost: 4)
-        case .urlSession: URLSessionTransport(maximumConnectionsPerHost: 4)
-        }
+        (self == .asyncHTTPClient ? NurtureConfiguration.TransportKind.asyncHTTPClient : .urlSession).make(maximumConnectionsPerHost: 4)
     }
 }
 

@@ -38,6 +38,14 @@ public struct NurtureConfiguration: Sendable {
         case asyncHTTPClient = "async-http-client"
         case urlSession = "urlsession"
         public static let `default` = TransportKind.asyncHTTPClient
+
+        /// A client of this kind with one pool of `maximumConnectionsPerHost` connections.
+        public func make(maximumConnectionsPerHost: Int) -> any HTTPTransport {
+            switch self {
+            case .asyncHTTPClient: AsyncHTTPClientTransport(maximumConnectionsPerHost: maximumConnectionsPerHost)
+            case .urlSession: URLSessionTransport(maximumConnectionsPerHost: maximumConnectionsPerHost)
+            }
+        }
     }
 
     public var email = Channel()

@@ -66,13 +66,14 @@ public struct Dispatcher: Sendable {
 
     private func deliver(_ messages: [OutboxMessage], on channel: OutgoingMessage.Channel) async throws -> Pass {
         guard let delivery = channels[channel] else {
-            var pass = Pass()
-            for message in messages {
-                pass.attempted += 1
-                let result = AttemptResult.retry(at: now().addingTimeInterval(300), error: "no \(channel.rawValue) channel is configured")
-                _ = try await store.finish(messageID: message.id, attempt: message.attempts, owner: owner, result: result, now: now())
-                pass.retried += 1
+            let later = now().addingTimeInterval(300)
+            let attempts = messages.map {
+                FinishedAttempt(messageID: $0.id, attempt: $0.attempts, result: .retry(at: later, error: "no \(channel.rawValue) channel is configured"))
             }
+            let kept = try await store.finish(attempts, owner: owner, now: now())
+            var pass = Pass()
+            pass.attempted = kept.count { $0 }
+            pass.retried = pass.attempted
             return pass
         }
         // Deliveries keep `concurrency` requests in flight while a separate consumer records
