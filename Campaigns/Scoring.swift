@@ -3,7 +3,7 @@ import NurtureDSL
 /// How Larkspur ranks prospects. Behaviour shows interest and fades (half-life 30 days); fit
 /// and source do not. Sales and marketing agreed the lines: 60 is marketing-qualified, 100 is
 /// sales-qualified.
-let scoring = ScoringModel(version: "2026-11-a", behaviourHalfLife: .days(30)) {
+let scoring = ScoringModel(version: "2026-11-b", behaviourHalfLife: .days(30)) {
     // Behaviour: ten opens are not ten times one, so opens and clicks are capped per month.
     Behaviour("Opened an email", on: "email.opened", points: 2, cap: 10, per: .days(30))
     Behaviour("Clicked an email", on: "email.clicked", points: 5, cap: 20, per: .days(30))
@@ -30,10 +30,19 @@ let scoring = ScoringModel(version: "2026-11-a", behaviourHalfLife: .days(30)) {
     Profile("Very small company", when: .attribute("company_size", .lessThan(10)), points: -10)
     Profile("Free-mail address", when: .attribute("email", .contains("@gmail.")) || .attribute("email", .contains("@yahoo."))
         || .attribute("email", .contains("@hotmail.")) || .attribute("email", .contains("@outlook.")), points: -15)
+    // Sales' verdict (`nurture leads mark … --outcome bad-fit`): stop ranking them high.
+    Profile("Sales said bad fit", when: .attribute("sales_outcome", .equals("bad-fit")), points: -60)
     Profile("Competitor", when: .attribute("email", .contains("@hubspot.")) || .attribute("email", .contains("@mautic.")), points: -100)
 
     // Where they came from, priced by the playbook's conversion rates.
     SourcePriors.playbook()
+
+    // Who calls: territories first, then the team in turn.
+    Owners {
+        Assign("ines@larkspur.example", when: .attribute("country", .oneOf(["PT", "ES", "BR", "MX"])))
+        Assign("sam@larkspur.example", when: .attribute("company_size", .atLeast(1000)))
+        RoundRobin(["maria@larkspur.example", "tom@larkspur.example", "li@larkspur.example"])
+    }
 
     Threshold(60, rearmBelow: 50) {
         SetStage(.mql)

@@ -53,11 +53,26 @@ extension SQLiteStore {
     // MARK: - Leads
 
     static func fetchLead(_ db: Database, id: String) throws -> Lead? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM lead WHERE id = ?"), arguments: [id]).map(lead)
+        try fetchScoredLead(db, id: id)?.lead
     }
 
     static func fetchLead(_ db: Database, email: String) throws -> Lead? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM lead WHERE email = ?"), arguments: [email.lowercased()]).map(lead)
+        try fetchScoredLead(db, email: email)?.lead
+    }
+
+    static func fetchScoredLead(_ db: Database, id: String) throws -> (lead: Lead, scoring: ScoreSnapshot)? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM lead WHERE id = ?"), arguments: [id]).map { (lead($0), scoreSnapshot($0)) }
+    }
+
+    static func fetchScoredLead(_ db: Database, email: String) throws -> (lead: Lead, scoring: ScoreSnapshot)? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM lead WHERE email = ?"), arguments: [email.lowercased()]).map { (lead($0), scoreSnapshot($0)) }
+    }
+
+    static func fetchScoredLead(_ db: Database, _ subject: IncomingEvent.Subject) throws -> (lead: Lead, scoring: ScoreSnapshot)? {
+        switch subject {
+        case .id(let id): try fetchScoredLead(db, id: id)
+        case .email(let email): try fetchScoredLead(db, email: email)
+        }
     }
 
     static func lead(_ row: Row) -> Lead {
@@ -68,26 +83,46 @@ extension SQLiteStore {
             stage: Stage(rawValue: row["stage"]) ?? .lead, score: row["score"],
             tags: Set(decode([String].self, row["tags"], default: [])),
             attributes: decode([String: Value].self, row["attributes"], default: [:]),
-            emailConsent: row["email_consent"], smsConsent: row["sms_consent"])
+            emailConsent: row["email_consent"], smsConsent: row["sms_consent"], owner: row["owner"])
     }
 
-    static func save(_ lead: Lead, _ db: Database, now: Date, insert: Bool) throws {
+    static func scoreSnapshot(_ row: Row) -> ScoreSnapshot {
+        var snapshot = ScoreSnapshot()
+        snapshot.fixedPoints = row["score_fixed"]
+        snapshot.gains = row["score_gains"]
+        snapshot.losses = row["score_losses"]
+        snapshot.gainsRank = row["score_rank"]
+        snapshot.scoredAt = date(row["scored_at"])
+        snapshot.lastActivityAt = date(row["last_activity_at"])
+        snapshot.modelVersion = row["score_version"]
+        let fired: String = row["score_thresholds"]
+        if fired != "[]" { snapshot.thresholds = ThresholdState(fired: Set(decode([Double].self, fired, default: []))) }
+        return snapshot
+    }
+
+    static func save(_ lead: Lead, scoring: ScoreSnapshot, _ db: Database, now: Date, insert: Bool) throws {
+        let fired = scoring.thresholds.fired.isEmpty ? "[]" : "[" + scoring.thresholds.fired.sorted().map { Value.number($0).textValue }.joined(separator: ",") + "]"
         let values: StatementArguments = [
             lead.email?.lowercased(), lead.phone, lead.firstName, lead.lastName, lead.company, lead.jobTitle, lead.industry,
             lead.companySize, lead.country, lead.timeZone, lead.source, lead.stage.rawValue, lead.score,
-            json(lead.tags.sorted()), json(lead.attributes), lead.emailConsent, lead.smsConsent, now.timeIntervalSince1970,
+            json(lead.tags.sorted()), json(lead.attributes), lead.emailConsent, lead.smsConsent, lead.owner,
+            scoring.fixedPoints, scoring.gains, scoring.losses, scoring.gainsRank, scoring.scoredAt?.timeIntervalSince1970,
+            scoring.lastActivityAt?.timeIntervalSince1970, scoring.modelVersion, fired, now.timeIntervalSince1970,
         ]
         if insert {
             try db.cachedStatement(sql: """
                 INSERT INTO lead (email, phone, first_name, last_name, company, job_title, industry, company_size, country,
-                    timezone, source, stage, score, tags, attributes, email_consent, sms_consent, updated_at, created_at, id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    timezone, source, stage, score, tags, attributes, email_consent, sms_consent, owner,
+                    score_fixed, score_gains, score_losses, score_rank, scored_at, last_activity_at, score_version, score_thresholds,
+                    updated_at, created_at, id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: values + [now.timeIntervalSince1970, lead.id])
         } else {
             try db.cachedStatement(sql: """
                 UPDATE lead SET email = ?, phone = ?, first_name = ?, last_name = ?, company = ?, job_title = ?, industry = ?,
                     company_size = ?, country = ?, timezone = ?, source = ?, stage = ?, score = ?, tags = ?, attributes = ?,
-                    email_consent = ?, sms_consent = ?, updated_at = ? WHERE id = ?
+                    email_consent = ?, sms_consent = ?, owner = ?, score_fixed = ?, score_gains = ?, score_losses = ?, score_rank = ?,
+                    scored_at = ?, last_activity_at = ?, score_version = ?, score_thresholds = ?, updated_at = ? WHERE id = ?
                 """).execute(arguments: values + [lead.id])
         }
     }
@@ -99,14 +134,31 @@ extension SQLiteStore {
             .execute(arguments: [leadID, event.type, event.at.timeIntervalSince1970, event.properties.isEmpty ? "{}" : json(event.properties), clientID])
     }
 
+    static func event(_ row: Row) -> LeadEvent {
+        let properties: String = row["properties"]
+        return LeadEvent(row["type"], at: Date(timeIntervalSince1970: row["at"]),
+                         properties: properties == "{}" ? [:] : decode([String: Value].self, properties, default: [:]))
+    }
+
+    // MARK: - Sales rotation
+
+    static func rotation(_ db: Database) throws -> OwnerRotation {
+        let stored = try String.fetchOne(db.cachedStatement(sql: "SELECT CAST(value AS TEXT) FROM setting WHERE key = 'owner.rotation'"))
+        return OwnerRotation(next: stored.flatMap { Int($0) } ?? 0)
+    }
+
+    static func save(_ rotation: OwnerRotation, _ db: Database) throws {
+        guard rotation.next != rotation.start else { return }
+        try db.execute(sql: "INSERT INTO setting (key, value) VALUES ('owner.rotation', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                       arguments: [String(rotation.next)])
+    }
+
     // MARK: - Work
 
-    static func loadWork(_ db: Database, lead: Lead, now: Date) throws -> LeadWork {
+    static func loadWork(_ db: Database, lead: Lead, scoring: ScoreSnapshot, now: Date) throws -> LeadWork {
         let since = now.timeIntervalSince1970 - historyWindow
         let events = try Row.fetchAll(db.cachedStatement(sql: "SELECT type, at, properties FROM event WHERE lead_id = ? AND at >= ? ORDER BY at, seq"),
-                                      arguments: [lead.id, since]).map { row in
-            LeadEvent(row["type"], at: Date(timeIntervalSince1970: row["at"]), properties: decode([String: Value].self, row["properties"], default: [:]))
-        }
+                                      arguments: [lead.id, since]).map(event)
         let sends = try Row.fetchAll(db.cachedStatement(sql: "SELECT channel, created_at, transactional FROM outbox_message WHERE lead_id = ? AND created_at >= ?"),
                                      arguments: [lead.id, now.timeIntervalSince1970 - sendWindow]).compactMap { row -> SendRecord? in
             guard let channel = OutgoingMessage.Channel(rawValue: row["channel"]) else { return nil }
@@ -115,12 +167,14 @@ extension SQLiteStore {
         let enrollments = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM enrollment WHERE lead_id = ? ORDER BY enrolled_at, sequence"),
                                            arguments: [lead.id]).map(enrollment)
         let suppressions = try suppressions(db, addresses: [lead.email, lead.phone].compactMap { $0 })
-        return LeadWork(state: LeadState(lead: lead, events: events, sends: sends, suppressions: suppressions), enrollments: enrollments)
+        return LeadWork(state: LeadState(lead: lead, events: events, sends: sends, suppressions: suppressions, scoring: scoring), enrollments: enrollments)
     }
 
     /// Writes back what a unit of work changed: the lead, its enrollments, new events and messages.
     static func persist(_ work: LeadWork, loaded: LeadWork, _ db: Database, now: Date) throws {
-        if work.lead != loaded.lead { try save(work.lead, db, now: now, insert: false) }
+        if work.lead != loaded.lead || work.state.scoring != loaded.state.scoring {
+            try save(work.lead, scoring: work.state.scoring, db, now: now, insert: false)
+        }
         let before = Dictionary(loaded.enrollments.map { ("\($0.campaignID)#\($0.sequence)", $0) }) { a, _ in a }
         for enrollment in work.enrollments where before["\(enrollment.campaignID)#\(enrollment.sequence)"] != enrollment {
             try save(enrollment, db, now: now)

@@ -99,6 +99,25 @@ extension SQLiteStore {
                 );
                 """)
         }
+        migrator.registerMigration("v2 score parts, owner") { db in
+            // The parts a score is computed from, so the score at any instant follows without the
+            // history; score_rank orders behaviour gains at a common instant (see ScoreCalculator).
+            try db.execute(sql: """
+                ALTER TABLE lead ADD COLUMN owner TEXT;
+                ALTER TABLE lead ADD COLUMN score_fixed REAL NOT NULL DEFAULT 0;
+                ALTER TABLE lead ADD COLUMN score_gains REAL NOT NULL DEFAULT 0;
+                ALTER TABLE lead ADD COLUMN score_losses REAL NOT NULL DEFAULT 0;
+                ALTER TABLE lead ADD COLUMN score_rank REAL;
+                ALTER TABLE lead ADD COLUMN scored_at REAL;
+                ALTER TABLE lead ADD COLUMN last_activity_at REAL;
+                ALTER TABLE lead ADD COLUMN score_version TEXT;
+                ALTER TABLE lead ADD COLUMN score_thresholds TEXT NOT NULL DEFAULT '[]';
+                DROP INDEX lead_score;
+                CREATE INDEX lead_score_fixed ON lead(score_fixed DESC);
+                CREATE INDEX lead_score_rank ON lead(score_rank DESC) WHERE score_rank IS NOT NULL;
+                CREATE INDEX outbox_lead_created ON outbox_message(lead_id, created_at DESC);
+                """)
+        }
         return migrator
     }
 }

@@ -37,29 +37,33 @@ public final class SQLiteStore: LeadStore, Sendable {
         try await writer.write { db in
             var outcomes: [UpsertOutcome] = []
             outcomes.reserveCapacity(patches.count)
+            let rotation = try Self.rotation(db)
             for patch in patches {
-                if let existing = try Self.fetchLead(db, email: patch.email) {
-                    let updated = patch.applied(to: existing)
-                    guard updated != existing else {
+                if let existing = try Self.fetchScoredLead(db, email: patch.email) {
+                    let updated = patch.applied(to: existing.lead)
+                    guard updated != existing.lead else {
                         outcomes.append(.unchanged)
                         continue
                     }
-                    let loaded = try Self.loadWork(db, lead: existing, now: now)
+                    let loaded = try Self.loadWork(db, lead: existing.lead, scoring: existing.scoring, now: now)
                     var work = loaded
                     work.lead = updated
-                    apply(&work, existing)
+                    work.rotation = rotation
+                    apply(&work, existing.lead)
                     try Self.persist(work, loaded: loaded, db, now: now)
                     outcomes.append(.updated)
                 } else {
                     let lead = patch.newLead(id: LeadPatch.newID())
-                    try Self.save(lead, db, now: now, insert: true)
+                    try Self.save(lead, scoring: ScoreSnapshot(), db, now: now, insert: true)
                     let loaded = LeadWork(state: LeadState(lead: lead))
                     var work = loaded
+                    work.rotation = rotation
                     apply(&work, nil)
                     try Self.persist(work, loaded: loaded, db, now: now)
                     outcomes.append(.imported)
                 }
             }
+            try Self.save(rotation, db)
             return outcomes
         }
     }
@@ -74,26 +78,34 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     // MARK: - Work
 
-    public func ingest(_ event: IncomingEvent, now: Date, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void) async throws -> IngestOutcome {
+    public func ingest(_ events: [IncomingEvent], now: Date, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void) async throws -> [IngestOutcome] {
         try await writer.write { db in
-            let lead: Lead?
-            switch event.subject {
-            case .id(let id): lead = try Self.fetchLead(db, id: id)
-            case .email(let email): lead = try Self.fetchLead(db, email: email)
+            let rotation = try Self.rotation(db)
+            var outcomes: [IngestOutcome] = []
+            outcomes.reserveCapacity(events.count)
+            for event in events {
+                guard let found = try Self.fetchScoredLead(db, event.subject) else {
+                    outcomes.append(.unknownLead)
+                    continue
+                }
+                if let clientID = event.clientID,
+                   try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM event WHERE client_id = ?"), arguments: [clientID]) == true
+                {
+                    outcomes.append(.duplicate)
+                    continue
+                }
+                // History first, then the event: `body` adds the event to the history itself.
+                let loaded = try Self.loadWork(db, lead: found.lead, scoring: found.scoring, now: now)
+                let stored = LeadEvent(event.type, at: event.at, properties: event.properties)
+                try Self.insert(stored, leadID: found.lead.id, clientID: event.clientID, db)
+                var work = loaded
+                work.rotation = rotation
+                body(&work, stored)
+                try Self.persist(work, loaded: loaded, db, now: now)
+                outcomes.append(.stored(leadID: found.lead.id))
             }
-            guard let lead else { return .unknownLead }
-            if let clientID = event.clientID,
-               try Bool.fetchOne(db, sql: "SELECT 1 FROM event WHERE client_id = ?", arguments: [clientID]) == true
-            {
-                return .duplicate
-            }
-            let stored = LeadEvent(event.type, at: event.at, properties: event.properties)
-            try Self.insert(stored, leadID: lead.id, clientID: event.clientID, db)
-            let loaded = try Self.loadWork(db, lead: lead, now: now)
-            var work = loaded
-            body(&work, stored)
-            try Self.persist(work, loaded: loaded, db, now: now)
-            return .stored(leadID: lead.id)
+            try Self.save(rotation, db)
+            return outcomes
         }
     }
 
@@ -117,12 +129,52 @@ public final class SQLiteStore: LeadStore, Sendable {
         try await writer.write { db in
             var loaded: [LeadWork] = []
             loaded.reserveCapacity(leadIDs.count)
+            let rotation = try Self.rotation(db)
             for id in leadIDs {
-                if let lead = try Self.fetchLead(db, id: id) { loaded.append(try Self.loadWork(db, lead: lead, now: now)) }
+                if let found = try Self.fetchScoredLead(db, id: id) {
+                    var work = try Self.loadWork(db, lead: found.lead, scoring: found.scoring, now: now)
+                    work.rotation = rotation
+                    loaded.append(work)
+                }
             }
             var works = loaded
             body(&works)
             for (work, before) in zip(works, loaded) { try Self.persist(work, loaded: before, db, now: now) }
+            try Self.save(rotation, db)
+        }
+    }
+
+    public func leadIDs(after: String?, limit: Int) async throws -> [String] {
+        try await writer.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM lead WHERE id > ? ORDER BY id LIMIT ?", arguments: [after ?? "", limit])
+        }
+    }
+
+    // MARK: - Scores
+
+    public func topLeads(_ ranking: LeadRanking, now: Date) async throws -> [RankedLead] {
+        try await writer.read { db in try Self.topLeads(ranking, now: now, db) }
+    }
+
+    public func leadDetail(_ subject: IncomingEvent.Subject, now: Date, timelineLimit: Int) async throws -> LeadDetail? {
+        try await writer.read { db in
+            guard let found = try Self.fetchScoredLead(db, subject) else { return nil }
+            let work = try Self.loadWork(db, lead: found.lead, scoring: found.scoring, now: now)
+            let timeline = try Row.fetchAll(db, sql: "SELECT type, at, properties FROM event WHERE lead_id = ? ORDER BY at DESC, seq DESC LIMIT ?",
+                                            arguments: [found.lead.id, timelineLimit]).map(Self.event)
+            let messages = try Row.fetchAll(db, sql: "SELECT \(Self.messageColumns) FROM \(Self.messageJoin) WHERE m.lead_id = ? ORDER BY m.created_at DESC, m.id LIMIT ?",
+                                            arguments: [found.lead.id, timelineLimit]).map(Self.message)
+            return LeadDetail(work: work, timeline: timeline, messages: messages)
+        }
+    }
+
+    public func scoreVersions() async throws -> [String: Int] {
+        try await writer.read { db in
+            var versions: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT COALESCE(score_version, '') AS version, COUNT(*) AS n FROM lead GROUP BY 1") {
+                versions[row["version"]] = row["n"]
+            }
+            return versions
         }
     }
 
@@ -182,8 +234,10 @@ public final class SQLiteStore: LeadStore, Sendable {
             try db.cachedStatement(sql: "UPDATE outbox_message SET status = 'sent', sent_at = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL \(guardClause)")
                 .execute(arguments: [now.timeIntervalSince1970] + keys)
             guard db.changesCount == 1 else { return false }
+            // A sent email or SMS is part of the lead's history; an alert to sales is not.
             if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT lead_id, campaign_id, step_id, channel FROM outbox_message WHERE id = ?"),
-                                          arguments: [attempt.messageID])
+                                          arguments: [attempt.messageID]),
+               row["channel"] != OutgoingMessage.Channel.sales.rawValue
             {
                 let channel: String = row["channel"]
                 let event = LeadEvent("\(channel).sent", at: now, properties: [

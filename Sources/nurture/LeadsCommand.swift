@@ -3,7 +3,8 @@ import Foundation
 import NurtureEngine
 
 struct LeadsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "leads", abstract: "Import and inspect leads.", subcommands: [Import.self])
+    static let configuration = CommandConfiguration(commandName: "leads", abstract: "Import, rank, inspect and mark leads.",
+        subcommands: [Import.self, Top.self, Show.self, Mark.self])
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

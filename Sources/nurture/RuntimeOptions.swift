@@ -45,6 +45,7 @@ struct RuntimeOptions: ParsableArguments {
         if previewOnly {
             configuration.email = NurtureConfiguration.Channel()
             configuration.sms = NurtureConfiguration.Channel()
+            configuration.salesAlerts = NurtureConfiguration.Channel()
         }
         let store = try openStore(database)
         let templates = try playbookOptions.loadTemplates()
@@ -67,14 +68,15 @@ struct Runtime {
 
     func dispatcher(now: @escaping @Sendable () -> Date = { Date() }) -> Dispatcher {
         var channels: [OutgoingMessage.Channel: any DeliveryChannel] = [:]
-        for channel in [OutgoingMessage.Channel.email, .sms] {
+        for channel in [OutgoingMessage.Channel.email, .sms, .sales] {
             let settings = configuration.channel(channel)
             switch settings.kind {
             case .preview:
                 channels[channel] = PreviewChannel()
-            case .webhook:
+            case .webhook, .slack:
                 channels[channel] = WebhookChannel(
                     url: settings.url!, secret: settings.secret, timeout: settings.timeout, concurrency: settings.concurrency,
+                    shape: settings.kind == .slack ? .slackText : .payload,
                     transport: settings.transport.make(maximumConnectionsPerHost: settings.concurrency))
             }
         }

@@ -1,11 +1,15 @@
 import ArgumentParser
+import Foundation
 import NurtureDSL
+import NurtureStore
 
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check Campaigns/ and its templates; exit 1 with path:line errors if anything cannot run.")
 
     @OptionGroup var options: PlaybookOptions
+    @Option(help: "Also check that this database's scores come from the deployed scoring model (default: nurture.sqlite, if it exists).")
+    var database: String?
 
     func run() async throws {
         let templates = try options.loadTemplates()
@@ -23,7 +27,25 @@ struct Validate: AsyncParsableCommand {
                 + scoring.thresholds.map { Value.number($0.points).textValue }.joined(separator: ", ")
                 + (scoring.behaviourHalfLife.map { ", behaviour half-life \($0)" } ?? ""))
         }
+        let stale = try await staleScores()
         print("ok: \(options.playbook.campaigns.count) campaigns, \(templates.catalog.templates.count) templates"
-            + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
+            + (warnings + stale > 0 ? ", \(warnings + stale) warning\(warnings + stale == 1 ? "" : "s")" : ""))
+    }
+
+    /// Warns when stored scores were computed by another model than the one deployed: they stay
+    /// as they were until `nurture scores recompute`. Returns the number of warnings.
+    private func staleScores() async throws -> Int {
+        guard let model = options.playbook.scoring else { return 0 }
+        let url = database ?? ProcessInfo.processInfo.environment["NURTURE_DATABASE_URL"] ?? "nurture.sqlite"
+        let path = url.hasPrefix("sqlite:") ? String(url.dropFirst("sqlite:".count)) : url
+        guard !url.contains("://"), FileManager.default.fileExists(atPath: path) else { return 0 }
+        let versions = try await SQLiteStore(path: path).scoreVersions()
+        let other = versions.filter { $0.key != model.version && $0.key != "" }
+        let others = other.values.reduce(0, +)
+        guard others > 0 else { return 0 }
+        let names = other.keys.sorted().map { "'\($0)'" }.joined(separator: ", ")
+        printError("\(path): warning: \(others) lead\(others == 1 ? " was" : "s were") scored by model \(names), not the deployed '\(model.version)'; "
+            + "run 'nurture scores recompute' to rescore everyone")
+        return 1
     }
 }

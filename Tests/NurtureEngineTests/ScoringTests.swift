@@ -90,7 +90,7 @@ struct ScoringTests {
         #expect(abs(card.total - card.reasons.map(\.value).reduce(0, +)) < 1e-9)
         #expect(card.reasons.first?.label == "Requested a demo")
         #expect(card.total > 100)   // a sales-qualified lead
-        #expect(card.modelVersion == "2026-11-a")
+        #expect(card.modelVersion == "2026-11-b")
     }
 
     @Test func thresholdsFireOncePerCrossingAndReArmBelowTheirMargin() throws {

@@ -41,7 +41,12 @@ struct SimulationTests {
     @Test func welcomeForALeadWhoEngagesBranchesAndScores() throws {
         let timeline = try run("welcome", events: "1d:email.opened step=welcome-1 campaign=welcome,8d:resource.downloaded")
         #expect(sends(timeline).contains("Wed 2026-11-25 09:00 welcome/welcome-2-guide"))
-        #expect(timeline.lines.contains { $0.what == "score" && $0.detail == "+10 → 10" })
+        // The download crosses the MQL line (profile + behaviour), then the campaign's +10 lands on top.
+        let crossing = try #require(timeline.lines.first { $0.what == "threshold" })
+        let crossedAt = try #require(Double(crossing.detail.split(separator: " ")[1]))
+        #expect(crossing.detail.hasSuffix("crossed 60"))
+        #expect(timeline.lines.contains { $0.what == "score" && $0.detail == "+10 → \(Value.number(((crossedAt + 10) * 10).rounded() / 10).textValue)" })
+        #expect(timeline.lines.contains { $0.what == "sales" && $0.detail == "alert: Crossed the MQL line → ines@larkspur.example" })
         #expect(!timeline.lines.contains { $0.step == "tag-welcome-quiet" })
     }
 

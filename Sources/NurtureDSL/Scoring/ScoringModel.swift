@@ -20,19 +20,25 @@ public struct ScoringModel: Sendable {
     public let behaviourHalfLife: Span?
     public let rules: [ScoreRule]
     public let thresholds: [Threshold]
+    /// Who owns a lead once sales hears of it; nil leaves alerts unassigned.
+    public let owners: SalesOwners?
     public let location: Step.Location
 
     public init(
         version: String, behaviourHalfLife: Span?, fileID: String = #fileID, line: UInt = #line,
         @ScoringBuilder _ content: () -> [ScoringPart]
     ) {
-        var rules: [ScoreRule] = [], thresholds: [Threshold] = []
+        var rules: [ScoreRule] = [], thresholds: [Threshold] = [], owners: [SalesOwners] = []
         for part in content() {
             switch part {
             case .rule(let rule): rules.append(rule)
             case .threshold(let threshold): thresholds.append(threshold)
+            case .owners(let list): owners.append(list)
             }
         }
+        // Several `Owners` blocks read as one list, in order.
+        self.owners = owners.isEmpty ? nil : SalesOwners(
+            rules: owners.flatMap(\.rules), rotation: owners.flatMap(\.rotation), location: owners[0].location)
         self.version = version
         self.behaviourHalfLife = behaviourHalfLife
         self.rules = rules
@@ -113,6 +119,60 @@ public struct Threshold: Sendable {
 public enum ScoringPart: Sendable {
     case rule(ScoreRule)
     case threshold(Threshold)
+    case owners(SalesOwners)
+}
+
+/// Who owns a lead when sales first hears of it: the first `Assign` whose condition holds,
+/// otherwise the next rep of the `RoundRobin`. The owner is stored on the lead and named in alerts.
+///
+/// ```swift
+/// Owners {
+///     Assign("ines@larkspur.example", when: .attribute("country", .oneOf(["PT", "ES"])))
+///     RoundRobin(["maria@larkspur.example", "tom@larkspur.example"])
+/// }
+/// ```
+public struct SalesOwners: Sendable {
+    public struct Rule: Sendable {
+        public let owner: String
+        public let condition: Condition
+        public let location: Step.Location
+    }
+
+    public let rules: [Rule]
+    public let rotation: [String]
+    public let location: Step.Location
+}
+
+public enum OwnerPart: Sendable {
+    case rule(SalesOwners.Rule)
+    case rotation([String], Step.Location)
+}
+
+@resultBuilder
+public enum OwnerBuilder {
+    public static func buildExpression(_ part: OwnerPart) -> [OwnerPart] { [part] }
+    public static func buildBlock(_ parts: [OwnerPart]...) -> [OwnerPart] { parts.flatMap { $0 } }
+}
+
+public func Owners(fileID: String = #fileID, line: UInt = #line, @OwnerBuilder _ content: () -> [OwnerPart]) -> SalesOwners {
+    var rules: [SalesOwners.Rule] = [], rotation: [String] = []
+    for part in content() {
+        switch part {
+        case .rule(let rule): rules.append(rule)
+        case .rotation(let reps, _): rotation += reps
+        }
+    }
+    return SalesOwners(rules: rules, rotation: rotation, location: Step.Location(fileID: fileID, line: line))
+}
+
+/// Leads matching `condition` go to `owner` (territories, key accounts).
+public func Assign(_ owner: String, when condition: Condition, fileID: String = #fileID, line: UInt = #line) -> OwnerPart {
+    .rule(SalesOwners.Rule(owner: owner, condition: condition, location: Step.Location(fileID: fileID, line: line)))
+}
+
+/// Everyone else goes to these reps in turn.
+public func RoundRobin(_ reps: [String], fileID: String = #fileID, line: UInt = #line) -> OwnerPart {
+    .rotation(reps, Step.Location(fileID: fileID, line: line))
 }
 
 @resultBuilder
@@ -120,6 +180,7 @@ public enum ScoringBuilder {
     public static func buildExpression(_ rule: ScoreRule) -> [ScoringPart] { [.rule(rule)] }
     public static func buildExpression(_ rules: [ScoreRule]) -> [ScoringPart] { rules.map(ScoringPart.rule) }
     public static func buildExpression(_ threshold: Threshold) -> [ScoringPart] { [.threshold(threshold)] }
+    public static func buildExpression(_ owners: SalesOwners) -> [ScoringPart] { [.owners(owners)] }
     public static func buildBlock(_ parts: [ScoringPart]...) -> [ScoringPart] { parts.flatMap { $0 } }
     public static func buildOptional(_ part: [ScoringPart]?) -> [ScoringPart] { part ?? [] }
     public static func buildEither(first part: [ScoringPart]) -> [ScoringPart] { part }

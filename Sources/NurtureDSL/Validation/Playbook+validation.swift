@@ -98,13 +98,7 @@ extension Playbook {
                 }
                 if per != nil, cap == nil { report.append(.error(at: rule.location, "'\(rule.label)' has a period (per:) but no cap")) }
             case .profile(let condition):
-                for part in condition.flattened {
-                    if case .attribute(let name, _) = part, !knowsLeadValue(name) {
-                        let candidates = LeadField.names.union(attributes.map(\.name))
-                        report.append(.error(at: rule.location, "unknown attribute '\(name)'" + Suggestion.hint(for: name, among: candidates) + " (declare it in the playbook's attributes)"))
-                    }
-                    if case .engaged = part { report.append(.error(at: rule.location, "profile rules cannot test opens or clicks of a step; use Behaviour")) }
-                }
+                report += checkProfileCondition(condition, at: rule.location)
             case .source(let source):
                 if source.isEmpty { report.append(.error(at: rule.location, "a source rule needs a source name")) }
             case .inactivity(let span):
@@ -125,6 +119,35 @@ extension Playbook {
                 default: break
                 }
             }
+        }
+        if let owners = model.owners {
+            for rule in owners.rules {
+                if rule.owner.trimmingCharacters(in: .whitespaces).isEmpty { report.append(.error(at: rule.location, "Assign needs an owner")) }
+                report += checkProfileCondition(rule.condition, at: rule.location)
+            }
+            if owners.rotation.isEmpty {
+                report.append(.warning(at: owners.location, "no RoundRobin: leads no Assign matches stay unassigned"))
+            }
+            var seen: Set<String> = []
+            for rep in owners.rotation where !seen.insert(rep.lowercased()).inserted {
+                report.append(.error(at: owners.location, "'\(rep)' is twice in the RoundRobin (they would get twice the leads)"))
+            }
+            if owners.rotation.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                report.append(.error(at: owners.location, "a RoundRobin entry is empty"))
+            }
+        }
+        return report
+    }
+
+    /// Conditions on who a lead is (profile points, owner rules): declared attributes only, no engagement tests.
+    private func checkProfileCondition(_ condition: Condition, at location: Step.Location) -> [Diagnostic] {
+        var report: [Diagnostic] = []
+        for part in condition.flattened {
+            if case .attribute(let name, _) = part, !knowsLeadValue(name) {
+                let candidates = LeadField.names.union(attributes.map(\.name))
+                report.append(.error(at: location, "unknown attribute '\(name)'" + Suggestion.hint(for: name, among: candidates) + " (declare it in the playbook's attributes)"))
+            }
+            if case .engaged = part { report.append(.error(at: location, "profile rules cannot test opens or clicks of a step; use Behaviour")) }
         }
         return report
     }

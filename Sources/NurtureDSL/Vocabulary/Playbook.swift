@@ -88,7 +88,7 @@ public struct Brand: Sendable {
 public enum LeadField {
     public static let names: Set<String> = [
         "id", "email", "phone", "first_name", "last_name", "company", "job_title", "industry", "company_size",
-        "country", "timezone", "source", "stage", "score",
+        "country", "timezone", "source", "stage", "score", "owner", "sales_outcome",
     ]
 
     /// Values Nurture itself supplies to every message.

@@ -12,6 +12,9 @@ import TOMLKit
 /// secret_env = "NURTURE_EMAIL_SECRET"    # base64, "whsec_" prefix allowed
 /// timeout_seconds = 10
 /// concurrency = 16
+/// [alerts.sales]
+/// kind = "slack"                         # "preview" (default) | "slack" | "webhook"
+/// url = "https://hooks.slack.com/services/…"
 /// [sending]
 /// email_per_lead_per_day = 1
 /// sms_per_lead_per_3_days = 1
@@ -19,7 +22,11 @@ import TOMLKit
 /// ```
 public struct NurtureConfiguration: Sendable {
     public struct Channel: Sendable, Hashable {
-        public enum Kind: String, Sendable, Hashable { case preview, webhook }
+        public enum Kind: String, Sendable, Hashable {
+            case preview, webhook
+            /// Sales alerts only: a Slack-compatible incoming webhook.
+            case slack
+        }
 
         public var kind: Kind = .preview
         public var url: URL?
@@ -50,6 +57,8 @@ public struct NurtureConfiguration: Sendable {
 
     public var email = Channel()
     public var sms = Channel()
+    /// Where sales alerts go (`[alerts.sales]`): the preview outbox unless configured.
+    public var salesAlerts = Channel()
     public var policy = SendingPolicy.standard
     public var publicURL = "http://localhost:8080"
     /// How long a failing message keeps being retried before it becomes a dead letter.
@@ -62,7 +71,13 @@ public struct NurtureConfiguration: Sendable {
 
     public init() {}
 
-    public func channel(_ channel: OutgoingMessage.Channel) -> Channel { channel == .email ? email : sms }
+    public func channel(_ channel: OutgoingMessage.Channel) -> Channel {
+        switch channel {
+        case .email: email
+        case .sms: sms
+        case .sales: salesAlerts
+        }
+    }
 
     public struct Problem: Error, CustomStringConvertible {
         public let description: String
@@ -98,6 +113,7 @@ public struct NurtureConfiguration: Sendable {
         configuration.path = path
         configuration.email = try channel(raw.channels?.email, name: "email", path: path, environment: environment)
         configuration.sms = try channel(raw.channels?.sms, name: "sms", path: path, environment: environment)
+        configuration.salesAlerts = try channel(raw.alerts?.sales, key: "alerts.sales", kinds: [.preview, .webhook, .slack], path: path, environment: environment)
         if let sending = raw.sending {
             if let n = sending.email_per_lead_per_day {
                 configuration.policy.emailCap = n > 0 ? SendingPolicy.Cap(n, per: .hours(24)) : nil
@@ -135,16 +151,20 @@ public struct NurtureConfiguration: Sendable {
 
     /// The longest time a webhook channel may wait for an answer.
     var longestTimeout: Duration {
-        [email, sms].filter { $0.kind == .webhook }.map(\.timeout).max() ?? .zero
+        [email, sms, salesAlerts].filter { $0.kind != .preview }.map(\.timeout).max() ?? .zero
     }
 
     private static func channel(_ raw: Raw.Channel?, name: String, path: String, environment: [String: String]) throws -> Channel {
+        try channel(raw, key: "channels.\(name)", kinds: [.preview, .webhook], path: path, environment: environment)
+    }
+
+    private static func channel(_ raw: Raw.Channel?, key: String, kinds: [Channel.Kind], path: String, environment: [String: String]) throws -> Channel {
         var channel = Channel()
         guard let raw else { return channel }
-        let key = "channels.\(name)"
         if let kind = raw.kind {
-            guard let parsed = Channel.Kind(rawValue: kind) else {
-                throw Problem(description: "\(path): error: '\(key).kind' is '\(kind)'; use \"preview\" or \"webhook\"")
+            guard let parsed = Channel.Kind(rawValue: kind), kinds.contains(parsed) else {
+                let choices = kinds.map { "\"\($0.rawValue)\"" }
+                throw Problem(description: "\(path): error: '\(key).kind' is '\(kind)'; use " + choices.dropLast().joined(separator: ", ") + " or " + choices.last!)
             }
             channel.kind = parsed
         }
@@ -162,7 +182,7 @@ public struct NurtureConfiguration: Sendable {
             }
             channel.transport = parsed
         }
-        guard channel.kind == .webhook else { return channel }
+        guard channel.kind != .preview else { return channel }
         guard let url = raw.url, let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
             throw Problem(description: "\(path): error: '\(key).url' must be the http(s) URL of the webhook")
         }
@@ -195,6 +215,10 @@ public struct NurtureConfiguration: Sendable {
             var sms: Channel?
         }
 
+        struct Alerts: Decodable {
+            var sales: Channel?
+        }
+
         struct Sending: Decodable {
             var email_per_lead_per_day: Int?
             var sms_per_lead_per_3_days: Int?
@@ -204,6 +228,7 @@ public struct NurtureConfiguration: Sendable {
         }
 
         var channels: Channels?
+        var alerts: Alerts?
         var sending: Sending?
 
         /// `2` and `2.5` both mean seconds: TOML integers are not floats, people write either.

@@ -28,22 +28,36 @@ public struct PreviewChannel: DeliveryChannel {
 /// Posts the message's JSON to a URL, signed per Standard Webhooks, with its id as the
 /// `Idempotency-Key` so a receiver that saw it before can ignore the repeat.
 public struct WebhookChannel: DeliveryChannel {
+    /// What the POST carries.
+    public enum BodyShape: Sendable, Hashable {
+        /// The message's JSON payload (the generic webhook body, or a sales alert's JSON).
+        case payload
+        /// `{"text": …}` with the message's readable text: what Slack-compatible incoming
+        /// webhooks (Slack, Mattermost, Rocket.Chat, Zulip's Slack endpoint) accept.
+        case slackText
+    }
+
     public let url: URL
     public let secret: Data?
     public let timeout: Duration
     public let concurrency: Int
+    public let shape: BodyShape
     let transport: any HTTPTransport
 
-    public init(url: URL, secret: Data?, timeout: Duration, concurrency: Int, transport: any HTTPTransport) {
+    public init(url: URL, secret: Data?, timeout: Duration, concurrency: Int, shape: BodyShape = .payload, transport: any HTTPTransport) {
         self.url = url
         self.secret = secret
         self.timeout = timeout
         self.concurrency = concurrency
+        self.shape = shape
         self.transport = transport
     }
 
     public func deliver(_ message: OutboxMessage, now: Date) async -> DeliveryResult {
-        let body = Data(message.payload.utf8)
+        let body = switch shape {
+        case .payload: Data(message.payload.utf8)
+        case .slackText: Data(("{\"text\":" + JSONString.quoted(message.preview) + "}").utf8)
+        }
         let timestamp = Int(now.timeIntervalSince1970)
         var headers = [
             ("Content-Type", "application/json"), ("Idempotency-Key", message.id),

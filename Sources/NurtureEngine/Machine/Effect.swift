@@ -6,6 +6,8 @@ public import NurtureDSL
 public struct OutgoingMessage: Sendable, Hashable {
     public enum Channel: String, Sendable, Hashable, Codable {
         case email, sms
+        /// Alerts to the sales team; never capped or suppressed, never sent to the lead.
+        case sales
     }
 
     public var channel: Channel
@@ -35,6 +37,8 @@ public enum Effect: Sendable, Hashable {
     case stageSet(step: String, stage: Stage)
     case tagged(step: String, tag: String)
     case salesNotified(step: String, note: String?)
+    /// The score crossed a threshold upward; its actions follow.
+    case thresholdCrossed(points: Double, score: Double)
     case moved(step: String, to: String)
     case exited(reason: String)
     case completed

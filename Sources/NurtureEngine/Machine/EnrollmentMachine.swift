@@ -177,6 +177,8 @@ public struct EnrollmentMachine: Sendable {
         case .sms:
             if lead.phone?.isEmpty ?? true { return "the lead has no phone number" }
             if !lead.smsConsent { return "the lead has not opted in to SMS" }
+        case .sales:
+            break
         }
         return nil
     }

@@ -24,13 +24,15 @@ public struct Lead: Sendable, Hashable, Codable {
     public var emailConsent: Bool
     /// SMS needs an explicit opt-in.
     public var smsConsent: Bool
+    /// The sales rep who owns the lead, assigned when sales first hears of it.
+    public var owner: String?
 
     public init(
         id: String, email: String? = nil, phone: String? = nil, firstName: String? = nil, lastName: String? = nil,
         company: String? = nil, jobTitle: String? = nil, industry: String? = nil, companySize: Int? = nil,
         country: String? = nil, timeZone: String = "UTC", source: String? = nil, stage: Stage = .lead,
         score: Double = 0, tags: Set<String> = [], attributes: [String: Value] = [:],
-        emailConsent: Bool = true, smsConsent: Bool = false
+        emailConsent: Bool = true, smsConsent: Bool = false, owner: String? = nil
     ) {
         self.id = id
         self.email = email
@@ -50,6 +52,7 @@ public struct Lead: Sendable, Hashable, Codable {
         self.attributes = attributes
         self.emailConsent = emailConsent
         self.smsConsent = smsConsent
+        self.owner = owner
     }
 
     /// A built-in field or an attribute by the name campaigns and templates use for it.
@@ -69,6 +72,7 @@ public struct Lead: Sendable, Hashable, Codable {
         case "source": source.map(Value.string)
         case "stage": .string(stage.name)
         case "score": .number(score)
+        case "owner": owner.map(Value.string)
         default: attributes[name]
         }
     }
@@ -98,11 +102,17 @@ public struct LeadState: Sendable {
     public var sends: [SendRecord]
     /// Channels on which the lead's address is suppressed, with the reason.
     public var suppressions: [OutgoingMessage.Channel: String]
+    /// The parts the lead's score was last computed from, so it can be decayed to any instant.
+    public var scoring: ScoreSnapshot
 
-    public init(lead: Lead, events: [LeadEvent] = [], sends: [SendRecord] = [], suppressions: [OutgoingMessage.Channel: String] = [:]) {
+    public init(
+        lead: Lead, events: [LeadEvent] = [], sends: [SendRecord] = [], suppressions: [OutgoingMessage.Channel: String] = [:],
+        scoring: ScoreSnapshot = ScoreSnapshot()
+    ) {
         self.lead = lead
         self.events = events
         self.sends = sends
         self.suppressions = suppressions
+        self.scoring = scoring
     }
 }

@@ -8,12 +8,15 @@ public struct LeadProcessor: Sendable {
     public let playbook: Playbook
     public let renderer: MessageRenderer
     public let links: LinkSigner
+    /// Nil when the playbook has no scoring model: scores then change only by `AdjustScore`.
+    public let scoring: ScoreCalculator?
     let machines: [String: EnrollmentMachine]
 
     public init(playbook: Playbook, templates: TemplateLibrary, policy: SendingPolicy = .standard, links: LinkSigner) {
         self.playbook = playbook
         renderer = MessageRenderer(playbook: playbook, library: templates)
         self.links = links
+        scoring = playbook.scoring.map(ScoreCalculator.init(model:))
         machines = Dictionary(playbook.campaigns.map { ($0.id, EnrollmentMachine(campaign: $0, policy: policy)) }) { first, _ in first }
     }
 
@@ -41,6 +44,7 @@ public struct LeadProcessor: Sendable {
 
     /// Advances every enrollment that is due at `now`.
     public func advanceDue(_ work: inout LeadWork, now: Date) {
+        refreshScore(&work, now: now)
         // Earliest due first, so a step that has waited longest is not pre-empted by a newer
         // campaign's step competing for the same frequency cap.
         let due = work.enrollments.filter { $0.isDue(at: now) }
@@ -59,6 +63,8 @@ public struct LeadProcessor: Sendable {
         let now = event.at
         work.state.events.append(event)
         work.log.append(.init(at: now, campaign: "", note: .event(event)))
+        if event.type == SalesOutcome.eventType { SalesOutcome(event: event)?.apply(to: &work.lead) }
+        rescore(&work, now: now)
         for campaignID in Set(work.enrollments.filter(\.isActive).map(\.campaignID)).sorted() {
             run(campaignID, &work, now: now) { machine, enrollment, state in
                 machine.receive(event, &enrollment, state: &state, now: now)
@@ -85,6 +91,7 @@ public struct LeadProcessor: Sendable {
         let effects = operation(machine, &enrollment, &work.state)
         work.enrollments[index] = enrollment
         var movedTo: Campaign?
+        var adjusted = false
         for effect in effects {
             var occurrence = LeadWork.Occurrence(at: now, campaign: campaignID, effect: effect)
             switch effect {
@@ -97,17 +104,32 @@ public struct LeadProcessor: Sendable {
                     occurrence.effect = .skipped(step: outgoing.stepID, reason: "cannot render: \(problem)")
                 }
             case .salesNotified(let step, let note):
-                let event = LeadEvent("sales.notified", at: now, properties: [
-                    "campaign": .string(campaignID), "step": .string(step), "note": .string(note ?? ""),
-                ])
-                work.newEvents.append(event)
-                work.state.events.append(event)
+                occurrence.message = notifySales(
+                    &work, trigger: "campaign \(campaignID), step \(step)", note: note, threshold: nil,
+                    id: OutboxMessage.id(leadID: work.lead.id, campaignID: campaignID, enrollment: enrollment.sequence, stepID: step,
+                                         occurrence: enrollment.messagesProduced),
+                    now: now)
+            case .scoreAdjusted(let step, let points, _) where scoring != nil:
+                record(LeadEvent(ScoreCalculator.adjustmentEvent, at: now, properties: [
+                    "points": .number(Double(points)), "campaign": .string(campaignID), "step": .string(step),
+                    "reason": .string(adjustmentReason(campaignID, step) ?? "Campaign \(campaignID): \(step)"),
+                ]), &work)
+                adjusted = true
             case .moved(_, let target):
                 movedTo = playbook.campaign(target)
             default:
                 break
             }
             work.log.append(occurrence)
+        }
+        if adjusted {
+            rescore(&work, now: now)
+            // Show the score the adjustment led to under the model, not the bare sum.
+            for index in work.log.indices.reversed() {
+                guard case .scoreAdjusted(let step, let by, _)? = work.log[index].effect else { continue }
+                work.log[index].effect = .scoreAdjusted(step: step, by: by, to: work.lead.score)
+                break
+            }
         }
         if work.lead != before { leadChanged(from: before, &work, now: now, except: campaignID) }
         if let movedTo { enroll(movedTo, trigger: [:], because: "moved from \(campaignID)", &work, now: now) }
@@ -116,10 +138,11 @@ public struct LeadProcessor: Sendable {
     /// The lead was changed from outside the campaigns (an import, the API, a CRM sync):
     /// goals may be reached and attribute or score entries may fire.
     public func leadUpdated(from old: Lead, _ work: inout LeadWork, now: Date) {
+        rescore(&work, now: now)
         leadChanged(from: old, &work, now: now, except: "")
     }
 
-    private func leadChanged(from old: Lead, _ work: inout LeadWork, now: Date, except changer: String) {
+    func leadChanged(from old: Lead, _ work: inout LeadWork, now: Date, except changer: String) {
         for campaignID in Set(work.enrollments.filter(\.isActive).map(\.campaignID)).sorted() where campaignID != changer {
             let state = work.state
             run(campaignID, &work, now: now) { machine, enrollment, _ in machine.leadChanged(&enrollment, state: state, now: now) }
@@ -156,7 +179,7 @@ public struct LeadProcessor: Sendable {
             body.html = rendered.html
             body.text = rendered.text
             body.headers = ["List-Unsubscribe": "<\(unsubscribe)>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"]
-        case .sms:
+        case .sms, .sales:
             body.body = rendered.text
         }
         let campaign = playbook.campaign(outgoing.campaignID)

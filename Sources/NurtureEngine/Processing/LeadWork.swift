@@ -13,6 +13,8 @@ public struct LeadWork: Sendable {
     public var newMessages: [OutboxMessage] = []
     /// What happened, in order: what `simulate` prints and the worker logs.
     public var log: [Occurrence] = []
+    /// The sales round-robin, shared by every lead of a transaction; nil assigns by rules only.
+    public var rotation: OwnerRotation?
 
     public init(state: LeadState, enrollments: [Enrollment] = []) {
         self.state = state

@@ -4,6 +4,16 @@ public import NurtureDSL
 /// A score and the contributions it is the sum of, so every number can explain itself.
 public struct ScoreCard: Sendable, Hashable {
     public struct Contribution: Sendable, Hashable {
+        public enum Kind: Sendable, Hashable {
+            /// Earned by an event (or a campaign's AdjustScore); fades with the half-life.
+            case behaviour
+            /// Holds while the profile or source matches; does not fade.
+            case profile
+            /// Applies while the lead has been silent long enough.
+            case inactivity
+        }
+
+        public var kind: Kind
         public var label: String
         /// Points when earned.
         public var points: Double
@@ -16,6 +26,8 @@ public struct ScoreCard: Sendable, Hashable {
     public var total: Double
     public var contributions: [Contribution]
     public var modelVersion: String
+    /// The lead's last activity of its own (not Nurture's sends), which inactivity rules measure from.
+    public var lastActivityAt: Date?
 
     /// Contributions by rule, largest effect first: what `leads show` and alerts print.
     public var reasons: [(label: String, value: Double)] {
@@ -37,13 +49,20 @@ public struct ScoreCalculator: Sendable {
         self.model = model
     }
 
-    /// Events Nurture records about its own sending; they show no interest by the lead.
-    static let systemEvents: Set<String> = ["email.sent", "sms.sent", "lead.created", "sales.notified"]
+    /// Events Nurture or sales record about a lead; they show no interest by the lead.
+    static let systemEvents: Set<String> = [
+        "email.sent", "sms.sent", "lead.created", "sales.notified", ScoreCalculator.adjustmentEvent, "sales.outcome",
+    ]
+
+    /// The event a campaign's `AdjustScore` step records, so its points are part of the history,
+    /// fade like behaviour, and survive a recompute.
+    public static let adjustmentEvent = "score.adjusted"
 
     public func score(_ lead: Lead, events: [LeadEvent], now: Date) -> ScoreCard {
         var contributions: [ScoreCard.Contribution] = []
         let ordered = events.filter { $0.at <= now }.sorted { $0.at < $1.at }
         let state = LeadState(lead: lead, events: ordered)
+        let lastActivity = Self.lastActivity(in: ordered)
         for rule in model.rules {
             switch rule.kind {
             case .behaviour(let matcher, let cap, let per):
@@ -59,25 +78,80 @@ public struct ScoreCalculator: Sendable {
                         points = points >= 0 ? min(points, room) : max(points, -room)
                     }
                     counted.append((event.at, points))
-                    contributions.append(.init(label: rule.label, points: points, value: points * decay(since: event.at, now: now), at: event.at))
+                    contributions.append(.init(kind: .behaviour, label: rule.label, points: points, value: points * decay(since: event.at, now: now), at: event.at))
                 }
             case .profile(let condition):
                 if ConditionEvaluator(state: state, campaignID: "", now: now).holds(condition) {
-                    contributions.append(.init(label: rule.label, points: Double(rule.points), value: Double(rule.points), at: nil))
+                    contributions.append(.init(kind: .profile, label: rule.label, points: Double(rule.points), value: Double(rule.points), at: nil))
                 }
             case .source(let source):
                 if let leadSource = lead.source, Self.normalised(leadSource) == Self.normalised(source) {
-                    contributions.append(.init(label: rule.label, points: Double(rule.points), value: Double(rule.points), at: nil))
+                    contributions.append(.init(kind: .profile, label: rule.label, points: Double(rule.points), value: Double(rule.points), at: nil))
                 }
             case .inactivity(let span):
-                let last = ordered.last { !Self.systemEvents.contains($0.type) }?.at ?? ordered.first?.at
-                if let last, now.timeIntervalSince(last) >= Double(span.approximateSeconds) {
-                    contributions.append(.init(label: rule.label, points: Double(rule.points), value: Double(rule.points), at: nil))
+                if let lastActivity, now.timeIntervalSince(lastActivity) >= Double(span.approximateSeconds) {
+                    contributions.append(.init(kind: .inactivity, label: rule.label, points: Double(rule.points), value: Double(rule.points), at: nil))
                 }
             }
         }
+        for event in ordered where event.type == Self.adjustmentEvent {
+            guard case .number(let points)? = event.properties["points"], points != 0 else { continue }
+            let label = event.properties["reason"]?.textValue ?? "Adjusted by \(event.properties["campaign"]?.textValue ?? "a campaign")"
+            contributions.append(.init(kind: .behaviour, label: label, points: points, value: points * decay(since: event.at, now: now), at: event.at))
+        }
         let total = contributions.map(\.value).reduce(0, +)
-        return ScoreCard(total: total, contributions: contributions, modelVersion: model.version)
+        return ScoreCard(total: total, contributions: contributions, modelVersion: model.version, lastActivityAt: lastActivity)
+    }
+
+    /// When inactivity is measured from: the lead's last event of its own, or its first event of any kind.
+    static func lastActivity(in ordered: [LeadEvent]) -> Date? {
+        ordered.last { !systemEvents.contains($0.type) }?.at ?? ordered.first?.at
+    }
+
+    // MARK: - Scores at any instant, from the stored parts
+
+    /// The score at `now` of a lead whose parts were stored at `snapshot.scoredAt`: all behaviour
+    /// shares one half-life, so the stored behaviour total decays as one number. O(1), no history.
+    public func current(_ snapshot: ScoreSnapshot, now: Date) -> Double {
+        guard let scoredAt = snapshot.scoredAt else { return 0 }
+        var total = snapshot.fixedPoints + (snapshot.gains + snapshot.losses) * decay(since: scoredAt, now: now)
+        if let lastActivity = snapshot.lastActivityAt {
+            for rule in model.rules {
+                if case .inactivity(let span) = rule.kind, now.timeIntervalSince(lastActivity) >= Double(span.approximateSeconds) {
+                    total += Double(rule.points)
+                }
+            }
+        }
+        return total
+    }
+
+    /// A number that orders leads by their behaviour gains at any common instant:
+    /// log2(gains) + (scoredAt − epoch) / half-life. Stored and indexed, it lets `leads top` find
+    /// the best leads without decaying a million rows. Nil when there are no gains.
+    public func gainsRank(_ snapshot: ScoreSnapshot) -> Double? {
+        guard snapshot.gains > 0, let scoredAt = snapshot.scoredAt else { return nil }
+        return log2(snapshot.gains) + halfLivesSinceEpoch(scoredAt)
+    }
+
+    /// The gains at `now` of a lead with this rank; the inverse of ``gainsRank(_:)``.
+    public func gains(rank: Double, now: Date) -> Double {
+        exp2(rank - halfLivesSinceEpoch(now))
+    }
+
+    /// The most inactivity rules can add (they usually subtract): part of `leads top`'s bound.
+    public var largestInactivityBonus: Double {
+        model.rules.reduce(0) { sum, rule in
+            if case .inactivity = rule.kind, rule.points > 0 { return sum + Double(rule.points) }
+            return sum
+        }
+    }
+
+    /// Ranks are measured from 2026-01-01 so they stay small numbers for centuries.
+    static let rankEpoch = Date(timeIntervalSince1970: 1_767_225_600)
+
+    private func halfLivesSinceEpoch(_ date: Date) -> Double {
+        guard let halfLife = model.behaviourHalfLife, !halfLife.isZero else { return 0 }
+        return date.timeIntervalSince(Self.rankEpoch) / Double(halfLife.approximateSeconds)
     }
 
     /// The share of a behaviour's points left after `now - since` with the model's half-life.
@@ -115,5 +189,42 @@ public struct ThresholdState: Sendable, Hashable, Codable {
             }
         }
         return firing
+    }
+}
+
+
+/// The parts a lead's score was last computed from, stored on the lead: fixed points, behaviour
+/// gains and losses valued at `scoredAt`, and the last activity. From them the score at any later
+/// instant follows without the history and without rewriting every lead every night.
+public struct ScoreSnapshot: Sendable, Hashable {
+    /// Profile and source points: they hold while true and do not decay.
+    public var fixedPoints: Double = 0
+    /// Positive behaviour points, decayed to `scoredAt`.
+    public var gains: Double = 0
+    /// Negative behaviour points, decayed to `scoredAt`.
+    public var losses: Double = 0
+    public var scoredAt: Date?
+    public var lastActivityAt: Date?
+    /// The model that computed it; nil for a lead never scored.
+    public var modelVersion: String?
+    public var thresholds = ThresholdState()
+    /// ``ScoreCalculator/gainsRank(_:)``, stored so rankings can use an index.
+    public var gainsRank: Double?
+
+    public init() {}
+
+    public init(_ card: ScoreCard, at now: Date, thresholds: ThresholdState) {
+        for contribution in card.contributions {
+            switch contribution.kind {
+            case .behaviour where contribution.value >= 0: gains += contribution.value
+            case .behaviour: losses += contribution.value
+            case .profile: fixedPoints += contribution.value
+            case .inactivity: break
+            }
+        }
+        scoredAt = now
+        lastActivityAt = card.lastActivityAt
+        modelVersion = card.modelVersion
+        self.thresholds = thresholds
     }
 }

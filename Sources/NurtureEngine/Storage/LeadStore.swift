@@ -20,15 +20,30 @@ public protocol LeadStore: Sendable {
 
     // MARK: Work
 
-    /// Stores an event for a lead found by id or email, once per client id, then hands the lead's
-    /// state to `body`. Returns `.duplicate` without calling `body` when the client id was seen.
-    func ingest(_ event: IncomingEvent, now: Date, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void) async throws -> IngestOutcome
+    /// Stores events for leads found by id or email, each once per client id, in one transaction,
+    /// handing each lead's state to `body` after its event. An event whose client id was seen is
+    /// `.duplicate` and does not reach `body`.
+    func ingest(_ events: [IncomingEvent], now: Date, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void) async throws -> [IngestOutcome]
 
     /// Ids of leads with an enrollment due at `now`, soonest first.
     func dueLeadIDs(at now: Date, limit: Int) async throws -> [String]
 
     /// Loads the leads' state, runs `body` on it and writes it back, all in one transaction.
     func update(leadIDs: [String], now: Date, _ body: @Sendable (inout [LeadWork]) -> Void) async throws
+
+    /// Lead ids in id order after `after`, for passes over everyone (`scores recompute`).
+    func leadIDs(after: String?, limit: Int) async throws -> [String]
+
+    // MARK: Scores
+
+    /// The best leads by their score at `now`, best first.
+    func topLeads(_ ranking: LeadRanking, now: Date) async throws -> [RankedLead]
+
+    /// A lead with its state at `now` and its latest events and messages, for `leads show`.
+    func leadDetail(_ subject: IncomingEvent.Subject, now: Date, timelineLimit: Int) async throws -> LeadDetail?
+
+    /// How many leads each scoring model version scored; "" counts leads never scored.
+    func scoreVersions() async throws -> [String: Int]
 
     // MARK: Outbox
 
@@ -126,4 +141,73 @@ public struct StoreCounts: Sendable, Hashable, Codable {
     public var messagesByStatus: [String: Int] = [:]
 
     public init() {}
+}
+
+extension LeadStore {
+    /// One event in its own transaction.
+    public func ingest(_ event: IncomingEvent, now: Date, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void) async throws -> IngestOutcome {
+        try await ingest([event], now: now, body)[0]
+    }
+}
+
+/// What `leads top` asks for.
+public struct LeadRanking: Sendable {
+    /// A lead field, `tag`, or a declared attribute that must equal a value (case-insensitive).
+    public struct Segment: Sendable, Hashable {
+        public var name: String
+        public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public var limit: Int
+    /// Only leads at this stage; nil means every prospect (all stages but customer).
+    public var stage: Stage?
+    public var segments: [Segment]
+    /// Turns the stored parts into the score at any instant and bounds the unseen.
+    public var calculator: ScoreCalculator
+    /// Also load each ranked lead's recent history, to explain its score.
+    public var withHistory: Bool
+
+    public init(limit: Int, stage: Stage? = nil, segments: [Segment] = [], calculator: ScoreCalculator, withHistory: Bool = true) {
+        self.limit = limit
+        self.stage = stage
+        self.segments = segments
+        self.calculator = calculator
+        self.withHistory = withHistory
+    }
+}
+
+public struct RankedLead: Sendable {
+    public var lead: Lead
+    /// The score at the ranking's instant.
+    public var score: Double
+    public var scoring: ScoreSnapshot
+    /// The lead's recent history (the same window a unit of work loads), when asked for.
+    public var events: [LeadEvent]
+
+    public init(lead: Lead, score: Double, scoring: ScoreSnapshot, events: [LeadEvent] = []) {
+        self.lead = lead
+        self.score = score
+        self.scoring = scoring
+        self.events = events
+    }
+}
+
+public struct LeadDetail: Sendable {
+    /// The lead's state as a unit of work would see it (recent history, enrollments, score parts).
+    public var work: LeadWork
+    /// The latest events, newest first, whatever their age.
+    public var timeline: [LeadEvent]
+    /// The latest messages to and about the lead, newest first.
+    public var messages: [OutboxMessage]
+
+    public init(work: LeadWork, timeline: [LeadEvent], messages: [OutboxMessage]) {
+        self.work = work
+        self.timeline = timeline
+        self.messages = messages
+    }
 }

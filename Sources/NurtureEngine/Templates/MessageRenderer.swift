@@ -47,6 +47,9 @@ public struct MessageRenderer: Sendable {
         case .sms:
             let body = try render(message.template, .sms, values).trimmed
             return RenderedMessage(subject: nil, text: body, html: nil, segments: SMSSegments(body))
+        case .sales:
+            // Sales alerts are written by SalesAlert, not from templates.
+            throw MissingTemplate(template: message.template, part: .text)
         }
     }
 

@@ -30,10 +30,15 @@ public struct Engine: Sendable {
         }
     }
 
-    /// Stores an event once (by client id) and lets it act at once: goals, waits, entries.
+    /// Stores an event once (by client id) and lets it act at once: score, goals, waits, entries.
     public func track(_ event: IncomingEvent, now: Date) async throws -> IngestOutcome {
+        try await track([event], now: now)[0]
+    }
+
+    /// Stores many events in one transaction, each acting as if it came alone.
+    public func track(_ events: [IncomingEvent], now: Date) async throws -> [IngestOutcome] {
         let processor = self.processor
-        return try await store.ingest(event, now: now) { work, stored in
+        return try await store.ingest(events, now: now) { work, stored in
             processor.receive(stored, &work)
         }
     }
@@ -82,6 +87,7 @@ extension LeadProcessor {
                 enroll(campaign, trigger: EntryRules.captures(of: entry, from: event), because: "entry \(entry.trigger)", &work, now: now, advance: false)
             }
         }
+        rescore(&work, now: now)
     }
 }
 

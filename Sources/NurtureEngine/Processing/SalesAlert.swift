@@ -1,0 +1,134 @@
+public import Foundation
+import NurtureDSL
+import Synchronization
+
+/// What sales receives when a lead crosses a threshold or a campaign says "call them": who, how
+/// hot, why, what they did lately, and whose lead it is. Stored in the outbox like any message:
+/// `preview` holds the readable text (what a Slack-compatible webhook posts), `payload` the JSON
+/// the generic signed webhook posts.
+struct SalesAlert {
+    var id: String
+    var lead: Lead
+    /// "crossed 60" or "campaign nurture, step call-me".
+    var trigger: String
+    var note: String?
+    var score: Double
+    var threshold: Double?
+    var reasons: [(label: String, value: Double)]
+    var recent: [LeadEvent]
+    var at: Date
+
+    static let campaignID = "sales-alert"
+
+    var message: OutboxMessage {
+        OutboxMessage(
+            id: id, leadID: lead.id, campaignID: Self.campaignID, stepID: threshold.map { "threshold-\(Value.number($0).textValue)" } ?? trigger,
+            channel: .sales, address: lead.owner ?? "unassigned", variant: nil, subject: headline, preview: text, payload: json,
+            isTransactional: true, createdAt: at)
+    }
+
+    var name: String {
+        let full = [lead.firstName, lead.lastName].compactMap { $0 }.joined(separator: " ")
+        return full.isEmpty ? (lead.email ?? lead.phone ?? lead.id) : full
+    }
+
+    var headline: String {
+        "\(name) — score \(Self.points(score))" + (note.map { ": \($0)" } ?? "")
+    }
+
+    /// Slack's mrkdwn: `*bold*`, and `&`, `<`, `>` escaped so lead data cannot forge links or mentions.
+    var text: String {
+        func escaped(_ text: String) -> String {
+            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        var who = "*\(escaped(name))*"
+        let role = [lead.jobTitle, lead.company].compactMap { $0 }.joined(separator: " at ")
+        if !role.isEmpty { who += ", \(escaped(role))" }
+        if let email = lead.email, email != name { who += " (\(escaped(email)))" }
+        var lines = [who, "Score \(Self.points(score)) — \(escaped(trigger))" + (note.map { ": \(escaped($0))" } ?? "")]
+        let why = reasons.prefix(4).map { "\(escaped($0.label)) \(Self.signed($0.value))" }
+        if !why.isEmpty { lines.append("Why: " + why.joined(separator: " · ")) }
+        let clock = LocalClock(zone: lead.zone)
+        let activity = recent.map { event -> String in
+            var line = "\(clock.format(event.at)) \(event.type)"
+            if let detail = (event.properties["path"] ?? event.properties["title"] ?? event.properties["name"])?.textValue { line += " \(detail)" }
+            return escaped(line)
+        }
+        if !activity.isEmpty { lines.append("Recent: " + activity.joined(separator: " · ")) }
+        lines.append("Stage \(lead.stage.name) · owner \(escaped(lead.owner ?? "unassigned"))")
+        return lines.joined(separator: "\n")
+    }
+
+    private struct Body: Encodable {
+        struct LeadPart: Encodable {
+            var id: String
+            var email: String?
+            var name: String
+            var company: String?
+            var job_title: String?
+            var stage: String
+        }
+
+        struct Reason: Encodable {
+            var label: String
+            var points: Double
+        }
+
+        struct Activity: Encodable {
+            var type: String
+            var at: String
+            var properties: [String: String]
+        }
+
+        var id: String
+        var type = "sales.alert"
+        var lead: LeadPart
+        var score: Double
+        var threshold: Double?
+        var trigger: String
+        var note: String?
+        var owner: String?
+        var reasons: [Reason]
+        var recent_activity: [Activity]
+        var text: String
+    }
+
+    var json: String {
+        let formatter = ISO8601DateFormatter()
+        let body = Body(
+            id: id,
+            lead: .init(id: lead.id, email: lead.email, name: name, company: lead.company, job_title: lead.jobTitle, stage: lead.stage.name),
+            score: (score * 10).rounded() / 10, threshold: threshold, trigger: trigger, note: note, owner: lead.owner,
+            reasons: reasons.map { .init(label: $0.label, points: ($0.value * 10).rounded() / 10) },
+            recent_activity: recent.map { .init(type: $0.type, at: formatter.string(from: $0.at), properties: $0.properties.mapValues(\.textValue)) },
+            text: text)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(body)) ?? Data(), as: UTF8.self)
+    }
+
+    static func points(_ value: Double) -> String { Value.number((value * 10).rounded() / 10).textValue }
+    static func signed(_ value: Double) -> String { (value >= 0 ? "+" : "") + points(value) }
+}
+
+/// The next rep of a round-robin, shared by every lead in one transaction and saved with it, so
+/// rotation is fair across processes and restarts.
+public final class OwnerRotation: Sendable {
+    private let position: Mutex<Int>
+    public let start: Int
+
+    public init(next: Int) {
+        start = next
+        position = Mutex(next)
+    }
+
+    /// The position to store once the transaction commits.
+    public var next: Int { position.withLock { $0 } }
+
+    func take() -> Int {
+        position.withLock { value in
+            defer { value += 1 }
+            return value
+        }
+    }
+}
