@@ -35,10 +35,33 @@ struct NurtureBinary {
                       stderr: try String(contentsOf: logs.appendingPathExtension("err"), encoding: .utf8))
     }
 
+    /// The same from async tests: waits for the exit without blocking a thread of the shared
+    /// concurrency pool, which in-process receivers (WebhookSink) need to answer the binary.
+    static func run(_ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:]) async throws -> Result {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let logs = scratch.appendingPathComponent("run")
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            do {
+                _ = try spawn(arguments, in: directory, environment: environment, logs: logs) { continuation.resume(returning: $0.terminationStatus) }
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+        return Result(status: status,
+                      stdout: try String(contentsOf: logs.appendingPathExtension("out"), encoding: .utf8),
+                      stderr: try String(contentsOf: logs.appendingPathExtension("err"), encoding: .utf8))
+    }
+
     /// Starts the binary without waiting for it; output goes to `logs.out` and `logs.err`
     /// (files, not pipes: a chatty command can never block on a full pipe).
-    static func spawn(_ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:], logs: URL) throws -> Process {
+    static func spawn(
+        _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:], logs: URL,
+        onExit: (@Sendable (Process) -> Void)? = nil
+    ) throws -> Process {
         let process = Process()
+        process.terminationHandler = onExit
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory

@@ -201,11 +201,16 @@ struct ConfigurationTests {
             url = "https://sms.example.com/send"
             timeout_seconds = 3
             transport = "urlsession"
+            [alerts.sales]
+            kind = "slack"
+            url = "https://hooks.example.com/sales"
             [sending]
             email_per_lead_per_day = 2
             sms_per_lead_per_3_days = 0
             public_url = "https://nurture.example.com"
             """, path: "nurture.toml", environment: ["MAIL_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+        #expect(configuration.salesAlerts.kind == .slack)
+        #expect(configuration.channel(.sales).url?.absoluteString == "https://hooks.example.com/sales")
         #expect(configuration.email.kind == .webhook)
         #expect(configuration.email.url?.absoluteString == "https://mail.example.com/send")
         #expect(configuration.email.timeout == .milliseconds(2500))
@@ -226,6 +231,9 @@ struct ConfigurationTests {
         ("[channels.sms]\nkind = \"webhook\"\nurl = \"https://sms.example.com\"\nsecret_env = \"NOPE\"", "nurture.toml: error: 'channels.sms.secret_env' names NOPE, which is not set"),
         ("[sending]\nemail_per_lead_per_day = \"one\"", "nurture.toml: error: 'sending.email_per_lead_per_day' has the wrong type"),
         ("[sending\nx = 1", "nurture.toml:1: error: "),
+        ("[alerts.sales]\nkind = \"pager\"", "nurture.toml: error: 'alerts.sales.kind' is 'pager'; use \"preview\", \"webhook\" or \"slack\""),
+        ("[channels.email]\nkind = \"slack\"", "nurture.toml: error: 'channels.email.kind' is 'slack'; use \"preview\" or \"webhook\""),
+        ("[alerts.sales]\nkind = \"slack\"", "nurture.toml: error: 'alerts.sales.url' must be the http(s) URL of the webhook"),
         ("[channels.email]\ntransport = \"curl\"", "nurture.toml: error: 'channels.email.transport' is 'curl'; use \"async-http-client\" or \"urlsession\""),
     ])
     func mistakesAreReportedPrecisely(text: String, message: String) {

@@ -13,12 +13,16 @@ struct Fixture {
     let directory: URL
     static let links = LinkSigner(secret: Data("test-secret".utf8), publicURL: "https://nurture.example")
 
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func templates() throws -> TemplateLibrary {
+        try TemplateLibrary.load(from: root.appendingPathComponent("Campaigns/Templates").path)
+    }
+
     init(policy: SendingPolicy = .standard) throws {
+        let templates = try Self.templates()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-engine-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteStore(path: directory.appendingPathComponent("nurture.sqlite").path)
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let templates = try TemplateLibrary.load(from: root.appendingPathComponent("Campaigns/Templates").path)
         engine = Engine(store: store, processor: LeadProcessor(playbook: Campaigns.playbook, templates: templates, policy: policy, links: Self.links))
     }
 

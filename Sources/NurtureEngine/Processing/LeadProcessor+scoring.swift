@@ -25,7 +25,9 @@ extension LeadProcessor {
         work.state.scoring = snapshot
         work.lead.score = card.total
         if act {
-            for threshold in crossed { cross(threshold, card: card, &work, now: now) }
+            // A jump across several lines pages sales once, for the highest.
+            let alerting = crossed.last { $0.actions.contains { if case .notifySales = $0 { true } else { false } } }?.points
+            for threshold in crossed { cross(threshold, card: card, alerts: threshold.points == alerting, &work, now: now) }
         }
         if work.lead != before { leadChanged(from: before, &work, now: now, except: "") }
     }
@@ -47,7 +49,7 @@ extension LeadProcessor {
         }
     }
 
-    private func cross(_ threshold: Threshold, card: ScoreCard, _ work: inout LeadWork, now: Date) {
+    private func cross(_ threshold: Threshold, card: ScoreCard, alerts: Bool, _ work: inout LeadWork, now: Date) {
         let label = "score reached \(Value.number(threshold.points).textValue)"
         work.log.append(.init(at: now, campaign: "scoring", effect: .thresholdCrossed(points: threshold.points, score: card.total)))
         for action in threshold.actions {
@@ -61,6 +63,7 @@ extension LeadProcessor {
                 guard work.lead.tags.insert(tag).inserted else { continue }
                 work.log.append(.init(at: now, campaign: "scoring", effect: .tagged(step: label, tag: tag)))
             case .notifySales(let note):
+                guard alerts else { continue }
                 var occurrence = LeadWork.Occurrence(at: now, campaign: "scoring", effect: .salesNotified(step: label, note: note))
                 occurrence.message = notifySales(
                     &work, trigger: "crossed \(Value.number(threshold.points).textValue)", note: note, threshold: threshold.points,

@@ -36,7 +36,11 @@ public struct ScoreCard: Sendable, Hashable {
             if byLabel[contribution.label] == nil { order.append(contribution.label) }
             byLabel[contribution.label, default: 0] += contribution.value
         }
-        return order.map { ($0, byLabel[$0]!) }.sorted { abs($0.1) > abs($1.1) }
+        // Equal effects keep the model's order, so the same lead always reads the same.
+        return order.enumerated().sorted { a, b in
+            let (x, y) = (abs(byLabel[a.element]!), abs(byLabel[b.element]!))
+            return x != y ? x > y : a.offset < b.offset
+        }.map { ($0.element, byLabel[$0.element]!) }
     }
 }
 
