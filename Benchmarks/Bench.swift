@@ -13,7 +13,9 @@ import NurtureTesting
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nurture-bench",
-        subcommands: [SQLiteCeiling.self, Scheduler.self, MakeCSV.self, Import.self, Sink.self, Dispatch.self, Transport.self])
+        subcommands: [
+            SQLiteCeiling.self, Scheduler.self, MakeCSV.self, Import.self, Sink.self, Dispatch.self, Transport.self, ScoreIngest.self, ScoreRanking.self,
+        ])
 }
 
 func elapsed(_ work: () async throws -> Void) async rethrows -> Double {

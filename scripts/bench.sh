@@ -33,3 +33,8 @@ for transport in async-http-client urlsession; do
   "$bench" transport --url "$url" --transport "$transport" --concurrency 32 --requests "${DISPATCH_MESSAGES:-50000}"
   "$bench" dispatch --url "$url" --transport "$transport" --concurrency 32 --messages "${DISPATCH_MESSAGES:-50000}"
 done
+
+echo "== scoring: event ingestion through the engine call, one per transaction and 100 per transaction"
+"$bench" score-ingest --leads "${SCORE_LEADS:-10000}"
+echo "== scoring: scores recompute and leads top --limit 100 over scored leads"
+"$bench" score-ranking --leads "${RANKING_LEADS:-1000000}"

@@ -26,6 +26,14 @@ echo "==> nurture outbox --database nurture-demo.sqlite --limit 2"
 "$nurture" outbox --database nurture-demo.sqlite --limit 2
 
 echo
+echo "==> nurture leads top: the demo's prospects ranked at the end of the run, with their reasons"
+"$nurture" leads top --database nurture-demo.sqlite --now 2026-12-14T08:00:00Z --limit 5
+
+echo
+echo "==> nurture leads show ana.costa@fernhill.example: why she is sales-ready, and the alerts sales got"
+"$nurture" leads show ana.costa@fernhill.example --database nurture-demo.sqlite --now 2026-12-14T08:00:00Z --limit 8
+
+echo
 echo "==> nurture simulate welcome --lead Demo/ana.json (one lead, every decision explained)"
 "$nurture" simulate welcome --lead Demo/ana.json --days 30 --start 2026-11-23T09:00 \
   --events "2d2h:email.opened step=welcome-1,6d:page.viewed path=/pricing,7d:resource.downloaded"

@@ -131,6 +131,11 @@ struct DemoTests {
         // The invoice stops once paid, and Grace's demo booking ends her welcome series
         #expect(!lines.contains { $0.contains("invoice-reminder-2") })
         #expect(!lines.contains { $0.contains("grace.liu@tidewater.example  welcome/welcome-2") })
+        // Ana crosses the MQL line on her pricing visit and the SQL line on her demo request; her
+        // territory's rep hears of both, with the score, in the preview outbox
+        #expect(lines.contains { $0.hasSuffix("sales   ines@larkspur.example  sales-alert/threshold-60  “Ana Costa — score 71: Crossed the MQL line”") })
+        #expect(lines.contains { $0.contains("sales   ines@larkspur.example  sales-alert/threshold-100  “Ana Costa — score 110.4: Sales-ready") })
+        #expect(lines.contains { $0.contains("sales   maria@larkspur.example  sales-alert/threshold-60  “Daniel Kim — score 68: Crossed the MQL line”") })
         #expect(lines.last == "Read them with: nurture outbox --database \(database) --full")
         let outbox = try NurtureBinary.run(["outbox", "--database", database, "--limit", "1"])
         #expect(outbox.stdout.contains("  sent after 1 attempt"))

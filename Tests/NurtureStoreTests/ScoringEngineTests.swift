@@ -258,7 +258,7 @@ import Testing
     @Test func theEarlyStoppingRankingEqualsScoringEveryone() async throws {
         let fixture = try Fixture()
         let start = instant("2026-06-01 09:00", "UTC")
-        var generator = SplitMix(seed: 42)
+        var generator = SeededRandom(seed: 42)
         let titles = ["Head of Growth", "Marketing Manager", "Analyst", "VP Sales", "Founder", "Intern"]
         let industries = ["SaaS", "Retail", "Fintech", "Education"]
         let sources = ["referral", "website", "webinar", "trade show", "advertising", "social media"]
@@ -319,18 +319,5 @@ import Testing
                 }
             }
         }
-    }
-}
-
-/// A small deterministic generator, so a failing ranking can be replayed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -59,10 +59,32 @@ public struct LocalClock: Sendable {
 
     /// `Mon 23 Nov 09:00 WET`, the way timelines show a moment to a marketer.
     public func format(_ date: Date, withZone: Bool = false) -> String {
+        // Alerts and timelines format many dates; a DateFormatter costs more to create than the
+        // rest of an alert, so the common form is built from calendar parts.
+        if !withZone {
+            let parts = calendar.dateComponents([.weekday, .day, .month, .hour, .minute], from: date)
+            let weekday = Self.weekdays[((parts.weekday ?? 1) - 1) % 7], month = Self.months[((parts.month ?? 1) - 1) % 12]
+            let hour = parts.hour ?? 0, minute = parts.minute ?? 0
+            return "\(weekday) \(parts.day ?? 1) \(month) \(hour < 10 ? "0" : "")\(hour):\(minute < 10 ? "0" : "")\(minute)"
+        }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_GB_POSIX")
         formatter.timeZone = zone
         formatter.dateFormat = withZone ? "EEE d MMM yyyy HH:mm zzz" : "EEE d MMM HH:mm"
         return formatter.string(from: date)
+    }
+
+    static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+}
+
+extension Date {
+    /// `2026-11-23T09:00:00Z`, without creating a formatter.
+    var iso8601UTC: String {
+        var seconds = time_t(timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 }

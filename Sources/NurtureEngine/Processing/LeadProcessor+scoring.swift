@@ -1,5 +1,5 @@
 public import Foundation
-public import NurtureDSL
+import NurtureDSL
 
 /// Scoring inside the unit of work: the score is recomputed in the same transaction as the event
 /// or change that moved it, and thresholds act there too.

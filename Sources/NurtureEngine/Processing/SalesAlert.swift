@@ -94,13 +94,12 @@ struct SalesAlert {
     }
 
     var json: String {
-        let formatter = ISO8601DateFormatter()
         let body = Body(
             id: id,
             lead: .init(id: lead.id, email: lead.email, name: name, company: lead.company, job_title: lead.jobTitle, stage: lead.stage.name),
             score: (score * 10).rounded() / 10, threshold: threshold, trigger: trigger, note: note, owner: lead.owner,
             reasons: reasons.map { .init(label: $0.label, points: ($0.value * 10).rounded() / 10) },
-            recent_activity: recent.map { .init(type: $0.type, at: formatter.string(from: $0.at), properties: $0.properties.mapValues(\.textValue)) },
+            recent_activity: recent.map { .init(type: $0.type, at: $0.at.iso8601UTC, properties: $0.properties.mapValues(\.textValue)) },
             text: text)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

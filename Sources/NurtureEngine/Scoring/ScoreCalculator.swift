@@ -48,9 +48,15 @@ public struct ScoreCard: Sendable, Hashable {
 /// the same function scores incrementally, recomputes everyone, and explains any lead.
 public struct ScoreCalculator: Sendable {
     public let model: ScoringModel
+    /// Each source rule's source, normalised once rather than for every lead scored.
+    private let sourceKeys: [String?]
 
     public init(model: ScoringModel) {
         self.model = model
+        sourceKeys = model.rules.map { rule in
+            if case .source(let source) = rule.kind { return Self.normalised(source) }
+            return nil
+        }
     }
 
     /// Events Nurture or sales record about a lead; they show no interest by the lead.
@@ -67,7 +73,8 @@ public struct ScoreCalculator: Sendable {
         let ordered = events.filter { $0.at <= now }.sorted { $0.at < $1.at }
         let state = LeadState(lead: lead, events: ordered)
         let lastActivity = Self.lastActivity(in: ordered)
-        for rule in model.rules {
+        let leadSource = lead.source.map(Self.normalised)
+        for (index, rule) in model.rules.enumerated() {
             switch rule.kind {
             case .behaviour(let matcher, let cap, let per):
                 var counted: [(at: Date, points: Double)] = []
@@ -88,8 +95,8 @@ public struct ScoreCalculator: Sendable {
                 if ConditionEvaluator(state: state, campaignID: "", now: now).holds(condition) {
                     contributions.append(.init(kind: .profile, label: rule.label, points: Double(rule.points), value: Double(rule.points), at: nil))
                 }
-            case .source(let source):
-                if let leadSource = lead.source, Self.normalised(leadSource) == Self.normalised(source) {
+            case .source:
+                if let leadSource, leadSource == sourceKeys[index] {
                     contributions.append(.init(kind: .profile, label: rule.label, points: Double(rule.points), value: Double(rule.points), at: nil))
                 }
             case .inactivity(let span):
@@ -167,7 +174,9 @@ public struct ScoreCalculator: Sendable {
 
     /// `Trade Show`, `trade_show` and `trade-show` are one source.
     static func normalised(_ source: String) -> String {
-        String(source.lowercased().map { $0 == "_" || $0 == "-" ? " " : $0 }).trimmingCharacters(in: .whitespaces)
+        let spaced = String(source.lowercased().map { $0 == "_" || $0 == "-" ? " " : $0 })
+        guard let first = spaced.firstIndex(where: { $0 != " " }), let last = spaced.lastIndex(where: { $0 != " " }) else { return "" }
+        return String(spaced[first...last])
     }
 }
 

@@ -1,0 +1,133 @@
+import ArgumentParser
+import Campaigns
+import Foundation
+import GRDB
+import NurtureDSL
+import NurtureEngine
+import NurtureStore
+import NurtureTesting
+
+/// Event ingestion with scoring through the engine call, one event per transaction and 100 per
+/// transaction, on leads that run the shipped campaigns.
+struct ScoreIngest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "score-ingest")
+    @Option var leads = 10_000
+    @Option var single = 5_000
+    @Option var batched = 50_000
+
+    func run() async throws {
+        let store = try SQLiteStore(path: scratchDatabase("ingest.sqlite"))
+        let engine = try engine(store: store)
+        let start = Date(timeIntervalSince1970: 1_795_000_000)
+        for first in stride(from: 0, to: leads, by: 5_000) {
+            _ = try await engine.upsert((first..<min(first + 5_000, leads)).map(ScoringBenchData.patch), now: start)
+        }
+        var random = SeededRandom(seed: 7)
+        func event(_ n: Int) -> IncomingEvent {
+            let (type, properties) = ScoringBenchData.events[Int(random.next() % UInt64(ScoringBenchData.events.count))]
+            return IncomingEvent(subject: .email("lead\(Int(random.next() % UInt64(leads)))@example.com"), type: type,
+                                 at: start.addingTimeInterval(Double(n)), properties: properties, clientID: "evt-\(n)")
+        }
+        let singleSeconds = try await elapsed {
+            for n in 0..<single { _ = try await engine.track(event(n), now: start.addingTimeInterval(Double(n))) }
+        }
+        let batchedSeconds = try await elapsed {
+            for first in stride(from: single, to: single + batched, by: 100) {
+                let batch = (first..<min(first + 100, single + batched)).map(event)
+                _ = try await engine.track(batch, now: batch.last!.at)
+            }
+        }
+        report("score-ingest", [
+            ("leads", "\(leads)"), ("single_events", "\(single)"), ("single_events_per_s", String(format: "%.0f", Double(single) / singleSeconds)),
+            ("batched_events", "\(batched)"), ("batch", "100"), ("batched_events_per_s", String(format: "%.0f", Double(batched) / batchedSeconds)),
+        ])
+    }
+}
+
+/// `scores recompute` and `leads top --limit 100` over N leads with a realistic spread of
+/// profiles and five months of behaviour, written straight into the store's tables.
+struct ScoreRanking: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "score-ranking")
+    @Option var leads = 1_000_000
+    @Option(name: .customLong("events-per-lead")) var eventsPerLead = 3
+    @Option var queries = 31
+
+    func run() async throws {
+        let path = scratchDatabase("ranking.sqlite")
+        let store = try SQLiteStore(path: path)
+        let now = Date(timeIntervalSince1970: 1_795_000_000)
+        let seed = try await elapsed { try await Self.seed(path: path, leads: leads, eventsPerLead: eventsPerLead, now: now) }
+        let engine = try engine(store: store)
+        var summary = Engine.Recompute()
+        let recompute = try await elapsed { summary = try await engine.recomputeScores(now: now, batchSize: 500) }
+        report("score-recompute", [
+            ("leads", "\(summary.leads)"), ("events", "\(leads * eventsPerLead)"), ("seed_s", String(format: "%.1f", seed)),
+            ("seconds", String(format: "%.1f", recompute)), ("leads_per_s", String(format: "%.0f", Double(summary.leads) / recompute)),
+        ])
+        // Ranked a few days later, so every score has decayed since it was stored
+        let later = now.addingTimeInterval(5 * 86_400)
+        var latencies: [Double] = []
+        var top: [RankedLead] = []
+        for _ in 0..<queries {
+            latencies.append(try await elapsed { top = try await engine.top(limit: 100, now: later) } * 1000)
+        }
+        latencies.sort()
+        report("score-top", [
+            ("leads", "\(leads)"), ("limit", "100"), ("queries", "\(queries)"), ("median_ms", String(format: "%.1f", latencies[latencies.count / 2])),
+            ("p90_ms", String(format: "%.1f", latencies[latencies.count * 9 / 10])), ("best_score", String(format: "%.1f", top.first?.score ?? 0)),
+            ("100th_score", String(format: "%.1f", top.last?.score ?? 0)),
+        ])
+    }
+
+    /// Leads and events in bulk, as years of imports and tracking would have left them.
+    static func seed(path: String, leads: Int, eventsPerLead: Int, now: Date) async throws {
+        let pool = try DatabasePool(path: path)
+        let batch = 20_000
+        for first in stride(from: 0, to: leads, by: batch) {
+            try await pool.write { db in
+                var random = SeededRandom(seed: UInt64(first) + 11)
+                let lead = try db.cachedStatement(sql: """
+                    INSERT INTO lead (id, email, first_name, job_title, industry, company_size, country, timezone, source, stage,
+                        email_consent, sms_consent, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, 'Europe/London', ?, 1, 1, 0, ?, ?)
+                    """)
+                let event = try db.cachedStatement(sql: "INSERT INTO event (lead_id, type, at, properties) VALUES (?, ?, ?, ?)")
+                for n in first..<min(first + batch, leads) {
+                    let patch = ScoringBenchData.patch(n)
+                    let id = String(format: "ld_%09d", n)
+                    let created = now.timeIntervalSince1970 - 150 * 86_400
+                    try lead.execute(arguments: [id, patch.email, patch.firstName, patch.jobTitle, patch.industry, patch.companySize,
+                                                 patch.country, patch.source, created, created])
+                    try event.execute(arguments: [id, "lead.created", created, "{}"])
+                    for _ in 0..<Int(random.next() % UInt64(eventsPerLead * 2 + 1)) {
+                        let (type, properties) = ScoringBenchData.events[Int(random.next() % UInt64(ScoringBenchData.events.count))]
+                        let at = now.timeIntervalSince1970 - Double(random.next() % (150 * 86_400))
+                        try event.execute(arguments: [id, type, at, properties.isEmpty ? "{}" : "{\"path\":\"\(properties["path"]!.textValue)\"}"])
+                    }
+                }
+            }
+        }
+    }
+}
+
+enum ScoringBenchData {
+    static let titles = ["Head of Growth", "Marketing Manager", "Analyst", "VP Sales", "Founder", "Director of Demand Generation", "Engineer"]
+    static let industries = ["SaaS", "Retail", "Fintech", "Education", "Logistics", "Manufacturing"]
+    static let sources = ["referral", "website", "social media", "advertising", "trade show", "webinar"]
+    static let events: [(String, [String: Value])] = [
+        ("email.opened", [:]), ("email.opened", [:]), ("email.clicked", [:]), ("page.viewed", ["path": "/pricing"]),
+        ("page.viewed", ["path": "/customers/fernhill"]), ("page.viewed", ["path": "/blog/scoring"]), ("resource.downloaded", [:]),
+        ("webinar.attended", [:]), ("demo.requested", [:]), ("email.bounced", [:]),
+    ]
+
+    static func patch(_ n: Int) -> LeadPatch {
+        var patch = LeadPatch(email: "lead\(n)@example.com")
+        patch.firstName = "Lead \(n)"
+        patch.jobTitle = titles[n % titles.count]
+        patch.industry = industries[(n / 7) % industries.count]
+        patch.companySize = [5, 40, 120, 600, 1800, 9000][(n / 42) % 6]
+        patch.country = ["GB", "DE", "US", "FR"][(n / 252) % 4]
+        patch.source = sources[(n / 1009) % sources.count]
+        return patch
+    }
+}
