@@ -30,6 +30,9 @@ let scoring = ScoringModel(version: "2026-11-b", behaviourHalfLife: .days(30)) {
     Profile("Very small company", when: .attribute("company_size", .lessThan(10)), points: -10)
     Profile("Free-mail address", when: .attribute("email", .contains("@gmail.")) || .attribute("email", .contains("@yahoo."))
         || .attribute("email", .contains("@hotmail.")) || .attribute("email", .contains("@outlook.")), points: -15)
+    Profile("Outside our sales regions", when: .attribute("country", .exists)
+        && !.attribute("country", .oneOf(["GB", "IE", "PT", "ES", "FR", "DE", "NL", "BE", "NO", "SE", "DK", "FI", "US", "CA", "BR", "MX", "AU"])),
+        points: -10)
     // Sales' verdict (`nurture leads mark … --outcome bad-fit`): stop ranking them high.
     Profile("Sales said bad fit", when: .attribute("sales_outcome", .equals("bad-fit")), points: -60)
     Profile("Competitor", when: .attribute("email", .contains("@hubspot.")) || .attribute("email", .contains("@mautic.")), points: -100)
