@@ -72,10 +72,8 @@ extension SQLiteStore {
         let since = now.timeIntervalSince1970 - historyWindow
         return try best.compactMap { entry in
             guard let lead = try fetchLead(db, id: entry.id) else { return nil }
-            let events = ranking.withHistory
-                ? try Row.fetchAll(db.cachedStatement(sql: "SELECT type, at, properties FROM event WHERE lead_id = ? AND at >= ? ORDER BY at, seq"),
-                                   arguments: [entry.id, since]).map(event)
-                : []
+            let events = try Row.fetchAll(db.cachedStatement(sql: "SELECT type, at, properties FROM event WHERE lead_id = ? AND at >= ? ORDER BY at, seq"),
+                                          arguments: [entry.id, since]).map(event)
             return RankedLead(lead: lead, score: entry.score, scoring: entry.scoring, events: events)
         }
     }

@@ -63,7 +63,7 @@ extension LeadsCommand {
             var lead: Lead { entry.lead }
             var name: String { [lead.firstName, lead.lastName].compactMap { $0 }.joined(separator: " ") }
             var topReasons: [(label: String, value: Double)] { Array(reasons.filter { abs($0.value) >= 0.05 }.prefix(3)) }
-            var reasonText: String { topReasons.map { "\($0.label) \(signed($0.value))" }.joined(separator: "; ") }
+            var reasonText: String { topReasons.map { "\($0.label) \(ScoreText.signed($0.value))" }.joined(separator: "; ") }
         }
 
         func printTable(_ rows: [TopRow]) {
@@ -74,7 +74,7 @@ extension LeadsCommand {
             var table = [["#", "score", "stage", "lead", "company", "owner", "top reasons"]]
             for (index, row) in rows.enumerated() {
                 let who = [row.name, row.lead.email.map { "<\($0)>" } ?? ""].filter { !$0.isEmpty }.joined(separator: " ")
-                table.append(["\(index + 1)", points(row.entry.score), row.lead.stage.name, who, row.lead.company ?? "", row.lead.owner ?? "", row.reasonText])
+                table.append(["\(index + 1)", ScoreText.points(row.entry.score), row.lead.stage.name, who, row.lead.company ?? "", row.lead.owner ?? "", row.reasonText])
             }
             printColumns(table)
         }
@@ -98,8 +98,8 @@ extension LeadsCommand {
             }
             let items = rows.enumerated().map { index, row in
                 Item(rank: index + 1, id: row.lead.id, email: row.lead.email, name: row.name, company: row.lead.company, stage: row.lead.stage.name,
-                     score: rounded(row.entry.score), owner: row.lead.owner,
-                     reasons: row.topReasons.map { .init(label: $0.label, points: rounded($0.value)) })
+                     score: ScoreText.rounded(row.entry.score), owner: row.lead.owner,
+                     reasons: row.topReasons.map { .init(label: $0.label, points: ScoreText.rounded($0.value)) })
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -109,7 +109,7 @@ extension LeadsCommand {
         func printCSV(_ rows: [TopRow]) {
             print(["rank", "score", "stage", "email", "first_name", "last_name", "company", "owner", "top_reasons"].joined(separator: ","))
             for (index, row) in rows.enumerated() {
-                let fields = ["\(index + 1)", points(row.entry.score), row.lead.stage.name, row.lead.email ?? "", row.lead.firstName ?? "",
+                let fields = ["\(index + 1)", ScoreText.points(row.entry.score), row.lead.stage.name, row.lead.email ?? "", row.lead.firstName ?? "",
                               row.lead.lastName ?? "", row.lead.company ?? "", row.lead.owner ?? "", row.reasonText]
                 // Lead data comes from forms and imports: a name like =HYPERLINK(…) must stay text.
                 print(fields.map(CSVWriter.cell).joined(separator: ","))
@@ -158,7 +158,7 @@ extension LeadsCommand {
             switch try await live.engine.mark(subject, outcome: verdict, note: note, by: by, now: Date()) {
             case .stored:
                 let updated = try await (lead.contains("@") ? live.store.lead(email: lead) : live.store.lead(id: lead))
-                print("marked \(lead) \(verdict.rawValue): stage \(updated?.stage.name ?? "?"), score \(points(updated?.score ?? 0))")
+                print("marked \(lead) \(verdict.rawValue): stage \(updated?.stage.name ?? "?"), score \(ScoreText.points(updated?.score ?? 0))")
             case .unknownLead:
                 printError("error: no lead '\(lead)'")
                 throw ExitCode.failure
@@ -230,18 +230,18 @@ struct LeadReport {
             out.append("  " + lead.attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.textValue)" }.joined(separator: " · "))
         }
         if let card {
-            out += ["", "Score \(points(card.total)) (model \(card.modelVersion)) — contributions, largest first:"]
+            out += ["", "Score \(ScoreText.points(card.total)) (model \(card.modelVersion)) — contributions, largest first:"]
             let ordered = card.contributions.filter { abs($0.value) >= 0.05 }.sorted { abs($0.value) > abs($1.value) }
             for contribution in ordered.prefix(12) {
-                var line = "  \(signed(contribution.value).leftPad(7))  \(contribution.label)"
+                var line = "  \(ScoreText.signed(contribution.value).leftPad(7))  \(contribution.label)"
                 if let at = contribution.at {
-                    line += "  (\(signed(contribution.points)) on \(clock.format(at))" + (contribution.value != contribution.points ? ", decayed" : "") + ")"
+                    line += "  (\(ScoreText.signed(contribution.points)) on \(clock.format(at))" + (contribution.value != contribution.points ? ", decayed" : "") + ")"
                 }
                 out.append(line)
             }
             if ordered.count > 12 {
                 let rest = ordered.dropFirst(12).map(\.value).reduce(0, +)
-                out.append("  \(signed(rest).leftPad(7))  \(ordered.count - 12) smaller contributions")
+                out.append("  \(ScoreText.signed(rest).leftPad(7))  \(ordered.count - 12) smaller contributions")
             }
             let armed = detail.work.state.scoring.thresholds.fired.sorted().map { Value.number($0).textValue }
             if !armed.isEmpty { out.append("  thresholds crossed and not re-armed: \(armed.joined(separator: ", "))") }
@@ -276,9 +276,6 @@ struct LeadReport {
     }
 }
 
-func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }
-func points(_ value: Double) -> String { Value.number(rounded(value)).textValue }
-func signed(_ value: Double) -> String { (value >= 0 ? "+" : "") + points(value) }
 
 extension String {
     func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }

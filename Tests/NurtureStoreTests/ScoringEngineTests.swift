@@ -69,6 +69,24 @@ import Testing
         #expect(detail.timeline.filter { $0.type == "sales.notified" }.count == 2)
     }
 
+    @Test func dueWorkSeesTheDecayedScoreAndReArmsWithoutAnEvent() async throws {
+        for (days, rearmed) in [(10.0, false), (82, true)] {
+            let fixture = try Fixture()
+            _ = try await fixture.engine.upsert([prospect("ana@example.com")], now: start)
+            try await track(fixture, "ana@example.com", "demo.requested", at: start.addingTimeInterval(3600))
+            // Her welcome series is due; the pass that advances it brings her score to that instant
+            let later = start.addingTimeInterval(days * Self.day)
+            #expect(try await fixture.engine.runDue(now: later).leads == 1)
+            let detail = try #require(try await fixture.store.leadDetail(.email("ana@example.com"), now: later, timelineLimit: 0))
+            let expected = 36 + 40 * pow(0.5, (days * Self.day - 3600) / (30 * Self.day)) - (rearmed ? 15 : 0)
+            #expect(abs(detail.work.lead.score - expected) < 1e-6, "after \(days) days")
+            // Above the re-arm line the MQL threshold stays fired; below it, it re-arms at once
+            #expect(detail.work.state.scoring.thresholds.fired == (rearmed ? [] : [60]))
+            #expect(detail.work.lead.stage == .mql)   // stages never move back
+            #expect(try await alerts(fixture).count == 1)
+        }
+    }
+
     @Test func theStoredScoreIsTheExplanationsSumAtAnyInstant() async throws {
         let fixture = try Fixture()
         _ = try await fixture.engine.upsert([prospect("ana@example.com")], now: start)

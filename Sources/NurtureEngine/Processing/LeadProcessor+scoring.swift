@@ -40,12 +40,11 @@ extension LeadProcessor {
         guard abs(score - work.lead.score) >= 0.005 else { return }
         var thresholds = work.state.scoring.thresholds
         let crossed = thresholds.update(score: score, thresholds: scoring.model.thresholds)
-        let before = work.lead
-        work.lead.score = score
         if thresholds != work.state.scoring.thresholds || !crossed.isEmpty {
             // Rare (a threshold re-arms or a penalty fades): worth the full computation.
-            work.lead = before
             rescore(&work, now: now)
+        } else {
+            work.lead.score = score
         }
     }
 
@@ -92,7 +91,7 @@ extension LeadProcessor {
         let alert = SalesAlert(
             id: id, lead: work.lead, trigger: trigger, note: note, score: card?.total ?? work.lead.score, threshold: threshold,
             reasons: card?.reasons ?? [], recent: Array(recent), at: now)
-        var properties: [String: Value] = ["trigger": .string(trigger), "message": .string(id), "score": .number((alert.score * 10).rounded() / 10)]
+        var properties: [String: Value] = ["trigger": .string(trigger), "message": .string(id), "score": .number(ScoreText.rounded(alert.score))]
         if let note { properties["note"] = .string(note) }
         if let owner = work.lead.owner { properties["owner"] = .string(owner) }
         record(LeadEvent("sales.notified", at: now, properties: properties), &work)

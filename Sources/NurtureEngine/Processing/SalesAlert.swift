@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import NurtureDSL
 import Synchronization
 
@@ -33,7 +33,7 @@ struct SalesAlert {
     }
 
     var headline: String {
-        "\(name) — score \(Self.points(score))" + (note.map { ": \($0)" } ?? "")
+        "\(name) — score \(ScoreText.points(score))" + (note.map { ": \($0)" } ?? "")
     }
 
     /// Slack's mrkdwn: `*bold*`, and `&`, `<`, `>` escaped so lead data cannot forge links or mentions.
@@ -45,8 +45,8 @@ struct SalesAlert {
         let role = [lead.jobTitle, lead.company].compactMap { $0 }.joined(separator: " at ")
         if !role.isEmpty { who += ", \(escaped(role))" }
         if let email = lead.email, email != name { who += " (\(escaped(email)))" }
-        var lines = [who, "Score \(Self.points(score)) — \(escaped(trigger))" + (note.map { ": \(escaped($0))" } ?? "")]
-        let why = reasons.prefix(4).map { "\(escaped($0.label)) \(Self.signed($0.value))" }
+        var lines = [who, "Score \(ScoreText.points(score)) — \(escaped(trigger))" + (note.map { ": \(escaped($0))" } ?? "")]
+        let why = reasons.prefix(4).map { "\(escaped($0.label)) \(ScoreText.signed($0.value))" }
         if !why.isEmpty { lines.append("Why: " + why.joined(separator: " · ")) }
         let clock = LocalClock(zone: lead.zone)
         let activity = recent.map { event -> String in
@@ -97,17 +97,14 @@ struct SalesAlert {
         let body = Body(
             id: id,
             lead: .init(id: lead.id, email: lead.email, name: name, company: lead.company, job_title: lead.jobTitle, stage: lead.stage.name),
-            score: (score * 10).rounded() / 10, threshold: threshold, trigger: trigger, note: note, owner: lead.owner,
-            reasons: reasons.map { .init(label: $0.label, points: ($0.value * 10).rounded() / 10) },
+            score: ScoreText.rounded(score), threshold: threshold, trigger: trigger, note: note, owner: lead.owner,
+            reasons: reasons.map { .init(label: $0.label, points: ScoreText.rounded($0.value)) },
             recent_activity: recent.map { .init(type: $0.type, at: $0.at.iso8601UTC, properties: $0.properties.mapValues(\.textValue)) },
             text: text)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(body)) ?? Data(), as: UTF8.self)
     }
-
-    static func points(_ value: Double) -> String { Value.number((value * 10).rounded() / 10).textValue }
-    static func signed(_ value: Double) -> String { (value >= 0 ? "+" : "") + points(value) }
 }
 
 /// The next rep of a round-robin, shared by every lead in one transaction and saved with it, so

@@ -1,6 +1,13 @@
 public import Foundation
 public import NurtureDSL
 
+/// Scores as people read them: one decimal, `+` on gains. Alerts, timelines and the CLI agree.
+public enum ScoreText {
+    public static func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+    public static func points(_ value: Double) -> String { Value.number(rounded(value)).textValue }
+    public static func signed(_ value: Double) -> String { (value >= 0 ? "+" : "") + points(value) }
+}
+
 /// A score and the contributions it is the sum of, so every number can explain itself.
 public struct ScoreCard: Sendable, Hashable {
     public struct Contribution: Sendable, Hashable {
@@ -50,11 +57,17 @@ public struct ScoreCalculator: Sendable {
     public let model: ScoringModel
     /// Each source rule's source, normalised once rather than for every lead scored.
     private let sourceKeys: [String?]
+    /// The inactivity rules as (seconds, points): `current` runs for every lead a ranking reads.
+    private let inactivity: [(after: Double, points: Double)]
 
     public init(model: ScoringModel) {
         self.model = model
         sourceKeys = model.rules.map { rule in
             if case .source(let source) = rule.kind { return Self.normalised(source) }
+            return nil
+        }
+        inactivity = model.rules.compactMap { rule in
+            if case .inactivity(let span) = rule.kind { return (Double(span.approximateSeconds), Double(rule.points)) }
             return nil
         }
     }
@@ -127,11 +140,8 @@ public struct ScoreCalculator: Sendable {
         guard let scoredAt = snapshot.scoredAt else { return 0 }
         var total = snapshot.fixedPoints + (snapshot.gains + snapshot.losses) * decay(since: scoredAt, now: now)
         if let lastActivity = snapshot.lastActivityAt {
-            for rule in model.rules {
-                if case .inactivity(let span) = rule.kind, now.timeIntervalSince(lastActivity) >= Double(span.approximateSeconds) {
-                    total += Double(rule.points)
-                }
-            }
+            let silent = now.timeIntervalSince(lastActivity)
+            for rule in inactivity where silent >= rule.after { total += rule.points }
         }
         return total
     }
@@ -151,10 +161,7 @@ public struct ScoreCalculator: Sendable {
 
     /// The most inactivity rules can add (they usually subtract): part of `leads top`'s bound.
     public var largestInactivityBonus: Double {
-        model.rules.reduce(0) { sum, rule in
-            if case .inactivity = rule.kind, rule.points > 0 { return sum + Double(rule.points) }
-            return sum
-        }
+        inactivity.map(\.points).filter { $0 > 0 }.reduce(0, +)
     }
 
     /// Ranks are measured from 2026-01-01 so they stay small numbers for centuries.

@@ -169,7 +169,7 @@ extension Timeline.Line {
         case .branched(let step, let taken, let because):
             self.init(at: at, campaign: campaign, what: "branch", step: step, detail: (taken ? "then: " : "else: ") + because)
         case .scoreAdjusted(let step, let points, let score):
-            self.init(at: at, campaign: campaign, what: "score", step: step, detail: "\(points >= 0 ? "+" : "")\(points) → \(SalesAlert.points(score))")
+            self.init(at: at, campaign: campaign, what: "score", step: step, detail: "\(points >= 0 ? "+" : "")\(points) → \(ScoreText.points(score))")
         case .attributeSet(let step, let name, let value):
             self.init(at: at, campaign: campaign, what: "set", step: step, detail: "\(name) = \(value)")
         case .stageSet(let step, let stage):
@@ -181,7 +181,7 @@ extension Timeline.Line {
             self.init(at: at, campaign: campaign, what: "sales", step: step, detail: "alert: " + (note ?? "lead needs attention") + owner)
         case .thresholdCrossed(let points, let score):
             self.init(at: at, campaign: campaign, what: "threshold", step: nil,
-                      detail: "score \(SalesAlert.points(score)) crossed \(Value.number(points).textValue)")
+                      detail: "score \(ScoreText.points(score)) crossed \(Value.number(points).textValue)")
         case .moved(let step, let target):
             self.init(at: at, campaign: campaign, what: "move", step: step, detail: "to campaign \(target)")
         case .exited(let reason):

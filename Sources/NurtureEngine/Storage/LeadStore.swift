@@ -169,15 +169,12 @@ public struct LeadRanking: Sendable {
     public var segments: [Segment]
     /// Turns the stored parts into the score at any instant and bounds the unseen.
     public var calculator: ScoreCalculator
-    /// Also load each ranked lead's recent history, to explain its score.
-    public var withHistory: Bool
 
-    public init(limit: Int, stage: Stage? = nil, segments: [Segment] = [], calculator: ScoreCalculator, withHistory: Bool = true) {
+    public init(limit: Int, stage: Stage? = nil, segments: [Segment] = [], calculator: ScoreCalculator) {
         self.limit = limit
         self.stage = stage
         self.segments = segments
         self.calculator = calculator
-        self.withHistory = withHistory
     }
 }
 
@@ -186,7 +183,7 @@ public struct RankedLead: Sendable {
     /// The score at the ranking's instant.
     public var score: Double
     public var scoring: ScoreSnapshot
-    /// The lead's recent history (the same window a unit of work loads), when asked for.
+    /// The lead's recent history (the same window a unit of work loads), to explain its score.
     public var events: [LeadEvent]
 
     public init(lead: Lead, score: Double, scoring: ScoreSnapshot, events: [LeadEvent] = []) {

@@ -20,11 +20,6 @@ extension Engine {
         try await store.topLeads(LeadRanking(limit: limit, stage: stage, segments: segments, calculator: scoring), now: now)
     }
 
-    /// Why a lead scores what it scores at `now`: every contribution, recomputed from its history.
-    public func explain(_ lead: Lead, events: [LeadEvent], now: Date) throws -> ScoreCard {
-        try scoring.score(lead, events: events, now: now)
-    }
-
     /// A lead's profile, score card, enrollments and latest activity.
     public func detail(_ subject: IncomingEvent.Subject, now: Date, timelineLimit: Int = 30) async throws -> (detail: LeadDetail, card: ScoreCard?)? {
         guard let detail = try await store.leadDetail(subject, now: now, timelineLimit: timelineLimit) else { return nil }
