@@ -24,6 +24,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Already in the graph through hummingbird; named so the server can use their types directly.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The vocabulary marketers write campaigns in, and the rules that check them. Pure: no I/O.
@@ -47,6 +52,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),
@@ -56,15 +62,33 @@ let package = Package(
             dependencies: ["NurtureEngine", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
+        // The HTTP side: the /v1 API, tracking and unsubscribe links, inbound provider webhooks,
+        // health and metrics. Routes translate HTTP to engine calls; the rules live in the engine.
+        .target(
+            name: "NurtureServer",
+            dependencies: [
+                "NurtureEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "nurture",
             dependencies: [
                 "NurtureEngine",
+                "NurtureServer",
                 "NurtureStore",
                 "Campaigns",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
@@ -93,6 +117,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NurtureStoreTests", dependencies: ["NurtureStore", "NurtureTesting", "Campaigns"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NurtureServerTests",
+            dependencies: [
+                "NurtureServer", "NurtureStore", "NurtureTesting", "Campaigns",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["nurture", "NurtureTesting", "NurtureStore"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

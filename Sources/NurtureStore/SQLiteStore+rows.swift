@@ -72,6 +72,9 @@ extension SQLiteStore {
         switch subject {
         case .id(let id): try fetchScoredLead(db, id: id)
         case .email(let email): try fetchScoredLead(db, email: email)
+        case .phone(let phone):
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM lead WHERE phone = ? ORDER BY created_at LIMIT 1"), arguments: [phone])
+                .map { (lead($0), scoreSnapshot($0)) }
         }
     }
 
@@ -159,8 +162,8 @@ extension SQLiteStore {
         let since = now.timeIntervalSince1970 - historyWindow
         let events = try Row.fetchAll(db.cachedStatement(sql: "SELECT type, at, properties FROM event WHERE lead_id = ? AND at >= ? ORDER BY at, seq"),
                                       arguments: [lead.id, since]).map(event)
-        let sends = try Row.fetchAll(db.cachedStatement(sql: "SELECT channel, created_at, transactional FROM outbox_message WHERE lead_id = ? AND created_at >= ?"),
-                                     arguments: [lead.id, now.timeIntervalSince1970 - sendWindow]).compactMap { row -> SendRecord? in
+        let sends = try Row.fetchAll(db.cachedStatement(sql: "SELECT channel, created_at, transactional FROM outbox_message WHERE lead_id = ? AND created_at >= ? AND campaign_id != ?"),
+                                     arguments: [lead.id, now.timeIntervalSince1970 - sendWindow, OutboxMessage.systemCampaign]).compactMap { row -> SendRecord? in
             guard let channel = OutgoingMessage.Channel(rawValue: row["channel"]) else { return nil }
             return SendRecord(channel: channel, at: Date(timeIntervalSince1970: row["created_at"]), isTransactional: row["transactional"])
         }
@@ -181,6 +184,37 @@ extension SQLiteStore {
         }
         for event in work.newEvents { try insert(event, leadID: work.lead.id, clientID: nil, db) }
         for message in work.newMessages { try insert(message, db) }
+        if work.state.suppressions != loaded.state.suppressions {
+            try persistSuppressions(work.state.suppressions, was: loaded.state.suppressions, lead: work.lead, db, now: now)
+        }
+        for (messageID, delivery) in work.deliveryUpdates {
+            try db.cachedStatement(sql: "UPDATE outbox_message SET delivery = ?, delivery_at = ? WHERE id = ? AND lead_id = ?")
+                .execute(arguments: [delivery, now.timeIntervalSince1970, messageID, work.lead.id])
+        }
+    }
+
+    /// Suppressions belong to addresses (so they outlive a deleted lead and bind a re-imported
+    /// one); the work sees them per channel of the lead's current addresses.
+    static func persistSuppressions(
+        _ now: [OutgoingMessage.Channel: String], was: [OutgoingMessage.Channel: String], lead: Lead, _ db: Database, now moment: Date
+    ) throws {
+        for channel in Set(now.keys).union(was.keys) where now[channel] != was[channel] {
+            let addresses = switch channel {
+            case .email: [lead.email].compactMap { $0 }
+            case .sms: [lead.phone].compactMap { $0 }
+            case .sales: [String]()
+            }
+            for address in addresses {
+                if let reason = now[channel] {
+                    try db.cachedStatement(sql: """
+                        INSERT INTO suppression (address, channel, reason, at) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, at = excluded.at
+                        """).execute(arguments: [address, channel.rawValue, reason, moment.timeIntervalSince1970])
+                } else {
+                    try db.cachedStatement(sql: "DELETE FROM suppression WHERE address = ? AND channel = ?").execute(arguments: [address, channel.rawValue])
+                }
+            }
+        }
     }
 
     static func enrollment(_ row: Row) -> Enrollment {
@@ -253,6 +287,7 @@ extension SQLiteStore {
         message.leaseOwner = row["lease_owner"]
         message.leaseUntil = date(row["lease_until"])
         message.sentAt = date(row["sent_at"])
+        message.delivery = row["delivery"]
         return message
     }
 

@@ -118,6 +118,15 @@ extension SQLiteStore {
                 CREATE INDEX outbox_lead_created ON outbox_message(lead_id, created_at DESC);
                 """)
         }
+        migrator.registerMigration("v3 delivery reports, leads by phone") { db in
+            // What the provider said after a message left (delivered, bounced, complained), and
+            // the index that lets an SMS reply (STOP, START, HELP) find its lead by number.
+            try db.execute(sql: """
+                ALTER TABLE outbox_message ADD COLUMN delivery TEXT;
+                ALTER TABLE outbox_message ADD COLUMN delivery_at REAL;
+                CREATE INDEX lead_phone ON lead(phone) WHERE phone IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

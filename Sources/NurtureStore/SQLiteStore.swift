@@ -78,31 +78,46 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     // MARK: - Work
 
-    public func ingest(_ events: [IncomingEvent], now: Date, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void) async throws -> [IngestOutcome] {
+    public func ingest(
+        _ events: [IncomingEvent], now: Date, created: @Sendable (inout LeadWork) -> Void, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void
+    ) async throws -> [IngestOutcome] {
         try await writer.write { db in
             let rotation = try Self.rotation(db)
             var outcomes: [IngestOutcome] = []
             outcomes.reserveCapacity(events.count)
             for event in events {
-                guard let found = try Self.fetchScoredLead(db, event.subject) else {
-                    outcomes.append(.unknownLead)
-                    continue
-                }
                 if let clientID = event.clientID,
                    try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM event WHERE client_id = ?"), arguments: [clientID]) == true
                 {
                     outcomes.append(.duplicate)
                     continue
                 }
-                // History first, then the event: `body` adds the event to the history itself.
-                let loaded = try Self.loadWork(db, lead: found.lead, scoring: found.scoring, now: now)
+                let loaded: LeadWork
+                var work: LeadWork
+                var outcome: IngestOutcome
+                if let found = try Self.fetchScoredLead(db, event.subject) {
+                    // History first, then the event: `body` adds the event to the history itself.
+                    loaded = try Self.loadWork(db, lead: found.lead, scoring: found.scoring, now: now)
+                    work = loaded
+                    outcome = .stored(leadID: found.lead.id)
+                } else if event.createsLead, case .email(let email) = event.subject {
+                    let lead = LeadPatch(email: email).newLead(id: LeadPatch.newID())
+                    try Self.save(lead, scoring: ScoreSnapshot(), db, now: now, insert: true)
+                    loaded = LeadWork(state: LeadState(lead: lead))
+                    work = loaded
+                    work.rotation = rotation
+                    created(&work)
+                    outcome = .created(leadID: lead.id)
+                } else {
+                    outcomes.append(.unknownLead)
+                    continue
+                }
                 let stored = LeadEvent(event.type, at: event.at, properties: event.properties)
-                try Self.insert(stored, leadID: found.lead.id, clientID: event.clientID, db)
-                var work = loaded
+                try Self.insert(stored, leadID: work.lead.id, clientID: event.clientID, db)
                 work.rotation = rotation
                 body(&work, stored)
                 try Self.persist(work, loaded: loaded, db, now: now)
-                outcomes.append(.stored(leadID: found.lead.id))
+                outcomes.append(outcome)
             }
             try Self.save(rotation, db)
             return outcomes
@@ -196,7 +211,8 @@ public final class SQLiteStore: LeadStore, Sendable {
                 var message = Self.message(row)
                 // Re-checked here, in the claiming transaction: nothing goes out after an
                 // unsubscribe has committed.
-                if let reason = try String.fetchOne(db, sql: "SELECT reason FROM suppression WHERE address = ? AND channel = ?",
+                if message.campaignID != OutboxMessage.systemCampaign,
+                   let reason = try String.fetchOne(db, sql: "SELECT reason FROM suppression WHERE address = ? AND channel = ?",
                                                     arguments: [message.address, message.channel.rawValue])
                 {
                     try db.execute(sql: "UPDATE outbox_message SET status = 'suppressed', last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
@@ -301,6 +317,16 @@ public final class SQLiteStore: LeadStore, Sendable {
                 INSERT INTO suppression (address, channel, reason, at) VALUES (?, ?, ?, ?)
                 ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, at = excluded.at
                 """, arguments: [address, channel.rawValue, reason, at.timeIntervalSince1970])
+        }
+    }
+
+    public func outboxCounts() async throws -> [String: Int] {
+        try await writer.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM outbox_message GROUP BY status") {
+                counts[row["status"]] = row["n"]
+            }
+            return counts
         }
     }
 

@@ -32,7 +32,7 @@ struct EventsCommand: AsyncParsableCommand {
             let live = try await runtime.makeRuntime()
             let event = IncomingEvent(subject: .email(email), type: type, at: when, properties: props, clientID: clientID)
             switch try await live.engine.track(event, now: when) {
-            case .stored(let leadID):
+            case .stored(let leadID), .created(let leadID):
                 print("stored \(type) for lead \(leadID)")
             case .duplicate:
                 print("already stored: an event with id \(clientID ?? "") was recorded before; nothing changed")

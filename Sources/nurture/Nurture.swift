@@ -7,7 +7,7 @@ struct Nurture: AsyncParsableCommand {
         abstract: "Lead nurturing and drip campaigns, defined as Swift in Campaigns/.",
         subcommands: [
             Validate.self, CampaignsCommand.self, Simulate.self, LeadsCommand.self, EventsCommand.self, RunDue.self,
-            WorkerCommand.self, OutboxCommand.self, DeadLettersCommand.self, ScoresCommand.self, DemoCommand.self,
+            WorkerCommand.self, ServeCommand.self, OutboxCommand.self, DeadLettersCommand.self, ScoresCommand.self, DemoCommand.self,
         ]
     )
 }

@@ -56,7 +56,8 @@ struct RuntimeOptions: ParsableArguments {
             secret = try await store.secret(named: "links")
         }
         let links = LinkSigner(secret: secret, publicURL: configuration.publicURL)
-        let processor = LeadProcessor(playbook: playbookOptions.playbook, templates: templates, policy: configuration.policy, links: links)
+        var processor = LeadProcessor(playbook: playbookOptions.playbook, templates: templates, policy: configuration.policy, links: links)
+        processor.smsReplies = configuration.smsReplies(brand: playbookOptions.playbook.brand)
         return Runtime(store: store, engine: Engine(store: store, processor: processor), configuration: configuration)
     }
 }

@@ -52,7 +52,7 @@ extension LeadsCommand {
             }
             switch format {
             case .table: printTable(rows)
-            case .json: print(json(rows))
+            case .json: print(json(ranked, calculator: calculator, now: instant))
             case .csv: printCSV(rows)
             }
         }
@@ -61,8 +61,8 @@ extension LeadsCommand {
             let entry: RankedLead
             let reasons: [(label: String, value: Double)]
             var lead: Lead { entry.lead }
-            var name: String { [lead.firstName, lead.lastName].compactMap { $0 }.joined(separator: " ") }
-            var topReasons: [(label: String, value: Double)] { Array(reasons.filter { abs($0.value) >= 0.05 }.prefix(3)) }
+            var name: String { lead.displayName }
+            var topReasons: [(label: String, value: Double)] { LeadViews.topReasons(reasons) }
             var reasonText: String { topReasons.map { "\($0.label) \(ScoreText.signed($0.value))" }.joined(separator: "; ") }
         }
 
@@ -79,31 +79,9 @@ extension LeadsCommand {
             printColumns(table)
         }
 
-        func json(_ rows: [TopRow]) -> String {
-            struct Item: Encodable {
-                struct Reason: Encodable {
-                    let label: String
-                    let points: Double
-                }
-
-                let rank: Int
-                let id: String
-                let email: String?
-                let name: String
-                let company: String?
-                let stage: String
-                let score: Double
-                let owner: String?
-                let reasons: [Reason]
-            }
-            let items = rows.enumerated().map { index, row in
-                Item(rank: index + 1, id: row.lead.id, email: row.lead.email, name: row.name, company: row.lead.company, stage: row.lead.stage.name,
-                     score: ScoreText.rounded(row.entry.score), owner: row.lead.owner,
-                     reasons: row.topReasons.map { .init(label: $0.label, points: ScoreText.rounded($0.value)) })
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            return String(decoding: (try? encoder.encode(items)) ?? Data("[]".utf8), as: UTF8.self)
+        func json(_ ranked: [RankedLead], calculator: ScoreCalculator, now: Date) -> String {
+            let items = LeadViews.ranked(ranked, calculator: calculator, now: now)
+            return String(decoding: (try? LeadViews.encoder(pretty: true).encode(items)) ?? Data("[]".utf8), as: UTF8.self)
         }
 
         func printCSV(_ rows: [TopRow]) {
@@ -156,7 +134,7 @@ extension LeadsCommand {
             let live = try await runtime.makeRuntime()
             let subject: IncomingEvent.Subject = lead.contains("@") ? .email(lead) : .id(lead)
             switch try await live.engine.mark(subject, outcome: verdict, note: note, by: by, now: Date()) {
-            case .stored:
+            case .stored, .created:
                 let updated = try await (lead.contains("@") ? live.store.lead(email: lead) : live.store.lead(id: lead))
                 print("marked \(lead) \(verdict.rawValue): stage \(updated?.stage.name ?? "?"), score \(ScoreText.points(updated?.score ?? 0))")
             case .unknownLead:

@@ -45,6 +45,9 @@ public struct Campaign: Sendable {
     public let isTransactional: Bool
     /// The send window every send step inherits unless it names its own.
     public let window: SendWindow?
+    /// Whether emails carry an open pixel and tracked links; nil means the default for the kind
+    /// (see ``effectiveTracking``).
+    public let tracking: Tracking?
     public let entries: [Entry]
     public let exits: [Exit]
     public let steps: [Step]
@@ -52,7 +55,7 @@ public struct Campaign: Sendable {
 
     public init(
         _ id: String, kind: Kind, name: String? = nil, reentry: Reentry = .never, transactional: Bool = false,
-        window: SendWindow? = nil, fileID: String = #fileID, line: UInt = #line,
+        window: SendWindow? = nil, tracking: Tracking? = nil, fileID: String = #fileID, line: UInt = #line,
         @CampaignBuilder _ content: () -> [CampaignPart]
     ) {
         var entries: [Entry] = [], exits: [Exit] = [], steps: [Step] = []
@@ -69,11 +72,16 @@ public struct Campaign: Sendable {
         self.reentry = reentry
         self.isTransactional = transactional
         self.window = window
+        self.tracking = tracking
         self.entries = entries
         self.exits = exits
         self.steps = StepIDs.assign(steps)
         self.location = Step.Location(fileID: fileID, line: line)
     }
+
+    /// Marketing mail is tracked unless a campaign says otherwise; transactional mail (receipts,
+    /// password resets) never is unless it asks, because a rewritten link there looks like phishing.
+    public var effectiveTracking: Tracking { tracking ?? (isTransactional ? .off : .opensAndClicks) }
 
     /// Every step, depth first in document order.
     public var allSteps: [Step] { steps.flattened }
@@ -205,4 +213,13 @@ enum StepIDs {
             return step
         }
     }
+}
+
+/// What Nurture adds to a campaign's HTML emails to measure engagement.
+public enum Tracking: String, Sendable, Hashable {
+    /// A 1×1 pixel records opens and links go through signed redirects that record clicks.
+    case opensAndClicks
+    /// Links are tracked, no pixel (opens are unreliable since mail apps prefetch images).
+    case clicks
+    case off
 }

@@ -1,5 +1,5 @@
 public import Foundation
-import NurtureDSL
+public import NurtureDSL
 import TOMLKit
 
 /// `nurture.toml`: channels, endpoints, sending limits and where links point. Secrets are never
@@ -68,6 +68,16 @@ public struct NurtureConfiguration: Sendable {
     public var lease: Duration?
     /// Where the file came from, for messages; nil when the defaults are in use.
     public var path: String?
+    /// Secrets that inbound provider webhooks are signed with (`[inbound.email]`, `[inbound.sms]`);
+    /// an endpoint without one refuses everything.
+    public var inboundEmailSecret: Data?
+    public var inboundSMSSecret: Data?
+    /// Replies to STOP, START and HELP (`[sms] stop_reply`, …); nil uses the brand's defaults.
+    public var smsStopReply: String?
+    public var smsStartReply: String?
+    public var smsHelpReply: String?
+    /// The largest request body the server reads (`[server] max_body_bytes`).
+    public var maxBodyBytes = 1 << 20
 
     public init() {}
 
@@ -136,6 +146,24 @@ public struct NurtureConfiguration: Sendable {
                 configuration.retryHorizon = .seconds(hours * 3600)
             }
         }
+        configuration.inboundEmailSecret = try inboundSecret(raw.inbound?.email, key: "inbound.email", path: path, environment: environment)
+        configuration.inboundSMSSecret = try inboundSecret(raw.inbound?.sms, key: "inbound.sms", path: path, environment: environment)
+        if let sms = raw.sms {
+            for (key, value) in [("stop_reply", sms.stop_reply), ("start_reply", sms.start_reply), ("help_reply", sms.help_reply)] {
+                if let value, value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                    throw Problem(description: "\(path): error: 'sms.\(key)' is empty; leave it out to use the default")
+                }
+            }
+            configuration.smsStopReply = sms.stop_reply
+            configuration.smsStartReply = sms.start_reply
+            configuration.smsHelpReply = sms.help_reply
+        }
+        if let bytes = raw.server?.max_body_bytes {
+            guard (1024...(64 << 20)).contains(bytes) else {
+                throw Problem(description: "\(path): error: 'server.max_body_bytes' must be between 1024 and 67108864")
+            }
+            configuration.maxBodyBytes = bytes
+        }
         // A finished attempt may wait for the next one before it is recorded, so a lease must
         // outlive two timeouts.
         if let lease = configuration.lease, lease <= configuration.longestTimeout * 2 {
@@ -199,6 +227,26 @@ public struct NurtureConfiguration: Sendable {
         return channel
     }
 
+    private static func inboundSecret(_ raw: Raw.Inbound?, key: String, path: String, environment: [String: String]) throws -> Data? {
+        guard let variable = raw?.secret_env else { return nil }
+        guard let value = environment[variable], !value.isEmpty else {
+            throw Problem(description: "\(path): error: '\(key).secret_env' names \(variable), which is not set")
+        }
+        guard let secret = WebhookSignature.decodeSecret(value) else {
+            throw Problem(description: "\(path): error: \(variable) is not a base64 secret (a \"whsec_\" prefix is allowed)")
+        }
+        return secret
+    }
+
+    /// The replies to SMS keywords: configured ones over the brand's defaults.
+    public func smsReplies(brand: Brand) -> SMSReplies {
+        var replies = SMSReplies(brand: brand)
+        if let smsStopReply { replies.stop = smsStopReply }
+        if let smsStartReply { replies.start = smsStartReply }
+        if let smsHelpReply { replies.help = smsHelpReply }
+        return replies
+    }
+
     // Keys as they are written in the file.
     private struct Raw: Decodable {
         struct Channel: Decodable {
@@ -227,9 +275,31 @@ public struct NurtureConfiguration: Sendable {
             var lease_seconds: Number?
         }
 
+        struct Inbound: Decodable {
+            var secret_env: String?
+        }
+
+        struct InboundEndpoints: Decodable {
+            var email: Inbound?
+            var sms: Inbound?
+        }
+
+        struct SMS: Decodable {
+            var stop_reply: String?
+            var start_reply: String?
+            var help_reply: String?
+        }
+
+        struct Server: Decodable {
+            var max_body_bytes: Int?
+        }
+
         var channels: Channels?
         var alerts: Alerts?
         var sending: Sending?
+        var inbound: InboundEndpoints?
+        var sms: SMS?
+        var server: Server?
 
         /// `2` and `2.5` both mean seconds: TOML integers are not floats, people write either.
         struct Number: Decodable {

@@ -13,6 +13,7 @@ public struct Dispatcher: Sendable {
     public let lease: Duration
     let now: @Sendable () -> Date
     let logger: Logger
+    public var metrics = NurtureMetrics()
 
     public init(
         store: any LeadStore, channels: [OutgoingMessage.Channel: any DeliveryChannel], retry: RetryPolicy,
@@ -79,14 +80,16 @@ public struct Dispatcher: Sendable {
         // Deliveries keep `concurrency` requests in flight while a separate consumer records
         // results in batches (one commit, one fsync each); waiting on a commit never idles sends.
         let (results, resultSink) = AsyncStream<FinishedAttempt>.makeStream()
-        async let recorded = record(results)
+        async let recorded = record(results, channel: channel)
         do {
             try await withThrowingTaskGroup(of: FinishedAttempt.self) { group in
                 var pending = messages[...]
                 func startNext() {
                     guard let message = pending.popFirst() else { return }
                     group.addTask {
+                        let started = ContinuousClock.now
                         let outcome = await delivery.deliver(message, now: now())
+                        metrics.sendLatency(channel: channel.rawValue, ContinuousClock.now - started)
                         let result = retry.next(after: message.attempts, of: message, result: outcome, now: now())
                         return FinishedAttempt(messageID: message.id, attempt: message.attempts, result: result)
                     }
@@ -108,7 +111,7 @@ public struct Dispatcher: Sendable {
 
     /// Records attempts as they arrive, a batch per transaction. A result waits at most for the
     /// next one or the end of the pass, so a lease longer than two timeouts always outlives it.
-    private func record(_ results: AsyncStream<FinishedAttempt>) async throws -> Pass {
+    private func record(_ results: AsyncStream<FinishedAttempt>, channel: OutgoingMessage.Channel) async throws -> Pass {
         var pass = Pass()
         var batch: [FinishedAttempt] = []
         var oldest = ContinuousClock.now
@@ -122,12 +125,18 @@ public struct Dispatcher: Sendable {
                 }
                 pass.attempted += 1
                 switch attempt.result {
-                case .sent: pass.sent += 1
-                case .retry: pass.retried += 1
+                case .sent:
+                    pass.sent += 1
+                    metrics.attempt(channel: channel.rawValue, status: "sent")
+                case .retry:
+                    pass.retried += 1
+                    metrics.attempt(channel: channel.rawValue, status: "retry")
                 case .dead(let error):
                     pass.dead += 1
+                    metrics.attempt(channel: channel.rawValue, status: "dead")
                     logger.error("Message became a dead letter.", metadata: ["message.id": "\(attempt.messageID)", "error": "\(error)"])
-                case .suppressed: break
+                case .suppressed:
+                    metrics.attempt(channel: channel.rawValue, status: "suppressed")
                 }
             }
             batch.removeAll(keepingCapacity: true)

@@ -45,7 +45,7 @@ public struct LeadRowParser: Sendable {
         var columns: [Column] = []
         var seen: Set<String> = []
         for raw in header {
-            let name = raw.trimmed.lowercased().replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_")
+            let name = Self.normalised(raw)
             guard !name.isEmpty else { throw HeaderProblem(description: "the header has an empty column name") }
             guard seen.insert(name).inserted else { throw HeaderProblem(description: "the header names '\(name)' twice") }
             columns.append(Self.aliases[name] ?? .attribute(name))
@@ -57,6 +57,11 @@ public struct LeadRowParser: Sendable {
         attributes = Dictionary(playbook.attributes.map { ($0.name, $0.type) }) { a, _ in a }
         self.defaultCountry = defaultCountry
         self.source = source
+    }
+
+    /// A column name as the parser matches it: `First Name` and `first-name` are `first_name`.
+    public static func normalised(_ name: String) -> String {
+        name.trimmed.lowercased().replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_")
     }
 
     /// IANA names; Linux's list leaves out UTC and the Etc/ zones, which are just as valid.
@@ -123,7 +128,7 @@ public struct LeadRowParser: Sendable {
 
     /// A practical check, not RFC 5322: one @, a local part of at most 64 bytes, a dotted
     /// domain of letters, digits and hyphens, no spaces or brackets. Runs on UTF-8 bytes.
-    static func isPlausibleEmail(_ text: String) -> Bool {
+    public static func isPlausibleEmail(_ text: String) -> Bool {
         var at: Int?
         var index = 0
         for byte in text.utf8 {

@@ -10,6 +10,8 @@ public struct LeadProcessor: Sendable {
     public let links: LinkSigner
     /// Nil when the playbook has no scoring model: scores then change only by `AdjustScore`.
     public let scoring: ScoreCalculator?
+    /// What Nurture answers to STOP, START and HELP.
+    public var smsReplies: SMSReplies
     let machines: [String: EnrollmentMachine]
 
     public init(playbook: Playbook, templates: TemplateLibrary, policy: SendingPolicy = .standard, links: LinkSigner) {
@@ -17,6 +19,7 @@ public struct LeadProcessor: Sendable {
         renderer = MessageRenderer(playbook: playbook, library: templates)
         self.links = links
         scoring = playbook.scoring.map(ScoreCalculator.init(model:))
+        smsReplies = SMSReplies(brand: playbook.brand)
         machines = Dictionary(playbook.campaigns.map { ($0.id, EnrollmentMachine(campaign: $0, policy: policy)) }) { first, _ in first }
     }
 
@@ -63,6 +66,7 @@ public struct LeadProcessor: Sendable {
         let now = event.at
         work.state.events.append(event)
         work.log.append(.init(at: now, campaign: "", note: .event(event)))
+        applyCompliance(event, &work)
         if event.type == SalesOutcome.eventType { SalesOutcome(event: event)?.apply(to: &work.lead) }
         rescore(&work, now: now)
         for campaignID in Set(work.enrollments.filter(\.isActive).map(\.campaignID)).sorted() {
@@ -170,19 +174,19 @@ public struct LeadProcessor: Sendable {
         }
         let id = OutboxMessage.id(leadID: lead.id, campaignID: outgoing.campaignID, enrollment: enrollment.sequence,
                                   stepID: outgoing.stepID, occurrence: outgoing.occurrence)
+        let campaign = playbook.campaign(outgoing.campaignID)
         let address = (outgoing.channel == .email ? lead.email : lead.phone) ?? ""
         var body = WebhookBody(id: id, channel: outgoing.channel.rawValue, to: address, lead_id: lead.id,
                                campaign: outgoing.campaignID, step: outgoing.stepID, variant: outgoing.variant)
         switch outgoing.channel {
         case .email:
             body.subject = rendered.subject
-            body.html = rendered.html
+            body.html = rendered.html.map { TrackedLinks(links: links).apply(campaign?.effectiveTracking ?? .off, to: $0, messageID: id) }
             body.text = rendered.text
             body.headers = ["List-Unsubscribe": "<\(unsubscribe)>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"]
         case .sms, .sales:
             body.body = rendered.text
         }
-        let campaign = playbook.campaign(outgoing.campaignID)
         return .success(OutboxMessage(
             id: id, leadID: lead.id, campaignID: outgoing.campaignID, stepID: outgoing.stepID, channel: outgoing.channel,
             address: address, variant: outgoing.variant, subject: rendered.subject, preview: rendered.text, payload: body.json(),

@@ -11,6 +11,8 @@ public struct LeadWork: Sendable {
     public var newEvents: [LeadEvent] = []
     /// Messages to write to the outbox.
     public var newMessages: [OutboxMessage] = []
+    /// What providers reported about sent messages: message id → delivered, bounced, …
+    public var deliveryUpdates: [String: String] = [:]
     /// What happened, in order: what `simulate` prints and the worker logs.
     public var log: [Occurrence] = []
     /// The sales round-robin, shared by every lead of a transaction; nil assigns by rules only.

@@ -33,6 +33,40 @@ public struct LinkSigner: Sendable {
     public func unsubscribeURL(leadID: String, channel: OutgoingMessage.Channel) -> String {
         "\(publicURL)/u/\(token(for: "u1|\(leadID)|\(channel.rawValue)"))"
     }
+
+    /// The open-tracking pixel of a message.
+    public func openURL(messageID: String) -> String {
+        "\(publicURL)/t/o/\(token(for: "o1|\(messageID)"))"
+    }
+
+    /// A tracked link: the target is sealed inside the token, so the redirect can only ever go
+    /// where the message itself pointed.
+    public func clickURL(messageID: String, target: String) -> String {
+        "\(publicURL)/t/c/\(token(for: "c1|\(messageID)|\(target)"))"
+    }
+
+    /// What a signed link stands for.
+    public enum Link: Sendable, Hashable {
+        case unsubscribe(leadID: String, channel: OutgoingMessage.Channel)
+        case open(messageID: String)
+        case click(messageID: String, target: String)
+    }
+
+    /// The link a token stands for, or nil when it is tampered with, foreign or malformed.
+    public func link(_ token: String) -> Link? {
+        guard let payload = verify(token) else { return nil }
+        let parts = payload.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        switch parts.first {
+        case "u1" where parts.count == 3:
+            return OutgoingMessage.Channel(rawValue: parts[2]).map { .unsubscribe(leadID: parts[1], channel: $0) }
+        case "o1" where parts.count == 2:
+            return .open(messageID: parts[1])
+        case "c1" where parts.count == 3:
+            return .click(messageID: parts[1], target: parts[2])
+        default:
+            return nil
+        }
+    }
 }
 
 extension Data {

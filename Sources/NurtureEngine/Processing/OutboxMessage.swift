@@ -38,6 +38,8 @@ public struct OutboxMessage: Sendable, Hashable, Codable {
     public var leaseOwner: String?
     public var leaseUntil: Date?
     public var sentAt: Date?
+    /// What the provider reported after sending: delivered, bounced, soft-bounced, complained, failed.
+    public var delivery: String?
 
     public init(
         id: String, leadID: String, campaignID: String, stepID: String, channel: OutgoingMessage.Channel, address: String,

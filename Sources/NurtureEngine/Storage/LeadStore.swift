@@ -20,10 +20,13 @@ public protocol LeadStore: Sendable {
 
     // MARK: Work
 
-    /// Stores events for leads found by id or email, each once per client id, in one transaction,
-    /// handing each lead's state to `body` after its event. An event whose client id was seen is
-    /// `.duplicate` and does not reach `body`.
-    func ingest(_ events: [IncomingEvent], now: Date, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void) async throws -> [IngestOutcome]
+    /// Stores events for leads found by id, email or phone, each once per client id, in one
+    /// transaction, handing each lead's state to `body` after its event. An event whose client id
+    /// was seen is `.duplicate` and does not reach `body`. An event for an unknown email that
+    /// `createsLead` creates the lead first, handing it to `created`, in the same transaction.
+    func ingest(
+        _ events: [IncomingEvent], now: Date, created: @Sendable (inout LeadWork) -> Void, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void
+    ) async throws -> [IngestOutcome]
 
     /// Ids of leads with an enrollment due at `now`, soonest first.
     func dueLeadIDs(at now: Date, limit: Int) async throws -> [String]
@@ -71,6 +74,9 @@ public protocol LeadStore: Sendable {
     func suppress(address: String, channel: OutgoingMessage.Channel, reason: String, at: Date) async throws
     func suppressions(address: String) async throws -> [OutgoingMessage.Channel: String]
 
+    /// Outbox messages by status: the queue depth `/metrics` reports, cheap enough to scrape.
+    func outboxCounts() async throws -> [String: Int]
+
     // MARK: Settings
 
     /// A random 32-byte secret created on first use and kept in the database, so a default
@@ -91,6 +97,8 @@ public struct IncomingEvent: Sendable, Hashable {
     public enum Subject: Sendable, Hashable {
         case id(String)
         case email(String)
+        /// E.164; the earliest lead with that number (SMS replies carry only the number).
+        case phone(String)
     }
 
     public var subject: Subject
@@ -99,18 +107,25 @@ public struct IncomingEvent: Sendable, Hashable {
     public var properties: [String: Value]
     /// The sender's id for de-duplication: the same id is stored once.
     public var clientID: String?
+    /// An unknown email becomes a new lead (`lead.created` first) instead of `.unknownLead`.
+    public var createsLead: Bool
 
-    public init(subject: Subject, type: String, at: Date, properties: [String: Value] = [:], clientID: String? = nil) {
+    public init(
+        subject: Subject, type: String, at: Date, properties: [String: Value] = [:], clientID: String? = nil, createsLead: Bool = false
+    ) {
         self.subject = subject
         self.type = type
         self.at = at
         self.properties = properties
         self.clientID = clientID
+        self.createsLead = createsLead
     }
 }
 
 public enum IngestOutcome: Sendable, Hashable {
     case stored(leadID: String)
+    /// Stored for a lead the event created.
+    case created(leadID: String)
     case duplicate
     case unknownLead
 }
@@ -146,7 +161,12 @@ public struct StoreCounts: Sendable, Hashable, Codable {
 extension LeadStore {
     /// One event in its own transaction.
     public func ingest(_ event: IncomingEvent, now: Date, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void) async throws -> IngestOutcome {
-        try await ingest([event], now: now, body)[0]
+        try await ingest([event], now: now, created: { _ in }, body)[0]
+    }
+
+    /// Events for existing leads only.
+    public func ingest(_ events: [IncomingEvent], now: Date, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void) async throws -> [IngestOutcome] {
+        try await ingest(events, now: now, created: { _ in }, body)
     }
 }
 

@@ -1,7 +1,7 @@
 /// The HTML part for templates that only have a text part: the same words in a plain, readable
 /// layout, every character escaped, links made clickable. Plain-looking mail is what most B2B
 /// senders choose anyway; a `.html.mustache` file replaces it when a design is wanted.
-enum HTMLFromText {
+public enum HTMLFromText {
     static func render(_ text: String) -> String {
         let paragraphs = text.componentsSeparatedByBlankLines.map { paragraph in
             "<p>" + paragraph.split(separator: "\n", omittingEmptySubsequences: false).map { linkify(escape(String($0))) }
@@ -18,7 +18,7 @@ enum HTMLFromText {
     }
 
     /// Escapes the five characters that matter in HTML text and attributes, the apostrophe included.
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.count)
         for character in text {

@@ -90,5 +90,18 @@ public struct TemplateLibrary: Sendable {
 
 extension TemplateCatalog.Part {
     /// Only HTML parts escape values; subjects, plain text and SMS must show `&` as `&`.
-    var pragma: String { self == .html ? "{{%CONTENT_TYPE:HTML}}" : "{{%CONTENT_TYPE:TEXT}}" }
+    var pragma: String {
+        guard self == .html else { return "{{%CONTENT_TYPE:TEXT}}" }
+        _ = StrictHTML.registered
+        return "{{%CONTENT_TYPE:\(StrictHTML.name)}}"
+    }
+}
+
+/// HTML escaping that includes the apostrophe: Mustache's own leaves `'` as it is, so a value
+/// such as `O'Brien` could end a single-quoted attribute a template author wrote.
+struct StrictHTML: MustacheContentType {
+    static let name = "NURTURE_HTML"
+    static let registered: Void = MustacheContentTypes.register(StrictHTML(), named: name)
+
+    func escapeText(_ text: String) -> String { HTMLFromText.escape(text) }
 }

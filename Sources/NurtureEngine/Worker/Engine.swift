@@ -7,6 +7,7 @@ import Synchronization
 public struct Engine: Sendable {
     public let store: any LeadStore
     public let processor: LeadProcessor
+    public var metrics = NurtureMetrics()
 
     public init(store: any LeadStore, processor: LeadProcessor) {
         self.store = store
@@ -36,11 +37,13 @@ public struct Engine: Sendable {
     }
 
     /// Stores many events in one transaction, each acting as if it came alone.
-    public func track(_ events: [IncomingEvent], now: Date) async throws -> [IngestOutcome] {
+    public func track(_ events: [IncomingEvent], now: Date, via source: String = "cli") async throws -> [IngestOutcome] {
         let processor = self.processor
-        return try await store.ingest(events, now: now) { work, stored in
+        let outcomes = try await store.ingest(events, now: now, created: { work in processor.leadCreated(&work, now: now) }) { work, stored in
             processor.receive(stored, &work)
         }
+        metrics.eventsIngested(outcomes.count { if case .stored = $0 { true } else if case .created = $0 { true } else { false } }, via: source)
+        return outcomes
     }
 
     // MARK: - Due work

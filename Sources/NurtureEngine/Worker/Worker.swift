@@ -9,6 +9,8 @@ public struct Worker: Service {
     public let engine: Engine
     public let dispatcher: Dispatcher
     public var pollInterval: Duration = .milliseconds(500)
+    /// Beaten on every round, for `/healthz`.
+    public var heartbeat: Heartbeat?
     let now: @Sendable () -> Date
     let logger: Logger
 
@@ -42,8 +44,11 @@ public struct Worker: Service {
 
     /// One round of due steps and due messages; true when there was anything to do.
     public func runOnce() async throws -> Bool {
+        heartbeat?.beat()
         let steps = try await engine.runDue(now: now())
+        heartbeat?.beat()
         let sends = try await dispatcher.dispatchDue()
+        heartbeat?.beat()
         if steps.leads > 0 || sends.attempted > 0 {
             logger.info("Worked a batch.", metadata: [
                 "steps.leads": "\(steps.leads)", "steps.messages": "\(steps.messages)",

@@ -1,0 +1,112 @@
+import Foundation
+public import NurtureDSL
+
+/// The events Nurture records about delivery and consent, and what each one changes. They go
+/// through the same unit of work as any event, so a suppression commits with the event that
+/// caused it, and a message claimed afterwards sees it.
+public enum ComplianceEvent {
+    public static let unsubscribed = "unsubscribed"
+    public static let emailDelivered = "email.delivered"
+    public static let emailBounced = "email.bounced"
+    public static let emailComplained = "email.complained"
+    public static let smsDelivered = "sms.delivered"
+    public static let smsFailed = "sms.failed"
+    public static let smsOptedOut = "sms.opted_out"
+    public static let smsOptedIn = "sms.opted_in"
+    public static let smsHelp = "sms.help"
+    public static let emailOpened = "email.opened"
+    public static let emailClicked = "email.clicked"
+
+    /// Suppression reasons that a START keyword may lift; a hard bounce or complaint it may not.
+    static let liftableBySMSStart: Set<String> = ["SMS STOP", "unsubscribed"]
+}
+
+/// The texts Nurture sends on its own in answer to SMS keywords. Never marketing: carriers and
+/// the CTIA handbook allow one confirmation of an opt-out, and it must not sell.
+public struct SMSReplies: Sendable, Hashable {
+    public var stop: String
+    public var start: String
+    public var help: String
+
+    public init(stop: String, start: String, help: String) {
+        self.stop = stop
+        self.start = start
+        self.help = help
+    }
+
+    public init(brand: Brand) {
+        stop = "\(brand.name): you are unsubscribed and will receive no more messages. Reply START to resubscribe."
+        start = "\(brand.name): you are resubscribed. Reply STOP to unsubscribe, HELP for help."
+        help = "\(brand.name): help at \(brand.supportEmail) or \(brand.supportPhone). Reply STOP to unsubscribe."
+    }
+}
+
+extension OutboxMessage {
+    /// Messages Nurture sends on its own (SMS keyword replies). They skip the suppression check
+    /// at claim time, since confirming an opt-out goes to a number that was just suppressed.
+    public static let systemCampaign = "_system"
+}
+
+extension LeadProcessor {
+    /// Applies what a delivery or consent event means before campaigns and scoring see it.
+    func applyCompliance(_ event: LeadEvent, _ work: inout LeadWork) {
+        let message = event.properties["message"]?.textValue
+        switch event.type {
+        case ComplianceEvent.unsubscribed:
+            let channel = event.properties["channel"].flatMap { OutgoingMessage.Channel(rawValue: $0.textValue) } ?? .email
+            if work.state.suppressions[channel] == nil { work.state.suppressions[channel] = "unsubscribed" }
+        case ComplianceEvent.emailDelivered:
+            if let message { work.deliveryUpdates[message] = "delivered" }
+        case ComplianceEvent.emailBounced:
+            let hard = event.properties["bounce"]?.textValue != "soft"
+            if let message { work.deliveryUpdates[message] = hard ? "bounced" : "soft-bounced" }
+            if hard {
+                work.state.suppressions[.email] = "hard bounce"
+            } else if work.state.events.suffix(200).count(where: { $0.type == ComplianceEvent.emailBounced && $0.properties["bounce"]?.textValue == "soft"
+                && event.at.timeIntervalSince($0.at) < 30 * 86_400 }) >= Self.softBouncesBeforeSuppression
+            {
+                work.state.suppressions[.email] = work.state.suppressions[.email] ?? "repeated soft bounces"
+            }
+        case ComplianceEvent.emailComplained:
+            if let message { work.deliveryUpdates[message] = "complained" }
+            work.state.suppressions[.email] = "complaint"
+        case ComplianceEvent.smsDelivered:
+            if let message { work.deliveryUpdates[message] = "delivered" }
+        case ComplianceEvent.smsFailed:
+            if let message { work.deliveryUpdates[message] = "failed" }
+        case ComplianceEvent.smsOptedOut:
+            // One confirmation per opt-out: a second STOP finds the number already suppressed.
+            guard work.state.suppressions[.sms] == nil else { return }
+            work.state.suppressions[.sms] = "SMS STOP"
+            reply(smsReplies.stop, step: "stop-confirmation", to: event, &work)
+        case ComplianceEvent.smsOptedIn:
+            if let reason = work.state.suppressions[.sms] {
+                guard ComplianceEvent.liftableBySMSStart.contains(reason) else { return }
+                work.state.suppressions[.sms] = nil
+            }
+            // Texting START is an explicit opt-in.
+            work.lead.smsConsent = true
+            reply(smsReplies.start, step: "start-confirmation", to: event, &work)
+        case ComplianceEvent.smsHelp:
+            reply(smsReplies.help, step: "help", to: event, &work)
+        default:
+            break
+        }
+    }
+
+    /// Soft bounces (a full mailbox, a greylisting server) within 30 days before the address is
+    /// treated as dead.
+    static let softBouncesBeforeSuppression = 3
+
+    private func reply(_ text: String, step: String, to event: LeadEvent, _ work: inout LeadWork) {
+        guard let phone = work.lead.phone else { return }
+        let id = OutboxMessage.id(leadID: work.lead.id, campaignID: OutboxMessage.systemCampaign, enrollment: 0, stepID: step,
+                                  occurrence: Int(event.at.timeIntervalSince1970 * 1000))
+        var body = WebhookBody(id: id, channel: OutgoingMessage.Channel.sms.rawValue, to: phone, lead_id: work.lead.id,
+                               campaign: OutboxMessage.systemCampaign, step: step, variant: nil)
+        body.body = text
+        work.newMessages.append(OutboxMessage(
+            id: id, leadID: work.lead.id, campaignID: OutboxMessage.systemCampaign, stepID: step, channel: .sms, address: phone,
+            variant: nil, subject: nil, preview: text, payload: body.json(), isTransactional: true, createdAt: event.at))
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+public import NurtureDSL
+
+/// Rewrites a rendered HTML email so engagement can be measured: every `http(s)` link goes
+/// through a signed click redirect and a 1×1 pixel records opens. The unsubscribe link is left
+/// alone (a tracked hop in front of it would confuse filters and people alike).
+public struct TrackedLinks: Sendable {
+    public let links: LinkSigner
+
+    public init(links: LinkSigner) {
+        self.links = links
+    }
+
+    public func apply(_ tracking: Tracking, to html: String, messageID: String) -> String {
+        guard tracking != .off else { return html }
+        var out = rewriteLinks(html, messageID: messageID)
+        if tracking == .opensAndClicks {
+            let pixel = "<img src=\"\(links.openURL(messageID: messageID))\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\">"
+            if let body = out.range(of: "</body>", options: [.caseInsensitive, .backwards]) {
+                out.insert(contentsOf: pixel, at: body.lowerBound)
+            } else {
+                out += pixel
+            }
+        }
+        return out
+    }
+
+    /// Replaces the value of every `href` attribute that is an absolute http(s) URL.
+    func rewriteLinks(_ html: String, messageID: String) -> String {
+        let bytes = Array(html.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 512)
+        let href = Array("href=".utf8)
+        var index = 0
+        while index < bytes.count {
+            guard index + href.count < bytes.count, Self.matchesIgnoringCase(bytes, at: index, href),
+                  index == 0 || !Self.isNameByte(bytes[index - 1])
+            else {
+                out.append(bytes[index])
+                index += 1
+                continue
+            }
+            let quote = bytes[index + href.count]
+            guard quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'"),
+                  let close = bytes[(index + href.count + 1)...].firstIndex(of: quote)
+            else {
+                out.append(bytes[index])
+                index += 1
+                continue
+            }
+            let value = String(decoding: bytes[(index + href.count + 1)..<close], as: UTF8.self)
+            out.append(contentsOf: href)
+            out.append(quote)
+            out.append(contentsOf: (tracked(value, messageID: messageID) ?? value).utf8)
+            out.append(quote)
+            index = close + 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The tracked form of an attribute value, or nil to keep it as it is.
+    private func tracked(_ attribute: String, messageID: String) -> String? {
+        let target = Self.unescapeAttribute(attribute)
+        let lowered = target.lowercased()
+        guard lowered.hasPrefix("https://") || lowered.hasPrefix("http://"),
+              !target.hasPrefix(links.publicURL + "/u/"), !target.hasPrefix(links.publicURL + "/t/")
+        else { return nil }
+        return links.clickURL(messageID: messageID, target: target)
+    }
+
+    /// The URL an attribute value stands for: the entities an HTML template writes in a link.
+    static func unescapeAttribute(_ text: String) -> String {
+        guard text.contains("&") else { return text }
+        return text.replacingOccurrences(of: "&amp;", with: "&").replacingOccurrences(of: "&#39;", with: "'")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#x3D;", with: "=")
+            .replacingOccurrences(of: "&#61;", with: "=")
+    }
+
+    private static func matchesIgnoringCase(_ bytes: [UInt8], at index: Int, _ word: [UInt8]) -> Bool {
+        for offset in word.indices where bytes[index + offset] | 0x20 != word[offset] | 0x20 { return false }
+        return true
+    }
+
+    private static func isNameByte(_ byte: UInt8) -> Bool {
+        (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z")) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import Hummingbird
+import NurtureDSL
+import NurtureEngine
+
+/// A lead as the API receives it: the CSV import's columns as keys (`email`, `first_name`,
+/// `phone`, `timezone`, `email_consent`, declared attributes…), scalar values, plus an optional
+/// `attributes` object. Decoding never fails for one bad item: its problem is kept for its result.
+struct LeadPayload: Decodable {
+    var fields: [(key: String, value: Value?)] = []
+    var problem: APIError.Problem?
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        do {
+            let container = try decoder.container(keyedBy: Key.self)
+            for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+                if key.stringValue == "attributes" {
+                    let nested = try container.nestedContainer(keyedBy: Key.self, forKey: key)
+                    for name in nested.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+                        fields.append((name.stringValue, try nested.decodeIfPresent(Value.self, forKey: name)))
+                    }
+                } else {
+                    fields.append((key.stringValue, try container.decodeIfPresent(Value.self, forKey: key)))
+                }
+            }
+        } catch let error as DecodingError {
+            problem = JSONBody.problem(error)
+        }
+    }
+}
+
+struct LeadResult: Encodable {
+    var index: Int?
+    var status: String
+    var id: String?
+    var email: String?
+    var errors: [APIError.Problem]?
+}
+
+extension NurtureServer {
+    func addLeadRoutes(_ api: RouterGroup<BasicRequestContext>) {
+        api.post("leads") { request, context in try await postLeads(request, context) }
+        api.get("leads/top") { request, context in try await topLeads(request, context) }
+        api.get("leads/:lead") { request, context in try await showLead(request, context) }
+        api.post("leads/:lead/outcome") { request, context in try await markOutcome(request, context) }
+    }
+
+    /// Upserts by email; invalid items are reported with their paths and the valid ones stored,
+    /// all valid ones in one transaction.
+    func postLeads(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let body = try await JSONBody.collect(request, limit: settings.maxBodyBytes)
+        let (items, isArray) = try JSONBody.decodeOneOrMany(LeadPayload.self, from: body)
+        try checkBatch(items.count)
+        var results: [LeadResult] = []
+        var patches: [(index: Int, patch: LeadPatch)] = []
+        for (index, item) in items.enumerated() {
+            let prefix = isArray ? "$[\(index)]" : "$"
+            switch patch(from: item, prefix: prefix) {
+            case .success(let patch):
+                patches.append((index, patch))
+                results.append(LeadResult(index: isArray ? index : nil, status: "pending", email: patch.email))
+            case .failure(let problem):
+                results.append(LeadResult(index: isArray ? index : nil, status: "rejected", errors: [problem]))
+            }
+        }
+        if !patches.isEmpty {
+            let outcomes = try await engine.upsert(patches.map(\.patch), now: now())
+            for ((index, patch), outcome) in zip(patches, outcomes) {
+                results[index].status = outcome.rawValue
+                results[index].id = try await store.lead(email: patch.email)?.id
+            }
+        }
+        let status: HTTPResponse.Status = patches.isEmpty ? .unprocessableContent : .ok
+        if isArray {
+            struct Many: Encodable { let results: [LeadResult] }
+            return try JSONResponse.make(status, Many(results: results))
+        }
+        return try JSONResponse.make(status, results[0])
+    }
+
+    /// The import's rules for a row, applied to an object: same aliases, types and messages.
+    func patch(from item: LeadPayload, prefix: String) -> Result<LeadPatch, APIError.Problem> {
+        if let problem = item.problem {
+            return .failure(APIError.Problem(path: prefix + problem.path.dropFirst(), message: problem.message))
+        }
+        let header = item.fields.map(\.key)
+        let values = item.fields.map { $0.value?.textValue ?? "" }
+        let country = item.fields.first { $0.key.lowercased() == "country" }?.value?.textValue
+        do {
+            let parser = try LeadRowParser(header: header, playbook: engine.playbook, defaultCountry: country, source: nil)
+            switch parser.patch(from: values) {
+            case .success(let patch): return .success(patch)
+            case .failure(let rejection):
+                let key = item.fields.map(\.key).first { LeadRowParser.normalised($0) == rejection.field } ?? rejection.field
+                return .failure(APIError.Problem(path: "\(prefix).\(key)", message: rejection.reason))
+            }
+        } catch {
+            let missingEmail = !header.contains { LeadRowParser.normalised($0) == "email" }
+            return .failure(APIError.Problem(path: missingEmail ? "\(prefix).email" : prefix, message: missingEmail ? "is required" : "\(error)"))
+        }
+    }
+
+    /// `?limit=25&stage=mql&segment=industry:SaaS&segment=tag:webinar`
+    func topLeads(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        var problems: [APIError.Problem] = []
+        var limit = 25
+        if let text = query["limit"] {
+            if let parsed = Int(text), (1...1000).contains(parsed) { limit = parsed } else {
+                problems.append(.init(path: "limit", message: "must be a whole number from 1 to 1000"))
+            }
+        }
+        var stage: Stage?
+        if let text = query["stage"] {
+            stage = Stage(name: String(text))
+            if stage == nil { problems.append(.init(path: "stage", message: "is not one of \(Stage.allCases.map(\.name).joined(separator: ", "))")) }
+        }
+        var segments: [LeadRanking.Segment] = []
+        for text in query.getAll("segment") {
+            guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
+                problems.append(.init(path: "segment", message: "'\(text)' must be NAME:VALUE, such as industry:SaaS or tag:webinar"))
+                continue
+            }
+            let name = String(text[..<colon]), value = String(text[text.index(after: colon)...])
+            guard name == "tag" || engine.playbook.knowsLeadValue(name) else {
+                problems.append(.init(path: "segment", message: "unknown field '\(name)' (a lead field, tag, or a declared attribute)"))
+                continue
+            }
+            segments.append(.init(name: name, value: value))
+        }
+        guard problems.isEmpty else { throw APIError.invalid(problems) }
+        let instant = now()
+        let calculator = try engine.scoring
+        let ranked = try await engine.top(limit: limit, stage: stage, segments: segments, now: instant)
+        struct Top: Encodable {
+            let at: Date
+            let leads: [LeadViews.Ranked]
+        }
+        return try JSONResponse.make(.ok, Top(at: instant, leads: LeadViews.ranked(ranked, calculator: calculator, now: instant)))
+    }
+
+    func showLead(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let subject = try leadSubject(context)
+        guard let found = try await engine.detail(subject, now: now()) else { throw APIError.notFound("no lead \(subject.text)") }
+        return try JSONResponse.make(.ok, LeadViews.detail(found.detail, card: found.card))
+    }
+
+    /// Sales' verdict: `{"outcome": "won" | "lost" | "bad-fit", "note": "…", "by": "…"}`.
+    func markOutcome(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        struct Verdict: Decodable {
+            let outcome: String
+            let note: String?
+            let by: String?
+        }
+        let subject = try leadSubject(context)
+        let verdict = try JSONBody.decode(Verdict.self, from: try await JSONBody.collect(request, limit: settings.maxBodyBytes))
+        guard let outcome = SalesOutcome(rawValue: verdict.outcome) else {
+            throw APIError.invalid([.init(path: "$.outcome", message: "must be won, lost or bad-fit")])
+        }
+        switch try await engine.mark(subject, outcome: outcome, note: verdict.note, by: verdict.by, now: now()) {
+        case .stored(let id), .created(let id):
+            struct Marked: Encodable {
+                let id: String
+                let outcome: String
+            }
+            return try JSONResponse.make(.ok, Marked(id: id, outcome: outcome.rawValue))
+        case .duplicate, .unknownLead:
+            throw APIError.notFound("no lead \(subject.text)")
+        }
+    }
+
+    func leadSubject(_ context: BasicRequestContext) throws -> IncomingEvent.Subject {
+        guard let raw = context.parameters.get("lead"), let text = raw.removingPercentEncoding, !text.isEmpty else {
+            throw APIError.notFound("no such lead")
+        }
+        return text.contains("@") ? .email(text) : .id(text)
+    }
+
+    func checkBatch(_ count: Int) throws {
+        guard count <= settings.maxBatch else {
+            throw APIError(.contentTooLarge, code: "batch_too_large", message: "at most \(settings.maxBatch) items per request, not \(count)")
+        }
+        guard count > 0 else { throw APIError.invalid([.init(path: "$", message: "is an empty array")]) }
+    }
+}
+
+extension IncomingEvent.Subject {
+    var text: String {
+        switch self {
+        case .id(let id): id
+        case .email(let email): email
+        case .phone(let phone): phone
+        }
+    }
+}

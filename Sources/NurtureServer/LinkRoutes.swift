@@ -1,0 +1,90 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import NurtureDSL
+import NurtureEngine
+
+/// The links inside messages: the open pixel, tracked clicks and unsubscribe. All carry signed
+/// tokens; anything tampered with or foreign is a 404 that records nothing and redirects nowhere.
+extension NurtureServer {
+    func addLinkRoutes(_ router: Router<BasicRequestContext>) {
+        router.get("t/o/:token") { request, context in try await open(request, context) }
+        router.get("t/c/:token") { request, context in try await click(request, context) }
+        router.get("u/:token") { request, context in try await unsubscribePage(request, context) }
+        router.post("u/:token") { request, context in try await unsubscribe(request, context) }
+    }
+
+    /// A transparent 1×1 GIF (43 bytes).
+    static let pixel: [UInt8] = [
+        0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0x21, 0xF9, 0x04,
+        0x01, 0x00, 0x00, 0x00, 0x00, 0x2C, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3B,
+    ]
+
+    func link(_ context: BasicRequestContext) -> LinkSigner.Link? {
+        context.parameters.get("token").flatMap(links.link)
+    }
+
+    func open(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard case .open(let messageID) = link(context) else { throw Self.linkNotFound }
+        try await engine.recordOpen(messageID: messageID, now: now())
+        return Response(status: .ok, headers: [.contentType: "image/gif", .cacheControl: "no-store, max-age=0"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: Self.pixel)))
+    }
+
+    /// Redirects only to the URL sealed in the token, and only to http(s).
+    func click(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard case .click(let messageID, let target) = link(context), let url = URL(string: target),
+              ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil
+        else { throw Self.linkNotFound }
+        try await engine.recordClick(messageID: messageID, target: target, now: now())
+        return Response(status: .found, headers: [.location: target, .cacheControl: "no-store"])
+    }
+
+    /// A GET never unsubscribes: mail scanners open every link in a message. It shows a page
+    /// whose button POSTs, the same request a mail client's one-click button sends.
+    func unsubscribePage(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard case .unsubscribe(let leadID, let channel) = link(context), let lead = try await store.lead(id: leadID) else { throw Self.linkNotFound }
+        let address = (channel == .email ? lead.email : lead.phone) ?? ""
+        let already = try await store.suppressions(address: address)[channel] != nil
+        let brand = engine.playbook.brand.name
+        let what = channel == .email ? "emails" : "text messages"
+        let body = already
+            ? "<p>\(escape(address)) is unsubscribed from \(escape(brand)) \(what).</p>"
+            : """
+            <p>Stop \(escape(brand)) \(what) to <strong>\(escape(address))</strong>?</p>
+            <form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">\
+            <button type="submit">Unsubscribe</button></form>
+            """
+        return page(title: "Unsubscribe", body: body)
+    }
+
+    /// RFC 8058 one-click: no cookie, no key, no confirmation; suppressed when this returns.
+    func unsubscribe(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard case .unsubscribe(let leadID, let channel) = link(context) else { throw Self.linkNotFound }
+        _ = try? await JSONBody.collect(request, limit: 4096)
+        let via = request.headers[.contentType]?.contains("form") == true ? "one-click" : "link"
+        switch try await engine.unsubscribe(leadID: leadID, channel: channel, via: via, now: now()) {
+        case .unsubscribed(let lead), .alreadyUnsubscribed(let lead):
+            let address = (channel == .email ? lead.email : lead.phone) ?? ""
+            let what = channel == .email ? "emails" : "text messages"
+            return page(title: "Unsubscribed", body: "<p>Done: \(escape(address)) will get no more \(escape(engine.playbook.brand.name)) \(what).</p>")
+        case .unknownLead:
+            throw Self.linkNotFound
+        }
+    }
+
+    static let linkNotFound = APIError.notFound("this link is not valid")
+
+    func escape(_ text: String) -> String { HTMLFromText.escape(text) }
+
+    func page(title: String, body: String) -> Response {
+        let html = """
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">\
+            <meta name="robots" content="noindex"><title>\(escape(title))</title>\
+            <style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}\
+            button{font:inherit;padding:.5rem 1.25rem}</style></head><body>\(body)</body></html>
+            """
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    }
+}

@@ -1,0 +1,86 @@
+import Crypto
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import Logging
+
+/// `Authorization: Bearer KEY` against the keys in `NURTURE_API_KEYS`. Keys are compared as
+/// SHA-256 digests, every configured key every time, so neither timing nor the answer tells
+/// which part of a wrong key was wrong.
+struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
+    let digests: [SHA256.Digest]
+
+    init(keys: [String]) {
+        digests = keys.map { SHA256.hash(data: Data($0.utf8)) }
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization], header.count > 7,
+              header.prefix(7).lowercased() == "bearer "
+        else { throw APIError.unauthorized }
+        let presented = SHA256.hash(data: Data(header.dropFirst(7).utf8))
+        var matched = false
+        for digest in digests {
+            matched = Self.constantTimeEqual(presented, digest) || matched
+        }
+        guard matched else { throw APIError.unauthorized }
+        return try await next(request, context)
+    }
+
+    static func constantTimeEqual(_ a: SHA256.Digest, _ b: SHA256.Digest) -> Bool {
+        var difference: UInt8 = 0
+        for (x, y) in zip(a, b) { difference |= x ^ y }
+        return difference == 0
+    }
+}
+
+/// Gives every request an id (the caller's `X-Request-Id` when it is sane, else a new one),
+/// puts it in every log line the request causes and in the response, and logs one line per
+/// request with its route pattern — never its path, which holds signed tokens.
+struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var header: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let id = request.headers[Self.header].flatMap(Self.sanitised) ?? context.id
+        context.logger[metadataKey: "request.id"] = .string(id)
+        let started = ContinuousClock.now
+        do {
+            var response = try await next(request, context)
+            response.headers[Self.header] = id
+            log(request, context, status: response.status.code, started: started)
+            return response
+        } catch {
+            // Answered here so the request id reaches error responses too; the cause of a 500
+            // goes to the log, never to the client.
+            var response: Response
+            if let known = error as? any HTTPResponseError {
+                response = try known.response(from: request, context: context)
+            } else {
+                context.logger.error("Request failed.", metadata: ["error": "\(error)"])
+                response = try APIError(.internalServerError, code: "internal", message: "internal error; the server log has request id \(id)")
+                    .response(from: request, context: context)
+            }
+            response.headers[Self.header] = id
+            log(request, context, status: response.status.code, started: started)
+            return response
+        }
+    }
+
+    private func log(_ request: Request, _ context: Context, status: Int, started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
+        context.logger.info("Request.", metadata: [
+            "http.method": "\(request.method)", "http.route": "\(context.endpointPath ?? "unmatched")", "http.status": "\(status)",
+            "duration.ms": "\(Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000)",
+        ])
+    }
+
+    /// Up to 64 letters, digits, `-`, `_`, `.`: anything else could forge log lines.
+    static func sanitised(_ text: String) -> String? {
+        guard !text.isEmpty, text.utf8.count <= 64,
+              text.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
+                  || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) })
+        else { return nil }
+        return text
+    }
+}
