@@ -87,9 +87,8 @@ extension NurtureServer {
 
     /// The import's rules for a row, applied to an object: same aliases, types and messages.
     func patch(from item: LeadPayload, prefix: String) -> Result<LeadPatch, APIError.Problem> {
-        if let problem = item.problem {
-            return .failure(APIError.Problem(path: prefix + problem.path.dropFirst(), message: problem.message))
-        }
+        // Its path is already complete: the decoder knows where in the body the item was.
+        if let problem = item.problem { return .failure(problem) }
         let header = item.fields.map(\.key)
         let values = item.fields.map { $0.value?.textValue ?? "" }
         let country = item.fields.first { $0.key.lowercased() == "country" }?.value?.textValue
