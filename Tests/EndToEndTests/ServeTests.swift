@@ -1,0 +1,153 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NurtureTesting
+import Testing
+
+/// `nurture serve` as it runs in production: the real binary on an ephemeral port, leads and
+/// events over real HTTP, the worker sending to a loopback webhook, a tracked click, a one-click
+/// unsubscribe, and a clean exit on SIGTERM.
+struct ServeTests {
+    static let key = "e2e-key-4f1c"
+
+    final class Server: Sendable {
+        let process: Process
+        let base: String
+        let logs: URL
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+
+        init(process: Process, base: String, logs: URL) {
+            self.process = process
+            self.base = base
+            self.logs = logs
+        }
+
+        func request(_ method: HTTPMethod, _ path: String, json: String? = nil, form: String? = nil, key: String? = ServeTests.key) async throws -> (status: Int, headers: HTTPHeaders, body: String) {
+            var request = HTTPClientRequest(url: base + path)
+            request.method = method
+            if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
+            if let json {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: json))
+            } else if let form {
+                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                request.body = .bytes(ByteBuffer(string: form))
+            }
+            let response = try await client.execute(request, timeout: .seconds(10))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return (Int(response.status.code), response.headers, String(buffer: body))
+        }
+
+        func json(_ text: String) -> [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        }
+    }
+
+    /// Starts the binary and waits for the line that names its port.
+    func start(in directory: URL, config: URL) async throws -> Server {
+        let logs = directory.appendingPathComponent("serve")
+        let process = try NurtureBinary.spawn(
+            ["serve", "--port", "0", "--poll-ms", "50", "--database", directory.appendingPathComponent("nurture.sqlite").path, "--config", config.path],
+            environment: ["NURTURE_API_KEYS": "other-key, \(Self.key)"], logs: logs)
+        for _ in 0..<600 {
+            let out = (try? String(contentsOf: logs.appendingPathExtension("out"), encoding: .utf8)) ?? ""
+            if let range = out.range(of: "listening on ") {
+                let base = String(out[range.upperBound...].prefix { !$0.isNewline })
+                return Server(process: process, base: base, logs: logs)
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let err = (try? String(contentsOf: logs.appendingPathExtension("err"), encoding: .utf8)) ?? ""
+        process.terminate()
+        throw ServeError(description: "nurture serve did not start: \(err)")
+    }
+
+    struct ServeError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    @Test func leadsAndEventsOverHTTPThenAClickAnUnsubscribeAndAGracefulStop() async throws {
+        let sink = try await WebhookSink.start()
+        defer { Task { await sink.stop() } }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("nurture.toml")
+        try """
+            [channels.email]
+            kind = "webhook"
+            url = "\(sink.url.absoluteString)"
+            timeout_seconds = 2
+            [sending]
+            public_url = "https://links.larkspur.example"
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let server = try await start(in: directory, config: config)
+
+        // When a lead and its first behaviour arrive over HTTP
+        let lead = try await server.request(.POST, "/v1/leads", json: #"{"email": "ana@fernhill.example", "first_name": "Ana", "job_title": "VP Marketing", "timezone": "Europe/Lisbon"}"#)
+        #expect(lead.status == 200, "\(lead.body)")
+        #expect(try await server.request(.POST, "/v1/leads", json: #"{"email": "x@example.com"}"#, key: "wrong").status == 401)
+        let events = try await server.request(.POST, "/v1/events", json: """
+            [{"id": "web-1", "email": "ana@fernhill.example", "type": "page.viewed", "properties": {"path": "/pricing"}},
+             {"id": "web-1", "email": "ana@fernhill.example", "type": "page.viewed", "properties": {"path": "/pricing"}}]
+            """)
+        #expect(events.body.contains(#""status":"stored""#) && events.body.contains(#""status":"duplicate""#), "\(events.body)")
+
+        // then the worker sends the welcome email to the webhook, with tracked links
+        var welcome: WebhookSink.Received?
+        for _ in 0..<200 where welcome == nil {
+            welcome = sink.accepted.first
+            if welcome == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let received = try #require(welcome, "no email reached the webhook")
+        let payload = try #require(try JSONSerialization.jsonObject(with: received.body) as? [String: Any])
+        #expect(payload["step"] as? String == "welcome-1")
+        let html = try #require(payload["html"] as? String)
+        let clickURL = try #require(html.components(separatedBy: "href=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+            .first { $0.contains("/t/c/") })
+        let clickPath = String(clickURL.dropFirst("https://links.larkspur.example".count))
+
+        // and a click redirects to the link's own target and is recorded
+        let click = try await server.request(.GET, clickPath, key: nil)
+        #expect(click.status == 302)
+        #expect(click.headers.first(name: "Location") == "https://larkspur.example/start")
+
+        // and the one-click unsubscribe from the List-Unsubscribe header suppresses at once
+        let header = try #require((payload["headers"] as? [String: String])?["List-Unsubscribe"])
+        let unsubscribePath = String(header.dropFirst("<https://links.larkspur.example".count).dropLast())
+        #expect(try await server.request(.GET, unsubscribePath, key: nil).body.contains("Unsubscribe</button>"))
+        let unsubscribed = try await server.request(.POST, unsubscribePath, form: "List-Unsubscribe=One-Click", key: nil)
+        #expect(unsubscribed.status == 200)
+
+        let detail = server.json(try await server.request(.GET, "/v1/leads/ana@fernhill.example").body)
+        #expect(((detail["lead"] as? [String: Any])?["suppressions"] as? [String: String])?["email"] == "unsubscribed")
+        let types = (detail["events"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
+        #expect(types.contains("email.clicked") && types.contains("unsubscribed") && types.filter { $0 == "page.viewed" }.count == 1)
+
+        // and an email the lead would now get is never sent
+        let sentBefore = sink.accepted.count
+        _ = try await server.request(.POST, "/v1/events", json: """
+            {"email": "ana@fernhill.example", "type": "invoice.issued", "properties": {"invoice_number": "INV-1", "amount": "€90",
+             "due_date": "2026-12-31", "description": "Pro", "payment_url": "https://pay.larkspur.example/INV-1"}}
+            """)
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(sink.accepted.count == sentBefore)
+
+        let health = try await server.request(.GET, "/healthz", key: nil)
+        #expect(health.status == 200 && health.body.contains(#""worker":"ok""#))
+        let metrics = try await server.request(.GET, "/metrics", key: nil).body
+        #expect(metrics.contains(#"nurture_messages_total{channel="email",status="sent"} 1"#))
+
+        // When it is told to stop, it finishes and exits 0.
+        try await server.client.shutdown()
+        server.process.terminate()
+        for _ in 0..<200 where server.process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!server.process.isRunning)
+        #expect(server.process.terminationStatus == 0)
+        let log = try String(contentsOf: server.logs.appendingPathExtension("err"), encoding: .utf8)
+        #expect(log.contains("Worker stopped after finishing its batch."))
+        #expect(log.contains("request.id="))
+        #expect(!log.contains(String(clickPath.dropFirst(5).prefix(20))), "tokens must not reach the logs")
+    }
+}
