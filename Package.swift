@@ -107,7 +107,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks",
-            exclude: ["post.lua"],
+            exclude: ["post.lua", "events.lua"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NurtureDSLTests", dependencies: ["NurtureDSL"], swiftSettings: strictSettings),

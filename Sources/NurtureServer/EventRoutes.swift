@@ -50,7 +50,7 @@ extension NurtureServer {
             }
         }
         guard problems.isEmpty else { throw APIError.invalid(problems) }
-        let outcomes = try await engine.track(events, now: instant, via: "api")
+        let outcomes = try await ingest.track(events, now: instant, via: "api")
         let results = outcomes.enumerated().map { index, outcome in
             var result = EventResult(index: isArray ? index : nil, status: "stored")
             switch outcome {

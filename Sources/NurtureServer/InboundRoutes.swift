@@ -166,7 +166,7 @@ extension NurtureServer {
                                         clientID: "inbound:\(endpoint):\(webhookID)" + (isArray ? ":\(index)" : "")))
         }
         guard problems.isEmpty else { throw APIError.invalid(problems) }
-        let outcomes = try await engine.track(events, now: instant, via: "inbound")
+        let outcomes = try await ingest.track(events, now: instant, via: "inbound")
         var results: [EventResult] = []
         for (event, outcome) in zip(events, outcomes) {
             switch outcome {

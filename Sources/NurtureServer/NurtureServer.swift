@@ -38,6 +38,8 @@ public struct NurtureServer: Sendable {
     public let registry: PrometheusCollectorRegistry
     /// Nil when this node runs no worker (`--no-worker`).
     public let heartbeat: Heartbeat?
+    /// Events from concurrent requests share transactions (group commit).
+    let ingest: IngestQueue
     let now: @Sendable () -> Date
 
     public init(
@@ -51,6 +53,7 @@ public struct NurtureServer: Sendable {
         self.settings = settings
         self.registry = registry
         self.heartbeat = heartbeat
+        ingest = IngestQueue(engine: engine)
         self.now = now
     }
 

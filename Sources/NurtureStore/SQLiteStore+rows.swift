@@ -43,9 +43,28 @@ extension SQLiteStore {
 
     static func quoted(_ text: String) -> String { JSONString.quoted(text) }
 
+    static let decoder = JSONDecoder()
+
     static func decode<T: Decodable>(_ type: T.Type, _ text: String?, default value: T) -> T {
-        guard let text, let decoded = try? JSONDecoder().decode(T.self, from: Data(text.utf8)) else { return value }
+        guard let text, let decoded = try? decoder.decode(T.self, from: Data(text.utf8)) else { return value }
         return decoded
+    }
+
+    /// Property and attribute maps, read on every unit of work: the flat reader first.
+    static func decode(_ type: [String: Value].Type, _ text: String?, default value: [String: Value]) -> [String: Value] {
+        guard let text else { return value }
+        if text == "{}" { return [:] }
+        return FlatJSON.object(text) ?? decode(generic: text, default: value)
+    }
+
+    static func decode(_ type: [String].Type, _ text: String?, default value: [String]) -> [String] {
+        guard let text else { return value }
+        if text == "[]" { return [] }
+        return FlatJSON.strings(text) ?? decode(generic: text, default: value)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type = T.self, generic text: String, default value: T) -> T {
+        (try? decoder.decode(T.self, from: Data(text.utf8))) ?? value
     }
 
     static func date(_ seconds: Double?) -> Date? { seconds.map { Date(timeIntervalSince1970: $0) } }

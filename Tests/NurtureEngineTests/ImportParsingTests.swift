@@ -208,7 +208,18 @@ struct ConfigurationTests {
             email_per_lead_per_day = 2
             sms_per_lead_per_3_days = 0
             public_url = "https://nurture.example.com"
+            [inbound.email]
+            secret_env = "MAIL_SECRET"
+            [sms]
+            help_reply = "Larkspur help: support@larkspur.example"
+            [server]
+            max_body_bytes = 65536
             """, path: "nurture.toml", environment: ["MAIL_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+        #expect(configuration.inboundEmailSecret == WebhookSignature.decodeSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
+        #expect(configuration.inboundSMSSecret == nil)
+        #expect(configuration.smsReplies(brand: Campaigns.playbook.brand).help == "Larkspur help: support@larkspur.example")
+        #expect(configuration.smsReplies(brand: Campaigns.playbook.brand).stop.hasPrefix("Larkspur: you are unsubscribed"))
+        #expect(configuration.maxBodyBytes == 65536)
         #expect(configuration.salesAlerts.kind == .slack)
         #expect(configuration.channel(.sales).url?.absoluteString == "https://hooks.example.com/sales")
         #expect(configuration.email.kind == .webhook)
@@ -234,6 +245,9 @@ struct ConfigurationTests {
         ("[alerts.sales]\nkind = \"pager\"", "nurture.toml: error: 'alerts.sales.kind' is 'pager'; use \"preview\", \"webhook\" or \"slack\""),
         ("[channels.email]\nkind = \"slack\"", "nurture.toml: error: 'channels.email.kind' is 'slack'; use \"preview\" or \"webhook\""),
         ("[alerts.sales]\nkind = \"slack\"", "nurture.toml: error: 'alerts.sales.url' must be the http(s) URL of the webhook"),
+        ("[inbound.sms]\nsecret_env = \"NOPE\"", "nurture.toml: error: 'inbound.sms.secret_env' names NOPE, which is not set"),
+        ("[sms]\nstop_reply = \" \"", "nurture.toml: error: 'sms.stop_reply' is empty; leave it out to use the default"),
+        ("[server]\nmax_body_bytes = 10", "nurture.toml: error: 'server.max_body_bytes' must be between 1024 and 67108864"),
         ("[channels.email]\ntransport = \"curl\"", "nurture.toml: error: 'channels.email.transport' is 'curl'; use \"async-http-client\" or \"urlsession\""),
     ])
     func mistakesAreReportedPrecisely(text: String, message: String) {

@@ -193,3 +193,27 @@ struct InboundTests {
         }
     }
 }
+
+struct SoftBounceTests {
+    @Test func threeSoftBouncesWithinThirtyDaysSuppressTwoDoNot() async throws {
+        let fixture = try ServerFixture()
+        try await fixture.test { client in
+            _ = try await welcomedLead(fixture, client: client)
+            func softBounce(_ id: String) async throws {
+                let body = #"{"type": "bounced", "bounce": "soft", "email": "ana@fernhill.example", "reason": "452 mailbox full"}"#
+                let response = try await client.send(.post, "/v1/inbound/email", json: body, key: nil,
+                                                     headers: signedHeaders(id: id, body: body, secret: ServerFixture.emailSecret, at: fixture.now))
+                #expect(response.status == .ok)
+            }
+            try await softBounce("soft-1")
+            fixture.advance(40 * 86_400)
+            try await softBounce("soft-2")
+            fixture.advance(86_400)
+            try await softBounce("soft-3")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example").isEmpty, "the first bounce is older than 30 days")
+            fixture.advance(86_400)
+            try await softBounce("soft-4")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "repeated soft bounces")
+        }
+    }
+}

@@ -306,3 +306,35 @@ enum Transport: String, CaseIterable, CustomTestStringConvertible {
         #expect(try await fixture.store.message(id: message.id)?.status == .sent)
     }
 }
+
+struct IngestQueueTests {
+    @Test func concurrentCallersShareTransactionsAndEachGetsItsOwnOutcomes() async throws {
+        let fixture = try Fixture()
+        _ = try await fixture.engine.upsert((0..<20).map { fixture.lead("lead\($0)@example.com") }, now: instant("2026-11-23 09:00", "UTC"))
+        let queue = IngestQueue(engine: fixture.engine)
+        let now = instant("2026-11-23 10:00", "UTC")
+        // 200 callers at once, every id sent twice, a few for nobody.
+        let outcomes = try await withThrowingTaskGroup(of: (Int, [IngestOutcome]).self) { group in
+            for n in 0..<200 {
+                group.addTask {
+                    let ghost = n % 50 == 49
+                    let event = IncomingEvent(subject: .email(ghost ? "nobody\(n)@example.com" : "lead\(n % 20)@example.com"), type: "page.viewed",
+                                              at: now, clientID: ghost ? "ghost-\(n)" : "evt-\(n / 2)")
+                    return (n, try await queue.track([event], now: now, via: "test"))
+                }
+            }
+            var all: [Int: [IngestOutcome]] = [:]
+            for try await (n, outcome) in group { all[n] = outcome }
+            return all
+        }
+        #expect(outcomes.count == 200 && outcomes.values.allSatisfy { $0.count == 1 })
+        let stored = outcomes.values.filter { $0[0].isStored }.count
+        let duplicates = outcomes.values.filter { $0[0] == .duplicate }.count
+        let unknown = outcomes.values.filter { $0[0] == .unknownLead }.count
+        #expect(unknown == 4)
+        #expect(stored + duplicates == 196)
+        // Each client id is stored once, whichever of its two callers got there first.
+        #expect(try await fixture.store.counts().events == 20 + stored)
+        #expect(stored == 100)
+    }
+}

@@ -38,12 +38,16 @@ public struct Engine: Sendable {
 
     /// Stores many events in one transaction, each acting as if it came alone.
     public func track(_ events: [IncomingEvent], now: Date, via source: String = "cli") async throws -> [IngestOutcome] {
+        let outcomes = try await storeEvents(events, now: now)
+        metrics.eventsIngested(outcomes.count(where: \.isStored), via: source)
+        return outcomes
+    }
+
+    func storeEvents(_ events: [IncomingEvent], now: Date) async throws -> [IngestOutcome] {
         let processor = self.processor
-        let outcomes = try await store.ingest(events, now: now, created: { work in processor.leadCreated(&work, now: now) }) { work, stored in
+        return try await store.ingest(events, now: now, created: { work in processor.leadCreated(&work, now: now) }) { work, stored in
             processor.receive(stored, &work)
         }
-        metrics.eventsIngested(outcomes.count { if case .stored = $0 { true } else if case .created = $0 { true } else { false } }, via: source)
-        return outcomes
     }
 
     // MARK: - Due work

@@ -1,0 +1,36 @@
+import Foundation
+import NurtureDSL
+@testable import NurtureStore
+import Testing
+
+/// The flat reader must read back exactly what the store writes, and give way to JSONDecoder
+/// for anything else.
+struct FlatJSONTests {
+    @Test func whatTheStoreWritesReadsBackExactly() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("aZ09 \"\\/\n\t\r\u{8}\u{C}\u{1}é€😀{}[]:,")
+        for _ in 0..<500 {
+            var values: [String: Value] = [:]
+            for _ in 0..<Int.random(in: 0...6, using: &generator) {
+                let key = String((0..<Int.random(in: 0...8, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+                switch Int.random(in: 0...2, using: &generator) {
+                case 0: values[key] = .string(String((0..<Int.random(in: 0...20, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }))
+                case 1: values[key] = .number([0, -1.5, 42, 1e21, 0.1, -0.000123].randomElement(using: &generator)!)
+                default: values[key] = .bool(Bool.random(using: &generator))
+                }
+            }
+            let text = SQLiteStore.json(values)
+            #expect(FlatJSON.object(text) == values, "\(text)")
+            #expect(FlatJSON.object(text) == (try JSONDecoder().decode([String: Value].self, from: Data(text.utf8))))
+            let strings = Array(values.keys)
+            #expect(FlatJSON.strings(SQLiteStore.json(strings)) == strings)
+        }
+    }
+
+    @Test func anythingElseIsLeftToJSONDecoder() {
+        for text in [#"{"a": {"b": 1}}"#, #"{"a": [1]}"#, #"{"a": 1"#, #"{"a": tru}"#, #"{"a": "\x"}"#, #"["a", 1]"#, #"{"a": 1} x"#] {
+            #expect(FlatJSON.object(text) == nil && FlatJSON.strings(text) == nil, "\(text)")
+        }
+        #expect(FlatJSON.object(#" { "a" : null , "b" : "\u00e9\ud83d\ude00" } "#) == ["b": .string("é😀")])
+    }
+}
