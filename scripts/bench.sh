@@ -39,27 +39,4 @@ echo "== scoring: event ingestion through the engine call, one per transaction a
 echo "== scoring: scores recompute and leads top --limit 100 over scored leads"
 "$bench" score-ranking --leads "${RANKING_LEADS:-1000000}"
 
-echo "== HTTP: POST /v1/events through nurture serve (release, --no-worker), beside a trivial route"
-swift build -c release --product nurture
-"$bench" make-csv --rows "${HTTP_LEADS:-10000}" --output "$work/http-leads.csv" >/dev/null
-.build/release/nurture leads import "$work/http-leads.csv" --database "$work/http.sqlite" >/dev/null
-NURTURE_API_KEYS=bench-key .build/release/nurture serve --no-worker --port 0 --database "$work/http.sqlite" \
-  > "$work/serve.out" 2> /dev/null &
-serve_pid=$!
-trap 'kill "${sink_pid:-}" "${serve_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 200); do grep -q 'listening on' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-base=$(sed -n 's/^Nurture listening on //p' "$work/serve.out")
-# The ceiling: the same Hummingbird stack answering the same single-event body without work.
-EVENTS_PATH=/hook BATCH=1 wrk -t2 -c32 -d10s --latency -s Benchmarks/events.lua "http://127.0.0.1:$port" > "$work/trivial.txt"
-for batch in 1 100; do
-  BATCH=$batch LEADS="${HTTP_LEADS:-10000}" wrk -t2 -c32 -d15s --latency -s Benchmarks/events.lua "$base" > "$work/events-$batch.txt"
-done
-for run in trivial events-1 events-100; do
-  file="$work/$run.txt"
-  batch=1; [ "$run" = events-100 ] && batch=100
-  rps=$(sed -n 's/^Requests\/sec: *//p' "$file")
-  p50=$(awk '$1=="50%"{print $2}' "$file"); p99=$(awk '$1=="99%"{print $2}' "$file")
-  errors=$(grep -c 'Non-2xx' "$file" || true)
-  awk -v name="$run" -v rps="$rps" -v b="$batch" -v p50="$p50" -v p99="$p99" -v e="$errors" \
-    'BEGIN{printf "http-%s connections=32 requests_per_s=%.0f events_per_s=%.0f p50=%s p99=%s non_2xx_lines=%s\n", name, rps, rps*b, p50, p99, e}'
-done
+scripts/bench-http.sh

@@ -57,6 +57,20 @@ extension SQLiteStore {
         return FlatJSON.object(text) ?? decode(generic: text, default: value)
     }
 
+    static func decode(_ type: [String: String].Type, _ text: String?, default value: [String: String]) -> [String: String] {
+        guard let text else { return value }
+        if text == "{}" { return [:] }
+        if let flat = FlatJSON.object(text) {
+            var strings: [String: String] = [:]
+            for (key, item) in flat {
+                guard case .string(let string) = item else { return decode(generic: text, default: value) }
+                strings[key] = string
+            }
+            return strings
+        }
+        return decode(generic: text, default: value)
+    }
+
     static func decode(_ type: [String].Type, _ text: String?, default value: [String]) -> [String] {
         guard let text else { return value }
         if text == "[]" { return [] }

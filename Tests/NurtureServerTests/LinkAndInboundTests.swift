@@ -49,12 +49,14 @@ struct TrackingTests {
 
             // Tampered and foreign tokens: 404, nothing recorded, no redirect anywhere.
             let token = String(clicks[0].dropFirst("/t/c/".count))
+            // The last character of a MAC carries unused bits: changing them must not pass either.
             let tampered = "/t/c/" + String(token.dropLast()) + (token.last == "A" ? "B" : "A")
+            let payloadEdit = "/t/c/" + String(token.prefix(10)) + (token.dropFirst(10).first == "x" ? "y" : "x") + String(token.dropFirst(11))
             let foreign = LinkSigner(secret: Data("attacker".utf8), publicURL: "https://nurture.example")
                 .clickURL(messageID: message.id, target: "https://evil.example/login")
             let forged = LinkSigner(secret: Data("attacker".utf8), publicURL: "x").token(for: "c1|\(message.id)|https://evil.example")
             let resigned = String(token.split(separator: ".")[0]) + "." + String(forged.split(separator: ".")[1])
-            for path in [tampered, String(foreign.dropFirst("https://nurture.example".count)), "/t/c/" + resigned, "/t/c/nonsense", "/t/o/" + token] {
+            for path in [tampered, payloadEdit, String(foreign.dropFirst("https://nurture.example".count)), "/t/c/" + resigned, "/t/c/nonsense", "/t/o/" + token] {
                 let response = try await client.send(.get, path, key: nil)
                 #expect(response.status == .notFound, "\(path)")
                 #expect(response.headers[.location] == nil)

@@ -146,8 +146,8 @@ public struct NurtureConfiguration: Sendable {
                 configuration.retryHorizon = .seconds(hours * 3600)
             }
         }
-        configuration.inboundEmailSecret = try inboundSecret(raw.inbound?.email, key: "inbound.email", path: path, environment: environment)
-        configuration.inboundSMSSecret = try inboundSecret(raw.inbound?.sms, key: "inbound.sms", path: path, environment: environment)
+        configuration.inboundEmailSecret = try secret(named: raw.inbound?.email?.secret_env, key: "inbound.email", path: path, environment: environment)
+        configuration.inboundSMSSecret = try secret(named: raw.inbound?.sms?.secret_env, key: "inbound.sms", path: path, environment: environment)
         if let sms = raw.sms {
             for (key, value) in [("stop_reply", sms.stop_reply), ("start_reply", sms.start_reply), ("help_reply", sms.help_reply)] {
                 if let value, value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
@@ -215,20 +215,13 @@ public struct NurtureConfiguration: Sendable {
             throw Problem(description: "\(path): error: '\(key).url' must be the http(s) URL of the webhook")
         }
         channel.url = parsed
-        if let variable = raw.secret_env {
-            guard let value = environment[variable], !value.isEmpty else {
-                throw Problem(description: "\(path): error: '\(key).secret_env' names \(variable), which is not set")
-            }
-            guard let secret = WebhookSignature.decodeSecret(value) else {
-                throw Problem(description: "\(path): error: \(variable) is not a base64 secret (a \"whsec_\" prefix is allowed)")
-            }
-            channel.secret = secret
-        }
+        channel.secret = try secret(named: raw.secret_env, key: key, path: path, environment: environment)
         return channel
     }
 
-    private static func inboundSecret(_ raw: Raw.Inbound?, key: String, path: String, environment: [String: String]) throws -> Data? {
-        guard let variable = raw?.secret_env else { return nil }
+    /// The secret in the variable `secret_env` names, decoded; nil when no variable is named.
+    private static func secret(named variable: String?, key: String, path: String, environment: [String: String]) throws -> Data? {
+        guard let variable else { return nil }
         guard let value = environment[variable], !value.isEmpty else {
             throw Problem(description: "\(path): error: '\(key).secret_env' names \(variable), which is not set")
         }

@@ -23,7 +23,10 @@ public struct LinkSigner: Sendable {
     /// The payload of a token this signer made, or nil for anything tampered with or foreign.
     public func verify(_ token: String) -> String? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        // Only the canonical encoding counts: base64's unused low bits would otherwise let one
+        // token be written several ways.
         guard parts.count == 2, let payload = Data(base64URL: String(parts[0])), let mac = Data(base64URL: String(parts[1])),
+              payload.base64URL == parts[0], mac.base64URL == parts[1],
               HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key)
         else { return nil }
         return String(data: payload, encoding: .utf8)
