@@ -21,9 +21,10 @@ struct SalesAlert {
     static let campaignID = "sales-alert"
 
     var message: OutboxMessage {
-        OutboxMessage(
+        let text = self.text
+        return OutboxMessage(
             id: id, leadID: lead.id, campaignID: Self.campaignID, stepID: threshold.map { "threshold-\(Value.number($0).textValue)" } ?? trigger,
-            channel: .sales, address: lead.owner ?? "unassigned", variant: nil, subject: headline, preview: text, payload: json,
+            channel: .sales, address: lead.owner ?? "unassigned", variant: nil, subject: headline, preview: text, payload: json(text: text),
             isTransactional: true, createdAt: at)
     }
 
@@ -39,7 +40,19 @@ struct SalesAlert {
     /// Slack's mrkdwn: `*bold*`, and `&`, `<`, `>` escaped so lead data cannot forge links or mentions.
     var text: String {
         func escaped(_ text: String) -> String {
-            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            // Most text has none of the three: skip the copies (this runs for every alert line).
+            guard text.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") }) else { return text }
+            var out = ""
+            out.reserveCapacity(text.utf8.count + 8)
+            for character in text {
+                switch character {
+                case "&": out += "&amp;"
+                case "<": out += "&lt;"
+                case ">": out += "&gt;"
+                default: out.append(character)
+                }
+            }
+            return out
         }
         var who = "*\(escaped(name))*"
         let role = [lead.jobTitle, lead.company].compactMap { $0 }.joined(separator: " at ")
@@ -58,6 +71,12 @@ struct SalesAlert {
         lines.append("Stage \(lead.stage.name) · owner \(escaped(lead.owner ?? "unassigned"))")
         return lines.joined(separator: "\n")
     }
+
+    private static let encoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 
     private struct Body: Encodable {
         struct LeadPart: Encodable {
@@ -93,7 +112,8 @@ struct SalesAlert {
         var text: String
     }
 
-    var json: String {
+    /// The signed webhook's JSON; `text` is passed in, as the message stores it as its preview too.
+    func json(text: String) -> String {
         let body = Body(
             id: id,
             lead: .init(id: lead.id, email: lead.email, name: name, company: lead.company, job_title: lead.jobTitle, stage: lead.stage.name),
@@ -101,9 +121,7 @@ struct SalesAlert {
             reasons: reasons.map { .init(label: $0.label, points: ScoreText.rounded($0.value)) },
             recent_activity: recent.map { .init(type: $0.type, at: $0.at.iso8601UTC, properties: $0.properties.mapValues(\.textValue)) },
             text: text)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(body)) ?? Data(), as: UTF8.self)
+        return String(decoding: (try? Self.encoder.encode(body)) ?? Data(), as: UTF8.self)
     }
 }
 
