@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NurtureTesting
+import Synchronization
 import Testing
 
 /// `nurture serve` as it runs in production: the real binary on an ephemeral port, leads and
@@ -149,5 +150,31 @@ struct ServeTests {
         #expect(log.contains("Worker stopped after finishing its batch."))
         #expect(log.contains("request.id="))
         #expect(!log.contains(String(clickPath.dropFirst(5).prefix(20))), "tokens must not reach the logs")
+    }
+
+    @Test func aRequestInFlightWhenSIGTERMArrivesIsAnsweredBeforeTheExit() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("nurture.toml")
+        try "[sending]\npublic_url = \"https://links.larkspur.example\"\n".write(to: config, atomically: true, encoding: .utf8)
+        let server = try await start(in: directory, config: config)
+        // A thousand events for a thousand new leads: long enough to still be in flight.
+        let batch = "[" + (0..<1000).map { #"{"email": "lead\#($0)@example.com", "type": "page.viewed", "properties": {"path": "/pricing"}}"# }
+            .joined(separator: ",") + "]"
+        let answered = Atomic(false)
+        let answer = Task {
+            defer { answered.store(true, ordering: .sequentiallyConsistent) }
+            return try await server.request(.POST, "/v1/events", json: batch)
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let inFlight = !answered.load(ordering: .sequentiallyConsistent)
+        server.process.terminate()
+        let response = try await answer.value
+        #expect(inFlight, "the request was answered before the signal, so this run proves nothing")
+        #expect(response.status == 200, "\(response.body.prefix(300))")
+        #expect(response.body.components(separatedBy: #""status":"created""#).count - 1 == 1000)
+        try await server.client.shutdown()
+        for _ in 0..<200 where server.process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!server.process.isRunning && server.process.terminationStatus == 0)
     }
 }
