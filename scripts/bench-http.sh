@@ -43,4 +43,3 @@ for run in trivial events-1 events-100; do
   awk -v name="$run" -v rps="$rps" -v b="$batch" -v p50="$p50" -v p99="$p99" -v e="$errors" \
     'BEGIN{printf "http-%s connections=32 requests_per_s=%.0f events_per_s=%.0f p50=%s p99=%s non_2xx=%s\n", name, rps, rps*b, p50, p99, e}'
 done
-echo "events stored: $(.build/release/nurture leads top --limit 1 --database "$work/http.sqlite" --format json >/dev/null 2>&1; sqlite3 "$work/http.sqlite" 'select count(*) from event' 2>/dev/null || echo '?')"

@@ -37,3 +37,8 @@ echo
 echo "==> nurture simulate welcome --lead Demo/ana.json (one lead, every decision explained)"
 "$nurture" simulate welcome --lead Demo/ana.json --days 30 --start 2026-11-23T09:00 \
   --events "2d2h:email.opened step=welcome-1,6d:page.viewed path=/pricing,7d:resource.downloaded"
+
+echo
+echo "==> Next, the HTTP side (API, tracked links, one-click unsubscribe, inbound webhooks):"
+echo "    NURTURE_API_KEYS=dev-key $nurture serve --database nurture-demo.sqlite"
+echo "    then the curl examples in README.md, section \"The HTTP side\"."
