@@ -2,6 +2,7 @@ import Foundation
 public import HTTPTypes
 public import Hummingbird
 import NIOCore
+import NurtureEngine
 
 /// An error answered as `{"error": {"code", "message", "problems": [{"path", "message"}]}}`:
 /// `path` is a JSON path into the request body (`$[3].email`), so a client can point at the
@@ -59,12 +60,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 }
 
 enum JSONResponse {
-    static let encoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
+    static let encoder = LeadViews.encoder(pretty: false)
 
     static func make(_ status: HTTPResponse.Status = .ok, _ value: some Encodable) throws -> Response {
         let data = try encoder.encode(value)
@@ -75,11 +71,7 @@ enum JSONResponse {
 
 /// Reading JSON bodies: bounded in size, and every failure turned into a path and a reason.
 enum JSONBody {
-    static let decoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
+    static let decoder = JSONDecoder()
 
     /// The body, or 413 beyond `limit` bytes (counted as they arrive, never buffered past it).
     static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {

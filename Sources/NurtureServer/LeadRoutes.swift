@@ -71,10 +71,10 @@ extension NurtureServer {
             }
         }
         if !patches.isEmpty {
-            let outcomes = try await engine.upsert(patches.map(\.patch), now: now())
-            for ((index, patch), outcome) in zip(patches, outcomes) {
-                results[index].status = outcome.rawValue
-                results[index].id = try await store.lead(email: patch.email)?.id
+            let upserted = try await engine.upsertLeads(patches.map(\.patch), now: now())
+            for ((index, _), result) in zip(patches, upserted) {
+                results[index].status = result.outcome.rawValue
+                results[index].id = result.leadID
             }
         }
         let status: HTTPResponse.Status = patches.isEmpty ? .unprocessableContent : .ok

@@ -26,7 +26,8 @@ extension NurtureServer {
 
     func open(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         guard case .open(let messageID) = link(context) else { throw Self.linkNotFound }
-        try await engine.recordOpen(messageID: messageID, now: now())
+        let instant = now()
+        if let event = try await engine.openEvent(messageID: messageID, now: instant) { _ = try await ingest.track([event], now: instant, via: "tracking") }
         return Response(status: .ok, headers: [.contentType: "image/gif", .cacheControl: "no-store, max-age=0"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: Self.pixel)))
     }
@@ -36,7 +37,10 @@ extension NurtureServer {
         guard case .click(let messageID, let target) = link(context), let url = URL(string: target),
               ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil
         else { throw Self.linkNotFound }
-        try await engine.recordClick(messageID: messageID, target: target, now: now())
+        let instant = now()
+        if let event = try await engine.clickEvent(messageID: messageID, target: target, now: instant) {
+            _ = try await ingest.track([event], now: instant, via: "tracking")
+        }
         return Response(status: .found, headers: [.location: target, .cacheControl: "no-store"])
     }
 

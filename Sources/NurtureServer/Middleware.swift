@@ -20,17 +20,10 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
         else { throw APIError.unauthorized }
         let presented = SHA256.hash(data: Data(header.dropFirst(7).utf8))
         var matched = false
-        for digest in digests {
-            matched = Self.constantTimeEqual(presented, digest) || matched
-        }
+        // Digest's == is swift-crypto's constant-time comparison.
+        for digest in digests where digest == presented { matched = true }
         guard matched else { throw APIError.unauthorized }
         return try await next(request, context)
-    }
-
-    static func constantTimeEqual(_ a: SHA256.Digest, _ b: SHA256.Digest) -> Bool {
-        var difference: UInt8 = 0
-        for (x, y) in zip(a, b) { difference |= x ^ y }
-        return difference == 0
     }
 }
 
@@ -71,7 +64,7 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let elapsed = ContinuousClock.now - started
         context.logger.info("Request.", metadata: [
             "http.method": "\(request.method)", "http.route": "\(context.endpointPath ?? "unmatched")", "http.status": "\(status)",
-            "duration.ms": "\(Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000)",
+            "duration.ms": "\((elapsed.seconds * 1000 * 1000).rounded() / 1000)",
         ])
     }
 

@@ -33,16 +33,16 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     // MARK: - Leads
 
-    public func upsertLeads(_ patches: [LeadPatch], now: Date, apply: @Sendable (inout LeadWork, _ before: Lead?) -> Void) async throws -> [UpsertOutcome] {
+    public func upsertLeads(_ patches: [LeadPatch], now: Date, apply: @Sendable (inout LeadWork, _ before: Lead?) -> Void) async throws -> [UpsertResult] {
         try await writer.write { db in
-            var outcomes: [UpsertOutcome] = []
+            var outcomes: [UpsertResult] = []
             outcomes.reserveCapacity(patches.count)
             let rotation = try Self.rotation(db)
             for patch in patches {
                 if let existing = try Self.fetchScoredLead(db, email: patch.email) {
                     let updated = patch.applied(to: existing.lead)
                     guard updated != existing.lead else {
-                        outcomes.append(.unchanged)
+                        outcomes.append(UpsertResult(.unchanged, leadID: existing.lead.id))
                         continue
                     }
                     let loaded = try Self.loadWork(db, lead: existing.lead, scoring: existing.scoring, now: now)
@@ -51,7 +51,7 @@ public final class SQLiteStore: LeadStore, Sendable {
                     work.rotation = rotation
                     apply(&work, existing.lead)
                     try Self.persist(work, loaded: loaded, db, now: now)
-                    outcomes.append(.updated)
+                    outcomes.append(UpsertResult(.updated, leadID: existing.lead.id))
                 } else {
                     let lead = patch.newLead(id: LeadPatch.newID())
                     try Self.save(lead, scoring: ScoreSnapshot(), db, now: now, insert: true)
@@ -60,7 +60,7 @@ public final class SQLiteStore: LeadStore, Sendable {
                     work.rotation = rotation
                     apply(&work, nil)
                     try Self.persist(work, loaded: loaded, db, now: now)
-                    outcomes.append(.imported)
+                    outcomes.append(UpsertResult(.imported, leadID: lead.id))
                 }
             }
             try Self.save(rotation, db)
@@ -321,13 +321,15 @@ public final class SQLiteStore: LeadStore, Sendable {
     }
 
     public func outboxCounts() async throws -> [String: Int] {
-        try await writer.read { db in
-            var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM outbox_message GROUP BY status") {
-                counts[row["status"]] = row["n"]
-            }
-            return counts
+        try await writer.read { db in try Self.outboxCounts(db) }
+    }
+
+    static func outboxCounts(_ db: Database) throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM outbox_message GROUP BY status") {
+            counts[row["status"]] = row["n"]
         }
+        return counts
     }
 
     public func suppressions(address: String) async throws -> [OutgoingMessage.Channel: String] {
@@ -358,9 +360,7 @@ public final class SQLiteStore: LeadStore, Sendable {
             counts.leads = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM lead") ?? 0
             counts.events = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event") ?? 0
             counts.activeEnrollments = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM enrollment WHERE status = 'active'") ?? 0
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM outbox_message GROUP BY status") {
-                counts.messagesByStatus[row["status"]] = row["n"]
-            }
+            counts.messagesByStatus = try Self.outboxCounts(db)
             return counts
         }
     }

@@ -39,10 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
         if keys.isEmpty { logger.warning("NURTURE_API_KEYS is not set: the /v1 API refuses every request.") }
         let registry = PrometheusCollectorRegistry()
         let heartbeat = noWorker ? nil : Heartbeat()
-        var settings = NurtureServer.Settings(
+        let settings = NurtureServer.Settings(
             apiKeys: keys, inboundEmailSecret: live.configuration.inboundEmailSecret, inboundSMSSecret: live.configuration.inboundSMSSecret,
             maxBodyBytes: live.configuration.maxBodyBytes)
-        settings.maxBatch = 1000
         let server = NurtureServer(engine: live.engine, settings: settings, registry: registry, heartbeat: heartbeat)
         let host = self.host
         let application = server.application(host: host, port: port, logger: logger) { bound in

@@ -176,6 +176,11 @@ struct InboundTests {
             // The confirmation goes out although the number is now suppressed; nothing else does.
             try await fixture.runWorker()
             #expect(try await fixture.store.message(id: system[0].id)?.status == .sent)
+            // The provider's delivery receipt lands on the message.
+            let receipt = #"{"type": "delivered", "message_id": "\#(system[0].id)"}"#
+            try await client.send(.post, "/v1/inbound/sms", json: receipt, key: nil,
+                                  headers: signedHeaders(id: "sms_receipt", body: receipt, secret: ServerFixture.smsSecret, at: fixture.now))
+            #expect(try await fixture.store.message(id: system[0].id)?.delivery == "delivered")
 
             fixture.advance(60)
             try await reply("START", id: "sms_4")

@@ -55,10 +55,14 @@ func outboxMessage(_ id: String, leadID: String, at: Date = t0, address: String 
     func upsertsByEmailCaseInsensitivelyAndReportsWhatChanged(_ backend: Backend) async throws {
         let store = try backend.makeStore()
         let first = try await store.upsertLeads([patch("ana@example.com"), patch("ben@example.com")], now: t0) { _, _ in }
-        #expect(first == [.imported, .imported])
+        #expect(first.map(\.outcome) == [.imported, .imported])
         let again = try await store.upsertLeads([patch("ANA@example.com"), patch("ben@example.com") { $0.company = "Harbourline" }], now: t0) { _, _ in }
-        #expect(again == [.unchanged, .updated])
+        #expect(again.map(\.outcome) == [.unchanged, .updated])
+        // Each result names its lead, the same id whether the lead was new, unchanged or updated.
+        #expect(again.map(\.leadID) == first.map(\.leadID))
+        #expect(try await store.lead(email: "ana@example.com")?.id == first[0].leadID)
         let ben = try #require(try await store.lead(email: "Ben@Example.com"))
+        #expect(ben.id == first[1].leadID)
         #expect(ben.company == "Harbourline")
         #expect(ben.firstName == "Ana")
         #expect(try await store.counts().leads == 2)
@@ -70,7 +74,7 @@ func outboxMessage(_ id: String, leadID: String, at: Date = t0, address: String 
         _ = try await store.upsertLeads([patch("ana@example.com") { $0.attributes = ["plan": "trial"]; $0.smsConsent = true }], now: t0) { _, _ in }
         var bare = LeadPatch(email: "ana@example.com")
         bare.attributes = ["nps": 9]
-        #expect(try await store.upsertLeads([bare], now: t0) { _, _ in } == [.updated])
+        #expect(try await store.upsertLeads([bare], now: t0) { _, _ in }.map(\.outcome) == [.updated])
         let ana = try #require(try await store.lead(email: "ana@example.com"))
         #expect(ana.timeZone == "Europe/Lisbon")
         #expect(ana.attributes == ["plan": "trial", "nps": 9])

@@ -24,9 +24,8 @@ public struct NurtureMetrics: Sendable {
 
     /// How long a channel took to answer one send.
     public func sendLatency(channel: String, _ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
         CoreMetrics.Timer(label: "nurture_send_duration_seconds", dimensions: [("channel", channel)], factory: factory)
-            .recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            .recordSeconds(duration.seconds)
     }
 
     /// Messages in the outbox by status, read from the database at scrape time.

@@ -13,7 +13,7 @@ public protocol LeadStore: Sendable {
     /// Inserts or updates leads by email (case-insensitive), in one transaction. Each new or
     /// changed lead is handed to `apply` with its state (and, when it changed, the lead as it
     /// was), so entries and goals act on it before the transaction commits.
-    func upsertLeads(_ patches: [LeadPatch], now: Date, apply: @Sendable (inout LeadWork, _ before: Lead?) -> Void) async throws -> [UpsertOutcome]
+    func upsertLeads(_ patches: [LeadPatch], now: Date, apply: @Sendable (inout LeadWork, _ before: Lead?) -> Void) async throws -> [UpsertResult]
 
     func lead(id: String) async throws -> Lead?
     func lead(email: String) async throws -> Lead?
@@ -90,6 +90,17 @@ public protocol LeadStore: Sendable {
 
 public enum UpsertOutcome: String, Sendable, Hashable {
     case imported, updated, unchanged
+}
+
+/// What an upsert did to one lead, and which lead it was.
+public struct UpsertResult: Sendable, Hashable {
+    public var outcome: UpsertOutcome
+    public var leadID: String
+
+    public init(_ outcome: UpsertOutcome, leadID: String) {
+        self.outcome = outcome
+        self.leadID = leadID
+    }
 }
 
 /// An event arriving from outside: `nurture events track`, the API, an inbound webhook.

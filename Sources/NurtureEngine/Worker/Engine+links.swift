@@ -23,27 +23,25 @@ extension Engine {
         return .unsubscribed(lead)
     }
 
-    /// Records the first open of a message (later ones, often mail scanners and image proxies,
-    /// would only inflate engagement). False when the message is unknown.
-    @discardableResult
-    public func recordOpen(messageID: String, now: Date) async throws -> Bool {
-        try await recordEngagement(ComplianceEvent.emailOpened, messageID: messageID, extra: [:], clientID: "open:\(messageID)", now: now)
+    /// The event that records an open of a message, or nil when the message is unknown. Only the
+    /// first open counts (its client id repeats): later ones, often mail scanners and image
+    /// proxies, would only inflate engagement. Tracking hits are the busiest requests after a
+    /// send, so the caller stores the event through its ``IngestQueue``.
+    public func openEvent(messageID: String, now: Date) async throws -> IncomingEvent? {
+        try await engagementEvent(ComplianceEvent.emailOpened, messageID: messageID, extra: [:], clientID: "open:\(messageID)", now: now)
     }
 
-    /// Records the first click of each link in a message.
-    @discardableResult
-    public func recordClick(messageID: String, target: String, now: Date) async throws -> Bool {
+    /// The event that records a click of one link of a message; only the first click of each link counts.
+    public func clickEvent(messageID: String, target: String, now: Date) async throws -> IncomingEvent? {
         let digest = SHA256.hash(data: Data(target.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
-        return try await recordEngagement(ComplianceEvent.emailClicked, messageID: messageID, extra: ["url": .string(target)],
-                                          clientID: "click:\(messageID):\(digest)", now: now)
+        return try await engagementEvent(ComplianceEvent.emailClicked, messageID: messageID, extra: ["url": .string(target)],
+                                         clientID: "click:\(messageID):\(digest)", now: now)
     }
 
-    private func recordEngagement(_ type: String, messageID: String, extra: [String: Value], clientID: String, now: Date) async throws -> Bool {
-        guard let message = try await store.message(id: messageID) else { return false }
+    private func engagementEvent(_ type: String, messageID: String, extra: [String: Value], clientID: String, now: Date) async throws -> IncomingEvent? {
+        guard let message = try await store.message(id: messageID) else { return nil }
         var properties: [String: Value] = ["message": .string(messageID), "campaign": .string(message.campaignID), "step": .string(message.stepID)]
         properties.merge(extra) { _, new in new }
-        let event = IncomingEvent(subject: .id(message.leadID), type: type, at: now, properties: properties, clientID: clientID)
-        _ = try await track([event], now: now, via: "tracking")
-        return true
+        return IncomingEvent(subject: .id(message.leadID), type: type, at: now, properties: properties, clientID: clientID)
     }
 }

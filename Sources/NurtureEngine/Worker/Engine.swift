@@ -21,6 +21,11 @@ public struct Engine: Sendable {
     /// Upserts leads; each new one records `lead.created` and enters the campaigns that start
     /// on it (whose first steps the worker then runs); a changed one fires goals and entries.
     public func upsert(_ patches: [LeadPatch], now: Date) async throws -> [UpsertOutcome] {
+        try await upsertLeads(patches, now: now).map(\.outcome)
+    }
+
+    /// The same, with the id of each lead (new or found), for callers that answer with them.
+    public func upsertLeads(_ patches: [LeadPatch], now: Date) async throws -> [UpsertResult] {
         let processor = self.processor
         return try await store.upsertLeads(patches, now: now) { work, before in
             if let before {
