@@ -141,7 +141,7 @@ extension NurtureServer {
         for (index, report) in reports.enumerated() {
             var at = instant
             if let text = report.at {
-                if let parsed = Self.parseInstant(text) { at = min(parsed, instant) } else {
+                if let parsed = EventInput.parseInstant(text) { at = min(parsed, instant) } else {
                     problems.append(.init(path: "\(report.path).at", message: "'\(text)' is not an ISO 8601 time with a zone"))
                 }
             }

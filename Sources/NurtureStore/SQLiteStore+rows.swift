@@ -103,6 +103,9 @@ extension SQLiteStore {
 
     static func fetchScoredLead(_ db: Database, _ subject: IncomingEvent.Subject) throws -> (lead: Lead, scoring: ScoreSnapshot)? {
         switch subject {
+        case .id(let text), .email(let text), .phone(let text): try refuseCutText([("lead", text)])
+        }
+        return switch subject {
         case .id(let id): try fetchScoredLead(db, id: id)
         case .email(let email): try fetchScoredLead(db, email: email)
         case .phone(let phone):
@@ -137,6 +140,11 @@ extension SQLiteStore {
     }
 
     static func save(_ lead: Lead, scoring: ScoreSnapshot, _ db: Database, now: Date, insert: Bool) throws {
+        try refuseCutText([
+            ("email", lead.email), ("phone", lead.phone), ("first_name", lead.firstName), ("last_name", lead.lastName),
+            ("company", lead.company), ("job_title", lead.jobTitle), ("industry", lead.industry), ("country", lead.country),
+            ("timezone", lead.timeZone), ("source", lead.source), ("owner", lead.owner),
+        ])
         let fired = scoring.thresholds.fired.isEmpty ? "[]" : "[" + scoring.thresholds.fired.sorted().map { Value.number($0).textValue }.joined(separator: ",") + "]"
         let values: StatementArguments = [
             lead.email?.lowercased(), lead.phone, lead.firstName, lead.lastName, lead.company, lead.jobTitle, lead.industry,
@@ -166,6 +174,7 @@ extension SQLiteStore {
     // MARK: - Events
 
     static func insert(_ event: LeadEvent, leadID: String, clientID: String?, _ db: Database) throws {
+        try refuseCutText([("event type", event.type), ("event id", clientID)])
         try db.cachedStatement(sql: "INSERT INTO event (lead_id, type, at, properties, client_id) VALUES (?, ?, ?, ?, ?)")
             .execute(arguments: [leadID, event.type, event.at.timeIntervalSince1970, event.properties.isEmpty ? "{}" : json(event.properties), clientID])
     }
@@ -332,5 +341,22 @@ extension SQLiteStore {
             }
         }
         return found
+    }
+}
+
+/// GRDB hands SQLite every string as a C string, which ends at the first NUL, and reads text
+/// back the same way: `a\u{0}b` would be stored, compared and matched as `a`. The boundary
+/// refuses such input with a per-field message; this makes the store refuse, never truncate,
+/// whatever slips past it (PostgreSQL refuses NUL in text as well).
+public struct TextWithNUL: Error, CustomStringConvertible {
+    public let field: String
+    public var description: String { "\(field) contains U+0000 (NUL), which the database cannot store intact; nothing was written" }
+}
+
+extension SQLiteStore {
+    static func refuseCutText(_ fields: [(String, String?)]) throws {
+        for (field, text) in fields {
+            if let text, text.utf8.contains(0) { throw TextWithNUL(field: field) }
+        }
     }
 }

@@ -86,6 +86,7 @@ public final class SQLiteStore: LeadStore, Sendable {
             var outcomes: [IngestOutcome] = []
             outcomes.reserveCapacity(events.count)
             for event in events {
+                try Self.refuseCutText([("event id", event.clientID)])
                 if let clientID = event.clientID,
                    try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM event WHERE client_id = ?"), arguments: [clientID]) == true
                 {

@@ -24,7 +24,10 @@ struct DemoCommand: AsyncParsableCommand {
         let live = try await runtime.makeRuntime(previewOnly: true, database: database)
         let start = ISO8601DateFormatter().date(from: "2026-11-23T08:00:00Z")!
         let report = try await LeadImporter(engine: live.engine).run(path: leads, source: nil, defaultCountry: "GB", rejectsPath: nil, now: start)
-        print("Imported \(report.imported) demo leads into \(database); running \(days) virtual days from Mon 23 Nov 2026 08:00 UTC.\n")
+        for (line, reason) in report.rejected.prefix(20) { printError("\(leads):\(line): rejected: \(reason)") }
+        if report.rejectedCount > 20 { printError("… and \(report.rejectedCount - 20) more rejected rows") }
+        let rejected = report.rejectedCount == 0 ? "" : " (\(report.rejectedCount) of \(report.rows) rows rejected, listed above)"
+        print("Imported \(report.imported) demo leads into \(database)\(rejected); running \(days) virtual days from Mon 23 Nov 2026 08:00 UTC.\n")
         var script = try Self.loadEvents(events, start: start)
         let dispatcher = live.dispatcher(now: { start })
         var shown: Set<String> = []

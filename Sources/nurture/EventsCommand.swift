@@ -18,9 +18,6 @@ struct EventsCommand: AsyncParsableCommand {
         @Option(name: .customLong("id"), help: "Your id for this event: the same id is stored only once.") var clientID: String?
 
         func run() async throws {
-            guard !type.isEmpty, type.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) else {
-                throw ValidationError("'\(type)' is not an event type (use dotted names such as page.viewed)")
-            }
             var props: [String: Value] = [:]
             for pair in properties {
                 guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
@@ -28,10 +25,19 @@ struct EventsCommand: AsyncParsableCommand {
                 }
                 props[String(pair[..<equals])] = .string(String(pair[pair.index(after: equals)...]))
             }
-            let when = try at.map { try parseInstant($0, option: "--at") } ?? Date()
+            let now = Date()
+            // The command line also takes times without a zone (UTC), as `--now` does.
+            let when = try at.map { try parseInstant($0, option: "--at").formatted(.iso8601) }
+            let input = EventInput(id: clientID, email: email, type: type, at: when, properties: props, createsLead: false)
+            let event: IncomingEvent
+            switch input.validated(now: now) {
+            case .success(let valid): event = valid
+            case .failure(let refused):
+                for problem in refused.problems { printError("error: \(Self.argument(problem.field)): \(problem.message)") }
+                throw ExitCode.validationFailure
+            }
             let live = try await runtime.makeRuntime()
-            let event = IncomingEvent(subject: .email(email), type: type, at: when, properties: props, clientID: clientID)
-            switch try await live.engine.track(event, now: when) {
+            switch try await live.engine.track(event, now: now) {
             case .stored(let leadID), .created(let leadID):
                 print("stored \(type) for lead \(leadID)")
             case .duplicate:
@@ -39,6 +45,17 @@ struct EventsCommand: AsyncParsableCommand {
             case .unknownLead:
                 printError("error: no lead with email \(email) (import or create it first)")
                 throw ExitCode.failure
+            }
+        }
+
+        /// Where on the command line a refused field came from.
+        static func argument(_ field: String) -> String {
+            switch field {
+            case "email": "EMAIL"
+            case "type": "TYPE"
+            case "at": "--at"
+            case "id": "--id"
+            default: field.hasPrefix("properties") ? "--prop" + field.dropFirst("properties".count).replacingOccurrences(of: ".", with: " ") : field
             }
         }
     }

@@ -27,12 +27,16 @@ struct LeadsCommand: AsyncParsableCommand {
             let rejectsPath = rejects ?? (file.hasSuffix(".csv") ? String(file.dropLast(4)) : file) + ".rejects.csv"
             let onTerminal = isatty(STDERR_FILENO) == 1
             let report: LeadImporter.Report
+            var stopped: LeadImporter.StoppedEarly?
             do {
                 report = try await LeadImporter(engine: live.engine).run(
                     path: file, source: source, defaultCountry: defaultCountry, rejectsPath: rejectsPath, now: Date()
                 ) { rows in
                     if onTerminal { FileHandle.standardError.write(Data("\r\(rows) rows…".utf8)) }
                 }
+            } catch let early as LeadImporter.StoppedEarly {
+                report = early.report
+                stopped = early
             } catch {
                 printError("error: \(file): \(error)")
                 throw ExitCode.failure
@@ -43,8 +47,26 @@ struct LeadsCommand: AsyncParsableCommand {
             if report.rejectedCount == 0 {
                 try? FileManager.default.removeItem(atPath: rejectsPath)
             }
-            print("imported \(report.imported), updated \(report.updated), unchanged \(report.unchanged), rejected \(report.rejectedCount)"
-                + (report.rejectedCount == 0 ? "" : " (written to \(rejectsPath))"))
+            let summary = "imported \(report.imported), updated \(report.updated), unchanged \(report.unchanged), rejected \(report.rejectedCount)"
+                + (report.rejectedCount == 0 ? "" : " (written to \(rejectsPath))")
+            if let stopped {
+                printError("""
+                    error: \(file):\(stopped.line): \(stopped.reason), so the rest of the file, from line \(stopped.line) on, was not read.
+                    The \(report.rows) rows before it were read and committed: \(summary).
+                    Fix the quote and import the file again: rows already imported match by email and are updated, not duplicated.
+                    """)
+                throw ExitCode.failure
+            }
+            let stored = report.imported + report.updated + report.unchanged
+            if stored == 0 {
+                // Nothing stored must never look like success, whether the file had no rows or only bad ones.
+                printError(report.rejectedCount == 0
+                    ? "error: \(file): no data rows after the header line; nothing was imported"
+                    : "error: \(file): no row was imported: all \(report.rejectedCount) rows were rejected (\(rejectsPath))")
+                print(summary)
+                throw ExitCode.failure
+            }
+            print(summary)
         }
     }
 }

@@ -36,13 +36,28 @@ struct CSVReaderTests {
         #expect(try records("email,x\na@x.io,\"\"").map(\.fields) == [["email", "x"], ["a@x.io", ""]])
     }
 
-    @Test func anUnclosedQuoteIsAnErrorWithItsLine() throws {
-        #expect(throws: CSVReader.MalformedInput.self) { try records("email,note\na@x.io,\"never closed\n") }
+    @Test func anUnclosedQuoteIsAnErrorNamingTheLineThatOpenedIt() throws {
+        #expect(throws: CSVReader.UnclosedQuote.self) { try records("email,note\na@x.io,\"never closed\n") }
         do {
-            _ = try records("email,note\na@x.io,\"never closed\n")
-        } catch {
-            #expect("\(error)" == "line 2: a quoted field is never closed")
+            _ = try records("email,note\na@x.io,ok\nb@x.io,\"opens here\nc@x.io,swallowed\nd@x.io,too\n")
+            Issue.record("an unclosed quote must not read as a whole file")
+        } catch let error as CSVReader.UnclosedQuote {
+            #expect(error.line == 3)
+            #expect("\(error)" == "line 3: a quoted field opened on this line is never closed")
         }
+    }
+
+    /// Classic Mac exports end records with a bare CR; some tools mix CR, LF and CRLF in a file.
+    @Test func bareCRAndMixedLineEndsEndRecordsOutsideQuotes() throws {
+        let mac = try records("email,first_name,timezone\ra1@example.com,A,UTC\ra2@example.com,B,UTC\r")
+        #expect(mac.map(\.fields) == [["email", "first_name", "timezone"], ["a1@example.com", "A", "UTC"], ["a2@example.com", "B", "UTC"]])
+        #expect(mac.map(\.line) == [1, 2, 3])
+        let mixed = try records("email,note\ra@x.io,one\nb@x.io,\"two\rlines\"\r\nc@x.io,three\r\rd@x.io,four")
+        #expect(mixed.map(\.fields) == [["email", "note"], ["a@x.io", "one"], ["b@x.io", "two\rlines"], ["c@x.io", "three"], ["d@x.io", "four"]])
+        // CRLF is one line end, a bare CR is one, and the blank line between c and d counts.
+        #expect(mixed.map(\.line) == [1, 2, 3, 5, 7])
+        // The same split at every byte: a CR at the end of a chunk and its LF in the next are one line end.
+        #expect(try records("email,note\ra@x.io,one\nb@x.io,\"two\rlines\"\r\nc@x.io,three\r\rd@x.io,four", chunkSize: 1) == mixed)
     }
 
     @Test func theWriterQuotesAndDefusesFormulas() {
@@ -112,6 +127,12 @@ struct LeadRowParserTests {
         (["a@b.io", "", "", "", "", "", "perhaps", ""], "sms_consent: 'perhaps' is not yes or no"),
         (["a@b.io", "", "+1 call", "", "", "", "", ""], "phone: '+1 call' has a character that is not part of a phone number"),
         (["a@b.io", "x"], "row: has 2 fields, the header has 8"),
+        // SQLite would have cut these at the NUL: "Ana\u{0}Evil" stored as "Ana".
+        (["a@b.io", "Ana\u{0}Evil", "", "", "", "", "", ""], "first_name: contains the control character U+0000 (NUL) at character 4"),
+        (["a\u{0}@b.io", "", "", "", "", "", "", ""], "e_mail: contains the control character U+0000 (NUL) at character 2"),
+        (["a@b.io", "Ana\nEvil", "", "", "", "", "", ""], "first_name: contains the control character U+000A (line feed) at character 4"),
+        (["a@b.io", "", "", "", "", "", "", "te\u{1B}[31mal"], "favourite_colour: contains the control character U+001B (escape) at character 3"),
+        (["a@b.io", "", "", "", "", "", "", "t\u{0}"], "favourite_colour: contains the control character U+0000 (NUL) at character 2"),
     ])
     func rejectsRowsWithAPreciseReason(fields: [String], reason: String) {
         guard case .failure(let rejection) = parser.patch(from: fields) else {
@@ -119,6 +140,35 @@ struct LeadRowParserTests {
             return
         }
         #expect(rejection.description == reason)
+    }
+
+    /// A string attribute is free text: tabs and line breaks are kept, nothing else.
+    @Test func freeTextAttributesKeepTabsAndLineBreaks() throws {
+        let patch = try parser.patch(from: ["a@b.io", "", "", "", "", "", "", "teal\tand\r\ngrey"]).get()
+        #expect(patch.attributes["favourite_colour"] == "teal\tand\r\ngrey")
+    }
+
+    @Test func aControlCharacterInAHeaderNameIsRefused() {
+        #expect(throws: LeadRowParser.HeaderProblem.self) {
+            try LeadRowParser(header: ["email", "na\u{0}me"], playbook: Campaigns.playbook, defaultCountry: nil, source: nil)
+        }
+    }
+
+    /// Foundation's list on Linux has only the old alias Asia/Calcutta; tzdata has both.
+    @Test func everyZoneInTzdatasZone1970TableAndItsAliasesAreAccepted() throws {
+        let zones = try TimeZoneNames.zone1970()
+        #expect(zones.count >= 300)
+        #expect(zones.contains("Asia/Kolkata"))
+        let header = ["email", "timezone"]
+        let parser = try LeadRowParser(header: header, playbook: Campaigns.playbook, defaultCountry: nil, source: nil)
+        let refused = (zones + ["Asia/Calcutta", "US/Eastern", "UTC", "Etc/GMT+5"]).filter { zone in
+            guard case .success(let patch) = parser.patch(from: ["a@b.io", zone]) else { return true }
+            return patch.timeZone != zone || TimeZone(identifier: zone) == nil
+        }
+        #expect(refused == [])
+        for notAZone in ["Mars/Olympus", "../../etc/passwd", "zone1970.tab", "posix/Europe/Lisbon", "localtime", ""] where !notAZone.isEmpty {
+            #expect(TimeZoneNames.isKnown(notAZone) == false, "\(notAZone)")
+        }
     }
 
     @Test func aHeaderWithoutEmailIsRefused() {
@@ -177,6 +227,18 @@ struct RetryPolicyTests {
         let late = Date(timeIntervalSince1970: 3 * 86_400 - 10)
         #expect(policy.next(after: 12, of: message, result: .transient("HTTP 503", after: nil), now: late) { $0.upperBound }
             == .dead(error: "HTTP 503 (gave up after 12 attempts)"))
+    }
+
+    /// A provider that says "again in 1 s" is asked again in about 1 s, not after a full
+    /// exponential jitter of up to 30 s.
+    @Test func aShortRetryAfterIsTakenAtItsWord() {
+        let now = Date(timeIntervalSince1970: 100)
+        let latest = RetryPolicy().next(after: 1, of: message, result: .transient("HTTP 429", after: .seconds(1)), now: now) { $0.upperBound }
+        guard case .retry(let at, _) = latest else {
+            Issue.record("expected a retry")
+            return
+        }
+        #expect(at.timeIntervalSince(now) >= 1 && at.timeIntervalSince(now) <= 1.25)
     }
 
     @Test func retryAfterAcceptsHTTPDates() {

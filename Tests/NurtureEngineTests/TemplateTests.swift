@@ -78,6 +78,88 @@ struct TemplateTests {
         #expect(html.contains("<p>New paragraph.</p>"))
     }
 
+    // MARK: - A lead's values never become links
+
+    static let signer = LinkSigner(secret: Data("test-secret".utf8), publicURL: "https://nurture.example")
+
+    /// Every place an `href` in `html` sends a reader, click redirects unsealed.
+    static func destinations(_ html: String) -> [String] {
+        html.split(separator: "href=\"").dropFirst().compactMap { rest -> String? in
+            guard let end = rest.firstIndex(of: "\"") else { return nil }
+            let target = String(rest[..<end]).replacingOccurrences(of: "&amp;", with: "&")
+            let prefix = "https://nurture.example/t/c/"
+            guard target.hasPrefix(prefix) else { return target }
+            if case .click(_, let sealed) = signer.link(String(target.dropFirst(prefix.count))) { return "tracked:" + sealed }
+            return "broken:" + target
+        }
+    }
+
+    static func hostile(_ url: String = "https://evil.example/login") -> Lead {
+        var lead = testLead()
+        lead.firstName = url
+        lead.company = "Evil Corp http://evil.example/b \u{E001}https://evil.example/fenced"
+        lead.attributes = ["website": .string(url)]
+        return lead
+    }
+
+    @Test func aURLInALeadsValueIsTextInTheHTMLMadeFromText() throws {
+        try write("hostile.subject.mustache", "Hi")
+        try write("hostile.text.mustache", "Hi {{first_name}} from {{company}}.\nOur guide: https://acme.example/guide\nhttps://{{website}}")
+        for tracking in [Tracking.opensAndClicks, .off] {
+            let tracker = TrackedLinks(links: Self.signer, tracking: tracking, messageID: "msg_1")
+            let rendered = try renderer().render(message("hostile"), lead: Self.hostile(), tracker: tracker)
+            let html = try #require(rendered.html)
+            #expect(Self.destinations(html) == [tracking == .off ? "https://acme.example/guide" : "tracked:https://acme.example/guide"])
+            #expect(html.contains("Hi https://evil.example/login from Evil Corp http://evil.example/b https://evil.example/fenced."))
+            #expect(!html.contains("\u{E000}") && !html.contains("\u{E001}"))
+            #expect(rendered.text.hasPrefix("Hi https://evil.example/login from Evil Corp"))
+        }
+    }
+
+    @Test func aHandWrittenLinkWhoseHostALeadSuppliesIsDroppedAndOnlyTheTemplatesOwnAreTracked() throws {
+        try write("links.subject.mustache", "Hi")
+        try write("links.text.mustache", "Hi")
+        try write("links.html.mustache", """
+            <p>Hi {{first_name}}</p><a href="{{website}}">your site</a> <a href='https://{{website}}/x'>x</a>
+            <a href="https://acme.example/i/{{first_name}}?q={{company}}">invoice</a> <a href="https://acme.example/help">help</a>
+            """)
+        let tracker = TrackedLinks(links: Self.signer, tracking: .clicks, messageID: "msg_1")
+        let html = try #require(try renderer().render(message("links"), lead: Self.hostile(), tracker: tracker).html)
+        let destinations = Self.destinations(html)
+        #expect(destinations.count == 2)
+        // A lead's value may fill a path or query after the template's own host, escaped, never the host.
+        #expect(destinations.first?.hasPrefix("tracked:https://acme.example/i/https://evil.example/login?q=Evil") == true)
+        #expect(destinations.last == "tracked:https://acme.example/help")
+        #expect(html.contains("<a >your site</a>"))
+        #expect(!html.contains("href=\"https://evil") && !html.contains("href='https://evil"))
+        let untracked = try #require(try renderer().render(message("links"), lead: Self.hostile()).html)
+        #expect(Self.destinations(untracked).allSatisfy { $0.hasPrefix("https://acme.example/") })
+    }
+
+    /// The shipped templates, filled with a lead whose every field is a phishing URL.
+    @Test func noShippedEmailLinksOrRedirectsToALeadsValue() throws {
+        let library = try TemplateLibrary.load(from: Harness.repositoryRoot.appendingPathComponent("Campaigns/Templates").path)
+        let renderer = MessageRenderer(playbook: Campaigns.playbook, library: library)
+        var lead = Self.hostile()
+        lead.lastName = "https://evil.example/last"
+        lead.jobTitle = "https://evil.example/title"
+        lead.industry = "https://evil.example/industry"
+        for attribute in Campaigns.playbook.attributes where attribute.type == .string { lead.attributes[attribute.name] = "https://evil.example/a" }
+        let trigger: [String: Value] = ["invoice_number": "https://evil.example/i", "amount": "https://evil.example/m", "url": "https://evil.example/u"]
+        var checked = 0
+        for (template, parts) in library.catalog.templates where parts[.text] != nil && parts[.subject] != nil {
+            let outgoing = message(template)
+            let tracker = TrackedLinks(links: Self.signer, tracking: .opensAndClicks, messageID: "msg_1")
+            let html = try #require(try renderer.render(outgoing, lead: lead, trigger: trigger, links: ["unsubscribe_url": "https://nurture.example/u/T"], tracker: tracker).html)
+            for destination in Self.destinations(html) {
+                #expect(!destination.contains("evil.example"), "\(template): \(destination)")
+            }
+            checked += 1
+        }
+        #expect(checked >= 20)
+        #expect(library.catalog.templates["welcome-1"]?[.html] != nil)   // one hand-written HTML part among them
+    }
+
     @Test func smsRendersUnescapedWithItsSegments() throws {
         let rendered = try renderer().render(message("nudge", .sms), lead: testLead())
         #expect(rendered.text == "Ana, your offer ends Friday: https://acme.example/offer")

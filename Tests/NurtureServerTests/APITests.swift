@@ -159,6 +159,38 @@ struct EventAPITests {
         }
     }
 
+    /// SQLite would cut each of these at the NUL: two ids would become one (the second event
+    /// dropped as a duplicate), "\u0000" the empty id, "Ana\u0000Evil" plain "Ana".
+    @Test func controlCharactersAreRefusedPerFieldNeverStoredCut() async throws {
+        let fixture = try ServerFixture()
+        try await fixture.test { client in
+            let events = try await client.send(.post, "/v1/events", json: #"""
+                [{"id": "a\u0000b", "email": "ana@example.com", "type": "page.viewed"},
+                 {"id": "\u0000", "email": "ana@example.com", "type": "page.viewed"},
+                 {"email": "ana@example.com\u0000", "type": "page.viewed"},
+                 {"lead_id": "x\u0000", "type": "page.viewed"},
+                 {"email": "ana@example.com", "type": "page.viewed", "properties": {"path": "/a\u0000b", "note": "two\nlines\tok", "k\u0007": "v"}}]
+                """#)
+            #expect(events.status == .badRequest)
+            #expect(events.problemPaths == ["$[0].id", "$[1].id", "$[2].email", "$[3].lead_id", "$[4].properties", "$[4].properties.path"])
+            #expect(events.text.contains("contains the control character U+0000 (NUL) at character 2"))
+            let leads = try await client.send(.post, "/v1/leads", json: #"""
+                [{"email": "ana@example.com", "first_name": "Ana\u0000Evil"},
+                 {"email": "ben@example.com", "first_name": "Ben", "attributes": {"nps": 9}}]
+                """#)
+            #expect(leads.results.map { $0["status"] as? String } == ["rejected", "imported"])
+            let problems = leads.results[0]["errors"] as? [[String: Any]]
+            #expect(problems?.first?["path"] as? String == "$[0].first_name")
+            #expect(try await fixture.store.lead(email: "ana@example.com") == nil)
+            // Free text keeps its line breaks; the valid events still go in once each.
+            let fine = try await client.send(.post, "/v1/events", json: #"""
+                [{"id": "a-b", "email": "ana@example.com", "type": "page.viewed", "properties": {"note": "two\nlines\tok"}},
+                 {"id": "a-c", "email": "ana@example.com", "type": "page.viewed"}]
+                """#)
+            #expect(fine.results.map { $0["status"] as? String } == ["created", "stored"])
+        }
+    }
+
     @Test func tooManyItemsIsRefused() async throws {
         let fixture = try ServerFixture()
         let events = "[" + Array(repeating: #"{"email":"a@example.com","type":"page.viewed"}"#, count: 1001).joined(separator: ",") + "]"

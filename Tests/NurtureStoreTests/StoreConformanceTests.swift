@@ -116,6 +116,24 @@ func outboxMessage(_ id: String, leadID: String, at: Date = t0, address: String 
         }
     }
 
+    /// The boundary refuses NUL; should a caller slip one through, the store refuses the write
+    /// rather than keep a value cut at the NUL (two client ids colliding, a name shortened).
+    @Test(arguments: Backend.allCases)
+    func aStringWithNULIsRefusedNeverStoredCut(_ backend: Backend) async throws {
+        let (store, id) = try await storeWithOneDueLead(backend)
+        await #expect(throws: (any Error).self) {
+            _ = try await store.upsertLeads([patch("ben@example.com") { $0.firstName = "Ben\u{0}Evil" }], now: t0) { _, _ in }
+        }
+        #expect(try await store.lead(email: "ben@example.com") == nil)
+        let first = IncomingEvent(subject: .id(id), type: "page.viewed", at: t0, clientID: "a")
+        #expect(try await store.ingest([first], now: t0, created: { _ in }, { _, _ in }) == [.stored(leadID: id)])
+        let cut = IncomingEvent(subject: .id(id), type: "page.viewed", at: t0, clientID: "a\u{0}b")
+        await #expect(throws: (any Error).self) {
+            _ = try await store.ingest([cut], now: t0, created: { _ in }, { _, _ in })
+        }
+        #expect(try await store.counts().events == 2)   // lead.created and the first event only
+    }
+
     @Test(arguments: Backend.allCases)
     func theSameMessageIdIsStoredOnce(_ backend: Backend) async throws {
         let (store, id) = try await storeWithOneDueLead(backend)

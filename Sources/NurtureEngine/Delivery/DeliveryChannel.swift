@@ -4,7 +4,9 @@ public import Foundation
 public protocol DeliveryChannel: Sendable {
     /// How many messages may be in flight on this channel at once.
     var concurrency: Int { get }
-    func deliver(_ message: OutboxMessage, now: Date) async -> DeliveryResult
+    /// No scheduling time is passed on purpose: `run-due --now` moves scheduling only, while a
+    /// signature's timestamp is checked against the receiver's real clock.
+    func deliver(_ message: OutboxMessage) async -> DeliveryResult
 }
 
 public enum DeliveryResult: Sendable, Hashable {
@@ -22,7 +24,7 @@ public struct PreviewChannel: DeliveryChannel {
 
     public init() {}
 
-    public func deliver(_ message: OutboxMessage, now: Date) async -> DeliveryResult { .delivered }
+    public func deliver(_ message: OutboxMessage) async -> DeliveryResult { .delivered }
 }
 
 /// Posts the message's JSON to a URL, signed per Standard Webhooks, with its id as the
@@ -43,6 +45,8 @@ public struct WebhookChannel: DeliveryChannel {
     public let concurrency: Int
     public let shape: BodyShape
     let transport: any HTTPTransport
+    /// The wall clock, for `webhook-timestamp` and `Retry-After` dates.
+    let wallClock: @Sendable () -> Date = { Date() }
 
     public init(url: URL, secret: Data?, timeout: Duration, concurrency: Int, shape: BodyShape = .payload, transport: any HTTPTransport) {
         self.url = url
@@ -53,7 +57,8 @@ public struct WebhookChannel: DeliveryChannel {
         self.transport = transport
     }
 
-    public func deliver(_ message: OutboxMessage, now: Date) async -> DeliveryResult {
+    public func deliver(_ message: OutboxMessage) async -> DeliveryResult {
+        let now = wallClock()
         let body = switch shape {
         case .payload: Data(message.payload.utf8)
         case .slackText: Data(("{\"text\":" + JSONString.quoted(message.preview) + "}").utf8)

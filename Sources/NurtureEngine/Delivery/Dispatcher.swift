@@ -88,7 +88,7 @@ public struct Dispatcher: Sendable {
                     guard let message = pending.popFirst() else { return }
                     group.addTask {
                         let started = ContinuousClock.now
-                        let outcome = await delivery.deliver(message, now: now())
+                        let outcome = await delivery.deliver(message)
                         metrics.sendLatency(channel: channel.rawValue, ContinuousClock.now - started)
                         let result = retry.next(after: message.attempts, of: message, result: outcome, now: now())
                         return FinishedAttempt(messageID: message.id, attempt: message.attempts, result: result)

@@ -22,10 +22,15 @@ public struct RetryPolicy: Sendable {
         case .permanent(let error):
             return .dead(error: error)
         case .transient(let error, let retryAfter):
-            let exponent = min(attempt - 1, 30)
-            let cap = min(base.seconds * pow(2, Double(exponent)), ceiling.seconds)
-            var delay = random(0...cap)
-            if let retryAfter { delay = max(delay, retryAfter.seconds) }
+            let delay: Double
+            if let retryAfter {
+                // The receiver said when: ask again then, with a little jitter so a crowd of
+                // throttled messages does not return in one instant.
+                delay = retryAfter.seconds + random(0...(retryAfter.seconds / 4))
+            } else {
+                let exponent = min(attempt - 1, 30)
+                delay = random(0...min(base.seconds * pow(2, Double(exponent)), ceiling.seconds))
+            }
             let at = now.addingTimeInterval(max(1, delay))
             if at > message.createdAt.addingTimeInterval(horizon.seconds) {
                 return .dead(error: "\(error) (gave up after \(attempt) attempt\(attempt == 1 ? "" : "s"))")

@@ -2,7 +2,8 @@ import Foundation
 
 /// Reads RFC 4180 CSV as a stream of records, a chunk at a time, so memory stays flat whatever
 /// the file size. Handles quoted fields with commas, quotes (`""`) and newlines, a UTF-8 BOM,
-/// and CRLF or LF line ends.
+/// and CR, LF or CRLF record ends outside quotes (RFC 4180 says CRLF; classic Mac exports and
+/// some spreadsheet tools write a bare CR, and files mix them).
 public final class CSVReader {
     public struct Record: Sendable, Hashable {
         public var fields: [String]
@@ -14,6 +15,13 @@ public final class CSVReader {
         public let line: Int
         public let reason: String
         public var description: String { line > 0 ? "line \(line): \(reason)" : reason }
+    }
+
+    /// A quote that opens a field and never closes swallows the rest of the file, so nothing
+    /// after it can be read as rows.
+    public struct UnclosedQuote: Error, CustomStringConvertible {
+        public let line: Int
+        public var description: String { "line \(line): a quoted field opened on this line is never closed" }
     }
 
     let handle: FileHandle
@@ -66,9 +74,14 @@ public final class CSVReader {
         var line = 1
         var recordLine = 1
         var fieldStarted = false
+        /// A CR was the last byte: an LF right after it ends nothing more (CRLF is one line end).
+        var afterCR = false
+        var quoteLine = 1
 
         mutating func feed(_ bytes: Data.SubSequence, emit: (Record) throws -> Void) throws {
             for byte in bytes {
+                let wasAfterCR = afterCR
+                afterCR = byte == UInt8(ascii: "\r")
                 if inQuotes {
                     if quoteSeenInQuotes {
                         quoteSeenInQuotes = false
@@ -82,7 +95,7 @@ public final class CSVReader {
                         quoteSeenInQuotes = true
                         continue
                     } else {
-                        if byte == UInt8(ascii: "\n") { line += 1 }
+                        if byte == UInt8(ascii: "\r") || (byte == UInt8(ascii: "\n") && !wasAfterCR) { line += 1 }
                         field.append(byte)
                         continue
                     }
@@ -90,15 +103,16 @@ public final class CSVReader {
                 switch byte {
                 case UInt8(ascii: ","):
                     endField()
-                case UInt8(ascii: "\n"):
+                case UInt8(ascii: "\n") where wasAfterCR:
+                    continue
+                case UInt8(ascii: "\n"), UInt8(ascii: "\r"):
                     try endRecord(emit)
                     line += 1
                     recordLine = line
-                case UInt8(ascii: "\r"):
-                    continue
                 case UInt8(ascii: "\""):
                     if field.isEmpty && !fieldStarted {
                         inQuotes = true
+                        quoteLine = line
                         fieldStarted = true
                     } else {
                         // A stray quote inside an unquoted field is kept as data, as spreadsheets do.
@@ -113,7 +127,7 @@ public final class CSVReader {
 
         mutating func finish(_ emit: (Record) throws -> Void) throws {
             if inQuotes && !quoteSeenInQuotes {
-                throw MalformedInput(line: recordLine, reason: "a quoted field is never closed")
+                throw UnclosedQuote(line: quoteLine)
             }
             inQuotes = false
             if !field.isEmpty || !fields.isEmpty || fieldStarted { try endRecord(emit) }
@@ -137,6 +151,13 @@ public final class CSVReader {
 
 /// Writes CSV with RFC 4180 quoting, neutralising cells a spreadsheet would run as a formula.
 public struct CSVWriter {
+    /// A quote that opens a field and never closes swallows the rest of the file, so nothing
+    /// after it can be read as rows.
+    public struct UnclosedQuote: Error, CustomStringConvertible {
+        public let line: Int
+        public var description: String { "line \(line): a quoted field opened on this line is never closed" }
+    }
+
     let handle: FileHandle
     let defusesFormulas: Bool
 

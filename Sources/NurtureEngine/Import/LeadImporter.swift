@@ -23,6 +23,17 @@ public struct LeadImporter: Sendable {
         public func hash(into hasher: inout Hasher) { hasher.combine(rows) }
     }
 
+    /// The file could not be read to its end; every row before `line` was processed and is
+    /// committed (`report`), nothing from `line` on was read.
+    public struct StoppedEarly: Error, CustomStringConvertible {
+        public let report: Report
+        public let line: Int
+        public let reason: String
+        public var description: String {
+            "line \(line): \(reason), so the rest of the file was not read; the \(report.rows) rows before it were committed"
+        }
+    }
+
     public let engine: Engine
     public var batchSize = 2_000
 
@@ -69,8 +80,18 @@ public struct LeadImporter: Sendable {
             writing = Task { try await engine.upsert(patches, now: now) }
             batch.removeAll(keepingCapacity: true)
         }
+        var stoppedAt: CSVReader.UnclosedQuote?
         do {
-            while let record = try reader.next() {
+            while true {
+                let next: CSVReader.Record?
+                do {
+                    next = try reader.next()
+                } catch let unclosed as CSVReader.UnclosedQuote {
+                    // Every row before the quote was whole: keep them, then say where reading stopped.
+                    stoppedAt = unclosed
+                    break
+                }
+                guard let record = next else { break }
                 switch parser.patch(from: record.fields) {
                 case .success(let patch):
                     batch.append(patch)
@@ -87,6 +108,9 @@ public struct LeadImporter: Sendable {
             // Never leave a write running behind a failure.
             _ = try? await writing?.value
             throw error
+        }
+        if let stoppedAt {
+            throw StoppedEarly(report: report, line: stoppedAt.line, reason: "a quoted field opened on this line is never closed")
         }
         return report
     }

@@ -44,7 +44,10 @@ public struct LeadRowParser: Sendable {
         self.header = header
         var columns: [Column] = []
         var seen: Set<String> = []
-        for raw in header {
+        for (index, raw) in header.enumerated() {
+            if let problem = InputText.problem(in: raw) {
+                throw HeaderProblem(description: "the header's column \(index + 1) name \(problem)")
+            }
             let name = Self.normalised(raw)
             guard !name.isEmpty else { throw HeaderProblem(description: "the header has an empty column name") }
             guard seen.insert(name).inserted else { throw HeaderProblem(description: "the header names '\(name)' twice") }
@@ -64,18 +67,16 @@ public struct LeadRowParser: Sendable {
         name.trimmed.lowercased().replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_")
     }
 
-    /// IANA names; Linux's list leaves out UTC and the Etc/ zones, which are just as valid.
-    static let knownZones = Set(TimeZone.knownTimeZoneIdentifiers + ["UTC", "GMT"])
-
-    static func isKnownZone(_ name: String) -> Bool {
-        knownZones.contains(name) || (name.hasPrefix("Etc/") && TimeZone(identifier: name) != nil)
-    }
-
     public func patch(from fields: [String]) -> Result<LeadPatch, Rejection> {
         guard fields.count == columns.count else {
             return .failure(Rejection(field: "row", reason: "has \(fields.count) fields, the header has \(columns.count)"))
         }
         guard let emailIndex = columns.firstIndex(of: .email) else { return .failure(Rejection(field: "email", reason: "missing")) }
+        for (index, (column, raw)) in zip(columns, fields).enumerated() {
+            if let problem = InputText.problem(in: raw, column.allowsFreeText(attributes) ? .freeText : .singleLine) {
+                return .failure(Rejection(field: Self.normalised(header[index]), reason: problem))
+            }
+        }
         let email = fields[emailIndex].trimmed
         guard Self.isPlausibleEmail(email) else {
             return .failure(Rejection(field: "email", reason: email.isEmpty ? "is empty" : "'\(email)' is not an email address"))
@@ -105,7 +106,7 @@ public struct LeadRowParser: Sendable {
                 patch.companySize = size
             case .country: patch.country = value.uppercased()
             case .timeZone:
-                guard Self.isKnownZone(value) else {
+                guard TimeZoneNames.isKnown(value) else {
                     return .failure(Rejection(field: "timezone", reason: "'\(value)' is not an IANA time zone (such as Europe/Lisbon)"))
                 }
                 patch.timeZone = value
@@ -158,5 +159,17 @@ public struct LeadRowParser: Sendable {
             if !allowed { return false }
         }
         return sawDot
+    }
+}
+
+extension LeadRowParser.Column {
+    /// Company, job title, industry and string attributes may span lines (CRM exports carry
+    /// quoted multi-line cells); names, addresses, zones and flags are one line.
+    func allowsFreeText(_ attributes: [String: AttributeType]) -> Bool {
+        switch self {
+        case .company, .jobTitle, .industry: true
+        case .attribute(let name): (attributes[name] ?? .string) == .string
+        default: false
+        }
     }
 }

@@ -166,22 +166,24 @@ public struct LeadProcessor: Sendable {
 
     private func message(for outgoing: OutgoingMessage, enrollment: Enrollment, lead: Lead, now: Date) -> Result<OutboxMessage, RenderProblem> {
         let unsubscribe = links.unsubscribeURL(leadID: lead.id, channel: outgoing.channel)
-        let rendered: RenderedMessage
-        do {
-            rendered = try renderer.render(outgoing, lead: lead, trigger: enrollment.trigger, links: ["unsubscribe_url": unsubscribe])
-        } catch {
-            return .failure(RenderProblem(description: "\(error)"))
-        }
         let id = OutboxMessage.id(leadID: lead.id, campaignID: outgoing.campaignID, enrollment: enrollment.sequence,
                                   stepID: outgoing.stepID, occurrence: outgoing.occurrence)
         let campaign = playbook.campaign(outgoing.campaignID)
+        let rendered: RenderedMessage
+        do {
+            rendered = try renderer.render(
+                outgoing, lead: lead, trigger: enrollment.trigger, links: ["unsubscribe_url": unsubscribe],
+                tracker: TrackedLinks(links: links, tracking: campaign?.effectiveTracking ?? .off, messageID: id))
+        } catch {
+            return .failure(RenderProblem(description: "\(error)"))
+        }
         let address = (outgoing.channel == .email ? lead.email : lead.phone) ?? ""
         var body = WebhookBody(id: id, channel: outgoing.channel.rawValue, to: address, lead_id: lead.id,
                                campaign: outgoing.campaignID, step: outgoing.stepID, variant: outgoing.variant)
         switch outgoing.channel {
         case .email:
             body.subject = rendered.subject
-            body.html = rendered.html.map { TrackedLinks(links: links).apply(campaign?.effectiveTracking ?? .off, to: $0, messageID: id) }
+            body.html = rendered.html
             body.text = rendered.text
             body.headers = ["List-Unsubscribe": "<\(unsubscribe)>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"]
         case .sms, .sales:

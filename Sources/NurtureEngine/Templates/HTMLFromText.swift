@@ -1,5 +1,5 @@
 /// The HTML part for templates that only have a text part: the same words in a plain, readable
-/// layout, every character escaped, links made clickable. Plain-looking mail is what most B2B
+/// layout, every character escaped, the template's own links made clickable. Plain-looking mail is what most B2B
 /// senders choose anyway; a `.html.mustache` file replaces it when a design is wanted.
 public enum HTMLFromText {
     static func render(_ text: String) -> String {
@@ -34,18 +34,39 @@ public enum HTMLFromText {
         return out
     }
 
-    /// Wraps already-escaped `http(s)://` runs in links; trailing punctuation stays outside.
+    /// Wraps already-escaped `http(s)://` runs the template wrote in links; trailing punctuation
+    /// stays outside. A URL inside a lead's value, or whose host a lead's value supplies, stays text.
     static func linkify(_ escaped: String) -> String {
         var out = "", rest = escaped[...]
-        while let start = rest.firstRange(of: "https://") ?? rest.firstRange(of: "http://") {
-            out += rest[..<start.lowerBound]
-            var end = rest[start.lowerBound...].firstIndex(where: { $0.isWhitespace }) ?? rest.endIndex
-            while end > start.upperBound, ".,;:)".contains(rest[rest.index(before: end)]) { end = rest.index(before: end) }
-            let url = rest[start.lowerBound..<end]
-            out += "<a href=\"\(url)\">\(url)</a>"
+        var insideValue = false
+        while let start = nextURL(in: rest) {
+            var end = rest[start...].firstIndex(where: { $0.isWhitespace }) ?? rest.endIndex
+            let shortest = rest.index(start, offsetBy: 7)
+            while end > shortest, ".,;:)".contains(rest[rest.index(before: end)]) { end = rest.index(before: end) }
+            let before = rest[..<start], url = rest[start..<end]
+            insideValue = Self.isInsideValue(after: before, from: insideValue)
+            if insideValue || !SubstitutedValue.hasTemplateAuthority(url) {
+                out += rest[..<end]
+            } else {
+                out += before + "<a href=\"\(url)\">\(url)</a>"
+            }
+            insideValue = Self.isInsideValue(after: url, from: insideValue)
             rest = rest[end...]
         }
         return out + rest
+    }
+
+    private static func nextURL(in text: Substring) -> Substring.Index? {
+        let secure = text.firstRange(of: "https://")?.lowerBound, plain = text.firstRange(of: "http://")?.lowerBound
+        guard let secure else { return plain }
+        guard let plain else { return secure }
+        return min(secure, plain)
+    }
+
+    private static func isInsideValue(after text: Substring, from state: Bool) -> Bool {
+        var inside = state
+        for character in text where SubstitutedValue.isFence(character) { inside = character == SubstitutedValue.open }
+        return inside
     }
 }
 

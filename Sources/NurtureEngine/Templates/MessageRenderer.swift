@@ -27,8 +27,11 @@ public struct MessageRenderer: Sendable {
         public var description: String { "template '\(template)' has no \(part.rawValue) part" }
     }
 
+    /// `tracker` rewrites the HTML part's links while it can still tell the template's own
+    /// links from a lead's values.
     public func render(
-        _ message: OutgoingMessage, lead: Lead, trigger: [String: Value] = [:], links: [String: String] = [:]
+        _ message: OutgoingMessage, lead: Lead, trigger: [String: Value] = [:], links: [String: String] = [:],
+        tracker: TrackedLinks? = nil
     ) throws -> RenderedMessage {
         let values = context(for: lead, trigger: trigger, links: links)
         switch message.channel {
@@ -39,13 +42,15 @@ public struct MessageRenderer: Sendable {
             guard let text = try? render(message.template, .text, values) else {
                 throw MissingTemplate(template: message.template, part: .text)
             }
-            let html = (try? render(message.template, .html, values)) ?? HTMLFromText.render(text)
+            var html = (try? render(message.template, .html, values)) ?? HTMLFromText.render(text)
+            html = tracker?.apply(to: html) ?? TrackedLinks.keepingTemplateLinks(html)
             // A header must stay one line whatever a lead's name contains.
-            let oneLine = subject.contains(where: \.isNewline)
-                ? subject.split(whereSeparator: \.isNewline).joined(separator: " ").trimmed : subject.trimmed
-            return RenderedMessage(subject: oneLine, text: text, html: html, segments: nil)
+            let plainSubject = SubstitutedValue.unfenced(subject)
+            let oneLine = plainSubject.contains(where: \.isNewline)
+                ? plainSubject.split(whereSeparator: \.isNewline).joined(separator: " ").trimmed : plainSubject.trimmed
+            return RenderedMessage(subject: oneLine, text: SubstitutedValue.unfenced(text), html: SubstitutedValue.unfenced(html), segments: nil)
         case .sms:
-            let body = try render(message.template, .sms, values).trimmed
+            let body = SubstitutedValue.unfenced(try render(message.template, .sms, values)).trimmed
             return RenderedMessage(subject: nil, text: body, html: nil, segments: SMSSegments(body))
         case .sales:
             // Sales alerts are written by SalesAlert, not from templates.
@@ -66,17 +71,19 @@ public struct MessageRenderer: Sendable {
 
     /// The values a lead gives templates: fields and attributes by name, `brand.*`, `trigger.*`,
     /// and Nurture's links. Missing values are absent, so defaults and `{{^x}}` sections apply.
+    /// A lead's own values (fields, attributes, its event's properties) come fenced; the brand
+    /// and Nurture's links are written by the marketer and Nurture.
     public func context(for lead: Lead, trigger: [String: Value], links: [String: String]) -> [String: Any] {
         var values: [String: Any] = [:]
         for attribute in playbook.attributes {
             if let value = attribute.defaultValue { values[attribute.name] = value.templateValue }
         }
         for name in LeadField.names {
-            if let value = lead.value(of: name), !value.textValue.isEmpty { values[name] = value.templateValue }
+            if let value = lead.value(of: name), !value.textValue.isEmpty { values[name] = value.leadTemplateValue }
         }
-        for (name, value) in lead.attributes where !value.textValue.isEmpty { values[name] = value.templateValue }
+        for (name, value) in lead.attributes where !value.textValue.isEmpty { values[name] = value.leadTemplateValue }
         values["brand"] = playbook.brand.templateValues
-        values["trigger"] = trigger.mapValues(\.templateValue)
+        values["trigger"] = trigger.mapValues(\.leadTemplateValue)
         for (name, link) in links { values[name] = link }
         return values
     }
@@ -143,6 +150,14 @@ extension Value {
         switch self {
         case .bool(let b): b
         default: textValue
+        }
+    }
+
+    /// The same, fenced as a lead's own value.
+    var leadTemplateValue: Any {
+        switch self {
+        case .bool(let b): b
+        default: SubstitutedValue.fenced(textValue)
         }
     }
 }

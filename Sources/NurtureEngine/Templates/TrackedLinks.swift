@@ -3,17 +3,24 @@ public import NurtureDSL
 
 /// Rewrites a rendered HTML email so engagement can be measured: every `http(s)` link goes
 /// through a signed click redirect and a 1×1 pixel records opens. The unsubscribe link is left
-/// alone (a tracked hop in front of it would confuse filters and people alike).
+/// alone (a tracked hop in front of it would confuse filters and people alike). Only links the
+/// template wrote are kept: a link whose host came from a lead's value loses its `href`, so
+/// nothing a lead typed can send a reader anywhere from the brand's mail, let alone through its
+/// signed redirect.
 public struct TrackedLinks: Sendable {
     public let links: LinkSigner
+    public let tracking: Tracking
+    public let messageID: String
 
-    public init(links: LinkSigner) {
+    public init(links: LinkSigner, tracking: Tracking, messageID: String) {
         self.links = links
+        self.tracking = tracking
+        self.messageID = messageID
     }
 
-    public func apply(_ tracking: Tracking, to html: String, messageID: String) -> String {
-        guard tracking != .off else { return html }
-        var out = rewriteLinks(html, messageID: messageID)
+    /// `html` as rendered, lead values still fenced (see `SubstitutedValue`).
+    func apply(to html: String) -> String {
+        var out = Self.rewriteLinks(html) { tracking == .off ? nil : tracked($0) }
         if tracking == .opensAndClicks {
             let pixel = "<img src=\"\(links.openURL(messageID: messageID))\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\">"
             if let body = out.range(of: "</body>", options: [.caseInsensitive, .backwards]) {
@@ -25,8 +32,12 @@ public struct TrackedLinks: Sendable {
         return out
     }
 
-    /// Replaces the value of every `href` attribute that is an absolute http(s) URL.
-    func rewriteLinks(_ html: String, messageID: String) -> String {
+    /// An untracked part keeps the template's links and drops the ones a lead's value points.
+    static func keepingTemplateLinks(_ html: String) -> String { rewriteLinks(html) { _ in nil } }
+
+    /// Replaces the value of every `href` attribute that is an absolute http(s) URL, and drops
+    /// the ones whose destination a lead's value supplies.
+    static func rewriteLinks(_ html: String, replacement: (String) -> String?) -> String {
         let bytes = Array(html.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + 512)
@@ -49,9 +60,13 @@ public struct TrackedLinks: Sendable {
                 continue
             }
             let value = String(decoding: bytes[(index + href.count + 1)..<close], as: UTF8.self)
+            if value.contains(where: SubstitutedValue.isFence), !SubstitutedValue.hasTemplateAuthority(value[...]) {
+                index = close + 1
+                continue
+            }
             out.append(contentsOf: href)
             out.append(quote)
-            out.append(contentsOf: (tracked(value, messageID: messageID) ?? value).utf8)
+            out.append(contentsOf: (replacement(value) ?? value).utf8)
             out.append(quote)
             index = close + 1
         }
@@ -59,8 +74,8 @@ public struct TrackedLinks: Sendable {
     }
 
     /// The tracked form of an attribute value, or nil to keep it as it is.
-    private func tracked(_ attribute: String, messageID: String) -> String? {
-        let target = Self.unescapeAttribute(attribute)
+    private func tracked(_ attribute: String) -> String? {
+        let target = Self.unescapeAttribute(SubstitutedValue.unfenced(attribute))
         let lowered = target.lowercased()
         guard lowered.hasPrefix("https://") || lowered.hasPrefix("http://"),
               !target.hasPrefix(links.publicURL + "/u/"), !target.hasPrefix(links.publicURL + "/t/")
