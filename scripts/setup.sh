@@ -3,7 +3,8 @@
 # Debian machine with just the Swift toolchain is enough.
 set -euo pipefail
 
-packages=(libsqlite3-dev libcurl4-openssl-dev)
+# sqlite3: the tests hold a real lock from another process, as an operator's shell would.
+packages=(libsqlite3-dev libcurl4-openssl-dev sqlite3)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -39,6 +39,14 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     public static let unauthorized = APIError(.unauthorized, code: "unauthorized", message: "a valid API key is required: Authorization: Bearer KEY")
 
+    /// Another connection holds the database's write lock; nothing of the request was stored.
+    public static var databaseBusy: APIError {
+        var error = APIError(.serviceUnavailable, code: "database_busy",
+                             message: "the database is busy; nothing was stored. Send the same request again after Retry-After seconds")
+        error.headers[.retryAfter] = "5"
+        return error
+    }
+
     public static func notFound(_ what: String) -> APIError { APIError(.notFound, code: "not_found", message: what) }
 
     struct Body: Encodable {

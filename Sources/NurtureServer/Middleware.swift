@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 public import Hummingbird
 import Logging
+import NurtureEngine
 
 /// `Authorization: Bearer KEY` against the keys in `NURTURE_API_KEYS`. Keys are compared as
 /// SHA-256 digests, every configured key every time, so neither timing nor the answer tells
@@ -49,6 +50,10 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             var response: Response
             if let known = error as? any HTTPResponseError {
                 response = try known.response(from: request, context: context)
+            } else if error is StorageBusy {
+                // Nothing was written: the client can send the same request again.
+                context.logger.warning("Database busy.", metadata: ["error": "\(error)"])
+                response = try APIError.databaseBusy.response(from: request, context: context)
             } else {
                 context.logger.error("Request failed.", metadata: ["error": "\(error)"])
                 response = try APIError(.internalServerError, code: "internal", message: "internal error; the server log has request id \(id)")

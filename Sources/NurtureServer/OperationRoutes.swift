@@ -16,28 +16,32 @@ extension NurtureServer {
         }
     }
 
-    /// 200 when the database answers and the worker (if this node runs one) is going round;
-    /// 503 otherwise, so a load balancer or orchestrator can act on it.
+    /// 200 when the database answers and the worker (if this node runs one) is going round
+    /// and succeeding; 503 otherwise, so a load balancer or orchestrator can act on it.
     func health() async throws -> Response {
         struct Health: Encodable {
             let status: String
             let database: String
             let worker: String
             let worker_last_seen: Date?
+            let worker_error: String?
+            let worker_failing_since: Date?
         }
         var database = "ok"
         do { _ = try await store.outboxCounts() } catch { database = "unreachable: \(error)" }
         var worker = "disabled"
+        let trouble = heartbeat?.currentTrouble
         if let heartbeat {
             if let last = heartbeat.last {
-                worker = now().timeIntervalSince(last) <= Self.workerStallAfter ? "ok" : "stalled"
+                worker = now().timeIntervalSince(last) > Self.workerStallAfter ? "stalled" : trouble == nil ? "ok" : "failing"
             } else {
                 worker = "starting"
             }
         }
-        let healthy = database == "ok" && worker != "stalled"
-        return try JSONResponse.make(healthy ? .ok : .serviceUnavailable,
-                                     Health(status: healthy ? "ok" : "unhealthy", database: database, worker: worker, worker_last_seen: heartbeat?.last))
+        let healthy = database == "ok" && worker != "stalled" && worker != "failing"
+        return try JSONResponse.make(healthy ? .ok : .serviceUnavailable, Health(
+            status: healthy ? "ok" : "unhealthy", database: database, worker: worker, worker_last_seen: heartbeat?.last,
+            worker_error: trouble?.error, worker_failing_since: trouble?.since))
     }
 
     /// Prometheus text format; the outbox depth is read from the database at each scrape, so it

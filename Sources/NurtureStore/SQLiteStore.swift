@@ -12,10 +12,14 @@ public final class SQLiteStore: LeadStore, Sendable {
     /// How far back sends are loaded for frequency caps.
     static let sendWindow: TimeInterval = 14 * 86_400
 
+    /// How long a write waits for another connection's lock (a backup, a migration, an
+    /// operator's `sqlite3` shell) before it gives up with `StorageBusy`.
+    public static let defaultBusyTimeout: TimeInterval = 30
+
     /// Opens (creating and migrating) the database file at `path`.
-    public init(path: String) throws {
+    public init(path: String, busyTimeout: TimeInterval = SQLiteStore.defaultBusyTimeout) throws {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(30)
+        configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // 32 MB of page cache per connection: far fewer reads during imports and due passes.
@@ -31,10 +35,20 @@ public final class SQLiteStore: LeadStore, Sendable {
         try Self.migrator.migrate(writer)
     }
 
+    /// Every transaction goes through these two, so a lock held past the busy timeout reaches
+    /// callers as `StorageBusy` (retry later), not as an opaque SQLite error.
+    func write<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await writer.write(updates) } catch let error as DatabaseError where error.isBusy { throw StorageBusy(error.message ?? "database is locked") }
+    }
+
+    func read<T: Sendable>(_ value: @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await writer.read(value) } catch let error as DatabaseError where error.isBusy { throw StorageBusy(error.message ?? "database is locked") }
+    }
+
     // MARK: - Leads
 
     public func upsertLeads(_ patches: [LeadPatch], now: Date, apply: @Sendable (inout LeadWork, _ before: Lead?) -> Void) async throws -> [UpsertResult] {
-        try await writer.write { db in
+        try await write { db in
             var outcomes: [UpsertResult] = []
             outcomes.reserveCapacity(patches.count)
             let rotation = try Self.rotation(db)
@@ -69,11 +83,11 @@ public final class SQLiteStore: LeadStore, Sendable {
     }
 
     public func lead(id: String) async throws -> Lead? {
-        try await writer.read { db in try Self.fetchLead(db, id: id) }
+        try await read { db in try Self.fetchLead(db, id: id) }
     }
 
     public func lead(email: String) async throws -> Lead? {
-        try await writer.read { db in try Self.fetchLead(db, email: email) }
+        try await read { db in try Self.fetchLead(db, email: email) }
     }
 
     // MARK: - Work
@@ -81,7 +95,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     public func ingest(
         _ events: [IncomingEvent], now: Date, created: @Sendable (inout LeadWork) -> Void, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void
     ) async throws -> [IngestOutcome] {
-        try await writer.write { db in
+        try await write { db in
             let rotation = try Self.rotation(db)
             var outcomes: [IngestOutcome] = []
             outcomes.reserveCapacity(events.count)
@@ -126,7 +140,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     }
 
     public func dueLeadIDs(at now: Date, limit: Int) async throws -> [String] {
-        try await writer.read { db in
+        try await read { db in
             // A range scan of the partial index on wake_at; grouping in SQL would scan every
             // active enrollment for every batch.
             var ids: [String] = []
@@ -142,7 +156,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     }
 
     public func update(leadIDs: [String], now: Date, _ body: @Sendable (inout [LeadWork]) -> Void) async throws {
-        try await writer.write { db in
+        try await write { db in
             var loaded: [LeadWork] = []
             loaded.reserveCapacity(leadIDs.count)
             let rotation = try Self.rotation(db)
@@ -161,7 +175,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     }
 
     public func leadIDs(after: String?, limit: Int) async throws -> [String] {
-        try await writer.read { db in
+        try await read { db in
             try String.fetchAll(db, sql: "SELECT id FROM lead WHERE id > ? ORDER BY id LIMIT ?", arguments: [after ?? "", limit])
         }
     }
@@ -169,11 +183,11 @@ public final class SQLiteStore: LeadStore, Sendable {
     // MARK: - Scores
 
     public func topLeads(_ ranking: LeadRanking, now: Date) async throws -> [RankedLead] {
-        try await writer.read { db in try Self.topLeads(ranking, now: now, db) }
+        try await read { db in try Self.topLeads(ranking, now: now, db) }
     }
 
     public func leadDetail(_ subject: IncomingEvent.Subject, now: Date, timelineLimit: Int) async throws -> LeadDetail? {
-        try await writer.read { db in
+        try await read { db in
             guard let found = try Self.fetchScoredLead(db, subject) else { return nil }
             let work = try Self.loadWork(db, lead: found.lead, scoring: found.scoring, now: now)
             let timeline = try Row.fetchAll(db, sql: "SELECT type, at, properties FROM event WHERE lead_id = ? ORDER BY at DESC, seq DESC LIMIT ?",
@@ -185,7 +199,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     }
 
     public func scoreVersions() async throws -> [String: Int] {
-        try await writer.read { db in
+        try await read { db in
             var versions: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT COALESCE(score_version, '') AS version, COUNT(*) AS n FROM lead GROUP BY 1") {
                 versions[row["version"]] = row["n"]
@@ -197,7 +211,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     // MARK: - Outbox
 
     public func claimMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [OutboxMessage] {
-        try await writer.write { db in
+        try await write { db in
             let moment = now.timeIntervalSince1970
             let rows = try Row.fetchAll(db, sql: """
                 SELECT \(Self.messageColumns) FROM (
@@ -238,7 +252,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     }
 
     public func finish(_ attempts: [FinishedAttempt], owner: String, now: Date) async throws -> [Bool] {
-        try await writer.write { db in
+        try await write { db in
             try attempts.map { try Self.finish($0, owner: owner, now: now, db) }
         }
     }
@@ -277,7 +291,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     }
 
     public func messages(status: OutboxMessage.Status?, limit: Int) async throws -> [OutboxMessage] {
-        try await writer.read { db in
+        try await read { db in
             let rows = if let status {
                 try Row.fetchAll(db, sql: "SELECT \(Self.messageColumns) FROM \(Self.messageJoin) WHERE m.status = ? ORDER BY m.created_at DESC, m.id LIMIT ?",
                                  arguments: [status.rawValue, limit])
@@ -289,13 +303,13 @@ public final class SQLiteStore: LeadStore, Sendable {
     }
 
     public func message(id: String) async throws -> OutboxMessage? {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.messageColumns) FROM \(Self.messageJoin) WHERE m.id = ?", arguments: [id]).map(Self.message)
         }
     }
 
     public func retryDeadLetters(ids: [String]?, now: Date) async throws -> Int {
-        try await writer.write { db in
+        try await write { db in
             let reset = "UPDATE outbox_message SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL WHERE status = 'dead'"
             if let ids {
                 var count = 0
@@ -313,7 +327,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     // MARK: - Compliance
 
     public func suppress(address: String, channel: OutgoingMessage.Channel, reason: String, at: Date) async throws {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(sql: """
                 INSERT INTO suppression (address, channel, reason, at) VALUES (?, ?, ?, ?)
                 ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, at = excluded.at
@@ -322,7 +336,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     }
 
     public func outboxCounts() async throws -> [String: Int] {
-        try await writer.read { db in try Self.outboxCounts(db) }
+        try await read { db in try Self.outboxCounts(db) }
     }
 
     static func outboxCounts(_ db: Database) throws -> [String: Int] {
@@ -334,13 +348,13 @@ public final class SQLiteStore: LeadStore, Sendable {
     }
 
     public func suppressions(address: String) async throws -> [OutgoingMessage.Channel: String] {
-        try await writer.read { db in try Self.suppressions(db, addresses: [address]) }
+        try await read { db in try Self.suppressions(db, addresses: [address]) }
     }
 
     // MARK: - Settings
 
     public func secret(named name: String) async throws -> Data {
-        try await writer.write { db in
+        try await write { db in
             if let existing = try Data.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: ["secret." + name]) {
                 return existing
             }
@@ -356,7 +370,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     // MARK: - Reports
 
     public func counts() async throws -> StoreCounts {
-        try await writer.read { db in
+        try await read { db in
             var counts = StoreCounts()
             counts.leads = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM lead") ?? 0
             counts.events = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event") ?? 0
@@ -365,4 +379,8 @@ public final class SQLiteStore: LeadStore, Sendable {
             return counts
         }
     }
+}
+
+extension DatabaseError {
+    var isBusy: Bool { resultCode == .SQLITE_BUSY || resultCode == .SQLITE_LOCKED }
 }

@@ -18,14 +18,14 @@ struct RuntimeOptions: ParsableArguments {
         database ?? ProcessInfo.processInfo.environment["NURTURE_DATABASE_URL"] ?? "nurture.sqlite"
     }
 
-    func openStore(_ url: String? = nil) throws -> any LeadStore {
+    func openStore(_ url: String? = nil, busyTimeout: TimeInterval? = nil) throws -> any LeadStore {
         let url = url ?? databaseURL
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
             throw ValidationError("the PostgreSQL backend is not part of this build yet; use a SQLite path (the default is nurture.sqlite)")
         }
         let path = url.hasPrefix("sqlite:") ? String(url.dropFirst("sqlite:".count)) : url
         do {
-            return try SQLiteStore(path: path)
+            return try SQLiteStore(path: path, busyTimeout: busyTimeout ?? SQLiteStore.defaultBusyTimeout)
         } catch {
             throw ValidationError("cannot open the database at \(path): \(error)")
         }
@@ -47,7 +47,7 @@ struct RuntimeOptions: ParsableArguments {
             configuration.sms = NurtureConfiguration.Channel()
             configuration.salesAlerts = NurtureConfiguration.Channel()
         }
-        let store = try openStore(database)
+        let store = try openStore(database, busyTimeout: configuration.busyTimeout)
         let templates = try playbookOptions.loadTemplates()
         let secret: Data
         if let fromEnvironment = ProcessInfo.processInfo.environment["NURTURE_LINK_SECRET"], !fromEnvironment.isEmpty {

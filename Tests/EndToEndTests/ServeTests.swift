@@ -177,4 +177,65 @@ struct ServeTests {
         for _ in 0..<200 where server.process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!server.process.isRunning && server.process.terminationStatus == 0)
     }
+
+    /// An operator's `sqlite3` shell holds the write lock past the busy timeout: the API says
+    /// 503 database_busy with Retry-After, the worker backs off and says so on /healthz and in
+    /// the metrics, and once the lock is gone everything goes through. Nothing is lost.
+    @Test func aLockHeldPastTheBusyTimeoutIsA503AndTheWorkerRidesItOut() async throws {
+        let sink = try await WebhookSink.start()
+        defer { Task { await sink.stop() } }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("nurture.toml")
+        try """
+            [channels.email]
+            kind = "webhook"
+            url = "\(sink.url.absoluteString)"
+            [database]
+            busy_timeout_seconds = 0.5
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let server = try await start(in: directory, config: config)
+
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        shell.arguments = [directory.appendingPathComponent("nurture.sqlite").path]
+        let input = Pipe(), output = Pipe()
+        shell.standardInput = input
+        shell.standardOutput = output
+        try shell.run()
+        input.fileHandleForWriting.write(Data("BEGIN EXCLUSIVE;\nSELECT 'locked';\n".utf8))
+        #expect(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).contains("locked"))
+
+        let refused = try await server.request(.POST, "/v1/leads", json: #"{"email": "ana@fernhill.example", "first_name": "Ana"}"#)
+        #expect(refused.status == 503, "\(refused.body)")
+        #expect(refused.headers.first(name: "Retry-After") == "5")
+        #expect(server.json(refused.body)["error"].flatMap { ($0 as? [String: Any])?["code"] as? String } == "database_busy")
+        var health = try await server.request(.GET, "/healthz", key: nil)
+        for _ in 0..<100 where !health.body.contains(#""worker":"failing""#) {
+            try await Task.sleep(for: .milliseconds(100))
+            health = try await server.request(.GET, "/healthz", key: nil)
+        }
+        #expect(health.status == 503 && health.body.contains(#""worker":"failing""#) && health.body.contains("database is busy"), "\(health.body)")
+        #expect(try await server.request(.GET, "/metrics", key: nil).body.contains(#"nurture_worker_failures_total{kind="database_busy"}"#))
+        #expect(server.process.isRunning)
+
+        input.fileHandleForWriting.write(Data("COMMIT;\n.quit\n".utf8))
+        shell.waitUntilExit()
+        let stored = try await server.request(.POST, "/v1/leads", json: #"{"email": "ana@fernhill.example", "first_name": "Ana"}"#)
+        #expect(stored.status == 200, "\(stored.body)")
+        for _ in 0..<200 where sink.accepted.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(sink.accepted.count == 1)
+        health = try await server.request(.GET, "/healthz", key: nil)
+        for _ in 0..<100 where health.status != 200 {
+            try await Task.sleep(for: .milliseconds(100))
+            health = try await server.request(.GET, "/healthz", key: nil)
+        }
+        #expect(health.status == 200, "\(health.body)")
+        try await server.client.shutdown()
+        server.process.terminate()
+        for _ in 0..<200 where server.process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(server.process.terminationStatus == 0)
+        let log = try String(contentsOf: server.logs.appendingPathExtension("err"), encoding: .utf8)
+        #expect(log.contains("Worker round failed; retrying.") && log.contains("Worker recovered."))
+    }
 }

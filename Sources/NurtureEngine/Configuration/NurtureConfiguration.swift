@@ -15,6 +15,8 @@ import TOMLKit
 /// [alerts.sales]
 /// kind = "slack"                         # "preview" (default) | "slack" | "webhook"
 /// url = "https://hooks.slack.com/services/…"
+/// [database]
+/// busy_timeout_seconds = 30              # wait this long for another connection's lock
 /// [sending]
 /// email_per_lead_per_day = 1
 /// sms_per_lead_per_3_days = 1
@@ -78,6 +80,9 @@ public struct NurtureConfiguration: Sendable {
     public var smsHelpReply: String?
     /// The largest request body the server reads (`[server] max_body_bytes`).
     public var maxBodyBytes = 1 << 20
+    /// How long a write waits for another connection's lock (`[database] busy_timeout_seconds`)
+    /// before the worker backs off and the API answers 503; nil keeps the store's default.
+    public var busyTimeout: TimeInterval?
 
     public init() {}
 
@@ -163,6 +168,12 @@ public struct NurtureConfiguration: Sendable {
                 throw Problem(description: "\(path): error: 'server.max_body_bytes' must be between 1024 and 67108864")
             }
             configuration.maxBodyBytes = bytes
+        }
+        if let seconds = raw.database?.busy_timeout_seconds?.value {
+            guard (0.05...600).contains(seconds) else {
+                throw Problem(description: "\(path): error: 'database.busy_timeout_seconds' must be between 0.05 and 600")
+            }
+            configuration.busyTimeout = seconds
         }
         // A finished attempt may wait for the next one before it is recorded, so a lease must
         // outlive two timeouts.
@@ -287,12 +298,17 @@ public struct NurtureConfiguration: Sendable {
             var max_body_bytes: Int?
         }
 
+        struct DatabaseSettings: Decodable {
+            var busy_timeout_seconds: Number?
+        }
+
         var channels: Channels?
         var alerts: Alerts?
         var sending: Sending?
         var inbound: InboundEndpoints?
         var sms: SMS?
         var server: Server?
+        var database: DatabaseSettings?
 
         /// `2` and `2.5` both mean seconds: TOML integers are not floats, people write either.
         struct Number: Decodable {

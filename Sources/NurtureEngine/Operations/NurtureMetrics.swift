@@ -28,6 +28,11 @@ public struct NurtureMetrics: Sendable {
             .recordSeconds(duration.seconds)
     }
 
+    /// A worker round that failed and will be retried: `database_busy` or `storage`.
+    public func workerFailure(kind: String) {
+        CoreMetrics.Counter(label: "nurture_worker_failures_total", dimensions: [("kind", kind)], factory: factory).increment()
+    }
+
     /// Messages in the outbox by status, read from the database at scrape time.
     public func queueDepth(status: String, _ count: Int) {
         CoreMetrics.Gauge(label: "nurture_outbox_messages", dimensions: [("status", status)], factory: factory).record(count)

@@ -104,6 +104,14 @@ public struct UpsertResult: Sendable, Hashable {
 }
 
 /// An event arriving from outside: `nurture events track`, the API, an inbound webhook.
+/// The database could not take the work now (another connection held its lock past the busy
+/// timeout). Nothing was written; the same call can be made again later.
+public struct StorageBusy: Error, Sendable, CustomStringConvertible {
+    public let detail: String
+    public init(_ detail: String) { self.detail = detail }
+    public var description: String { "the database is busy (\(detail)); nothing was written, try again shortly" }
+}
+
 public struct IncomingEvent: Sendable, Hashable {
     public enum Subject: Sendable, Hashable {
         case id(String)

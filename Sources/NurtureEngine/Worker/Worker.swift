@@ -21,19 +21,40 @@ public struct Worker: Service {
         self.now = now
     }
 
+    /// The longest pause between failed rounds.
+    public var maximumBackoff: Duration = .seconds(30)
+
     public func run() async throws {
         let stopping = Atomic(false)
         logger.info("Worker started.", metadata: ["worker.id": "\(dispatcher.owner)"])
         try await withGracefulShutdownHandler {
+            var failures = 0
             while !stopping.load(ordering: .relaxed) {
-                let busy = try await runOnce()
-                if !busy {
-                    // Sleep in short slices so a shutdown is noticed promptly.
-                    var slept = Duration.zero
-                    while slept < pollInterval, !stopping.load(ordering: .relaxed) {
-                        try? await Task.sleep(for: .milliseconds(50))
-                        slept += .milliseconds(50)
+                var pause = Duration.zero
+                do {
+                    if try await !runOnce() { pause = pollInterval }
+                    if failures > 0 {
+                        logger.notice("Worker recovered.", metadata: ["failed.rounds": "\(failures)"])
+                        heartbeat?.recovered()
                     }
+                    failures = 0
+                } catch {
+                    // A locked or unreachable database is a reason to wait, never to stop: the
+                    // round's transaction rolled back, so nothing is lost and the next one retries.
+                    failures += 1
+                    let busy = error is StorageBusy
+                    engine.metrics.workerFailure(kind: busy ? "database_busy" : "storage")
+                    heartbeat?.failed("\(error)")
+                    pause = min(maximumBackoff, .milliseconds(500) * (1 << min(failures - 1, 10)))
+                    logger.error("Worker round failed; retrying.", metadata: [
+                        "error": "\(error)", "failed.rounds": "\(failures)", "retry.in": "\(pause)",
+                    ])
+                }
+                // Sleep in short slices so a shutdown is noticed promptly.
+                var slept = Duration.zero
+                while slept < pause, !stopping.load(ordering: .relaxed) {
+                    try? await Task.sleep(for: .milliseconds(50))
+                    slept += .milliseconds(50)
                 }
             }
         } onGracefulShutdown: {
