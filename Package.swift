@@ -116,7 +116,14 @@ let package = Package(
             dependencies: ["NurtureEngine", "NurtureTesting", "Campaigns"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "NurtureStoreTests", dependencies: ["NurtureStore", "NurtureTesting", "Campaigns"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NurtureStoreTests",
+            dependencies: [
+                "NurtureStore", "NurtureTesting", "Campaigns",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "NurtureServerTests",
             dependencies: [

@@ -210,28 +210,47 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     // MARK: - Outbox
 
-    public func claimMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [OutboxMessage] {
+    public func claimMessages(
+        now: Date, limit: Int, owner: String, leaseUntil: Date, channels: Set<OutgoingMessage.Channel>?,
+        decide: @Sendable (ClaimCandidate) -> ClaimDecision
+    ) async throws -> ClaimBatch {
         try await write { db in
             let moment = now.timeIntervalSince1970
+            // One channel's claim never takes (and then holds) another channel's messages.
+            var arguments: [String: (any DatabaseValueConvertible)?] = ["now": moment, "limit": limit]
+            var channelFilter = ""
+            if let channels {
+                let names = channels.map(\.rawValue).sorted()
+                for (index, name) in names.enumerated() { arguments["channel\(index)"] = name }
+                channelFilter = " AND channel IN (" + names.indices.map { ":channel\($0)" }.joined(separator: ", ") + ")"
+            }
             let rows = try Row.fetchAll(db, sql: """
-                SELECT \(Self.messageColumns) FROM (
-                    SELECT id FROM outbox_message WHERE status = 'pending' AND next_attempt_at <= ?1
+                SELECT \(Self.messageColumns), l.timezone AS lead_timezone FROM (
+                    SELECT id FROM outbox_message WHERE status = 'pending' AND next_attempt_at <= :now\(channelFilter)
                     UNION ALL
-                    SELECT id FROM outbox_message WHERE status = 'sending' AND lease_until <= ?1
-                ) due JOIN outbox_message m ON m.id = due.id JOIN outbox_content c ON c.id = m.id
-                ORDER BY m.next_attempt_at LIMIT ?2
-                """, arguments: [moment, limit])
+                    SELECT id FROM outbox_message WHERE status = 'sending' AND lease_until <= :now\(channelFilter)
+                ) due JOIN outbox_message m ON m.id = due.id JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id
+                ORDER BY m.next_attempt_at LIMIT :limit
+                """, arguments: StatementArguments(arguments))
             var claimed: [OutboxMessage] = []
             for row in rows {
                 var message = Self.message(row)
+                let isSystem = message.campaignID == OutboxMessage.systemCampaign
                 // Re-checked here, in the claiming transaction: nothing goes out after an
                 // unsubscribe has committed.
-                if message.campaignID != OutboxMessage.systemCampaign,
+                if !isSystem,
                    let reason = try String.fetchOne(db, sql: "SELECT reason FROM suppression WHERE address = ? AND channel = ?",
                                                     arguments: [message.address, message.channel.rawValue])
                 {
                     try db.execute(sql: "UPDATE outbox_message SET status = 'suppressed', last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
                                    arguments: ["suppressed: \(reason)", message.id])
+                    continue
+                }
+                let sends = isSystem || message.isTransactional ? [] : try Self.sendsThatCount(for: message, now: now, db)
+                if case .deferred(let until, let reason) = decide(ClaimCandidate(message: message, timeZone: row["lead_timezone"], sends: sends)) {
+                    try db.execute(sql: """
+                        UPDATE outbox_message SET status = 'pending', next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?
+                        """, arguments: [until.timeIntervalSince1970, "deferred: \(reason)", message.id])
                     continue
                 }
                 message.status = .sending
@@ -243,7 +262,22 @@ public final class SQLiteStore: LeadStore, Sendable {
                     """, arguments: [message.attempts, owner, leaseUntil.timeIntervalSince1970, message.id])
                 claimed.append(message)
             }
-            return claimed
+            return ClaimBatch(messages: claimed, examined: rows.count)
+        }
+    }
+
+    /// What a frequency cap counts at claim time: the lead's marketing messages on the channel
+    /// that really left (at the time they left), and those in flight, this claim's own included.
+    static func sendsThatCount(for message: OutboxMessage, now: Date, _ db: Database) throws -> [SendRecord] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT status, sent_at FROM outbox_message
+            WHERE lead_id = ? AND channel = ? AND transactional = 0 AND campaign_id != ? AND id != ?
+              AND ((status = 'sent' AND sent_at > ?) OR status = 'sending')
+            """), arguments: [message.leadID, message.channel.rawValue, OutboxMessage.systemCampaign, message.id,
+                              now.timeIntervalSince1970 - sendWindow]).map { row in
+            let status: String = row["status"]
+            let at: Double? = row["sent_at"]
+            return SendRecord(channel: message.channel, at: status == "sent" ? Date(timeIntervalSince1970: at ?? 0) : now, isTransactional: false)
         }
     }
 

@@ -21,13 +21,21 @@ public final class WebhookSink: Sendable {
         public var headers: [String: String]
         public var body: Data
         public var status: Int
+        /// When the answer was given (wall clock).
+        public var at = Date()
     }
+
+    /// Chooses the answer to request number `index` (0-based) from its headers; nil falls back
+    /// to the script. For receivers that fail one message, or every third request.
+    public typealias Rule = @Sendable (_ index: Int, _ headers: [String: String]) -> Behaviour?
 
     struct State {
         var received: [Received] = []
         /// Behaviours for the next requests, in order; `fallback` once they are used up.
         var script: [Behaviour] = []
         var fallback: Behaviour = .accept
+        var rule: Rule?
+        var requests = 0
     }
 
     private let state = Mutex(State())
@@ -85,13 +93,22 @@ public final class WebhookSink: Sendable {
         }
     }
 
+    /// Answers by `rule` from now on, before the script.
+    public func answer(by rule: @escaping Rule) {
+        state.withLock { $0.rule = rule }
+    }
+
     public var received: [Received] { state.withLock { $0.received } }
 
     /// Requests answered with a 2xx, in arrival order.
     public var accepted: [Received] { received.filter { (200..<300).contains($0.status) } }
 
-    func nextBehaviour() -> Behaviour {
-        state.withLock { $0.script.isEmpty ? $0.fallback : $0.script.removeFirst() }
+    func nextBehaviour(headers: [String: String]) -> Behaviour {
+        state.withLock { state in
+            defer { state.requests += 1 }
+            if let chosen = state.rule?(state.requests, headers) { return chosen }
+            return state.script.isEmpty ? state.fallback : state.script.removeFirst()
+        }
     }
 
     func record(_ received: Received) {
@@ -111,7 +128,7 @@ final class SinkBox: Sendable {
     func respond(headers: [String: String], body: Data) async -> Response {
         guard recording else { return Response(status: .ok) }
         guard let sink = sink.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
-        let behaviour = sink.nextBehaviour()
+        let behaviour = sink.nextBehaviour(headers: headers)
         switch behaviour {
         case .accept:
             sink.record(.init(headers: headers, body: body, status: 200))

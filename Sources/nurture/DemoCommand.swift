@@ -29,7 +29,6 @@ struct DemoCommand: AsyncParsableCommand {
         let rejected = report.rejectedCount == 0 ? "" : " (\(report.rejectedCount) of \(report.rows) rows rejected, listed above)"
         print("Imported \(report.imported) demo leads into \(database)\(rejected); running \(days) virtual days from Mon 23 Nov 2026 08:00 UTC.\n")
         var script = try Self.loadEvents(events, start: start)
-        let dispatcher = live.dispatcher(now: { start })
         var shown: Set<String> = []
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_GB_POSIX")
@@ -49,8 +48,7 @@ struct DemoCommand: AsyncParsableCommand {
                 }
             }
             _ = try await live.engine.runDue(now: now)
-            _ = try await Dispatcher(store: dispatcher.store, channels: dispatcher.channels, retry: dispatcher.retry, owner: dispatcher.owner,
-                                     now: { now }).dispatchDue()
+            _ = try await live.dispatcher(now: { now }).dispatchDue()
             for message in try await live.store.messages(status: .sent, limit: 200).reversed() where !shown.contains(message.id) {
                 shown.insert(message.id)
                 let what = message.subject.map { "“\($0)”" } ?? "“\(message.preview)”"

@@ -81,7 +81,7 @@ struct Runtime {
                     transport: settings.transport.make(maximumConnectionsPerHost: settings.concurrency))
             }
         }
-        return Dispatcher(store: store, channels: channels, retry: RetryPolicy(horizon: configuration.retryHorizon),
+        return Dispatcher(engine: engine, channels: channels, retry: RetryPolicy(horizon: configuration.retryHorizon),
                           lease: configuration.effectiveLease, now: now)
     }
 }

@@ -24,6 +24,13 @@ struct ServeTests {
             self.logs = logs
         }
 
+        deinit {
+            // A test that fails early must fail, not crash on a client still up (a second
+            // shutdown after the test's own only reports that it was already done).
+            client.shutdown { _ in }
+            if process.isRunning { process.terminate() }
+        }
+
         func request(_ method: HTTPMethod, _ path: String, json: String? = nil, form: String? = nil, key: String? = ServeTests.key) async throws -> (status: Int, headers: HTTPHeaders, body: String) {
             var request = HTTPClientRequest(url: base + path)
             request.method = method
@@ -79,7 +86,7 @@ struct ServeTests {
             [channels.email]
             kind = "webhook"
             url = "\(sink.url.absoluteString)"
-            timeout_seconds = 2
+            timeout_seconds = 10
             [sending]
             public_url = "https://links.larkspur.example"
             """.write(to: config, atomically: true, encoding: .utf8)
@@ -203,7 +210,8 @@ struct ServeTests {
         shell.standardInput = input
         shell.standardOutput = output
         try shell.run()
-        input.fileHandleForWriting.write(Data("BEGIN EXCLUSIVE;\nSELECT 'locked';\n".utf8))
+        // The shell waits for the lock as long as it needs (the worker may hold it for a moment).
+        input.fileHandleForWriting.write(Data(".timeout 10000\nBEGIN EXCLUSIVE;\nSELECT 'locked';\n".utf8))
         #expect(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).contains("locked"))
 
         let refused = try await server.request(.POST, "/v1/leads", json: #"{"email": "ana@fernhill.example", "first_name": "Ana"}"#)

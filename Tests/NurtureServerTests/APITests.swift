@@ -225,7 +225,7 @@ struct OperationsTests {
             _ = try await fixture.engine.runDue(now: fixture.now)
             let queued = try await client.send(.get, "/metrics", key: nil).text
             #expect(queued.contains(#"nurture_outbox_messages{status="pending"} 2"#))
-            var dispatcher = Dispatcher(store: fixture.store, channels: [.email: PreviewChannel()], retry: RetryPolicy(), owner: "t", now: { fixture.now })
+            var dispatcher = Dispatcher(engine: fixture.engine, channels: [.email: PreviewChannel()], retry: RetryPolicy(), owner: "t", now: { fixture.now })
             dispatcher.metrics = fixture.server.engine.metrics
             _ = try await dispatcher.dispatchDue()
             let sent = try await client.send(.get, "/metrics", key: nil)

@@ -57,7 +57,7 @@ final class ServerFixture: Sendable {
     func runWorker() async throws -> Dispatcher.Pass {
         _ = try await engine.runDue(now: now)
         let instant = now
-        let dispatcher = Dispatcher(store: store, channels: [.email: PreviewChannel(), .sms: PreviewChannel(), .sales: PreviewChannel()],
+        let dispatcher = Dispatcher(engine: engine, channels: [.email: PreviewChannel(), .sms: PreviewChannel(), .sales: PreviewChannel()],
                                     retry: RetryPolicy(), owner: "test", now: { instant })
         return try await dispatcher.dispatchDue()
     }

@@ -42,7 +42,7 @@ struct Fixture {
     }
 
     func dispatcher(_ channels: [OutgoingMessage.Channel: any DeliveryChannel], now: Date, retry: RetryPolicy = RetryPolicy()) -> Dispatcher {
-        Dispatcher(store: store, channels: channels, retry: retry, owner: "test", now: { now })
+        Dispatcher(engine: engine, channels: channels, retry: retry, owner: "test", now: { now })
     }
 }
 

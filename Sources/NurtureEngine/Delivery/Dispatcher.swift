@@ -1,8 +1,10 @@
 public import Foundation
 public import Logging
 
-/// Sends what the outbox holds: claims due messages under a lease, delivers them with bounded
-/// concurrency per channel, and records each attempt only while it still owns the lease.
+/// Sends what the outbox holds. Each channel keeps its own `concurrency` requests in flight and
+/// claims more as each one finishes, so a slow or hung request holds one slot, never its
+/// neighbours nor the other channels; results are recorded in batches as they arrive, only while
+/// the worker still owns the message's lease.
 public struct Dispatcher: Sendable {
     public let store: any LeadStore
     public let channels: [OutgoingMessage.Channel: any DeliveryChannel]
@@ -11,6 +13,8 @@ public struct Dispatcher: Sendable {
     public let owner: String
     /// Longer than any channel's timeout, so a live worker never loses a message it is sending.
     public let lease: Duration
+    /// The checks a message passes again each time it is claimed (windows, quiet hours, caps).
+    public var rules: @Sendable (ClaimCandidate, Date) -> ClaimDecision = { _, _ in .send }
     let now: @Sendable () -> Date
     let logger: Logger
     public var metrics = NurtureMetrics()
@@ -29,12 +33,26 @@ public struct Dispatcher: Sendable {
         self.now = now
     }
 
+    /// The same, with the engine's rules applied at every claim.
+    public init(
+        engine: Engine, channels: [OutgoingMessage.Channel: any DeliveryChannel], retry: RetryPolicy,
+        lease: Duration = .seconds(120), owner: String = Dispatcher.defaultOwner(), logger: Logger = Logger(label: "nurture.dispatch"),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.init(store: engine.store, channels: channels, retry: retry, lease: lease, owner: owner, logger: logger, now: now)
+        let processor = engine.processor
+        rules = { candidate, instant in processor.claimDecision(candidate, now: instant) }
+    }
+
     public static func defaultOwner() -> String {
         "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
     }
 
     /// The most attempts recorded per transaction.
     static let recordBatch = 256
+    /// The longest a finished attempt waits to be recorded with others.
+    static let recordDelay: Duration = .milliseconds(200)
+    static let allChannels: [OutgoingMessage.Channel] = [.email, .sms, .sales]
 
     public struct Pass: Sendable, Hashable {
         public init() {}
@@ -42,97 +60,205 @@ public struct Dispatcher: Sendable {
         public var sent = 0
         public var retried = 0
         public var dead = 0
+
+        mutating func add(_ other: Pass) {
+            attempted += other.attempted
+            sent += other.sent
+            retried += other.retried
+            dead += other.dead
+        }
     }
 
-    /// Claims up to `limit` due messages and attempts each once.
+    /// One pass for `run-due` and tests: attempts every message due when it starts (each once,
+    /// `limit` at most per channel), all channels at once, and returns when all are recorded.
     public func dispatchDue(limit: Int = 512) async throws -> Pass {
         let start = now()
-        let claimed = try await store.claimMessages(now: start, limit: limit, owner: owner, leaseUntil: start.addingTimeInterval(lease.seconds))
-        guard !claimed.isEmpty else { return Pass() }
-        let byChannel = Dictionary(grouping: claimed, by: \.channel)
         return try await withThrowingTaskGroup(of: Pass.self) { group in
-            for (channel, messages) in byChannel {
-                group.addTask { try await deliver(messages, on: channel) }
+            for channel in Self.allChannels {
+                group.addTask { try await pump(channel, mode: .pass(dueAt: start, limit: limit)) }
             }
             var total = Pass()
-            for try await pass in group {
-                total.attempted += pass.attempted
-                total.sent += pass.sent
-                total.retried += pass.retried
-                total.dead += pass.dead
-            }
+            for try await pass in group { total.add(pass) }
             return total
         }
     }
 
-    private func deliver(_ messages: [OutboxMessage], on channel: OutgoingMessage.Channel) async throws -> Pass {
-        guard let delivery = channels[channel] else {
-            let later = now().addingTimeInterval(300)
-            let attempts = messages.map {
-                FinishedAttempt(messageID: $0.id, attempt: $0.attempts, result: .retry(at: later, error: "no \(channel.rawValue) channel is configured"))
+    /// What a worker runs: every channel's pump until `stopping` turns true, then the requests in
+    /// flight finish and are recorded. A failing claim or record (a locked database) is reported
+    /// to `trouble` and retried after a pause; `progress` hears what each pump recorded.
+    public func run(
+        pollInterval: Duration, stopping: @escaping @Sendable () -> Bool,
+        trouble: @escaping @Sendable (any Error) -> Void = { _ in }, progress: @escaping @Sendable (Pass) -> Void = { _ in }
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for channel in Self.allChannels {
+                group.addTask {
+                    _ = try await pump(channel, mode: .continuous(poll: pollInterval, stopping: stopping, trouble: trouble, progress: progress))
+                }
             }
-            let kept = try await store.finish(attempts, owner: owner, now: now())
-            var pass = Pass()
-            pass.attempted = kept.count { $0 }
-            pass.retried = pass.attempted
-            return pass
+            try await group.waitForAll()
         }
-        // Deliveries keep `concurrency` requests in flight while a separate consumer records
-        // results in batches (one commit, one fsync each); waiting on a commit never idles sends.
-        let (results, resultSink) = AsyncStream<FinishedAttempt>.makeStream()
-        async let recorded = record(results, channel: channel)
+    }
+
+    enum Mode {
+        /// Due at `dueAt`, up to `limit` messages, then stop.
+        case pass(dueAt: Date, limit: Int)
+        case continuous(poll: Duration, stopping: @Sendable () -> Bool, trouble: @Sendable (any Error) -> Void, progress: @Sendable (Pass) -> Void)
+    }
+
+    enum Completion: Sendable {
+        case attempt(FinishedAttempt)
+        /// Time to look for newly due messages, and to record what waits.
+        case tick
+    }
+
+    enum Recorded: Sendable {
+        case attempt(FinishedAttempt)
+        case flush
+    }
+
+    /// One channel: keeps its slots full from the queue, hands each result to the recorder as it
+    /// arrives, and wakes on a tick while requests hang so new work and old results keep moving.
+    private func pump(_ channel: OutgoingMessage.Channel, mode: Mode) async throws -> Pass {
+        let delivery = channels[channel]
+        let slots = max(1, delivery?.concurrency ?? 64)
+        // Claim again once a quarter of the slots is free: a claim per finished request would
+        // cost a transaction per message.
+        let refill = max(1, slots / 4)
+        let (results, sink) = AsyncStream<Recorded>.makeStream()
+        async let recorded = record(results, channel: channel, mode: mode)
+        var claimedSoFar = 0
+        var queueLooksEmpty = false
+        var lastLook = ContinuousClock.now
+        var troubleUntil = ContinuousClock.now
         do {
-            try await withThrowingTaskGroup(of: FinishedAttempt.self) { group in
-                var pending = messages[...]
-                func startNext() {
-                    guard let message = pending.popFirst() else { return }
+            try await withThrowingTaskGroup(of: Completion.self) { group in
+                var inFlight = 0
+                var ticking = false
+                func startTick(after pause: Duration) {
+                    ticking = true
                     group.addTask {
-                        let started = ContinuousClock.now
-                        let outcome = await delivery.deliver(message)
-                        metrics.sendLatency(channel: channel.rawValue, ContinuousClock.now - started)
-                        let result = retry.next(after: message.attempts, of: message, result: outcome, now: now())
-                        return FinishedAttempt(messageID: message.id, attempt: message.attempts, result: result)
+                        try? await Task.sleep(for: pause)
+                        return .tick
                     }
                 }
-                for _ in 0..<max(1, delivery.concurrency) { startNext() }
-                while let attempt = try await group.next() {
-                    resultSink.yield(attempt)
-                    startNext()
+                while true {
+                    let stopping: Bool
+                    var poll = Self.recordDelay
+                    switch mode {
+                    case .pass(_, let limit): stopping = queueLooksEmpty || claimedSoFar >= limit
+                    case .continuous(let interval, let isStopping, _, _):
+                        stopping = isStopping()
+                        poll = interval
+                        if queueLooksEmpty, ContinuousClock.now - lastLook >= interval { queueLooksEmpty = false }
+                    }
+                    let free = slots - inFlight
+                    if !stopping, !queueLooksEmpty, ContinuousClock.now >= troubleUntil, free >= refill || inFlight == 0 {
+                        var limit = free
+                        if case .pass(_, let total) = mode { limit = min(free, total - claimedSoFar) }
+                        do {
+                            let batch = try await claim(channel, limit: limit, mode: mode)
+                            lastLook = .now
+                            claimedSoFar += batch.messages.count
+                            queueLooksEmpty = batch.examined < limit
+                            for message in batch.messages {
+                                inFlight += 1
+                                group.addTask { .attempt(await attempt(message, on: channel, delivery: delivery)) }
+                            }
+                        } catch {
+                            guard case .continuous(_, _, let trouble, _) = mode else { throw error }
+                            trouble(error)
+                            troubleUntil = .now + poll
+                        }
+                    }
+                    if inFlight == 0 {
+                        if stopping { break }
+                        if case .pass = mode, queueLooksEmpty { break }
+                        sink.yield(.flush)
+                    }
+                    // Wake for the next result, or on a tick to look for newly due work and
+                    // record what finished while a slow request holds its slot.
+                    if !ticking { startTick(after: inFlight == 0 ? poll : min(poll, Self.recordDelay)) }
+                    guard let next = try await group.next() else { break }
+                    switch next {
+                    case .attempt(let finished):
+                        inFlight -= 1
+                        sink.yield(.attempt(finished))
+                    case .tick:
+                        ticking = false
+                        sink.yield(.flush)
+                    }
                 }
+                group.cancelAll()
             }
         } catch {
-            resultSink.finish()
+            sink.finish()
             _ = try? await recorded
             throw error
         }
-        resultSink.finish()
+        sink.finish()
         return try await recorded
     }
 
-    /// Records attempts as they arrive, a batch per transaction. A result waits at most for the
-    /// next one or the end of the pass, so a lease longer than two timeouts always outlives it.
-    private func record(_ results: AsyncStream<FinishedAttempt>, channel: OutgoingMessage.Channel) async throws -> Pass {
+    private func claim(_ channel: OutgoingMessage.Channel, limit: Int, mode: Mode) async throws -> ClaimBatch {
+        let instant = now()
+        // A pass claims only what was due when it began, so a message retried a second later is
+        // left for the next pass instead of keeping this one going.
+        let dueAt = if case .pass(let start, _) = mode { start } else { instant }
+        let rules = self.rules
+        return try await store.claimMessages(
+            now: dueAt, limit: limit, owner: owner, leaseUntil: instant.addingTimeInterval(lease.seconds), channels: [channel]
+        ) { candidate in rules(candidate, dueAt) }
+    }
+
+    private func attempt(_ message: OutboxMessage, on channel: OutgoingMessage.Channel, delivery: (any DeliveryChannel)?) async -> FinishedAttempt {
+        guard let delivery else {
+            let later = now().addingTimeInterval(300)
+            return FinishedAttempt(messageID: message.id, attempt: message.attempts, result: .retry(at: later, error: "no \(channel.rawValue) channel is configured"))
+        }
+        let started = ContinuousClock.now
+        let outcome = await delivery.deliver(message)
+        metrics.sendLatency(channel: channel.rawValue, ContinuousClock.now - started)
+        let result = retry.next(after: message.attempts, of: message, result: outcome, now: now())
+        return FinishedAttempt(messageID: message.id, attempt: message.attempts, result: result)
+    }
+
+    /// Records attempts as they arrive, a batch per transaction, none waiting longer than
+    /// `recordDelay` (the pump's ticks flush), so a lease longer than two timeouts outlives it.
+    /// A failed write (a locked database) is retried: the results are still ours to record.
+    private func record(_ results: AsyncStream<Recorded>, channel: OutgoingMessage.Channel, mode: Mode) async throws -> Pass {
         var pass = Pass()
         var batch: [FinishedAttempt] = []
         var oldest = ContinuousClock.now
         func flush() async throws {
             guard !batch.isEmpty else { return }
-            let kept = try await store.finish(batch, owner: owner, now: now())
-            for (attempt, recorded) in zip(batch, kept) {
-                guard recorded else {
+            var kept: [Bool]
+            while true {
+                do {
+                    kept = try await store.finish(batch, owner: owner, now: now())
+                    break
+                } catch {
+                    guard case .continuous(let poll, _, let trouble, _) = mode else { throw error }
+                    trouble(error)
+                    try? await Task.sleep(for: poll)
+                }
+            }
+            var recorded = Pass()
+            for (attempt, stored) in zip(batch, kept) {
+                guard stored else {
                     logger.warning("Lost the lease on a message before recording its attempt.", metadata: ["message.id": "\(attempt.messageID)"])
                     continue
                 }
-                pass.attempted += 1
+                recorded.attempted += 1
                 switch attempt.result {
                 case .sent:
-                    pass.sent += 1
+                    recorded.sent += 1
                     metrics.attempt(channel: channel.rawValue, status: "sent")
                 case .retry:
-                    pass.retried += 1
+                    recorded.retried += 1
                     metrics.attempt(channel: channel.rawValue, status: "retry")
                 case .dead(let error):
-                    pass.dead += 1
+                    recorded.dead += 1
                     metrics.attempt(channel: channel.rawValue, status: "dead")
                     logger.error("Message became a dead letter.", metadata: ["message.id": "\(attempt.messageID)", "error": "\(error)"])
                 case .suppressed:
@@ -140,11 +266,18 @@ public struct Dispatcher: Sendable {
                 }
             }
             batch.removeAll(keepingCapacity: true)
+            pass.add(recorded)
+            if case .continuous(_, _, _, let progress) = mode { progress(recorded) }
         }
-        for await attempt in results {
-            if batch.isEmpty { oldest = .now }
-            batch.append(attempt)
-            if batch.count >= Self.recordBatch || ContinuousClock.now - oldest >= .milliseconds(200) { try await flush() }
+        for await item in results {
+            switch item {
+            case .attempt(let attempt):
+                if batch.isEmpty { oldest = .now }
+                batch.append(attempt)
+                if batch.count >= Self.recordBatch || ContinuousClock.now - oldest >= Self.recordDelay { try await flush() }
+            case .flush:
+                try await flush()
+            }
         }
         try await flush()
         return pass

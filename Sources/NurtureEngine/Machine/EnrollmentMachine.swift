@@ -161,6 +161,15 @@ public struct EnrollmentMachine: Sendable {
         return [.send(outgoing)]
     }
 
+    /// When a message of step `stepID` may leave, asked again each time it is claimed: the
+    /// step's window as the playbook says now (or the campaign's, for a step no longer there).
+    public func sendingWindow(ofStep stepID: String, channel: OutgoingMessage.Channel) -> SendWindow? {
+        switch program.nodes[stepID]?.step.action {
+        case .email(let message)?, .sms(let message)?: effectiveWindow(message, channel: channel)
+        default: channel == .sms ? (campaign.window ?? .anytime).intersection(.smsQuietHoursAllowed) : campaign.window
+        }
+    }
+
     /// The step's window, else the campaign's; SMS is always narrowed to 08:00–21:00 local.
     func effectiveWindow(_ message: Message, channel: OutgoingMessage.Channel) -> SendWindow? {
         let declared = message.window ?? campaign.window

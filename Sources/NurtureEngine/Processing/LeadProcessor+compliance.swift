@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import NurtureDSL
 
 /// The events Nurture records about delivery and consent, and what each one changes. They go
@@ -108,5 +108,31 @@ extension LeadProcessor {
         work.newMessages.append(OutboxMessage(
             id: id, leadID: work.lead.id, campaignID: OutboxMessage.systemCampaign, stepID: step, channel: .sms, address: phone,
             variant: nil, subject: nil, preview: text, payload: body.json(), isTransactional: true, createdAt: event.at))
+    }
+}
+
+extension LeadProcessor {
+    /// The last word before a message leaves, taken in the claiming transaction at its first
+    /// attempt and at every retry: a backlog, an outage or a long retry must not carry a
+    /// message out of its send window or the SMS hours, nor past a frequency cap that counts
+    /// what was really sent. Such a message waits for the next moment it may go; it is never
+    /// dropped for it.
+    public func claimDecision(_ candidate: ClaimCandidate, now: Date) -> ClaimDecision {
+        let message = candidate.message
+        guard message.channel != .sales, let machine = machines[message.campaignID] else { return .send }
+        let clock = LocalClock(zone: TimeZone(identifier: candidate.timeZone) ?? TimeZone(identifier: "UTC")!)
+        if let window = machine.sendingWindow(ofStep: message.stepID, channel: message.channel), !clock.isInside(window, at: now) {
+            let reason = message.channel == .sms && !clock.isInside(.smsQuietHoursAllowed, at: now)
+                ? "SMS quiet hours (08:00–21:00 local)" : "outside its send window \(window)"
+            // A window that never opens was refused when the message was produced; a day's
+            // pause keeps a message that slipped through from spinning.
+            return .deferred(until: clock.nextOpening(of: window, atOrAfter: now) ?? now.addingTimeInterval(86_400), reason: reason)
+        }
+        if !message.isTransactional, !machine.campaign.isTransactional,
+           let allowed = machine.policy.nextAllowed(message.channel, after: candidate.sends, now: now, clock: clock)
+        {
+            return .deferred(until: allowed, reason: "frequency cap (\(message.channel.rawValue) \(machine.policy.cap(for: message.channel)!), counted by sends)")
+        }
+        return .send
     }
 }

@@ -50,10 +50,15 @@ public protocol LeadStore: Sendable {
 
     // MARK: Outbox
 
-    /// Claims up to `limit` messages that are due (or whose lease expired) for `owner` until
-    /// `leaseUntil`, counting an attempt. Messages whose address was suppressed meanwhile are
-    /// marked suppressed instead, in the same transaction.
-    func claimMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [OutboxMessage]
+    /// Claims up to `limit` messages of `channels` (all when nil) that are due at `now` (or whose
+    /// lease expired) for `owner` until `leaseUntil`, counting an attempt. In the same
+    /// transaction, messages whose address was suppressed meanwhile are marked suppressed, and
+    /// each other one is put to `decide`: a deferred message goes back to the queue until the
+    /// moment it names, without counting an attempt.
+    func claimMessages(
+        now: Date, limit: Int, owner: String, leaseUntil: Date, channels: Set<OutgoingMessage.Channel>?,
+        decide: @Sendable (ClaimCandidate) -> ClaimDecision
+    ) async throws -> ClaimBatch
 
     /// Records the result of an attempt, only if `owner` still holds attempt `attempt`: a worker
     /// whose lease expired can no longer complete a message another worker took over.
@@ -147,6 +152,48 @@ public enum IngestOutcome: Sendable, Hashable {
     case created(leadID: String)
     case duplicate
     case unknownLead
+}
+
+/// A message about to be claimed, with what the last check before it leaves needs to know.
+public struct ClaimCandidate: Sendable, Hashable {
+    public var message: OutboxMessage
+    /// The lead's time zone as it is now (it may have changed since the message was produced).
+    public var timeZone: String
+    /// The lead's other marketing messages on this channel that really left (at their send
+    /// time) within the last 14 days, or are being sent right now (at `now`).
+    public var sends: [SendRecord]
+
+    public init(message: OutboxMessage, timeZone: String, sends: [SendRecord]) {
+        self.message = message
+        self.timeZone = timeZone
+        self.sends = sends
+    }
+}
+
+public struct ClaimBatch: Sendable {
+    /// Claimed for sending.
+    public var messages: [OutboxMessage]
+    /// Due messages looked at, the suppressed and deferred included: fewer than the limit means
+    /// nothing more was due.
+    public var examined: Int
+
+    public init(messages: [OutboxMessage], examined: Int) {
+        self.messages = messages
+        self.examined = examined
+    }
+}
+
+public enum ClaimDecision: Sendable, Hashable {
+    case send
+    /// Not now: back to the queue until `until`, with `reason` as its last note.
+    case deferred(until: Date, reason: String)
+}
+
+extension LeadStore {
+    /// A claim with no checks beyond suppressions, for tests of the queue itself.
+    public func claimMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [OutboxMessage] {
+        try await claimMessages(now: now, limit: limit, owner: owner, leaseUntil: leaseUntil, channels: nil) { _ in .send }.messages
+    }
 }
 
 public struct FinishedAttempt: Sendable, Hashable {

@@ -11,6 +11,8 @@ public struct Worker: Service {
     public var pollInterval: Duration = .milliseconds(500)
     /// Beaten on every round, for `/healthz`.
     public var heartbeat: Heartbeat?
+    /// The longest pause between failed scheduling rounds.
+    public var maximumBackoff: Duration = .seconds(30)
     let now: @Sendable () -> Date
     let logger: Logger
 
@@ -21,61 +23,97 @@ public struct Worker: Service {
         self.now = now
     }
 
-    /// The longest pause between failed rounds.
-    public var maximumBackoff: Duration = .seconds(30)
-
     public func run() async throws {
-        let stopping = Atomic(false)
+        let stopping = StopFlag()
         logger.info("Worker started.", metadata: ["worker.id": "\(dispatcher.owner)"])
         try await withGracefulShutdownHandler {
-            var failures = 0
-            while !stopping.load(ordering: .relaxed) {
-                var pause = Duration.zero
-                do {
-                    if try await !runOnce() { pause = pollInterval }
-                    if failures > 0 {
-                        logger.notice("Worker recovered.", metadata: ["failed.rounds": "\(failures)"])
-                        heartbeat?.recovered()
-                    }
-                    failures = 0
-                } catch {
-                    // A locked or unreachable database is a reason to wait, never to stop: the
-                    // round's transaction rolled back, so nothing is lost and the next one retries.
-                    failures += 1
-                    let busy = error is StorageBusy
-                    engine.metrics.workerFailure(kind: busy ? "database_busy" : "storage")
-                    heartbeat?.failed("\(error)")
-                    pause = min(maximumBackoff, .milliseconds(500) * (1 << min(failures - 1, 10)))
-                    logger.error("Worker round failed; retrying.", metadata: [
-                        "error": "\(error)", "failed.rounds": "\(failures)", "retry.in": "\(pause)",
-                    ])
-                }
-                // Sleep in short slices so a shutdown is noticed promptly.
-                var slept = Duration.zero
-                while slept < pause, !stopping.load(ordering: .relaxed) {
-                    try? await Task.sleep(for: .milliseconds(50))
-                    slept += .milliseconds(50)
-                }
+            // Scheduling and sending run side by side: a send waiting on a slow receiver never
+            // holds up due steps, and a long scheduling batch never idles the channels.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await schedule(stopping: { stopping.isSet }) }
+                group.addTask { try await send(stopping: { stopping.isSet }) }
+                try await group.waitForAll()
             }
         } onGracefulShutdown: {
-            stopping.store(true, ordering: .relaxed)
+            stopping.set()
         }
         logger.info("Worker stopped after finishing its batch.")
     }
 
-    /// One round of due steps and due messages; true when there was anything to do.
+    /// Due steps until stopped. A locked or unreachable database is a reason to wait, never to
+    /// stop: the batch's transaction rolled back, so nothing is lost and the next one retries.
+    private func schedule(stopping: @escaping @Sendable () -> Bool) async {
+        var failures = 0
+        while !stopping() {
+            var pause = Duration.zero
+            do {
+                heartbeat?.beat()
+                let steps = try await engine.runDue(now: now())
+                if steps.leads == 0 { pause = pollInterval } else {
+                    logger.info("Advanced due leads.", metadata: ["steps.leads": "\(steps.leads)", "steps.messages": "\(steps.messages)"])
+                }
+                if failures > 0 { recovered(after: failures) }
+                failures = 0
+            } catch {
+                failures += 1
+                pause = min(maximumBackoff, .milliseconds(500) * (1 << min(failures - 1, 10)))
+                failed(error, rounds: failures, retryIn: pause)
+            }
+            await sleep(pause, unless: stopping)
+        }
+    }
+
+    private func send(stopping: @escaping @Sendable () -> Bool) async throws {
+        let sendFailures = FailureCount()
+        try await dispatcher.run(pollInterval: pollInterval, stopping: stopping) { error in
+            let rounds = sendFailures.value.add(1, ordering: .relaxed).newValue
+            failed(error, rounds: rounds, retryIn: pollInterval)
+        } progress: { pass in
+            heartbeat?.beat()
+            let rounds = sendFailures.value.exchange(0, ordering: .relaxed)
+            if rounds > 0 { recovered(after: rounds) }
+            if pass.attempted > 0 {
+                logger.info("Recorded sends.", metadata: ["sends.sent": "\(pass.sent)", "sends.retried": "\(pass.retried)", "sends.dead": "\(pass.dead)"])
+            }
+        }
+    }
+
+    private func failed(_ error: any Error, rounds: Int, retryIn pause: Duration) {
+        engine.metrics.workerFailure(kind: error is StorageBusy ? "database_busy" : "storage")
+        heartbeat?.failed("\(error)")
+        logger.error("Worker round failed; retrying.", metadata: ["error": "\(error)", "failed.rounds": "\(rounds)", "retry.in": "\(pause)"])
+    }
+
+    private func recovered(after rounds: Int) {
+        logger.notice("Worker recovered.", metadata: ["failed.rounds": "\(rounds)"])
+        heartbeat?.recovered()
+    }
+
+    /// In short slices, so a shutdown is noticed promptly.
+    private func sleep(_ pause: Duration, unless stopping: () -> Bool) async {
+        var slept = Duration.zero
+        while slept < pause, !stopping() {
+            try? await Task.sleep(for: .milliseconds(50))
+            slept += .milliseconds(50)
+        }
+    }
+
+    /// One round of due steps and one pass over due messages; true when there was anything to do.
     public func runOnce() async throws -> Bool {
         heartbeat?.beat()
         let steps = try await engine.runDue(now: now())
-        heartbeat?.beat()
         let sends = try await dispatcher.dispatchDue()
         heartbeat?.beat()
-        if steps.leads > 0 || sends.attempted > 0 {
-            logger.info("Worked a batch.", metadata: [
-                "steps.leads": "\(steps.leads)", "steps.messages": "\(steps.messages)",
-                "sends.sent": "\(sends.sent)", "sends.retried": "\(sends.retried)", "sends.dead": "\(sends.dead)",
-            ])
-        }
         return steps.leads > 0 || sends.attempted > 0
     }
+}
+
+private final class StopFlag: Sendable {
+    private let value = Atomic(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
+}
+
+private final class FailureCount: Sendable {
+    let value = Atomic(0)
 }
