@@ -147,7 +147,10 @@ extension NurtureServer {
             }
             var subject: IncomingEvent.Subject?
             var properties = report.properties
-            if let messageID = report.messageID {
+            if let messageID = report.messageID, let problem = InputText.problem(in: messageID) {
+                // SQLite would match the id cut at a NUL: refuse it rather than find another message.
+                problems.append(.init(path: "\(report.path).message_id", message: problem))
+            } else if let messageID = report.messageID {
                 if let message = try await store.message(id: messageID) {
                     subject = .id(message.leadID)
                     properties["message"] = .string(messageID)

@@ -130,6 +130,12 @@ struct InboundTests {
             #expect(first.status == .ok && first.json["replayed"] as? Bool == false)
             #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "hard bounce")
             #expect(try await fixture.store.message(id: message.id)?.delivery == "bounced")
+            // An id with a NUL is refused, never looked up cut short (it would match msg_… itself).
+            let cut = #"{"type": "complained", "message_id": "\#(message.id)\u0000other"}"#
+            let refusedCut = try await client.send(.post, "/v1/inbound/email", json: cut, key: nil,
+                                                   headers: signedHeaders(id: "wh_nul", body: cut, secret: ServerFixture.emailSecret, at: fixture.now))
+            #expect(refusedCut.status == .badRequest && refusedCut.problemPaths == ["$.message_id"], "\(refusedCut.text)")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "hard bounce")
 
             let replay = try await client.send(.post, "/v1/inbound/email", json: body, key: nil, headers: headers)
             #expect(replay.status == .ok && replay.json["replayed"] as? Bool == true)
