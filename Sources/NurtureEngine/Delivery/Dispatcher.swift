@@ -122,15 +122,17 @@ public struct Dispatcher: Sendable {
     private func pump(_ channel: OutgoingMessage.Channel, mode: Mode) async throws -> Pass {
         let delivery = channels[channel]
         let slots = max(1, delivery?.concurrency ?? 64)
-        // Claim again once a quarter of the slots is free: a claim per finished request would
-        // cost a transaction per message.
-        let refill = max(1, slots / 4)
+        // Claimed ahead of the slots, so a claim (one transaction) serves many sends, yet few
+        // enough that a message waiting here for a slot is sent long before its lease ends.
+        let ahead = min(512, max(64, slots * 8))
         let (results, sink) = AsyncStream<Recorded>.makeStream()
         async let recorded = record(results, channel: channel, mode: mode)
         var claimedSoFar = 0
         var queueLooksEmpty = false
         var lastLook = ContinuousClock.now
         var troubleUntil = ContinuousClock.now
+        var waiting: [OutboxMessage] = []
+        var nextWaiting = 0
         do {
             try await withThrowingTaskGroup(of: Completion.self) { group in
                 var inFlight = 0
@@ -152,24 +154,32 @@ public struct Dispatcher: Sendable {
                         poll = interval
                         if queueLooksEmpty, ContinuousClock.now - lastLook >= interval { queueLooksEmpty = false }
                     }
-                    let free = slots - inFlight
-                    if !stopping, !queueLooksEmpty, ContinuousClock.now >= troubleUntil, free >= refill || inFlight == 0 {
-                        var limit = free
-                        if case .pass(_, let total) = mode { limit = min(free, total - claimedSoFar) }
+                    let held = waiting.count - nextWaiting + inFlight
+                    if !stopping, !queueLooksEmpty, ContinuousClock.now >= troubleUntil, held == 0 || ahead - held >= ahead / 4 {
+                        var limit = ahead - held
+                        if case .pass(_, let total) = mode { limit = min(limit, total - claimedSoFar) }
                         do {
                             let batch = try await claim(channel, limit: limit, mode: mode)
                             lastLook = .now
                             claimedSoFar += batch.messages.count
                             queueLooksEmpty = batch.examined < limit
-                            for message in batch.messages {
-                                inFlight += 1
-                                group.addTask { .attempt(await attempt(message, on: channel, delivery: delivery)) }
+                            if nextWaiting == waiting.count {
+                                waiting.removeAll(keepingCapacity: true)
+                                nextWaiting = 0
                             }
+                            waiting += batch.messages
                         } catch {
                             guard case .continuous(_, _, let trouble, _) = mode else { throw error }
                             trouble(error)
                             troubleUntil = .now + poll
                         }
+                    }
+                    // Claimed messages are sent even when stopping: they are ours until recorded.
+                    while inFlight < slots, nextWaiting < waiting.count {
+                        let message = waiting[nextWaiting]
+                        nextWaiting += 1
+                        inFlight += 1
+                        group.addTask { .attempt(await attempt(message, on: channel, delivery: delivery)) }
                     }
                     if inFlight == 0 {
                         if stopping { break }
