@@ -224,13 +224,18 @@ public final class SQLiteStore: LeadStore, Sendable {
                 for (index, name) in names.enumerated() { arguments["channel\(index)"] = name }
                 channelFilter = " AND channel IN (" + names.indices.map { ":channel\($0)" }.joined(separator: ", ") + ")"
             }
+            // Each side walks its partial index in order and stops at the limit. Left to itself the
+            // planner picks the status index and sorts every due row, which costs a claim seconds
+            // once the backlog is large; INDEXED BY also fails loudly if the index ever goes.
             let rows = try Row.fetchAll(db, sql: """
                 SELECT \(Self.messageColumns), l.timezone AS lead_timezone FROM (
-                    SELECT id FROM outbox_message WHERE status = 'pending' AND next_attempt_at <= :now\(channelFilter)
+                    SELECT * FROM (SELECT id, next_attempt_at AS due_at FROM outbox_message INDEXED BY outbox_due
+                        WHERE status = 'pending' AND next_attempt_at <= :now\(channelFilter) ORDER BY next_attempt_at LIMIT :limit)
                     UNION ALL
-                    SELECT id FROM outbox_message WHERE status = 'sending' AND lease_until <= :now\(channelFilter)
+                    SELECT * FROM (SELECT id, lease_until AS due_at FROM outbox_message INDEXED BY outbox_leased
+                        WHERE status = 'sending' AND lease_until <= :now\(channelFilter) ORDER BY lease_until LIMIT :limit)
                 ) due JOIN outbox_message m ON m.id = due.id JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id
-                ORDER BY m.next_attempt_at LIMIT :limit
+                ORDER BY due.due_at LIMIT :limit
                 """, arguments: StatementArguments(arguments))
             var claimed: [OutboxMessage] = []
             for row in rows {

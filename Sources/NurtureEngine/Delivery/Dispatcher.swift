@@ -123,8 +123,10 @@ public struct Dispatcher: Sendable {
         let delivery = channels[channel]
         let slots = max(1, delivery?.concurrency ?? 64)
         // Claimed ahead of the slots, so a claim (one transaction) serves many sends, yet few
-        // enough that a message waiting here for a slot is sent long before its lease ends.
-        let ahead = min(512, max(64, slots * 8))
+        // enough that a message waiting here for a slot is sent before its lease ends even if
+        // every request ahead of it times out: four rounds of timeouts against a lease of three
+        // timeouts plus 30 s (the default) holds for any timeout under 30 s.
+        let ahead = min(512, slots * 4)
         let (results, sink) = AsyncStream<Recorded>.makeStream()
         async let recorded = record(results, channel: channel, mode: mode)
         var claimedSoFar = 0
