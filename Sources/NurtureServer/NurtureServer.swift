@@ -79,6 +79,8 @@ public struct NurtureServer: Sendable {
     ) -> some ApplicationProtocol {
         Application(
             router: router(),
+            // A response that says `Connection: close` (a 413 for a body left unread) closes it.
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionCloseHandler()])),
             configuration: .init(address: .hostname(host, port: port), serverName: "Nurture"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
