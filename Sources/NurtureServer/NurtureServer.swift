@@ -70,6 +70,7 @@ public struct NurtureServer: Sendable {
         let api = router.group("v1").add(middleware: APIKeyMiddleware(keys: settings.apiKeys))
         addLeadRoutes(api)
         addEventRoutes(api)
+        router.add(middleware: UnmatchedRouteMiddleware(routes: router.routes))
         return router
     }
 
