@@ -411,7 +411,7 @@ enum OpenAPIDocument {
                           required: [type]
                           properties:
                             type: {type: string, enum: [delivered, bounced, complained]}
-                            message_id: {type: string, description: The id Nurture sent the message under}
+                            message_id: {type: string, pattern: '^[^\x00-\x1F\x7F]*$', description: The id Nurture sent the message under}
                             email: {type: string, description: Needed without message_id}
                             bounce: {type: string, enum: [hard, soft], default: hard}
                             reason: {type: string}
@@ -438,7 +438,7 @@ enum OpenAPIDocument {
                           required: [type]
                           properties:
                             type: {type: string, enum: [delivered, failed, received]}
-                            message_id: {type: string}
+                            message_id: {type: string, pattern: '^[^\x00-\x1F\x7F]*$'}
                             from: {type: string, description: The sender's number (received)}
                             body: {type: string, description: The reply's text (received)}
                             reason: {type: string}
