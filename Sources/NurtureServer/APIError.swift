@@ -87,7 +87,11 @@ enum JSONBody {
         do {
             return try await request.collectBody(upTo: limit)
         } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, code: "body_too_large", message: "the request body is larger than \(limit) bytes; send smaller batches")
+            // The rest of the body is not read, so the connection cannot carry another request:
+            // answer, then close (ConnectionCloseHandler drains what the client still sends).
+            var error = APIError(.contentTooLarge, code: "body_too_large", message: "the request body is larger than \(limit) bytes; send smaller batches")
+            error.headers[.connection] = "close"
+            throw error
         }
     }
 

@@ -8,6 +8,8 @@ import NurtureEngine
 /// `attributes` object. Decoding never fails for one bad item: its problem is kept for its result.
 struct LeadPayload: Decodable {
     var fields: [(key: String, value: Value?)] = []
+    /// The keys given at the top level, not in "attributes".
+    var topLevelKeys: [String] = []
     var problem: APIError.Problem?
 
     struct Key: CodingKey {
@@ -17,16 +19,47 @@ struct LeadPayload: Decodable {
         init?(intValue: Int) { nil }
     }
 
+    static let builtInColumns = Set(LeadRowParser.builtInColumns.keys)
+
+    /// The API's names for the import's columns.
+    static let columnNames = [
+        "email", "phone", "first_name", "last_name", "company", "job_title", "industry", "company_size", "country", "timezone", "source",
+        "email_consent", "sms_consent",
+    ]
+
+    /// Keys are column names as the import normalises them (`first_name`, not `First Name`):
+    /// two spellings of one name in one object could not both be meant.
+    static func isFieldName(_ key: String) -> Bool {
+        !key.isEmpty && key.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "_") }
+    }
+
+    static let fieldNameRule = "is not a field name: lowercase letters, digits and _, such as first_name"
+
     init(from decoder: any Decoder) throws {
         do {
             let container = try decoder.container(keyedBy: Key.self)
             for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+                guard Self.isFieldName(key.stringValue) else {
+                    problem = .init(path: JSONBody.path(container.codingPath + [key]), message: Self.fieldNameRule)
+                    return
+                }
                 if key.stringValue == "attributes" {
                     let nested = try container.nestedContainer(keyedBy: Key.self, forKey: key)
                     for name in nested.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+                        guard Self.isFieldName(name.stringValue) else {
+                            problem = .init(path: JSONBody.path(nested.codingPath + [name]), message: Self.fieldNameRule)
+                            return
+                        }
+                        // A built-in column is not an attribute: `{"attributes": {"company": …}}`
+                        // would otherwise set the company, or clash with the top-level key.
+                        guard !Self.builtInColumns.contains(name.stringValue) else {
+                            problem = .init(path: JSONBody.path(nested.codingPath + [name]), message: "is a lead field, not an attribute: give it at the top level")
+                            return
+                        }
                         fields.append((name.stringValue, try nested.decodeIfPresent(Value.self, forKey: name)))
                     }
                 } else {
+                    topLevelKeys.append(key.stringValue)
                     fields.append((key.stringValue, try container.decodeIfPresent(Value.self, forKey: key)))
                 }
             }
@@ -77,7 +110,9 @@ extension NurtureServer {
                 results[index].id = result.leadID
             }
         }
-        let status: HTTPResponse.Status = patches.isEmpty ? .unprocessableContent : .ok
+        // An array is judged item by item: it is answered 200 with each item's result, even when
+        // every one was rejected. One lead refused is 422.
+        let status: HTTPResponse.Status = patches.isEmpty && !isArray ? .unprocessableContent : .ok
         if isArray {
             struct Many: Encodable { let results: [LeadResult] }
             return try JSONResponse.make(status, Many(results: results))
@@ -89,6 +124,16 @@ extension NurtureServer {
     func patch(from item: LeadPayload, prefix: String) -> Result<LeadPatch, APIError.Problem> {
         // Its path is already complete: the decoder knows where in the body the item was.
         if let problem = item.problem { return .failure(problem) }
+        // At the top level, only columns (by their own names, not the import's aliases) and
+        // declared attributes: a misspelt field would otherwise be kept as an attribute of that
+        // name. Others go in "attributes".
+        for key in item.topLevelKeys where !LeadPayload.columnNames.contains(key) && engine.playbook.attribute(key) == nil {
+            if let column = LeadRowParser.builtInColumns[key], let name = LeadPayload.columnNames.first(where: { LeadRowParser.builtInColumns[$0] == column }) {
+                return .failure(APIError.Problem(path: "\(prefix).\(key)", message: "is what a CSV header may call it; the API calls it \(name)"))
+            }
+            return .failure(APIError.Problem(path: "\(prefix).\(key)",
+                                             message: "is not a lead field or a declared attribute; other attributes go in \"attributes\""))
+        }
         let header = item.fields.map(\.key)
         let values = item.fields.map { $0.value?.textValue ?? "" }
         let country = item.fields.first { $0.key.lowercased() == "country" }?.value?.textValue
@@ -123,11 +168,12 @@ extension NurtureServer {
         }
         var segments: [LeadRanking.Segment] = []
         for text in query.getAll("segment") {
-            guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
+            // By scalar: a Character search misses a colon that a combining mark joins to the value.
+            guard let colon = text.unicodeScalars.firstIndex(of: ":"), colon != text.startIndex else {
                 problems.append(.init(path: "segment", message: "'\(text)' must be NAME:VALUE, such as industry:SaaS or tag:webinar"))
                 continue
             }
-            let name = String(text[..<colon]), value = String(text[text.index(after: colon)...])
+            let name = String(text.unicodeScalars[..<colon]), value = String(text.unicodeScalars[text.unicodeScalars.index(after: colon)...])
             guard name == "tag" || engine.playbook.knowsLeadValue(name) else {
                 problems.append(.init(path: "segment", message: "unknown field '\(name)' (a lead field, tag, or a declared attribute)"))
                 continue

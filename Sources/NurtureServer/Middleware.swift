@@ -82,3 +82,47 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         return text
     }
 }
+
+/// Answers what the router found no endpoint for: 405 with `Allow` when the path is served
+/// under other methods (RFC 9110 §15.5.6), else a 404 in the API's error shape. Added after
+/// every route, so it wraps only the router's not-found responder.
+struct UnmatchedRouteMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Each route's path as segments (`nil` for a `:parameter`), with the methods it serves.
+    let routes: [(segments: [Substring?], methods: Set<String>)]
+
+    init(routes: [Router<Context>.RouteDescription]) {
+        var merged: [String: (segments: [Substring?], methods: Set<String>)] = [:]
+        for route in routes {
+            let pattern = route.path.description
+            // Parameters print as `{name}` (`:name` where they were written that way).
+            let segments = pattern.split(separator: "/").map { $0.hasPrefix(":") || ($0.hasPrefix("{") && $0.hasSuffix("}")) ? nil : $0 }
+            merged[pattern, default: (segments, [])].methods.insert(route.method.rawValue)
+        }
+        self.routes = merged.keys.sorted().compactMap { merged[$0] }
+    }
+
+    /// The methods some route serves at `path`, sorted; empty when no route has the path.
+    func methods(at path: String) -> [String] {
+        let parts = path.split(separator: "/")
+        var methods: Set<String> = []
+        for route in routes where route.segments.count == parts.count {
+            if zip(route.segments, parts).allSatisfy({ pattern, part in pattern.map { $0 == part } ?? true }) {
+                methods.formUnion(route.methods)
+            }
+        }
+        return methods.sorted()
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let allowed = methods(at: request.uri.path)
+            guard !allowed.isEmpty else { throw APIError.notFound("no such path") }
+            var refusal = APIError(.methodNotAllowed, code: "method_not_allowed",
+                                   message: "\(request.method) is not served here; this path serves \(allowed.joined(separator: ", "))")
+            refusal.headers[.allow] = allowed.joined(separator: ", ")
+            throw refusal
+        }
+    }
+}

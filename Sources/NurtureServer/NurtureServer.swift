@@ -70,6 +70,7 @@ public struct NurtureServer: Sendable {
         let api = router.group("v1").add(middleware: APIKeyMiddleware(keys: settings.apiKeys))
         addLeadRoutes(api)
         addEventRoutes(api)
+        router.add(middleware: UnmatchedRouteMiddleware(routes: router.routes))
         return router
     }
 
@@ -79,6 +80,8 @@ public struct NurtureServer: Sendable {
     ) -> some ApplicationProtocol {
         Application(
             router: router(),
+            // A response that says `Connection: close` (a 413 for a body left unread) closes it.
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionCloseHandler()])),
             configuration: .init(address: .hostname(host, port: port), serverName: "Nurture"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)

@@ -1,311 +1,505 @@
-/// `/openapi.yaml`. A test checks that every route the router has is here and nothing else.
+import Foundation
+import NurtureDSL
+import NurtureEngine
+
+/// `/openapi.yaml`. A test checks that every route the router has is here and nothing else, and
+/// `scripts/schemathesis.sh` checks from outside that the server accepts exactly what this says:
+/// everything the schemas allow is taken (or answered with a documented 404), everything they
+/// forbid is refused. So the constraints the handlers check are written here too — lengths,
+/// patterns, item counts, the one-of between `email` and `lead_id` — and the parts that depend
+/// on the playbook (declared attributes, the fields `segment` can name) are filled in from it.
 enum OpenAPIDocument {
-    static let yaml = """
-        openapi: 3.1.0
-        info:
-          title: Nurture
-          version: "1"
-          description: >
-            Lead nurturing and drip campaigns. The /v1 API takes leads and events and answers with
-            rankings and explanations; tracking, unsubscribe and inbound provider webhooks need no
-            API key (they carry signed tokens or Standard Webhooks signatures instead).
-        components:
-          securitySchemes:
-            apiKey:
-              type: http
-              scheme: bearer
-              description: A key from NURTURE_API_KEYS.
-            standardWebhooks:
-              type: apiKey
-              in: header
-              name: webhook-signature
+    /// A plausible email as `LeadRowParser.isPlausibleEmail` checks it, in ASCII: a local part of
+    /// 1 to 64 characters without spaces, `"`, `,`, `<`, `>` or `@`; a dotted domain of letters,
+    /// digits and hyphens. `around` is the whitespace the field's reader trims.
+    static func emailPattern(around: String) -> String {
+        #"^\#(around)*[!#-+\x2D-;=?A-~]{1,64}@[A-Za-z0-9-]{1,62}(\.[A-Za-z0-9-]{1,62}){1,3}\#(around)*$"#
+    }
+
+    /// `EventRoutes.isEventType`: a lowercase letter, then letters, digits, `_`, `-`, `.`, not
+    /// ending in a dot, at most 100 characters.
+    static let eventTypePattern = #"^[a-z]([a-z0-9_.-]{0,98}[a-z0-9_-])?$"#
+
+    /// ISO 8601 with a zone, as `parseInstant` reads it, in a year before this one: an event time
+    /// must not be in the future (five minutes of clock skew are allowed), and a pattern cannot
+    /// say "before now".
+    static func pastInstantPattern(now: Date) -> String {
+        let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: now).year ?? 2026
+        let years = (["19[0-9]{2}"] + (2000..<max(2001, year)).map(String.init)).joined(separator: "|")
+        return #"^(\#(years))-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])$"#
+    }
+
+    static func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+
+    static func list(_ items: [String]) -> String { "[" + items.map(quoted).joined(separator: ", ") + "]" }
+
+    /// A declared attribute's value: as typed, or as CSV text of that type, or empty/null to keep it.
+    static func attributeSchema(_ type: AttributeType) -> String {
+        switch type {
+        case .string: "{$ref: '#/components/schemas/Text'}"
+        case .number: "{$ref: '#/components/schemas/NumberOrText'}"
+        case .bool: "{$ref: '#/components/schemas/Flag'}"
+        }
+    }
+
+    static func yaml(playbook: Playbook, settings: NurtureServer.Settings, now: Date) -> String {
+        let attributes = playbook.attributes.sorted { $0.name < $1.name }
+        // Interpolated text keeps its own indentation: each line carries the spaces it needs.
+        func properties(indent: Int) -> String {
+            attributes.isEmpty ? " {}" : attributes.map { "\n" + String(repeating: " ", count: indent) + "\($0.name): \(attributeSchema($0.type))" }.joined()
+        }
+        // Each built-in column, under its own name and its aliases, with the schema of its rules.
+        func columnSchema(_ column: LeadRowParser.Column) -> String {
+            switch column {
+            case .email: "LeadEmail"
+            case .phone: "LeadPhone"
+            case .firstName, .lastName, .source: "TextLine"
+            case .company, .jobTitle, .industry: "Text"
+            case .companySize: "LeadCompanySize"
+            case .country: "LeadCountry"
+            case .timeZone: "LeadTimeZone"
+            case .emailConsent, .smsConsent: "Flag"
+            case .attribute: "Text"
+            }
+        }
+        let columnProperties = LeadPayload.columnNames.compactMap { name in
+            LeadRowParser.builtInColumns[name].map { "\n        \(name): {$ref: '#/components/schemas/\(columnSchema($0))'}" }
+        }.joined()
+        // An attribute given at the top level and in "attributes" too is refused as named twice.
+        let dependencies = attributes.isEmpty ? "" : "\n      dependentSchemas:" + attributes.map {
+            "\n        \($0.name): {properties: {attributes: {not: {required: [\($0.name)]}}}}"
+        }.joined()
+        let segmentNames = (["tag"] + LeadField.names.sorted() + attributes.map(\.name).filter { !LeadField.names.contains($0) })
+        let segmentPattern = "^(" + segmentNames.joined(separator: "|") + #"):[\s\S]*$"#
+        let reserved = EventInput.reservedTypes.sorted()
+        let batch = settings.maxBatch
+        return #"""
+            openapi: 3.1.0
+            info:
+              title: Nurture
+              version: "1"
               description: >
-                Standard Webhooks: webhook-id, webhook-timestamp (within 5 minutes) and
-                webhook-signature "v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>".
-          schemas:
-            Error:
-              type: object
-              required: [error]
-              properties:
-                error:
+                Lead nurturing and drip campaigns. The /v1 API takes leads and events and answers with
+                rankings and explanations; tracking, unsubscribe and inbound provider webhooks need no
+                API key (they carry signed tokens or Standard Webhooks signatures instead). A method a
+                path does not serve is answered 405 with Allow; a body over the server's max_body_bytes
+                is answered 413 and the connection is closed.
+            components:
+              securitySchemes:
+                apiKey:
+                  type: http
+                  scheme: bearer
+                  description: A key from NURTURE_API_KEYS.
+                standardWebhooks:
+                  type: apiKey
+                  in: header
+                  name: webhook-signature
+                  description: >
+                    Standard Webhooks: webhook-id, webhook-timestamp (within 5 minutes) and
+                    webhook-signature "v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>".
+              schemas:
+                Error:
                   type: object
-                  required: [code, message]
+                  required: [error]
                   properties:
-                    code: {type: string, examples: [invalid_request, unauthorized, not_found, body_too_large]}
-                    message: {type: string}
-                    problems:
-                      type: array
-                      items:
-                        type: object
-                        properties:
-                          path: {type: string, description: "JSON path into the body, such as $[3].email", examples: ["$[3].email"]}
-                          message: {type: string}
-            Lead:
-              type: object
-              required: [email]
-              description: >
-                The CSV import's columns as keys; other keys (or an "attributes" object) set attributes
-                declared in the playbook. Upserted by email; absent keys keep stored values.
-              properties:
-                email: {type: string}
-                phone: {type: string, description: "Normalised to E.164; country (ISO code) helps with national numbers"}
-                first_name: {type: string}
-                last_name: {type: string}
-                company: {type: string}
-                job_title: {type: string}
-                industry: {type: string}
-                company_size: {type: integer}
-                country: {type: string}
-                timezone: {type: string, description: IANA zone, such as Europe/Lisbon}
-                source: {type: string}
-                email_consent: {type: boolean}
-                sms_consent: {type: boolean}
-                attributes: {type: object, additionalProperties: {type: [string, number, boolean]}}
-              additionalProperties: {type: [string, number, boolean, "null"]}
-            LeadResult:
-              type: object
-              properties:
-                index: {type: integer, description: Position in the request array (arrays only)}
-                status: {type: string, enum: [imported, updated, unchanged, rejected]}
-                id: {type: string}
-                email: {type: string}
-                errors: {type: array, items: {type: object, properties: {path: {type: string}, message: {type: string}}}}
-            Event:
-              type: object
-              required: [type]
-              properties:
-                id: {type: string, description: "The sender's id; an id already stored is not stored again"}
-                email: {type: string, description: Who did it (or lead_id)}
-                lead_id: {type: string}
-                type: {type: string, description: "Lowercase dotted name, such as page.viewed", examples: [page.viewed]}
-                at: {type: string, format: date-time, description: Defaults to now; not in the future}
-                properties: {type: object, additionalProperties: {type: [string, number, boolean, "null"]}}
-                create: {type: boolean, default: true, description: Create an unknown email as a new lead}
-            EventResult:
-              type: object
-              properties:
-                index: {type: integer}
-                status: {type: string, enum: [stored, created, duplicate, unknown_lead]}
-                lead_id: {type: string}
-            RankedLead:
-              type: object
-              properties:
-                rank: {type: integer}
-                id: {type: string}
-                email: {type: string}
-                name: {type: string}
-                company: {type: string}
-                stage: {type: string}
-                score: {type: number}
-                owner: {type: string}
-                reasons: {type: array, items: {type: object, properties: {label: {type: string}, points: {type: number}}}}
-            InboundAnswer:
-              type: object
-              properties:
-                replayed: {type: boolean, description: "True when every item was seen before under this webhook-id: acknowledged, not applied again"}
-                results: {type: array, items: {type: object, properties: {status: {type: string, enum: [stored, duplicate, suppressed, unknown_lead]}, lead_id: {type: string}}}}
-          responses:
-            BadRequest:
-              description: Malformed JSON or invalid items; nothing was stored.
-              content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
-            Unauthorized:
-              description: Missing or wrong credentials.
-              content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
-            TooLarge:
-              description: The body or the batch is too large.
-              content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
-            NotFound:
-              description: No such lead, or a link token that is not valid.
-              content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
-        paths:
-          /v1/leads:
-            post:
-              summary: Upsert one lead or an array of leads by email
-              description: Invalid items are rejected with their JSON paths; the valid ones are stored in one transaction.
-              security: [{apiKey: []}]
-              requestBody:
-                required: true
-                content:
-                  application/json:
-                    schema:
-                      oneOf:
-                        - {$ref: "#/components/schemas/Lead"}
-                        - {type: array, maxItems: 1000, items: {$ref: "#/components/schemas/Lead"}}
-              responses:
-                "200":
-                  description: "A result per lead (an object for one lead, {results: [...]} for an array)"
-                  content: {application/json: {schema: {oneOf: [{$ref: "#/components/schemas/LeadResult"}, {type: object, properties: {results: {type: array, items: {$ref: "#/components/schemas/LeadResult"}}}}]}}}
-                "400": {$ref: "#/components/responses/BadRequest"}
-                "401": {$ref: "#/components/responses/Unauthorized"}
-                "413": {$ref: "#/components/responses/TooLarge"}
-                "422": {description: Every lead was rejected, content: {application/json: {schema: {$ref: "#/components/schemas/LeadResult"}}}}
-          /v1/events:
-            post:
-              summary: Record one event or an array of events
-              description: >
-                All items are validated first and stored in one transaction, or none is. Each acts
-                at once: scoring, campaign goals, waits and entries.
-              security: [{apiKey: []}]
-              requestBody:
-                required: true
-                content:
-                  application/json:
-                    schema:
-                      oneOf:
-                        - {$ref: "#/components/schemas/Event"}
-                        - {type: array, maxItems: 1000, items: {$ref: "#/components/schemas/Event"}}
-              responses:
-                "200":
-                  description: "A result per event (an object for one event, {results: [...]} for an array)"
-                  content: {application/json: {schema: {oneOf: [{$ref: "#/components/schemas/EventResult"}, {type: object, properties: {results: {type: array, items: {$ref: "#/components/schemas/EventResult"}}}}]}}}
-                "400": {$ref: "#/components/responses/BadRequest"}
-                "401": {$ref: "#/components/responses/Unauthorized"}
-                "404": {description: "One event for an unknown lead with create: false", content: {application/json: {schema: {$ref: "#/components/schemas/EventResult"}}}}
-                "413": {$ref: "#/components/responses/TooLarge"}
-          /v1/leads/top:
-            get:
-              summary: The best prospects by score now, with their top reasons
-              security: [{apiKey: []}]
-              parameters:
-                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 25}}
-                - {name: stage, in: query, schema: {type: string, enum: [subscriber, lead, mql, sql, opportunity, customer]}}
-                - {name: segment, in: query, description: "NAME:VALUE (a lead field, tag, or declared attribute); repeatable", schema: {type: string}, examples: {industry: {value: "industry:SaaS"}}}
-              responses:
-                "200":
-                  description: The ranking
-                  content: {application/json: {schema: {type: object, properties: {at: {type: string, format: date-time}, leads: {type: array, items: {$ref: "#/components/schemas/RankedLead"}}}}}}
-                "400": {$ref: "#/components/responses/BadRequest"}
-                "401": {$ref: "#/components/responses/Unauthorized"}
-          /v1/leads/{lead}:
-            get:
-              summary: A lead with its score explained, enrollments and latest events and messages
-              security: [{apiKey: []}]
-              parameters:
-                - {name: lead, in: path, required: true, description: Lead id or email, schema: {type: string}}
-              responses:
-                "200": {description: The lead, content: {application/json: {schema: {type: object}}}}
-                "401": {$ref: "#/components/responses/Unauthorized"}
-                "404": {$ref: "#/components/responses/NotFound"}
-          /v1/leads/{lead}/outcome:
-            post:
-              summary: Record sales' verdict on a lead (won makes it a customer)
-              security: [{apiKey: []}]
-              parameters:
-                - {name: lead, in: path, required: true, description: Lead id or email, schema: {type: string}}
-              requestBody:
-                required: true
-                content:
-                  application/json:
-                    schema:
+                    error:
                       type: object
-                      required: [outcome]
+                      required: [code, message]
                       properties:
-                        outcome: {type: string, enum: [won, lost, bad-fit]}
-                        note: {type: string}
-                        by: {type: string}
-              responses:
-                "200": {description: Recorded, content: {application/json: {schema: {type: object, properties: {id: {type: string}, outcome: {type: string}}}}}}
-                "400": {$ref: "#/components/responses/BadRequest"}
-                "401": {$ref: "#/components/responses/Unauthorized"}
-                "404": {$ref: "#/components/responses/NotFound"}
-          /v1/inbound/email:
-            post:
-              summary: Delivery reports from the email provider
-              description: "delivered, bounced (hard suppresses at once; three soft within 30 days too) and complained (suppresses)."
-              security: [{standardWebhooks: []}]
-              requestBody:
-                required: true
-                content:
-                  application/json:
-                    schema:
+                        code: {type: string, examples: [invalid_request, unauthorized, not_found, method_not_allowed, body_too_large, batch_too_large, database_busy]}
+                        message: {type: string}
+                        problems:
+                          type: array
+                          items:
+                            type: object
+                            required: [path, message]
+                            properties:
+                              path: {type: string, description: "JSON path into the body, such as $[3].email, or a query parameter's name", examples: ["$[3].email"]}
+                              message: {type: string}
+                Text:
+                  description: "Text, as a CSV cell: a number or boolean is taken as its text; empty, blank or null leaves the stored value. Tabs and line breaks are allowed, other control characters are not."
+                  anyOf:
+                    - {type: string, pattern: '^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$'}
+                    - {type: [number, boolean, "null"]}
+                TextLine:
+                  description: "One line of text, as a CSV cell: a number or boolean is taken as its text; empty, blank or null leaves the stored value. No control characters."
+                  anyOf:
+                    - {type: string, pattern: '^[^\x00-\x1F\x7F]*$'}
+                    - {type: [number, boolean, "null"]}
+                NumberOrText:
+                  description: A number, or text that reads as one; empty, blank or null leaves the stored value.
+                  anyOf:
+                    - {type: number}
+                    - {type: string, pattern: '^[ ]*[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?[ ]*$'}
+                    - {type: string, pattern: '^[ ]*$'}
+                    - {type: "null"}
+                Flag:
+                  description: "true or false; also 1/0 and, as text, true/false, yes/no, y/n, 1/0 in any case; empty, blank or null leaves the stored value."
+                  anyOf:
+                    - {type: boolean}
+                    - {enum: [0, 1]}
+                    - {type: string, pattern: '^[ ]*([Tt][Rr][Uu][Ee]|[Yy]([Ee][Ss])?|[Ff][Aa][Ll][Ss][Ee]|[Nn][Oo]?|1|0)?[ ]*$'}
+                    - {type: "null"}
+                LeadEmail: {type: string, pattern: \#(quoted(emailPattern(around: " "))), examples: [ana@fernhill.example]}
+                LeadPhone:
+                  description: >
+                    International: + or 00, the country code and number, 8 to 15 digits in all,
+                    spaces, dots, hyphens and slashes allowed between them (also parentheses, and
+                    a national number when country is one of the known ISO codes). Normalised to E.164.
+                  anyOf:
+                    - {type: string, pattern: '^[ ]*(\+|00)[ ./-]*[1-9]([ ./-]*[0-9]){7,14}[ ./-]*[ ]*$'}
+                    - {type: string, pattern: '^[ ]*$'}
+                    - {type: "null"}
+                LeadCompanySize:
+                  description: A whole number of employees; as text, thousands may be separated with commas.
+                  anyOf:
+                    - {type: integer, minimum: 0, maximum: 999999999999999}
+                    - {type: string, pattern: '^[ ]*\+?[0-9][0-9,]{0,17}[ ]*$'}
+                    - {type: string, pattern: '^[ ]*$'}
+                    - {type: "null"}
+                LeadCountry: {$ref: '#/components/schemas/TextLine', description: ISO 3166 code (stored upper-case); the country of national phone numbers}
+                LeadTimeZone:
+                  description: IANA zone, such as Europe/Lisbon
+                  anyOf:
+                    - {type: string, enum: \#(list(TimeZoneNames.known.sorted()))}
+                    - {type: string, pattern: '^[ ]*$'}
+                    - {type: "null"}
+                Lead:
+                  type: object
+                  description: >
+                    The CSV import's columns as keys, with its rules: values are trimmed, and an empty
+                    or null value leaves what is stored (the import's header aliases, such as e_mail
+                    or tz, are CSV conveniences: the API names each field once). Attributes the playbook declares may be given at the top level or in
+                    "attributes" (not both); any other attribute goes in "attributes", stored as text,
+                    so a misspelt field is refused rather than kept as an attribute. Upserted by email.
+                  required: [email]
+                  properties:\#(columnProperties)\#(properties(indent: 8))
+                    attributes:
                       type: object
-                      required: [type]
+                      description: Attributes by name; a built-in column's name is refused here.
+                      propertyNames:
+                        pattern: '^[a-z0-9_]+$'
+                        not: {enum: \#(list(LeadRowParser.builtInColumns.keys.sorted()))}
+                      properties:\#(properties(indent: 12))
+                      additionalProperties: {$ref: '#/components/schemas/Text'}
+                  additionalProperties: false\#(dependencies)
+                LeadResult:
+                  type: object
+                  required: [status]
+                  properties:
+                    index: {type: integer, description: Position in the request array (arrays only)}
+                    status: {type: string, enum: [imported, updated, unchanged, rejected]}
+                    id: {type: string}
+                    email: {type: string}
+                    errors: {type: array, items: {type: object, required: [path, message], properties: {path: {type: string}, message: {type: string}}}}
+                LeadResults:
+                  oneOf:
+                    - {$ref: "#/components/schemas/LeadResult"}
+                    - {type: object, required: [results], properties: {results: {type: array, items: {$ref: "#/components/schemas/LeadResult"}}}}
+                Event:
+                  type: object
+                  required: [type]
+                  description: Who did it is given by email or by lead_id, exactly one of them.
+                  properties:
+                    id: {type: ["string", "null"], minLength: 1, maxLength: 200, pattern: '^[^\x00-\x1F\x7F]*$', description: "The sender's id; an id already stored is not stored again"}
+                    email: {type: ["string", "null"]}
+                    lead_id: {type: ["string", "null"]}
+                    type:
+                      type: string
+                      pattern: \#(quoted(eventTypePattern))
+                      not: {enum: \#(list(reserved))}
+                      description: "Lowercase letters, digits, _, - and dots, such as page.viewed; at most 100 characters; the types Nurture records itself are refused."
+                      examples: [page.viewed]
+                    at:
+                      type: ["string", "null"]
+                      pattern: \#(quoted(pastInstantPattern(now: now)))
+                      description: "ISO 8601 with a zone; defaults to now; not in the future (the pattern admits years before this one; the server takes anything up to five minutes after its clock)."
+                    properties:
+                      type: ["object", "null"]
+                      description: Scalar values by name; text may hold tabs and line breaks, but no other control characters.
+                      propertyNames: {minLength: 1, pattern: '^[^\x00-\x1F\x7F]*$'}
+                      additionalProperties:
+                        anyOf:
+                          - {type: string, pattern: '^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$'}
+                          - {type: [number, boolean, "null"]}
+                    create: {type: [boolean, "null"], default: true, description: Create an unknown email as a new lead}
+                  oneOf:
+                    - required: [email]
                       properties:
-                        type: {type: string, enum: [delivered, bounced, complained]}
-                        message_id: {type: string, description: The id Nurture sent the message under}
-                        email: {type: string, description: Needed without message_id}
-                        bounce: {type: string, enum: [hard, soft], default: hard}
-                        reason: {type: string}
-                        at: {type: string, format: date-time}
-              responses:
-                "200": {description: Applied (or a replay acknowledged), content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
-                "400": {$ref: "#/components/responses/BadRequest"}
-                "401": {$ref: "#/components/responses/Unauthorized"}
-          /v1/inbound/sms:
-            post:
-              summary: Delivery receipts and replies from the SMS provider
-              description: >
-                Replies STOP, STOPALL, UNSUBSCRIBE, CANCEL, END or QUIT suppress the number at once
-                and get one confirmation; START or UNSTOP resubscribe; HELP gets the configured reply.
-              security: [{standardWebhooks: []}]
-              requestBody:
-                required: true
-                content:
-                  application/json:
-                    schema:
-                      type: object
-                      required: [type]
+                        email: {type: string, pattern: \#(quoted(emailPattern(around: " ")))}
+                        lead_id: {type: "null"}
+                    - required: [lead_id]
                       properties:
-                        type: {type: string, enum: [delivered, failed, received]}
-                        message_id: {type: string}
-                        from: {type: string, description: The sender's number (received)}
-                        body: {type: string, description: The reply's text (received)}
-                        reason: {type: string}
-                        at: {type: string, format: date-time}
+                        lead_id: {type: string, minLength: 1, maxLength: 200, pattern: '^[^\x00-\x1F\x7F]*$'}
+                        email: {type: "null"}
+                EventResult:
+                  type: object
+                  required: [status]
+                  properties:
+                    index: {type: integer}
+                    status: {type: string, enum: [stored, created, duplicate, unknown_lead]}
+                    lead_id: {type: string}
+                RankedLead:
+                  type: object
+                  properties:
+                    rank: {type: integer}
+                    id: {type: string}
+                    email: {type: string}
+                    name: {type: string}
+                    company: {type: string}
+                    stage: {type: string}
+                    score: {type: number}
+                    owner: {type: string}
+                    reasons: {type: array, items: {type: object, properties: {label: {type: string}, points: {type: number}}}}
+                InboundAnswer:
+                  type: object
+                  required: [replayed, results]
+                  properties:
+                    replayed: {type: boolean, description: "True when every item was seen before under this webhook-id: acknowledged, not applied again"}
+                    results: {type: array, items: {type: object, properties: {status: {type: string, enum: [stored, duplicate, suppressed, unknown_lead]}, lead_id: {type: string}}}}
+                Health:
+                  type: object
+                  required: [status, database, worker]
+                  properties:
+                    status: {type: string, enum: [ok, unhealthy]}
+                    database: {type: string}
+                    worker: {type: string, enum: [ok, starting, stalled, disabled]}
+                    worker_last_seen: {type: string, format: date-time}
               responses:
-                "200": {description: Applied (or a replay acknowledged), content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
-                "400": {$ref: "#/components/responses/BadRequest"}
-                "401": {$ref: "#/components/responses/Unauthorized"}
-          /t/o/{token}:
-            get:
-              summary: Open pixel; records the first open of a message
-              parameters:
-                - {name: token, in: path, required: true, schema: {type: string}}
-              responses:
-                "200": {description: A 1x1 transparent GIF, content: {image/gif: {}}}
-                "404": {$ref: "#/components/responses/NotFound"}
-          /t/c/{token}:
-            get:
-              summary: Tracked link; records the click and redirects to the URL sealed in the token
-              parameters:
-                - {name: token, in: path, required: true, schema: {type: string}}
-              responses:
-                "302": {description: To the link's own target, headers: {Location: {schema: {type: string}}}}
-                "404": {$ref: "#/components/responses/NotFound"}
-          /u/{token}:
-            get:
-              summary: Unsubscribe confirmation page (a GET never unsubscribes)
-              parameters:
-                - {name: token, in: path, required: true, schema: {type: string}}
-              responses:
-                "200": {description: A page with one button, content: {text/html: {}}}
-                "404": {$ref: "#/components/responses/NotFound"}
-            post:
-              summary: One-click unsubscribe (RFC 8058), effective when it answers
-              parameters:
-                - {name: token, in: path, required: true, schema: {type: string}}
-              requestBody:
-                content:
-                  application/x-www-form-urlencoded:
-                    schema: {type: object, properties: {List-Unsubscribe: {type: string, enum: [One-Click]}}}
-              responses:
-                "200": {description: Unsubscribed, content: {text/html: {}}}
-                "404": {$ref: "#/components/responses/NotFound"}
-          /healthz:
-            get:
-              summary: Database reachable and worker going round
-              responses:
-                "200": {description: Healthy, content: {application/json: {schema: {type: object, properties: {status: {type: string}, database: {type: string}, worker: {type: string, enum: [ok, starting, stalled, disabled]}}}}}}
-                "503": {description: Unhealthy}
-          /metrics:
-            get:
-              summary: Prometheus metrics
-              responses:
-                "200": {description: Text exposition format, content: {text/plain: {}}}
-          /openapi.yaml:
-            get:
-              summary: This document
-              responses:
-                "200": {description: OpenAPI 3.1, content: {application/yaml: {}}}
-        """
+                BadRequest:
+                  description: Malformed JSON or invalid items or parameters; nothing was stored.
+                  content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+                Unauthorized:
+                  description: Missing or wrong credentials.
+                  headers: {WWW-Authenticate: {schema: {type: string}}}
+                  content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+                TooLarge:
+                  description: The body is over max_body_bytes (the connection is then closed), or the batch over \#(batch) items.
+                  content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+                NotFound:
+                  description: No such lead, or a link token that is not valid.
+                  content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+                Busy:
+                  description: The database is busy (a long write lock); nothing was stored. Retry after Retry-After seconds.
+                  headers: {Retry-After: {schema: {type: integer}}}
+                  content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+            paths:
+              /v1/leads:
+                post:
+                  summary: Upsert one lead or an array of leads by email
+                  description: >
+                    An array is judged item by item: an item that is not a valid Lead is reported
+                    rejected in its result, with the JSON path of its problem, and the valid ones
+                    are stored in one transaction. One lead sent alone is stored or refused (422).
+                  security: [{apiKey: []}]
+                  requestBody:
+                    required: true
+                    content:
+                      application/json:
+                        schema:
+                          oneOf:
+                            - {$ref: "#/components/schemas/Lead"}
+                            - type: array
+                              minItems: 1
+                              maxItems: \#(batch)
+                              items:
+                                anyOf:
+                                  - {$ref: "#/components/schemas/Lead"}
+                                  - {description: "Anything else: reported rejected in its result; the rest of the array is still taken"}
+                  responses:
+                    "200":
+                      description: "A result per lead: an object for one lead; {results: [...]} for an array, whatever each item's outcome"
+                      content: {application/json: {schema: {$ref: "#/components/schemas/LeadResults"}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "422":
+                      description: The one lead sent was rejected; its result says why
+                      content: {application/json: {schema: {$ref: "#/components/schemas/LeadResults"}}}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/events:
+                post:
+                  summary: Record one event or an array of events
+                  description: >
+                    All items are validated first and stored in one transaction, or none is. Each acts
+                    at once: scoring, campaign goals, waits and entries.
+                  security: [{apiKey: []}]
+                  requestBody:
+                    required: true
+                    content:
+                      application/json:
+                        schema:
+                          oneOf:
+                            - {$ref: "#/components/schemas/Event"}
+                            - {type: array, minItems: 1, maxItems: \#(batch), items: {$ref: "#/components/schemas/Event"}}
+                  responses:
+                    "200":
+                      description: "A result per event (an object for one event, {results: [...]} for an array)"
+                      content: {application/json: {schema: {oneOf: [{$ref: "#/components/schemas/EventResult"}, {type: object, required: [results], properties: {results: {type: array, items: {$ref: "#/components/schemas/EventResult"}}}}]}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "404": {description: "One event for an unknown lead_id, or an unknown email with create: false", content: {application/json: {schema: {$ref: "#/components/schemas/EventResult"}}}}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/leads/top:
+                get:
+                  summary: The best prospects by score now, with their top reasons
+                  security: [{apiKey: []}]
+                  parameters:
+                    - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 25}}
+                    - {name: stage, in: query, schema: {type: string, enum: [subscriber, lead, mql, sql, opportunity, customer]}}
+                    - name: segment
+                      in: query
+                      description: "NAME:VALUE, where NAME is tag, a lead field or a declared attribute; repeatable, all must match"
+                      schema: {type: array, items: {type: string, pattern: \#(quoted(segmentPattern))}}
+                      style: form
+                      explode: true
+                      examples: {industry: {value: ["industry:SaaS"]}}
+                  responses:
+                    "200":
+                      description: The ranking
+                      content: {application/json: {schema: {type: object, required: [at, leads], properties: {at: {type: string, format: date-time}, leads: {type: array, items: {$ref: "#/components/schemas/RankedLead"}}}}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/leads/{lead}:
+                get:
+                  summary: A lead with its score explained, enrollments and latest events and messages
+                  security: [{apiKey: []}]
+                  parameters:
+                    - {name: lead, in: path, required: true, description: Lead id or email, schema: {type: string, minLength: 1}}
+                  responses:
+                    "200": {description: The lead, content: {application/json: {schema: {type: object}}}}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "404": {$ref: "#/components/responses/NotFound"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/leads/{lead}/outcome:
+                post:
+                  summary: Record sales' verdict on a lead (won makes it a customer)
+                  security: [{apiKey: []}]
+                  parameters:
+                    - {name: lead, in: path, required: true, description: Lead id or email, schema: {type: string, minLength: 1}}
+                  requestBody:
+                    required: true
+                    content:
+                      application/json:
+                        schema:
+                          type: object
+                          required: [outcome]
+                          properties:
+                            outcome: {type: string, enum: [won, lost, bad-fit]}
+                            note: {type: [string, "null"]}
+                            by: {type: [string, "null"]}
+                  responses:
+                    "200": {description: Recorded, content: {application/json: {schema: {type: object, required: [id, outcome], properties: {id: {type: string}, outcome: {type: string}}}}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "404": {$ref: "#/components/responses/NotFound"}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/inbound/email:
+                post:
+                  summary: Delivery reports from the email provider
+                  description: "delivered, bounced (hard suppresses at once; three soft within 30 days too) and complained (suppresses)."
+                  security: [{standardWebhooks: []}]
+                  requestBody:
+                    required: true
+                    content:
+                      application/json:
+                        schema:
+                          type: object
+                          required: [type]
+                          properties:
+                            type: {type: string, enum: [delivered, bounced, complained]}
+                            message_id: {type: string, pattern: '^[^\x00-\x1F\x7F]*$', description: The id Nurture sent the message under}
+                            email: {type: string, description: Needed without message_id}
+                            bounce: {type: string, enum: [hard, soft], default: hard}
+                            reason: {type: string}
+                            at: {type: string, format: date-time}
+                  responses:
+                    "200": {description: Applied (or a replay acknowledged), content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/inbound/sms:
+                post:
+                  summary: Delivery receipts and replies from the SMS provider
+                  description: >
+                    Replies STOP, STOPALL, UNSUBSCRIBE, CANCEL, END or QUIT suppress the number at once
+                    and get one confirmation; START or UNSTOP resubscribe; HELP gets the configured reply.
+                  security: [{standardWebhooks: []}]
+                  requestBody:
+                    required: true
+                    content:
+                      application/json:
+                        schema:
+                          type: object
+                          required: [type]
+                          properties:
+                            type: {type: string, enum: [delivered, failed, received]}
+                            message_id: {type: string, pattern: '^[^\x00-\x1F\x7F]*$'}
+                            from: {type: string, description: The sender's number (received)}
+                            body: {type: string, description: The reply's text (received)}
+                            reason: {type: string}
+                            at: {type: string, format: date-time}
+                  responses:
+                    "200": {description: Applied (or a replay acknowledged), content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /t/o/{token}:
+                get:
+                  summary: Open pixel; records the first open of a message
+                  parameters:
+                    - {name: token, in: path, required: true, schema: {type: string, minLength: 1}}
+                  responses:
+                    "200": {description: A 1x1 transparent GIF, content: {image/gif: {}}}
+                    "404": {$ref: "#/components/responses/NotFound"}
+              /t/c/{token}:
+                get:
+                  summary: Tracked link; records the click and redirects to the URL sealed in the token
+                  parameters:
+                    - {name: token, in: path, required: true, schema: {type: string, minLength: 1}}
+                  responses:
+                    "302": {description: To the link's own target, headers: {Location: {schema: {type: string}}}}
+                    "404": {$ref: "#/components/responses/NotFound"}
+              /u/{token}:
+                get:
+                  summary: Unsubscribe confirmation page (a GET never unsubscribes)
+                  parameters:
+                    - {name: token, in: path, required: true, schema: {type: string, minLength: 1}}
+                  responses:
+                    "200": {description: A page with one button, content: {text/html: {}}}
+                    "404": {$ref: "#/components/responses/NotFound"}
+                post:
+                  summary: One-click unsubscribe (RFC 8058), effective when it answers
+                  parameters:
+                    - {name: token, in: path, required: true, schema: {type: string, minLength: 1}}
+                  requestBody:
+                    content:
+                      application/x-www-form-urlencoded:
+                        schema: {type: object, properties: {List-Unsubscribe: {type: string, enum: [One-Click]}}}
+                  responses:
+                    "200": {description: Unsubscribed, content: {text/html: {}}}
+                    "404": {$ref: "#/components/responses/NotFound"}
+              /healthz:
+                get:
+                  summary: Database reachable and worker going round
+                  responses:
+                    "200": {description: Healthy, content: {application/json: {schema: {$ref: "#/components/schemas/Health"}}}}
+                    "503": {description: Unhealthy, content: {application/json: {schema: {$ref: "#/components/schemas/Health"}}}}
+              /metrics:
+                get:
+                  summary: Prometheus metrics
+                  responses:
+                    "200": {description: Text exposition format, content: {text/plain: {}}}
+              /openapi.yaml:
+                get:
+                  summary: This document
+                  responses:
+                    "200": {description: OpenAPI 3.1, content: {application/yaml: {}}}
+            """#
+    }
 }

@@ -12,7 +12,7 @@ extension NurtureServer {
         router.get("metrics") { _, _ in try await metrics() }
         router.get("openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml(playbook: engine.playbook, settings: settings, now: now()))))
         }
     }
 

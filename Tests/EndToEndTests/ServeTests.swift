@@ -159,6 +159,47 @@ struct ServeTests {
         #expect(!log.contains(String(clickPath.dropFirst(5).prefix(20))), "tokens must not reach the logs")
     }
 
+    /// A client that writes its whole body before reading (as many do) must get its 413 and
+    /// then EOF: the server reads and discards the rest of the body rather than leaving the
+    /// client stuck in a write, and closes rather than wait for a request that cannot follow.
+    @Test func aBodyOverTheLimitIsAnswered413ThenTheConnectionCloses() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("nurture.toml")
+        try "[sending]\npublic_url = \"https://links.larkspur.example\"\n".write(to: config, atomically: true, encoding: .utf8)
+        let server = try await start(in: directory, config: config)
+        defer { server.process.terminate() }
+        let port = try #require(Int(server.base.split(separator: ":").last ?? ""))
+        // 3 MiB of a valid JSON array, three times the default max_body_bytes.
+        let item = Data(#"{"email": "lead@example.com", "type": "page.viewed"},"#.utf8)
+        var body = Data("[".utf8)
+        while body.count < 3 << 20 { body.append(item) }
+        body.append(Data(#"{"email": "lead@example.com", "type": "page.viewed"}]"#.utf8))
+        var request = Data("""
+            POST /v1/events HTTP/1.1\r
+            Host: 127.0.0.1:\(port)\r
+            Authorization: Bearer \(Self.key)\r
+            Content-Type: application/json\r
+            Content-Length: \(body.count)\r
+            \r
+
+            """.utf8)
+        request.append(body)
+
+        let exchange = await RawHTTP.exchange(port: port, request: request, timeout: 5)
+
+        #expect(exchange.writeError == nil, "wrote \(exchange.bytesWritten) of \(request.count) bytes: \(exchange.writeError ?? "")")
+        #expect(exchange.statusLine.hasPrefix("HTTP/1.1 413 "), "\(exchange.text.prefix(300))")
+        #expect(exchange.header("Connection")?.lowercased() == "close")
+        #expect(exchange.text.contains(#""code":"body_too_large""#))
+        #expect(exchange.sawEOF, "\(exchange.readError ?? "")")
+        #expect(exchange.seconds < 5, "took \(exchange.seconds) s")
+
+        // and the server goes on serving other connections.
+        #expect(try await server.request(.GET, "/healthz", key: nil).status == 200)
+        try await server.client.shutdown()
+    }
+
     @Test func aRequestInFlightWhenSIGTERMArrivesIsAnsweredBeforeTheExit() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -270,3 +270,76 @@ struct OperationsTests {
         #expect(documented.subtracting(routes).isEmpty, "documented routes the router lacks: \(documented.subtracting(routes).sorted())")
     }
 }
+
+/// The contract an outside client checks (scripts/schemathesis.sh does, from outside): methods a
+/// path does not serve, and the requests the issue found the document allowing but the server
+/// refusing, now described — or refused — the same way on both sides.
+struct ContractTests {
+    @Test func aMethodAPathDoesNotServeIs405WithAllowAndAnUnknownPathIs404() async throws {
+        let fixture = try ServerFixture()
+        try await fixture.test { client in
+            let put = try await client.send(.put, "/v1/leads")
+            #expect(put.status == .methodNotAllowed)
+            #expect(put.headers[.allow] == "POST")
+            #expect(put.errorCode == "method_not_allowed")
+            let delete = try await client.send(.delete, "/u/some-token", key: nil)
+            #expect(delete.status == .methodNotAllowed && delete.headers[.allow] == "GET, POST")
+            // /v1/leads/top is also /v1/leads/{lead}: both serve GET only.
+            let post = try await client.send(.post, "/v1/leads/top")
+            #expect(post.status == .methodNotAllowed && post.headers[.allow] == "GET")
+            #expect(try await client.send(.get, "/v1/leads/x/outcome").headers[.allow] == "POST")
+            let unknown = try await client.send(.get, "/v1/nothing-here")
+            #expect(unknown.status == .notFound && unknown.errorCode == "not_found")
+            #expect(unknown.headers[HTTPField.Name("X-Request-Id")!] != nil)
+        }
+    }
+
+    @Test func theDocumentStatesTheLimitsTheServerChecks() async throws {
+        let fixture = try ServerFixture()
+        let document = try await fixture.test { client in try await client.send(.get, "/openapi.yaml", key: nil).text }
+        #expect(document.contains("minItems: 1, maxItems: 1000"))
+        #expect(document.contains("- required: [email]") && document.contains("- required: [lead_id]"))
+        #expect(document.contains("'^(tag|company|company_size|country|email|"))
+        #expect(document.contains("nps: {$ref: '#/components/schemas/NumberOrText'}"))
+        #expect(document.contains("\"405\"") == false, "405 is for methods a path does not serve, not per operation")
+        #expect(document.contains("Retry-After"))
+        for zone in ["Europe/Lisbon", "UTC", "America/New_York"] { #expect(document.contains("'\(zone)'")) }
+    }
+
+    @Test func emptySegmentsArraysAndSubjectsAreRefusedAsTheDocumentSays() async throws {
+        let fixture = try ServerFixture()
+        try await fixture.test { client in
+            #expect(try await client.send(.get, "/v1/leads/top?segment=").status == .badRequest)
+            #expect(try await client.send(.get, "/v1/leads/top?segment=:x").status == .badRequest)
+            // A colon followed by a combining mark is still the separator.
+            #expect(try await client.send(.get, "/v1/leads/top?segment=industry:%CC%81x").status == .ok)
+            #expect(try await client.send(.post, "/v1/events", json: "[]").status == .badRequest)
+            #expect(try await client.send(.post, "/v1/leads", json: "[]").status == .badRequest)
+            let both = try await client.send(.post, "/v1/events", json: #"{"email": "", "lead_id": "", "type": "page.viewed"}"#)
+            #expect(both.status == .badRequest)
+            let emptyID = try await client.send(.post, "/v1/events", json: #"{"lead_id": "", "type": "page.viewed"}"#)
+            #expect(emptyID.status == .badRequest && emptyID.problemPaths == ["$.lead_id"])
+            // maxLength counts characters (scalars), not UTF-8 bytes.
+            let long = String(repeating: "é", count: 200)
+            let accepted = try await client.send(.post, "/v1/events", json: #"{"id": "\#(long)", "email": "a@example.com", "type": "page.viewed"}"#)
+            #expect(accepted.status == .ok, "\(accepted.text)")
+            // Lead keys: columns by their API names and declared attributes at the top level,
+            // other attributes in "attributes"; a misspelt field is refused, not kept.
+            let typo = try await client.send(.post, "/v1/leads", json: #"{"email": "a@example.com", "frist_name": "Ana"}"#)
+            #expect(typo.status == .unprocessableContent)
+            #expect((typo.json["errors"] as? [[String: Any]])?.first?["path"] as? String == "$.frist_name")
+            let spelt = try await client.send(.post, "/v1/leads", json: #"{"email": "a@example.com", "First Name": "Ana"}"#)
+            #expect(spelt.status == .unprocessableContent)
+            let alias = try await client.send(.post, "/v1/leads", json: #"{"email": "a@example.com", "tz": "UTC"}"#)
+            #expect((alias.json["errors"] as? [[String: Any]])?.first?["path"] as? String == "$.tz")
+            let fine = try await client.send(.post, "/v1/leads", json: #"{"email": "a@example.com", "timezone": "Asia/Kolkata", "plan": "trial", "attributes": {"shoe_size": 42}}"#)
+            #expect(fine.status == .ok, "\(fine.text)")
+            // An array is judged item by item, answered 200 whatever each item's outcome.
+            let allRejected = try await client.send(.post, "/v1/leads", json: #"[{"email": "x"}, 5]"#)
+            #expect(allRejected.status == .ok && allRejected.results.map { $0["status"] as? String } == ["rejected", "rejected"])
+            let nested = try await client.send(.post, "/v1/leads", json: #"{"email": "a@example.com", "attributes": {"company": "Acme"}}"#)
+            #expect(nested.status == .unprocessableContent)
+            #expect((nested.json["errors"] as? [[String: Any]])?.first?["path"] as? String == "$.attributes.company")
+        }
+    }
+}

@@ -48,6 +48,7 @@ public struct EventInput: Sendable {
     /// How far ahead of the receiver's clock an event's time may be (clock skew).
     public static let allowedSkew: TimeInterval = 300
 
+    /// Lengths count Unicode scalars, as JSON Schema's maxLength in the API's document does.
     public func validated(now: Date) -> Result<IncomingEvent, Refused> {
         var problems: [Problem] = []
         func refuse(_ field: String, _ message: String) { problems.append(Problem(field: field, message: message)) }
@@ -61,7 +62,7 @@ public struct EventInput: Sendable {
                 refuse("email", trimmed.isEmpty ? "is empty" : "'\(email)' is not an email address")
             }
         case (nil, let id?):
-            if let problem = InputText.problem(in: id) { refuse("lead_id", problem) } else if id.isEmpty || id.utf8.count > 200 {
+            if let problem = InputText.problem(in: id) { refuse("lead_id", problem) } else if id.isEmpty || id.unicodeScalars.count > 200 {
                 refuse("lead_id", "must be 1 to 200 characters")
             } else {
                 subject = .id(id)
@@ -86,7 +87,7 @@ public struct EventInput: Sendable {
             }
         }
         if let id {
-            if let problem = InputText.problem(in: id) { refuse("id", problem) } else if id.isEmpty || id.utf8.count > 200 {
+            if let problem = InputText.problem(in: id) { refuse("id", problem) } else if id.isEmpty || id.unicodeScalars.count > 200 {
                 refuse("id", "must be 1 to 200 characters")
             }
         }

@@ -67,6 +67,9 @@ public struct LeadRowParser: Sendable {
         name.trimmed.lowercased().replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_")
     }
 
+    /// The names the header maps to a built-in column, aliases included.
+    public static var builtInColumns: [String: Column] { aliases }
+
     public func patch(from fields: [String]) -> Result<LeadPatch, Rejection> {
         guard fields.count == columns.count else {
             return .failure(Rejection(field: "row", reason: "has \(fields.count) fields, the header has \(columns.count)"))
