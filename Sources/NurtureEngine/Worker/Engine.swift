@@ -63,11 +63,12 @@ public struct Engine: Sendable {
         public var messages = 0
     }
 
-    /// Advances every enrollment due at `now`, `batchSize` leads per transaction, until none is due.
-    public func runDue(now: Date, batchSize: Int = 256) async throws -> Pass {
+    /// Advances every enrollment due at `now`, `batchSize` leads per transaction, until none is
+    /// due or `stopping` says so (checked between transactions, so a shutdown waits for one batch).
+    public func runDue(now: Date, batchSize: Int = 256, stopping: @Sendable () -> Bool = { false }) async throws -> Pass {
         var pass = Pass()
         var seen: Set<String> = []
-        while true {
+        while !stopping() {
             let ids = try await store.dueLeadIDs(at: now, limit: batchSize).filter { !seen.contains($0) }
             guard !ids.isEmpty else { return pass }
             seen.formUnion(ids)
@@ -84,6 +85,7 @@ public struct Engine: Sendable {
             pass.leads += ids.count
             pass.messages += produced.value
         }
+        return pass
     }
 }
 

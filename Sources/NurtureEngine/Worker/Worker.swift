@@ -48,7 +48,7 @@ public struct Worker: Service {
             var pause = Duration.zero
             do {
                 heartbeat?.beat()
-                let steps = try await engine.runDue(now: now())
+                let steps = try await engine.runDue(now: now(), stopping: stopping)
                 if steps.leads == 0 { pause = pollInterval } else {
                     logger.info("Advanced due leads.", metadata: ["steps.leads": "\(steps.leads)", "steps.messages": "\(steps.messages)"])
                 }
