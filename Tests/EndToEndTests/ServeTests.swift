@@ -72,6 +72,15 @@ struct ServeTests {
         throw ServeError(description: "nurture serve did not start: \(err)")
     }
 
+    /// A fresh folder for the database, with `nurture.toml` holding `configuration`.
+    func scratch(_ configuration: String) throws -> (directory: URL, config: URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("nurture.toml")
+        try configuration.write(to: config, atomically: true, encoding: .utf8)
+        return (directory, config)
+    }
+
     struct ServeError: Error, CustomStringConvertible {
         let description: String
     }
@@ -79,17 +88,14 @@ struct ServeTests {
     @Test func leadsAndEventsOverHTTPThenAClickAnUnsubscribeAndAGracefulStop() async throws {
         let sink = try await WebhookSink.start()
         defer { Task { await sink.stop() } }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-serve-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let config = directory.appendingPathComponent("nurture.toml")
-        try """
+        let (directory, config) = try scratch("""
             [channels.email]
             kind = "webhook"
             url = "\(sink.url.absoluteString)"
             timeout_seconds = 10
             [sending]
             public_url = "https://links.larkspur.example"
-            """.write(to: config, atomically: true, encoding: .utf8)
+            """)
         let server = try await start(in: directory, config: config)
 
         // When a lead and its first behaviour arrive over HTTP
@@ -232,16 +238,13 @@ struct ServeTests {
     @Test func aLockHeldPastTheBusyTimeoutIsA503AndTheWorkerRidesItOut() async throws {
         let sink = try await WebhookSink.start()
         defer { Task { await sink.stop() } }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-serve-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let config = directory.appendingPathComponent("nurture.toml")
-        try """
+        let (directory, config) = try scratch("""
             [channels.email]
             kind = "webhook"
             url = "\(sink.url.absoluteString)"
             [database]
             busy_timeout_seconds = 0.5
-            """.write(to: config, atomically: true, encoding: .utf8)
+            """)
         let server = try await start(in: directory, config: config)
 
         let shell = Process()
