@@ -29,9 +29,9 @@ extension SQLiteStore {
         }
         let filter = conditions.joined(separator: " AND ")
         let calculator = ranking.calculator
-        let byFixed = try Row.fetchCursor(db, sql: "SELECT \(rankingColumns) FROM lead WHERE \(filter) ORDER BY score_fixed DESC", arguments: arguments)
-        let byGains = try Row.fetchCursor(db, sql: "SELECT \(rankingColumns) FROM lead WHERE score_rank IS NOT NULL AND \(filter) ORDER BY score_rank DESC",
-                                          arguments: arguments)
+        let sql = rankingSQL(filter: filter)
+        let byFixed = try Row.fetchCursor(db, sql: sql.byFixed, arguments: arguments)
+        let byGains = try Row.fetchCursor(db, sql: sql.byGains, arguments: arguments)
         var seen: Set<String> = []
         // Best first; at most `limit` entries.
         var best: [(id: String, score: Double, scoring: ScoreSnapshot)] = []
@@ -85,6 +85,12 @@ extension SQLiteStore {
 
     /// A segment as parameterised SQL; names are checked against the lead's columns or used as a
     /// JSON path only when they are plain identifiers, so no name can inject SQL.
+    /// The two best-first walks: one down the fixed points, one down the behaviour gains.
+    static func rankingSQL(filter: String) -> (byFixed: String, byGains: String) {
+        ("SELECT \(rankingColumns) FROM lead WHERE \(filter) ORDER BY score_fixed DESC",
+         "SELECT \(rankingColumns) FROM lead WHERE score_rank IS NOT NULL AND \(filter) ORDER BY score_rank DESC")
+    }
+
     static func segmentCondition(_ segment: LeadRanking.Segment) throws -> (String, String) {
         let columns: Set<String> = ["email", "phone", "first_name", "last_name", "company", "job_title", "industry", "country", "timezone", "source", "owner"]
         let name = segment.name.lowercased()

@@ -145,9 +145,7 @@ public final class SQLiteStore: LeadStore, Sendable {
             // active enrollment for every batch.
             var ids: [String] = []
             var seen: Set<String> = []
-            let cursor = try String.fetchCursor(db, sql: """
-                SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at <= ? ORDER BY wake_at
-                """, arguments: [now.timeIntervalSince1970])
+            let cursor = try String.fetchCursor(db, sql: Self.dueLeadsSQL, arguments: [now.timeIntervalSince1970])
             while ids.count < limit, let id = try cursor.next() {
                 if seen.insert(id).inserted { ids.append(id) }
             }
@@ -224,19 +222,7 @@ public final class SQLiteStore: LeadStore, Sendable {
                 for (index, name) in names.enumerated() { arguments["channel\(index)"] = name }
                 channelFilter = " AND channel IN (" + names.indices.map { ":channel\($0)" }.joined(separator: ", ") + ")"
             }
-            // Each side walks its partial index in order and stops at the limit. Left to itself the
-            // planner picks the status index and sorts every due row, which costs a claim seconds
-            // once the backlog is large; INDEXED BY also fails loudly if the index ever goes.
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT \(Self.messageColumns), l.timezone AS lead_timezone FROM (
-                    SELECT * FROM (SELECT id, next_attempt_at AS due_at FROM outbox_message INDEXED BY outbox_due
-                        WHERE status = 'pending' AND next_attempt_at <= :now\(channelFilter) ORDER BY next_attempt_at LIMIT :limit)
-                    UNION ALL
-                    SELECT * FROM (SELECT id, lease_until AS due_at FROM outbox_message INDEXED BY outbox_leased
-                        WHERE status = 'sending' AND lease_until <= :now\(channelFilter) ORDER BY lease_until LIMIT :limit)
-                ) due JOIN outbox_message m ON m.id = due.id JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id
-                ORDER BY due.due_at LIMIT :limit
-                """, arguments: StatementArguments(arguments))
+            let rows = try Row.fetchAll(db, sql: Self.claimSQL(channelFilter: channelFilter), arguments: StatementArguments(arguments))
             var claimed: [OutboxMessage] = []
             for row in rows {
                 var message = Self.message(row)
@@ -268,6 +254,42 @@ public final class SQLiteStore: LeadStore, Sendable {
                 claimed.append(message)
             }
             return ClaimBatch(messages: claimed, examined: rows.count)
+        }
+    }
+
+    static let dueLeadsSQL = "SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at <= ? ORDER BY wake_at"
+
+    /// Each side walks its partial index in order and stops at the limit. Left to itself the
+    /// planner picks the status index and sorts every due row, which costs a claim seconds once
+    /// the backlog is large; INDEXED BY also fails loudly if the index ever goes.
+    static func claimSQL(channelFilter: String) -> String {
+        """
+        SELECT \(messageColumns), l.timezone AS lead_timezone FROM (
+            SELECT * FROM (SELECT id, next_attempt_at AS due_at FROM outbox_message INDEXED BY outbox_due
+                WHERE status = 'pending' AND next_attempt_at <= :now\(channelFilter) ORDER BY next_attempt_at LIMIT :limit)
+            UNION ALL
+            SELECT * FROM (SELECT id, lease_until AS due_at FROM outbox_message INDEXED BY outbox_leased
+                WHERE status = 'sending' AND lease_until <= :now\(channelFilter) ORDER BY lease_until LIMIT :limit)
+        ) due JOIN outbox_message m ON m.id = due.id JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id
+        ORDER BY due.due_at LIMIT :limit
+        """
+    }
+
+    /// The plans SQLite chooses for the queries that must read only what they return (a claim, the
+    /// due leads, the two ranking walks), one `EXPLAIN QUERY PLAN` detail line each step, so a test
+    /// or an operator can see no full scan or sort of a backlog.
+    public func queryPlans() async throws -> [String: [String]] {
+        try await read { db in
+            func plan(_ sql: String, _ arguments: StatementArguments) throws -> [String] {
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] }
+            }
+            let ranking = Self.rankingSQL(filter: "stage < ?")
+            return [
+                "claim": try plan(Self.claimSQL(channelFilter: " AND channel IN (:channel0)"), ["now": 0, "limit": 64, "channel0": "email"]),
+                "due leads": try plan(Self.dueLeadsSQL, [0]),
+                "ranking by fixed points": try plan(ranking.byFixed, [Stage.customer.rawValue]),
+                "ranking by behaviour": try plan(ranking.byGains, [Stage.customer.rawValue]),
+            ]
         }
     }
 

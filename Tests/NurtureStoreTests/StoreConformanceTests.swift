@@ -267,3 +267,27 @@ struct StoredValuesTests {
         }
     }
 }
+
+/// The queries a backlog makes expensive read only what they return: an index range walked in
+/// order, never a scan or a sort of every due row or every lead (issue 11 saw a claim sort 1M
+/// due messages for 3.5 s).
+struct QueryPlanTests {
+    @Test func claimsDueWorkAndRankingWalkTheirIndexes() async throws {
+        let fixture = try Fixture()
+        let now = Date()
+        _ = try await fixture.engine.upsert((0..<500).map { fixture.lead("lead\($0)@example.com") }, now: now)
+        _ = try await fixture.engine.runDue(now: now)
+        let plans = try await fixture.store.queryPlans()
+        let claim = try #require(plans["claim"])
+        #expect(claim.contains { $0.contains("SEARCH outbox_message USING INDEX outbox_due (next_attempt_at<?)") }, "\(claim)")
+        #expect(claim.contains { $0.contains("SEARCH outbox_message USING INDEX outbox_leased (lease_until<?)") }, "\(claim)")
+        #expect(!claim.contains { $0.hasPrefix("SCAN outbox_message") || $0.contains("outbox_status_created") }, "\(claim)")
+        // The one sort left orders at most twice the claim's limit, after both LIMITs.
+        #expect(claim.last == "USE TEMP B-TREE FOR ORDER BY" && claim.filter { $0.contains("TEMP B-TREE") }.count == 1, "\(claim)")
+        let due = try #require(plans["due leads"])
+        #expect(due == ["SEARCH enrollment USING INDEX enrollment_due (wake_at<?)"], "\(due)")
+        #expect(plans["ranking by fixed points"]?.first?.contains("SCAN lead USING INDEX lead_score_fixed") == true, "\(plans)")
+        #expect(plans["ranking by behaviour"]?.first?.contains("USING INDEX lead_score_rank") == true, "\(plans)")
+        #expect(plans.values.allSatisfy { lines in !lines.contains { $0.contains("TEMP B-TREE") } || lines == claim }, "\(plans)")
+    }
+}
