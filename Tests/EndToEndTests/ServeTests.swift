@@ -220,7 +220,10 @@ struct ServeTests {
             defer { answered.store(true, ordering: .sequentiallyConsistent) }
             return try await server.request(.POST, "/v1/events", json: batch)
         }
-        try await Task.sleep(for: .milliseconds(100))
+        // Long enough for a busy machine to have read the request (one the server has not read
+        // yet is not in flight: it is closed unanswered, as any draining server does), short
+        // enough that the request (about half a second on a quiet machine) is still running.
+        try await Task.sleep(for: .milliseconds(250))
         let inFlight = !answered.load(ordering: .sequentiallyConsistent)
         server.process.terminate()
         let response = try await answer.value
