@@ -151,7 +151,7 @@ extension NurtureServer {
                 // SQLite would match the id cut at a NUL: refuse it rather than find another message.
                 problems.append(.init(path: "\(report.path).message_id", message: problem))
             } else if let messageID = report.messageID {
-                if let message = try await store.message(id: messageID) {
+                if let message = try await engine.message(id: messageID) {
                     subject = .id(message.leadID)
                     properties["message"] = .string(messageID)
                 } else if report.address == nil {
@@ -176,14 +176,7 @@ extension NurtureServer {
             case .stored(let id), .created(let id): results.append(EventResult(status: "stored", lead_id: id))
             case .duplicate: results.append(EventResult(status: "duplicate"))
             case .unknownLead:
-                // A bounce, complaint or STOP for an address no lead has still binds the address.
-                let hardBounce = event.type == ComplianceEvent.emailBounced && event.properties["bounce"]?.textValue == "hard"
-                if let reason = hardBounce ? "hard bounce" : Self.suppressionWithoutLead[event.type], let address = event.subject.address {
-                    try await store.suppress(address: address, channel: event.type.hasPrefix("sms") ? .sms : .email, reason: reason, at: instant)
-                    results.append(EventResult(status: "suppressed"))
-                } else {
-                    results.append(EventResult(status: "unknown_lead"))
-                }
+                results.append(EventResult(status: try await engine.reportWithoutLead(event, now: instant) ? "suppressed" : "unknown_lead"))
             }
         }
         struct Answer: Encodable {
@@ -194,10 +187,6 @@ extension NurtureServer {
         // answer must stop, and nothing in it is applied twice.
         return try JSONResponse.make(.ok, Answer(replayed: !results.isEmpty && results.allSatisfy { $0.status == "duplicate" }, results: results))
     }
-
-    static let suppressionWithoutLead: [String: String] = [
-        ComplianceEvent.emailComplained: "complaint", ComplianceEvent.smsOptedOut: "SMS STOP",
-    ]
 
     /// The body, once its Standard Webhooks signature is checked: `webhook-id`,
     /// `webhook-timestamp` within five minutes of now, and a matching `webhook-signature`.
@@ -225,12 +214,3 @@ extension NurtureServer {
     }
 }
 
-extension IncomingEvent.Subject {
-    var address: String? {
-        switch self {
-        case .email(let email): email
-        case .phone(let phone): phone
-        case .id: nil
-        }
-    }
-}

@@ -47,9 +47,9 @@ extension NurtureServer {
     /// A GET never unsubscribes: mail scanners open every link in a message. It shows a page
     /// whose button POSTs, the same request a mail client's one-click button sends.
     func unsubscribePage(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        guard case .unsubscribe(let leadID, let channel) = link(context), let lead = try await store.lead(id: leadID) else { throw Self.linkNotFound }
-        let address = (channel == .email ? lead.email : lead.phone) ?? ""
-        let already = try await store.suppressions(address: address)[channel] != nil
+        guard case .unsubscribe(let leadID, let channel) = link(context),
+              let (address, already) = try await engine.unsubscribeState(leadID: leadID, channel: channel)
+        else { throw Self.linkNotFound }
         let brand = engine.playbook.brand.name
         let what = channel == .email ? "emails" : "text messages"
         let body = already

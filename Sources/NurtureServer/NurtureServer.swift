@@ -57,8 +57,6 @@ public struct NurtureServer: Sendable {
         self.now = now
     }
 
-    public var store: any LeadStore { engine.store }
-
     /// Every route, behind request ids and logging; `/v1` (but its inbound webhooks, which are
     /// signed instead) behind API keys.
     public func router() -> Router<BasicRequestContext> {

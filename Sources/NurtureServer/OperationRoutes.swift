@@ -28,7 +28,7 @@ extension NurtureServer {
             let worker_failing_since: Date?
         }
         var database = "ok"
-        do { _ = try await store.outboxCounts() } catch { database = "unreachable: \(error)" }
+        do { _ = try await engine.outboxCounts() } catch { database = "unreachable: \(error)" }
         var worker = "disabled"
         let trouble = heartbeat?.currentTrouble
         if let heartbeat {
@@ -47,7 +47,7 @@ extension NurtureServer {
     /// Prometheus text format; the outbox depth is read from the database at each scrape, so it
     /// is right however many workers share it.
     func metrics() async throws -> Response {
-        let counts = try await store.outboxCounts()
+        let counts = try await engine.outboxCounts()
         for status in OutboxMessage.Status.allCases {
             engine.metrics.queueDepth(status: status.rawValue, counts[status.rawValue] ?? 0)
         }

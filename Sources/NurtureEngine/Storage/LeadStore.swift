@@ -146,6 +146,17 @@ public struct IncomingEvent: Sendable, Hashable {
     }
 }
 
+extension IncomingEvent.Subject {
+    /// The email address or phone number it names; nil for a lead id.
+    public var address: String? {
+        switch self {
+        case .email(let email): email
+        case .phone(let phone): phone
+        case .id: nil
+        }
+    }
+}
+
 public enum IngestOutcome: Sendable, Hashable {
     case stored(leadID: String)
     /// Stored for a lead the event created.

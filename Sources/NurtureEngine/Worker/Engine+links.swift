@@ -23,6 +23,14 @@ extension Engine {
         return .unsubscribed(lead)
     }
 
+    /// What an unsubscribe page shows: the lead's address on `channel` and whether it is already
+    /// suppressed there; nil for an unknown lead.
+    public func unsubscribeState(leadID: String, channel: OutgoingMessage.Channel) async throws -> (address: String, suppressed: Bool)? {
+        guard let lead = try await store.lead(id: leadID) else { return nil }
+        let address = (channel == .email ? lead.email : lead.phone) ?? ""
+        return (address, try await store.suppressions(address: address)[channel] != nil)
+    }
+
     /// The event that records an open of a message, or nil when the message is unknown. Only the
     /// first open counts (its client id repeats): later ones, often mail scanners and image
     /// proxies, would only inflate engagement. Tracking hits are the busiest requests after a

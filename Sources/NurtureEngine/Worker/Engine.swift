@@ -55,6 +55,29 @@ public struct Engine: Sendable {
         }
     }
 
+    // MARK: - Provider reports and operations
+
+    /// A message this Nurture produced, for mapping a provider's report back to its lead.
+    public func message(id: String) async throws -> OutboxMessage? {
+        try await store.message(id: id)
+    }
+
+    /// A provider's report about an address no lead has: a hard bounce, a complaint or an SMS
+    /// STOP still binds the address, so a lead created later is never sent to. True when it
+    /// suppressed.
+    public func reportWithoutLead(_ event: IncomingEvent, now: Date) async throws -> Bool {
+        let hardBounce = event.type == ComplianceEvent.emailBounced && event.properties["bounce"]?.textValue == "hard"
+        let reasons = [ComplianceEvent.emailComplained: "complaint", ComplianceEvent.smsOptedOut: "SMS STOP"]
+        guard let reason = hardBounce ? "hard bounce" : reasons[event.type], let address = event.subject.address else { return false }
+        try await store.suppress(address: address, channel: event.type.hasPrefix("sms") ? .sms : .email, reason: reason, at: now)
+        return true
+    }
+
+    /// Outbox messages by status, for health checks and the queue-depth metric.
+    public func outboxCounts() async throws -> [String: Int] {
+        try await store.outboxCounts()
+    }
+
     // MARK: - Due work
 
     public struct Pass: Sendable, Hashable {
