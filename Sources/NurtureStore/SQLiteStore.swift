@@ -351,6 +351,17 @@ public final class SQLiteStore: LeadStore, Sendable {
         return db.changesCount == 1
     }
 
+    public func release(_ messages: [(id: String, attempt: Int)], owner: String) async throws {
+        try await write { db in
+            for (id, attempt) in messages {
+                try db.cachedStatement(sql: """
+                    UPDATE outbox_message SET status = 'pending', attempts = attempts - 1, lease_owner = NULL, lease_until = NULL
+                    WHERE id = ? AND status = 'sending' AND lease_owner = ? AND attempts = ?
+                    """).execute(arguments: [id, owner, attempt])
+            }
+        }
+    }
+
     public func messages(status: OutboxMessage.Status?, limit: Int) async throws -> [OutboxMessage] {
         try await read { db in
             let rows = if let status {

@@ -117,6 +117,30 @@ struct SendingFlowTests {
         await sink.stop()
     }
 
+    /// SIGTERM while one request hangs: that one is finished and recorded, and the messages that
+    /// were claimed but only waiting for a slot go back to the queue for another worker at once,
+    /// unattempted, instead of holding this worker's exit behind the slow receiver.
+    @Test func aStoppingWorkerHandsBackWhatWasOnlyWaitingForASlot() async throws {
+        let fixture = try Fixture()
+        let sink = try await WebhookSink.start()
+        _ = try await queue(fixture, "drain", count: 5, now: Date())
+        let first = Once()
+        sink.answer { _, _ in first.first() ? .hang(.milliseconds(1500)) : nil }
+        let dispatcher = Dispatcher(engine: fixture.engine, channels: [.email: webhook(sink, concurrency: 1)], retry: RetryPolicy(), owner: "worker")
+        var worker = Worker(engine: fixture.engine, dispatcher: dispatcher)
+        worker.pollInterval = .milliseconds(50)
+        try await withWorker(worker) {
+            // The hung request is out once the receiver has been asked once.
+            for _ in 0..<100 where !first.isDone { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(sink.received.count == 1, "only the request in flight went out")
+        let messages = try await fixture.store.messages(status: nil, limit: 100)
+        #expect(messages.filter { $0.status == .sent }.count == 1)
+        let rest = messages.filter { $0.status != .sent }
+        #expect(!rest.isEmpty && rest.allSatisfy { $0.status == .pending && $0.attempts == 0 && $0.leaseOwner == nil }, "\(rest.map { ($0.id, $0.status, $0.attempts) })")
+        await sink.stop()
+    }
+
     /// Five virtual days: leads across zones enter a business-hours series with an SMS, the
     /// worker is down for ten hours on the first day (a backlog), and the receiver fails every
     /// third request (retries). Every message that left, left inside its window or the SMS
@@ -187,6 +211,7 @@ final class Once: Sendable {
     private let done = Atomic(false)
     /// True the first time only.
     func first() -> Bool { !done.exchange(true, ordering: .relaxed) }
+    var isDone: Bool { done.load(ordering: .relaxed) }
 }
 
 func localTime(_ date: Date, _ zone: String) -> String {

@@ -176,7 +176,19 @@ public struct Dispatcher: Sendable {
                             troubleUntil = .now + poll
                         }
                     }
-                    // Claimed messages are sent even when stopping: they are ours until recorded.
+                    // A worker told to stop finishes what is in flight and hands back what was only
+                    // waiting for a slot, so another worker sends it now, not after this one drains.
+                    if stopping, case .continuous(_, _, let trouble, _) = mode, nextWaiting < waiting.count {
+                        let unsent = waiting[nextWaiting...].map { (id: $0.id, attempt: $0.attempts) }
+                        do {
+                            try await store.release(Array(unsent), owner: owner)
+                            waiting.removeAll()
+                            nextWaiting = 0
+                        } catch {
+                            // Then they are sent here after all: still ours, still leased.
+                            trouble(error)
+                        }
+                    }
                     while inFlight < slots, nextWaiting < waiting.count {
                         let message = waiting[nextWaiting]
                         nextWaiting += 1

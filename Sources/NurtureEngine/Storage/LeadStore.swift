@@ -68,6 +68,10 @@ public protocol LeadStore: Sendable {
     /// before it commits only means those messages are sent again, under the same ids.
     func finish(_ attempts: [FinishedAttempt], owner: String, now: Date) async throws -> [Bool]
 
+    /// Gives claimed messages that were never attempted back to the queue (a worker stopping
+    /// with some still waiting for a slot), as if never claimed, while `owner` still holds them.
+    func release(_ messages: [(id: String, attempt: Int)], owner: String) async throws
+
     func messages(status: OutboxMessage.Status?, limit: Int) async throws -> [OutboxMessage]
     func message(id: String) async throws -> OutboxMessage?
 
