@@ -6,7 +6,7 @@ public import Logging
 /// neighbours nor the other channels; results are recorded in batches as they arrive, only while
 /// the worker still owns the message's lease.
 public struct Dispatcher: Sendable {
-    public let store: any LeadStore
+    public let store: any OutboxQueue
     public let channels: [OutgoingMessage.Channel: any DeliveryChannel]
     public let retry: RetryPolicy
     /// This worker's name in leases: `host:pid:random`.
@@ -20,7 +20,7 @@ public struct Dispatcher: Sendable {
     public var metrics = NurtureMetrics()
 
     public init(
-        store: any LeadStore, channels: [OutgoingMessage.Channel: any DeliveryChannel], retry: RetryPolicy,
+        store: any OutboxQueue, channels: [OutgoingMessage.Channel: any DeliveryChannel], retry: RetryPolicy,
         lease: Duration = .seconds(120), owner: String = Dispatcher.defaultOwner(), logger: Logger = Logger(label: "nurture.dispatch"),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {

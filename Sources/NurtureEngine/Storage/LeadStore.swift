@@ -1,15 +1,18 @@
 public import Foundation
 public import NurtureDSL
 
-/// What the engine needs from a database. One conformance suite runs against every backend
-/// (SQLite now, PostgreSQL for scale-out), so they behave the same.
+/// What the engine needs from a database, split by role so each part of the engine asks for
+/// only what it uses (the dispatcher needs the outbox queue, nothing else). One conformance
+/// suite runs against every backend (SQLite now, PostgreSQL for scale-out), so they behave the
+/// same.
 ///
 /// Every method is one transaction. Methods that take a closure load the leads' state, run the
 /// closure (pure engine logic, no I/O) and write back everything it changed in that same
 /// transaction: the outbox message of a step is stored if and only if the step advanced.
-public protocol LeadStore: Sendable {
-    // MARK: Leads
+public protocol LeadStore: LeadStates, DueWork, OutboxQueue, SuppressionList, SecretStore, ReadQueries {}
 
+/// Leads and their state: created, changed, and advanced by events and due steps.
+public protocol LeadStates: Sendable {
     /// Inserts or updates leads by email (case-insensitive), in one transaction. Each new or
     /// changed lead is handed to `apply` with its state (and, when it changed, the lead as it
     /// was), so entries and goals act on it before the transaction commits.
@@ -28,28 +31,22 @@ public protocol LeadStore: Sendable {
         _ events: [IncomingEvent], now: Date, created: @Sendable (inout LeadWork) -> Void, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void
     ) async throws -> [IngestOutcome]
 
-    /// Ids of leads with an enrollment due at `now`, soonest first.
-    func dueLeadIDs(at now: Date, limit: Int) async throws -> [String]
-
     /// Loads the leads' state, runs `body` on it and writes it back, all in one transaction.
     func update(leadIDs: [String], now: Date, _ body: @Sendable (inout [LeadWork]) -> Void) async throws
 
     /// Lead ids in id order after `after`, for passes over everyone (`scores recompute`).
     func leadIDs(after: String?, limit: Int) async throws -> [String]
 
-    // MARK: Scores
+}
 
-    /// The best leads by their score at `now`, best first.
-    func topLeads(_ ranking: LeadRanking, now: Date) async throws -> [RankedLead]
+/// Which leads have a step due.
+public protocol DueWork: Sendable {
+    /// Ids of leads with an enrollment due at `now`, soonest first.
+    func dueLeadIDs(at now: Date, limit: Int) async throws -> [String]
+}
 
-    /// A lead with its state at `now` and its latest events and messages, for `leads show`.
-    func leadDetail(_ subject: IncomingEvent.Subject, now: Date, timelineLimit: Int) async throws -> LeadDetail?
-
-    /// How many leads each scoring model version scored; "" counts leads never scored.
-    func scoreVersions() async throws -> [String: Int]
-
-    // MARK: Outbox
-
+/// The outbox: messages claimed under a lease, their attempts recorded, dead letters revived.
+public protocol OutboxQueue: Sendable {
     /// Claims up to `limit` messages of `channels` (all when nil) that are due at `now` (or whose
     /// lease expired) for `owner` until `leaseUntil`, counting an attempt. In the same
     /// transaction, messages whose address was suppressed meanwhile are marked suppressed, and
@@ -78,21 +75,33 @@ public protocol LeadStore: Sendable {
     /// Puts dead letters back in the queue under their own ids; all of them when `ids` is nil.
     func retryDeadLetters(ids: [String]?, now: Date) async throws -> Int
 
-    // MARK: Compliance
-
-    func suppress(address: String, channel: OutgoingMessage.Channel, reason: String, at: Date) async throws
-    func suppressions(address: String) async throws -> [OutgoingMessage.Channel: String]
-
     /// Outbox messages by status: the queue depth `/metrics` reports, cheap enough to scrape.
     func outboxCounts() async throws -> [String: Int]
+}
 
-    // MARK: Settings
+/// Addresses that must never be sent to.
+public protocol SuppressionList: Sendable {
+    func suppress(address: String, channel: OutgoingMessage.Channel, reason: String, at: Date) async throws
+    func suppressions(address: String) async throws -> [OutgoingMessage.Channel: String]
+}
 
+/// Secrets a deployment keeps in its database.
+public protocol SecretStore: Sendable {
     /// A random 32-byte secret created on first use and kept in the database, so a default
     /// install signs its links with a key nobody else has.
     func secret(named name: String) async throws -> Data
+}
 
-    // MARK: Reports
+/// What `leads top`, `leads show` and the reports read.
+public protocol ReadQueries: Sendable {
+    /// The best leads by their score at `now`, best first.
+    func topLeads(_ ranking: LeadRanking, now: Date) async throws -> [RankedLead]
+
+    /// A lead with its state at `now` and its latest events and messages, for `leads show`.
+    func leadDetail(_ subject: IncomingEvent.Subject, now: Date, timelineLimit: Int) async throws -> LeadDetail?
+
+    /// How many leads each scoring model version scored; "" counts leads never scored.
+    func scoreVersions() async throws -> [String: Int]
 
     func counts() async throws -> StoreCounts
 }
@@ -204,7 +213,7 @@ public enum ClaimDecision: Sendable, Hashable {
     case deferred(until: Date, reason: String)
 }
 
-extension LeadStore {
+extension OutboxQueue {
     /// A claim with no checks beyond suppressions, for tests of the queue itself.
     public func claimMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [OutboxMessage] {
         try await claimMessages(now: now, limit: limit, owner: owner, leaseUntil: leaseUntil, channels: nil) { _ in .send }.messages
@@ -239,7 +248,7 @@ public struct StoreCounts: Sendable, Hashable, Codable {
     public init() {}
 }
 
-extension LeadStore {
+extension LeadStates {
     /// One event in its own transaction.
     public func ingest(_ event: IncomingEvent, now: Date, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void) async throws -> IngestOutcome {
         try await ingest([event], now: now, created: { _ in }, body)[0]
