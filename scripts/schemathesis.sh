@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 version="4.32.5"
+# Its generator too: a newer Hypothesis changes what is generated, and so what a seed replays.
+hypothesis="6.170.17"
 venv=".venv-checks"
 python="${PYTHON:-python3}"
 binary="${NURTURE_BINARY:-$(swift build --show-bin-path)/nurture}"
@@ -26,7 +28,7 @@ if [ "$("$venv/bin/schemathesis" --version 2>/dev/null || true)" != "schemathesi
   rm -rf "$venv"
   "$python" -m venv "$venv"
   log="$(mktemp)"
-  if ! "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input --retries 3 --timeout 20 "schemathesis==$version" >"$log" 2>&1; then
+  if ! "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input --retries 3 --timeout 20 "schemathesis==$version" "hypothesis==$hypothesis" >"$log" 2>&1; then
     if grep -qE "NewConnectionError|ConnectTimeoutError|ReadTimeoutError|Max retries exceeded|Temporary failure in name resolution|Name or service not known|Network is unreachable|No route to host|Connection refused|ProxyError" "$log"; then
       cat "$log" >&2
       rm -rf "$venv" "$log"
@@ -105,7 +107,8 @@ status=0
 # one lead, takes 4 to 11 s). Bounded by examples per operation (not --max-time, which makes
 # fuzzing repeat until the time is spent) and, as a backstop, by `timeout`. The seed makes a
 # failure reproducible (SCHEMATHESIS_SEED=N scripts/schemathesis.sh tries others).
-timeout --signal=TERM --kill-after=10 "${SCHEMATHESIS_TIMEOUT:-170}" "$venv/bin/schemathesis" --config-file scripts/schemathesis.toml run "$base/openapi.yaml" \
+PYTHONPATH="$PWD/scripts/schemathesis-python${PYTHONPATH:+:$PYTHONPATH}" \
+  timeout --signal=TERM --kill-after=10 "${SCHEMATHESIS_TIMEOUT:-170}" "$venv/bin/schemathesis" --config-file scripts/schemathesis.toml run "$base/openapi.yaml" \
   --checks all \
   --header "Authorization: Bearer $key" \
   --phases examples,coverage,fuzzing,stateful \
