@@ -83,14 +83,14 @@ extension SQLiteStore {
         var description: String { "cannot filter on '\(name)': use a lead field, tag, or a declared attribute name" }
     }
 
-    /// A segment as parameterised SQL; names are checked against the lead's columns or used as a
-    /// JSON path only when they are plain identifiers, so no name can inject SQL.
     /// The two best-first walks: one down the fixed points, one down the behaviour gains.
     static func rankingSQL(filter: String) -> (byFixed: String, byGains: String) {
         ("SELECT \(rankingColumns) FROM lead WHERE \(filter) ORDER BY score_fixed DESC",
          "SELECT \(rankingColumns) FROM lead WHERE score_rank IS NOT NULL AND \(filter) ORDER BY score_rank DESC")
     }
 
+    /// A segment as parameterised SQL; names are checked against the lead's columns or used as a
+    /// JSON path only when they are plain identifiers, so no name can inject SQL.
     static func segmentCondition(_ segment: LeadRanking.Segment) throws -> (String, String) {
         let columns: Set<String> = ["email", "phone", "first_name", "last_name", "company", "job_title", "industry", "country", "timezone", "source", "owner"]
         let name = segment.name.lowercased()

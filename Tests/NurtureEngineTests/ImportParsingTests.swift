@@ -166,7 +166,7 @@ struct LeadRowParserTests {
             return patch.timeZone != zone || TimeZone(identifier: zone) == nil
         }
         #expect(refused == [])
-        for notAZone in ["Mars/Olympus", "../../etc/passwd", "zone1970.tab", "posix/Europe/Lisbon", "localtime", ""] where !notAZone.isEmpty {
+        for notAZone in ["Mars/Olympus", "../../etc/passwd", "zone1970.tab", "posix/Europe/Lisbon", "localtime"] {
             #expect(TimeZoneNames.isKnown(notAZone) == false, "\(notAZone)")
         }
     }

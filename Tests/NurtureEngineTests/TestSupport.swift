@@ -4,14 +4,6 @@ import NurtureEngine
 import NurtureTesting
 import Testing
 
-func localTime(_ date: Date, _ zone: String = "Europe/Lisbon") -> String {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: zone)
-    formatter.dateFormat = "EEE yyyy-MM-dd HH:mm"
-    return formatter.string(from: date)
-}
-
 func testLead(id: String = "lead-1", zone: String = "Europe/Lisbon", smsConsent: Bool = true) -> Lead {
     Lead(id: id, email: "ana@example.com", phone: "+351912345678", firstName: "Ana", company: "Fernhill",
          timeZone: zone, smsConsent: smsConsent)

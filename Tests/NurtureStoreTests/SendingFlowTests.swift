@@ -213,11 +213,3 @@ final class Once: Sendable {
     func first() -> Bool { !done.exchange(true, ordering: .relaxed) }
     var isDone: Bool { done.load(ordering: .relaxed) }
 }
-
-func localTime(_ date: Date, _ zone: String) -> String {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: zone)
-    formatter.dateFormat = "EEE yyyy-MM-dd HH:mm"
-    return formatter.string(from: date)
-}

@@ -45,8 +45,6 @@ public struct WebhookChannel: DeliveryChannel {
     public let concurrency: Int
     public let shape: BodyShape
     let transport: any HTTPTransport
-    /// The wall clock, for `webhook-timestamp` and `Retry-After` dates.
-    let wallClock: @Sendable () -> Date = { Date() }
 
     public init(url: URL, secret: Data?, timeout: Duration, concurrency: Int, shape: BodyShape = .payload, transport: any HTTPTransport) {
         self.url = url
@@ -58,7 +56,8 @@ public struct WebhookChannel: DeliveryChannel {
     }
 
     public func deliver(_ message: OutboxMessage) async -> DeliveryResult {
-        let now = wallClock()
+        // The wall clock, for `webhook-timestamp` and `Retry-After` dates.
+        let now = Date()
         let body = switch shape {
         case .payload: Data(message.payload.utf8)
         case .slackText: Data(("{\"text\":" + JSONString.quoted(message.preview) + "}").utf8)

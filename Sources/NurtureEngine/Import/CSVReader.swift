@@ -151,13 +151,6 @@ public final class CSVReader {
 
 /// Writes CSV with RFC 4180 quoting, neutralising cells a spreadsheet would run as a formula.
 public struct CSVWriter {
-    /// A quote that opens a field and never closes swallows the rest of the file, so nothing
-    /// after it can be read as rows.
-    public struct UnclosedQuote: Error, CustomStringConvertible {
-        public let line: Int
-        public var description: String { "line \(line): a quoted field opened on this line is never closed" }
-    }
-
     let handle: FileHandle
     let defusesFormulas: Bool
 

@@ -4,11 +4,10 @@ import Synchronization
 /// When the worker last went round its loop, and whether its last rounds failed, so `/healthz`
 /// can tell a live worker from a stuck or a struggling one.
 public final class Heartbeat: Sendable {
-    /// Rounds failing in a row since `since`, the last with `error`.
+    /// Rounds have failed since `since`, the last with `error`.
     public struct Trouble: Sendable, Hashable {
         public var error: String
         public var since: Date
-        public var failures: Int
     }
 
     private let lastBeat = Atomic<Int64>(0)
@@ -32,7 +31,7 @@ public final class Heartbeat: Sendable {
     public func failed(_ error: String, at moment: Date = Date()) {
         beat(at: moment)
         trouble.withLock { current in
-            current = Trouble(error: error, since: current?.since ?? moment, failures: (current?.failures ?? 0) + 1)
+            current = Trouble(error: error, since: current?.since ?? moment)
         }
     }
 

@@ -1,6 +1,7 @@
 /// The HTML part for templates that only have a text part: the same words in a plain, readable
-/// layout, every character escaped, the template's own links made clickable. Plain-looking mail is what most B2B
-/// senders choose anyway; a `.html.mustache` file replaces it when a design is wanted.
+/// layout, every character escaped, the template's own links made clickable. Plain-looking mail
+/// is what most B2B senders choose anyway; a `.html.mustache` file replaces it when a design is
+/// wanted.
 public enum HTMLFromText {
     static func render(_ text: String) -> String {
         let paragraphs = text.componentsSeparatedByBlankLines.map { paragraph in

@@ -7,9 +7,7 @@ enum SubstitutedValue {
 
     /// The value fenced; fence characters a lead smuggled in are dropped so it cannot close early.
     static func fenced(_ text: String) -> String {
-        guard !text.isEmpty else { return text }
-        let clean = text.contains(where: isFence) ? String(text.filter { !isFence($0) }) : text
-        return String(open) + clean + String(close)
+        text.isEmpty ? text : String(open) + unfenced(text) + String(close)
     }
 
     static func isFence(_ character: Character) -> Bool { character == open || character == close }

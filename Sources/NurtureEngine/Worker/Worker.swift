@@ -97,15 +97,6 @@ public struct Worker: Service {
             slept += .milliseconds(50)
         }
     }
-
-    /// One round of due steps and one pass over due messages; true when there was anything to do.
-    public func runOnce() async throws -> Bool {
-        heartbeat?.beat()
-        let steps = try await engine.runDue(now: now())
-        let sends = try await dispatcher.dispatchDue()
-        heartbeat?.beat()
-        return steps.leads > 0 || sends.attempted > 0
-    }
 }
 
 private final class StopFlag: Sendable {
