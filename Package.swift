@@ -42,11 +42,14 @@ let package = Package(
             exclude: ["Templates"],
             swiftSettings: strictSettings
         ),
+        // Records and the storage protocols, split by role: what every backend stores, no rules, no database.
+        .target(name: "NurtureStorage", dependencies: ["NurtureDSL"], swiftSettings: strictSettings),
         // The enrollment state machine, templates, local time, and the simulator that drives them.
         .target(
             name: "NurtureEngine",
             dependencies: [
                 "NurtureDSL",
+                "NurtureStorage",
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -57,10 +60,10 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The storage protocol's SQLite backend (GRDB); PostgreSQL joins it later.
+        // The embedded backend: one SQLite file (GRDB).
         .target(
-            name: "NurtureStore",
-            dependencies: ["NurtureEngine", .product(name: "GRDB", package: "GRDB.swift")],
+            name: "NurtureSQLite",
+            dependencies: ["NurtureStorage", "NurtureDSL", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         // The HTTP side: the /v1 API, tracking and unsubscribe links, inbound provider webhooks,
@@ -85,7 +88,7 @@ let package = Package(
             dependencies: [
                 "NurtureEngine",
                 "NurtureServer",
-                "NurtureStore",
+                "NurtureSQLite",
                 "Campaigns",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,17 +97,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // Test support: a loopback webhook sink that records, fails, hangs or redirects on demand.
+        // Test support: the storage conformance suite every backend runs, and a loopback webhook
+        // sink that records, fails, hangs or redirects on demand.
         .target(
             name: "NurtureTesting",
-            dependencies: ["NurtureEngine", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["NurtureEngine", "NurtureStorage", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: strictSettings
         ),
         // Benchmarks of the durable engine; `scripts/bench.sh` runs them on a release build.
         .executableTarget(
             name: "nurture-bench",
             dependencies: [
-                "NurtureEngine", "NurtureStore", "NurtureTesting", "Campaigns",
+                "NurtureEngine", "NurtureSQLite", "NurtureTesting", "Campaigns",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -121,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "NurtureStoreTests",
             dependencies: [
-                "NurtureStore", "NurtureTesting", "Campaigns",
+                "NurtureSQLite", "NurtureTesting", "Campaigns",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -129,7 +133,7 @@ let package = Package(
         .testTarget(
             name: "NurtureServerTests",
             dependencies: [
-                "NurtureServer", "NurtureStore", "NurtureTesting", "Campaigns",
+                "NurtureServer", "NurtureSQLite", "NurtureTesting", "Campaigns",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings
@@ -137,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "nurture", "NurtureTesting", "NurtureStore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "nurture", "NurtureTesting", "NurtureSQLite", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings

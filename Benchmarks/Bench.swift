@@ -4,7 +4,7 @@ import Foundation
 import GRDB
 import NurtureDSL
 import NurtureEngine
-import NurtureStore
+import NurtureSQLite
 import NurtureTesting
 
 /// Benchmarks of the durable engine. Run them on a release build with `scripts/bench.sh`, which
@@ -177,8 +177,8 @@ struct Dispatch: AsyncParsableCommand {
         let payload = String(repeating: "x", count: 3_000)
         let ids = try await (0..<leads).asyncMap { try await store.lead(email: "lead\($0)@example.com")!.id }
         for (index, leadID) in ids.enumerated() {
-            try await store.update(leadIDs: [leadID], now: now) { works in
-                works[0].newMessages = (0..<50).map { n in
+            try await engine.updateLeads(ids: [leadID], now: now) { work in
+                work.newMessages = (0..<50).map { n in
                     OutboxMessage(id: "msg_\(index)_\(n)", leadID: leadID, campaignID: "welcome", stepID: "welcome-1", channel: .email,
                                   address: "lead\(index)@example.com", variant: nil, subject: "Hello", preview: "Hello",
                                   payload: #"{"id":"msg_\#(index)_\#(n)","text":"\#(payload)"}"#, isTransactional: false, createdAt: now)

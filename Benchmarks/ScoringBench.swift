@@ -4,7 +4,7 @@ import Foundation
 import GRDB
 import NurtureDSL
 import NurtureEngine
-import NurtureStore
+import NurtureSQLite
 import NurtureTesting
 
 /// Event ingestion with scoring through the engine call, one event per transaction and 100 per

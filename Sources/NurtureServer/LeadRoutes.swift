@@ -166,7 +166,7 @@ extension NurtureServer {
             stage = Stage(name: String(text))
             if stage == nil { problems.append(.init(path: "stage", message: "is not one of \(Stage.allCases.map(\.name).joined(separator: ", "))")) }
         }
-        var segments: [LeadRanking.Segment] = []
+        var segments: [RankingFilter.Segment] = []
         for text in query.getAll("segment") {
             // By scalar: a Character search misses a colon that a combining mark joins to the value.
             guard let colon = text.unicodeScalars.firstIndex(of: ":"), colon != text.startIndex else {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import NurtureDSL
 import NurtureEngine
-import NurtureStore
+import NurtureSQLite
 
 /// Options of every command that touches the database: where it is and how to send.
 struct RuntimeOptions: ParsableArguments {

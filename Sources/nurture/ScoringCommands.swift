@@ -41,7 +41,7 @@ extension LeadsCommand {
                 guard name == "tag" || runtime.playbookOptions.playbook.knowsLeadValue(name) else {
                     throw ValidationError("--segment: unknown field '\(name)' (use a lead field, tag, or an attribute declared in the playbook)")
                 }
-                return LeadRanking.Segment(name: name, value: value)
+                return RankingFilter.Segment(name: name, value: value)
             }
             let instant = try now.map { try parseInstant($0, option: "--now") } ?? Date()
             let live = try await runtime.makeRuntime(previewOnly: true)

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import NurtureDSL
-import NurtureStore
+import NurtureSQLite
 
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

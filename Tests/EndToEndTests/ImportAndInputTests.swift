@@ -1,6 +1,6 @@
 import Foundation
 import NurtureEngine
-import NurtureStore
+import NurtureSQLite
 import NurtureTesting
 import Testing
 

@@ -1,6 +1,6 @@
 import Foundation
 import NurtureEngine
-import NurtureStore
+import NurtureSQLite
 import NurtureTesting
 import Testing
 
@@ -82,8 +82,11 @@ struct ScoringCommandTests {
 
         // A model change: validate warns until everyone is rescored
         let store = try SQLiteStore(path: database)
-        let cy = try #require(try await store.lead(email: "cy@kessel.example"))
-        try await store.update(leadIDs: [cy.id], now: Date()) { works in works[0].state.scoring.modelVersion = "2026-10-a" }
+        let cy = try #require(try await store.snapshots([.email("cy@kessel.example")], window: HistoryWindow(eventsSince: Date(), sendsSince: Date())).values.first)
+        var older = cy.scoring
+        older.modelVersion = "2026-10-a"
+        let rescored = LeadChange(base: .version(cy.version), lead: cy.lead, scoring: older, leadChanged: true)
+        #expect(try await store.commit([rescored], rotationAdvance: 0, now: Date()) == [.committed])
         let stale = try await NurtureBinary.run(["validate", "--database", database])
         #expect(stale.status == 0)
         #expect(stale.stderr == "\(database): warning: 1 lead was scored by model '2026-10-a', not the deployed '2026-11-b'; run 'nurture scores recompute' to rescore everyone\n")

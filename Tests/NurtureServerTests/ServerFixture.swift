@@ -7,7 +7,7 @@ import NIOCore
 import NurtureDSL
 import NurtureEngine
 import NurtureServer
-import NurtureStore
+import NurtureSQLite
 import Prometheus
 import Synchronization
 

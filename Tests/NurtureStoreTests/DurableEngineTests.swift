@@ -2,7 +2,7 @@ import Campaigns
 import Foundation
 import NurtureDSL
 import NurtureEngine
-import NurtureStore
+import NurtureSQLite
 import NurtureTesting
 import Testing
 

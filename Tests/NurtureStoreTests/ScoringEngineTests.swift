@@ -2,7 +2,7 @@ import Campaigns
 import Foundation
 import NurtureDSL
 import NurtureEngine
-import NurtureStore
+import NurtureSQLite
 import NurtureTesting
 import Testing
 
@@ -55,7 +55,7 @@ import Testing
         // After two quiet months behaviour has faded and inactivity costs 15: she fell below 50,
         // which re-arms the line without anyone rewriting her score in between
         let later = start.addingTimeInterval(82 * Self.day)
-        let faded = try fixture.engine.scoring.current(try #require(try await fixture.store.leadDetail(.email("ana@example.com"), now: later, timelineLimit: 0)).work.state.scoring, now: later)
+        let faded = try fixture.engine.scoring.current(try #require(try await fixture.engine.detail(.email("ana@example.com"), now: later, timelineLimit: 0)?.detail).work.state.scoring, now: later)
         #expect(faded < 50)
         try await track(fixture, "ana@example.com", "demo.requested", at: later)
         ana = try #require(try await fixture.store.lead(email: "ana@example.com"))
@@ -65,7 +65,7 @@ import Testing
         #expect(sent.allSatisfy { $0.stepID == "threshold-60" && $0.address == ana.owner })
         #expect(sent.map(\.id).count == Set(sent.map(\.id)).count)
         // sales.notified is in the history, with the owner and the score it fired at
-        let detail = try #require(try await fixture.store.leadDetail(.email("ana@example.com"), now: later, timelineLimit: 50))
+        let detail = try #require(try await fixture.engine.detail(.email("ana@example.com"), now: later, timelineLimit: 50)?.detail)
         #expect(detail.timeline.filter { $0.type == "sales.notified" }.count == 2)
     }
 
@@ -77,7 +77,7 @@ import Testing
             // Her welcome series is due; the pass that advances it brings her score to that instant
             let later = start.addingTimeInterval(days * Self.day)
             #expect(try await fixture.engine.runDue(now: later).leads == 1)
-            let detail = try #require(try await fixture.store.leadDetail(.email("ana@example.com"), now: later, timelineLimit: 0))
+            let detail = try #require(try await fixture.engine.detail(.email("ana@example.com"), now: later, timelineLimit: 0)?.detail)
             let expected = 36 + 40 * pow(0.5, (days * Self.day - 3600) / (30 * Self.day)) - (rearmed ? 15 : 0)
             #expect(abs(detail.work.lead.score - expected) < 1e-6, "after \(days) days")
             // Above the re-arm line the MQL threshold stays fired; below it, it re-arms at once
@@ -104,7 +104,7 @@ import Testing
         }
         // Later, the stored parts decay to exactly what a full recomputation from history gives:
         // at 0, 1 and 3 half-lives, and past the inactivity line
-        let scored = try #require(try await fixture.store.leadDetail(.email("ana@example.com"), now: start, timelineLimit: 0)).work.state.scoring
+        let scored = try #require(try await fixture.engine.detail(.email("ana@example.com"), now: start, timelineLimit: 0)?.detail).work.state.scoring
         let last = start.addingTimeInterval(200 * 3600)
         for halfLives in [0.0, 1, 3] {
             let at = last.addingTimeInterval(halfLives * 30 * Self.day)
@@ -198,7 +198,7 @@ import Testing
         #expect(ana.attributes["sales_outcome"] == .string("won"))
         let ben = try #require(try await fixture.store.lead(email: "ben@example.com"))
         #expect(ben.score == 36 - 60)
-        let detail = try #require(try await fixture.store.leadDetail(.email("ana@example.com"), now: at, timelineLimit: 10))
+        let detail = try #require(try await fixture.engine.detail(.email("ana@example.com"), now: at, timelineLimit: 10)?.detail)
         #expect(detail.timeline.first?.type == "sales.outcome")
         #expect(detail.timeline.first?.properties == ["outcome": "won", "note": "signed", "by": "maria"])
         // Customers are not prospects: the ranking leaves them out unless asked
@@ -328,7 +328,7 @@ import Testing
                     .filter { industry == nil || $0.industry == industry }
                     .sorted { $0.score > $1.score }.prefix(limit).map(\.score)
                 let ranked = try await fixture.engine.top(limit: limit, stage: stage,
-                                                          segments: industry.map { [LeadRanking.Segment(name: "industry", value: $0.lowercased())] } ?? [], now: now)
+                                                          segments: industry.map { [RankingFilter.Segment(name: "industry", value: $0.lowercased())] } ?? [], now: now)
                 #expect(ranked.count == expected.count)
                 for (got, want) in zip(ranked.map(\.score), expected) { #expect(abs(got - want) < 1e-6, "day \(days) limit \(limit)") }
                 // The score shown is the explanation's total

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import NurtureDSL
 import NurtureEngine
-import NurtureStore
+import NurtureSQLite
 import NurtureTesting
 import ServiceLifecycle
 import Synchronization
@@ -23,8 +23,8 @@ struct SendingFlowTests {
         for (n, leadID) in ids.enumerated() {
             let id = "msg_\(prefix)_\(n)"
             messageIDs.append(id)
-            try await fixture.store.update(leadIDs: [leadID], now: now) { works in
-                works[0].newMessages = [OutboxMessage(
+            try await fixture.engine.updateLeads(ids: [leadID], now: now) { work in
+                work.newMessages = [OutboxMessage(
                     id: id, leadID: leadID, campaignID: "ops", stepID: "notice", channel: channel,
                     address: channel == .email ? "\(prefix)\(n)@example.com" : "+351912345678", variant: nil, subject: "Hi", preview: "Hi",
                     payload: #"{"id":"\#(id)"}"#, isTransactional: true, createdAt: now)]

@@ -1,4 +1,5 @@
 public import Foundation
+public import NurtureStorage
 
 /// Where messages go. Built in: the local preview outbox and the signed JSON webhook.
 public protocol DeliveryChannel: Sendable {

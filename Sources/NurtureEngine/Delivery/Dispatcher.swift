@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+public import NurtureStorage
 
 /// Sends what the outbox holds. Each channel keeps its own `concurrency` requests in flight and
 /// claims more as each one finishes, so a slow or hung request holds one slot, never its
@@ -231,8 +232,16 @@ public struct Dispatcher: Sendable {
         let dueAt = if case .pass(let start, _) = mode { start } else { instant }
         let rules = self.rules
         return try await store.claimMessages(
-            now: dueAt, limit: limit, owner: owner, leaseUntil: instant.addingTimeInterval(lease.seconds), channels: [channel]
-        ) { candidate in rules(candidate, dueAt) }
+            now: dueAt, limit: limit, owner: owner, leaseUntil: instant.addingTimeInterval(lease.seconds), channels: [channel],
+            sendsSince: dueAt.addingTimeInterval(-Engine.sendWindow)
+        ) { candidate in
+            // Checked in the claiming transaction: nothing goes out after an unsubscribe has
+            // committed. Nurture's own replies (confirming a STOP) go to a number just suppressed.
+            if let reason = candidate.suppression, candidate.message.campaignID != OutboxMessage.systemCampaign {
+                return .suppressed(reason: "suppressed: \(reason)")
+            }
+            return rules(candidate, dueAt)
+        }
     }
 
     private func attempt(_ message: OutboxMessage, on channel: OutgoingMessage.Channel, delivery: (any DeliveryChannel)?) async -> FinishedAttempt {
@@ -244,7 +253,13 @@ public struct Dispatcher: Sendable {
         let outcome = await delivery.deliver(message)
         metrics.sendLatency(channel: channel.rawValue, ContinuousClock.now - started)
         let result = retry.next(after: message.attempts, of: message, result: outcome, now: now())
-        return FinishedAttempt(messageID: message.id, attempt: message.attempts, result: result)
+        // A sent email or SMS is part of the lead's history; an alert to sales is not.
+        let history = if case .sent = result, message.channel != .sales {
+            LeadHistoryEntry(leadID: message.leadID, event: LeadEvent("\(message.channel.rawValue).sent", at: now(), properties: [
+                "campaign": .string(message.campaignID), "step": .string(message.stepID), "message": .string(message.id),
+            ]))
+        } else { LeadHistoryEntry?.none }
+        return FinishedAttempt(messageID: message.id, attempt: message.attempts, result: result, historyEvent: history)
     }
 
     /// Records attempts as they arrive, a batch per transaction, none waiting longer than

@@ -1,4 +1,5 @@
 public import Foundation
+public import NurtureStorage
 
 /// Exponential backoff with full jitter, until a horizon after the message was produced.
 public struct RetryPolicy: Sendable {

@@ -1,14 +1,11 @@
 public import Foundation
 public import NurtureDSL
+public import NurtureStorage
 
 /// A message a step asks to send. The durable engine writes it to the outbox in the same
 /// transaction that advances the enrollment; `simulate` renders and prints it.
 public struct OutgoingMessage: Sendable, Hashable {
-    public enum Channel: String, Sendable, Hashable, Codable {
-        case email, sms
-        /// Alerts to the sales team; never capped or suppressed, never sent to the lead.
-        case sales
-    }
+    public typealias Channel = MessageChannel
 
     public var channel: Channel
     public var leadID: String

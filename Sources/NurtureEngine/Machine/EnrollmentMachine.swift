@@ -1,5 +1,6 @@
 public import Foundation
 public import NurtureDSL
+public import NurtureStorage
 
 /// Moves one lead through one campaign. Pure: it reads the lead, the enrollment and `now`, changes
 /// them, and returns effects; its owner (the simulator, the worker) stores and performs them.

@@ -1,5 +1,6 @@
 public import Foundation
 public import NurtureDSL
+public import NurtureStorage
 
 /// Decides when a lead enters a campaign: on a matching event, when its score crosses upward, or
 /// when an attribute changes, and only as often as the campaign's re-entry policy allows.

@@ -1,5 +1,6 @@
 public import Foundation
 public import NurtureDSL
+public import NurtureStorage
 
 /// Rules a sender keeps whatever a campaign says: frequency caps across all campaigns.
 /// Quiet hours for SMS and consent live in the machine itself; suppressions come with the lead.
@@ -42,18 +43,5 @@ public struct SendingPolicy: Sendable, Hashable {
         guard counted.count >= cap.messages else { return nil }
         // The oldest send in the window has to age out before there is room again.
         return clock.adding(cap.per, to: counted[counted.count - cap.messages])
-    }
-}
-
-/// A message produced for a lead, as frequency caps count it.
-public struct SendRecord: Sendable, Hashable, Codable {
-    public var channel: OutgoingMessage.Channel
-    public var at: Date
-    public var isTransactional: Bool
-
-    public init(channel: OutgoingMessage.Channel, at: Date, isTransactional: Bool) {
-        self.channel = channel
-        self.at = at
-        self.isTransactional = isTransactional
     }
 }

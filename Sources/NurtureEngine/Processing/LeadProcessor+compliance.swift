@@ -1,5 +1,6 @@
 public import Foundation
 public import NurtureDSL
+public import NurtureStorage
 
 /// The events Nurture records about delivery and consent, and what each one changes. They go
 /// through the same unit of work as any event, so a suppression commits with the event that
@@ -39,12 +40,6 @@ public struct SMSReplies: Sendable, Hashable {
         start = "\(brand.name): you are resubscribed. Reply STOP to unsubscribe, HELP for help."
         help = "\(brand.name): help at \(brand.supportEmail) or \(brand.supportPhone). Reply STOP to unsubscribe."
     }
-}
-
-extension OutboxMessage {
-    /// Messages Nurture sends on its own (SMS keyword replies). They skip the suppression check
-    /// at claim time, since confirming an opt-out goes to a number that was just suppressed.
-    public static let systemCampaign = "_system"
 }
 
 extension LeadProcessor {

@@ -1,5 +1,6 @@
 public import Foundation
 import NurtureDSL
+import NurtureStorage
 
 /// Scoring inside the unit of work: the score is recomputed in the same transaction as the event
 /// or change that moved it, and thresholds act there too.

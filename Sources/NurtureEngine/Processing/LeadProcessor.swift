@@ -1,5 +1,6 @@
 public import Foundation
 public import NurtureDSL
+public import NurtureStorage
 
 /// Runs a playbook's campaigns for one lead: enrolls, advances, hands events over, and turns
 /// sends into rendered outbox messages. Pure: it changes a ``LeadWork`` and nothing else, so the

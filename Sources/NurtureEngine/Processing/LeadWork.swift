@@ -1,4 +1,5 @@
 public import Foundation
+public import NurtureStorage
 
 /// Everything one unit of work may read and change about one lead. Storage loads it inside a
 /// transaction, the processor changes it, and storage writes it back in the same transaction:

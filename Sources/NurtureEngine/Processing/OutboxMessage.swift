@@ -1,67 +1,8 @@
 import Crypto
 public import Foundation
+public import NurtureStorage
 
-/// A message written to the outbox in the same transaction that advanced its enrollment, then
-/// dispatched. Its id is its idempotency key: derived from the enrollment, step and occurrence,
-/// so it never changes across retries, restarts or a replay of the same step.
-public struct OutboxMessage: Sendable, Hashable, Codable {
-    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
-        /// Waiting for its next attempt at `nextAttemptAt`.
-        case pending
-        /// Claimed by a worker until `leaseUntil`.
-        case sending
-        case sent
-        /// Gave up after the retry horizon or a permanent failure; `dead-letters retry` revives it.
-        case dead
-        /// Not sent because the address was suppressed by the time it was claimed.
-        case suppressed
-    }
-
-    public var id: String
-    public var leadID: String
-    public var campaignID: String
-    public var stepID: String
-    public var channel: OutgoingMessage.Channel
-    public var address: String
-    public var variant: String?
-    public var subject: String?
-    /// The text part (or the SMS body), for `nurture outbox`.
-    public var preview: String
-    /// The JSON body the webhook channel posts, rendered once when the message was produced.
-    public var payload: String
-    public var isTransactional: Bool
-    public var createdAt: Date
-    public var status: Status
-    public var attempts: Int
-    public var nextAttemptAt: Date
-    public var lastError: String?
-    public var leaseOwner: String?
-    public var leaseUntil: Date?
-    public var sentAt: Date?
-    /// What the provider reported after sending: delivered, bounced, soft-bounced, complained, failed.
-    public var delivery: String?
-
-    public init(
-        id: String, leadID: String, campaignID: String, stepID: String, channel: OutgoingMessage.Channel, address: String,
-        variant: String?, subject: String?, preview: String, payload: String, isTransactional: Bool, createdAt: Date
-    ) {
-        self.id = id
-        self.leadID = leadID
-        self.campaignID = campaignID
-        self.stepID = stepID
-        self.channel = channel
-        self.address = address
-        self.variant = variant
-        self.subject = subject
-        self.preview = preview
-        self.payload = payload
-        self.isTransactional = isTransactional
-        self.createdAt = createdAt
-        status = .pending
-        attempts = 0
-        nextAttemptAt = createdAt
-    }
-
+extension OutboxMessage {
     /// `msg_` and 24 hex digits of SHA-256 over what identifies one send of one step.
     public static func id(leadID: String, campaignID: String, enrollment: Int, stepID: String, occurrence: Int) -> String {
         let digest = SHA256.hash(data: Data("\(leadID)\u{1F}\(campaignID)\u{1F}\(enrollment)\u{1F}\(stepID)\u{1F}\(occurrence)".utf8))
@@ -136,32 +77,3 @@ struct WebhookBody {
 
 /// JSON string literals, written directly: Nurture writes one for every stored attribute map and
 /// every message on its hot paths, where JSONEncoder costs more than the work around it.
-public enum JSONString {
-    private static let hex = Array("0123456789abcdef".utf8)
-
-    public static func quoted(_ value: String) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(value.utf8.count + 2)
-        append(value, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Only ASCII bytes need escaping in JSON, so UTF-8 is copied byte for byte.
-    public static func append(_ value: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default:
-                out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-}

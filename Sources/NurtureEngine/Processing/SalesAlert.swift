@@ -1,6 +1,7 @@
 import Foundation
 import NurtureDSL
 import Synchronization
+import NurtureStorage
 
 /// What sales receives when a lead crosses a threshold or a campaign says "call them": who, how
 /// hot, why, what they did lately, and whose lead it is. Stored in the outbox like any message:

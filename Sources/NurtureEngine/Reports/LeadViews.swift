@@ -1,5 +1,6 @@
 public import Foundation
 public import NurtureDSL
+public import NurtureStorage
 
 /// Leads as JSON, the same for `nurture leads top --format json` and the HTTP API: snake_case
 /// keys, scores rounded to one decimal, times in ISO 8601 UTC.

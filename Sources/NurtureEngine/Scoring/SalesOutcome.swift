@@ -1,5 +1,6 @@
 public import Foundation
 import NurtureDSL
+public import NurtureStorage
 
 /// Sales' verdict on a lead (`nurture leads mark EMAIL --outcome won|lost|bad-fit`), recorded as a
 /// `sales.outcome` event so scoring rules and reports can use it. It also sets the lead's

@@ -1,5 +1,6 @@
 public import Foundation
 public import NurtureDSL
+public import NurtureStorage
 
 /// A lead described in JSON for `simulate`, with the same field names as CSV imports:
 /// `{"email": "ana@example.com", "first_name": "Ana", "timezone": "Europe/Lisbon", "attributes": {"plan": "pro"}}`.

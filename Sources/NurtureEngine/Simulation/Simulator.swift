@@ -1,5 +1,6 @@
 public import Foundation
 public import NurtureDSL
+public import NurtureStorage
 
 /// Runs the real enrollment machines for one lead on a virtual clock and records what happens:
 /// months of a campaign in milliseconds, without storing or sending anything.

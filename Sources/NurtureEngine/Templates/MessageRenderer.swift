@@ -1,6 +1,7 @@
 import Foundation
 import Mustache
 public import NurtureDSL
+public import NurtureStorage
 
 /// A message ready to hand to a channel.
 public struct RenderedMessage: Sendable, Hashable {

@@ -1,6 +1,7 @@
 public import Foundation
 import Crypto
 public import NurtureDSL
+public import NurtureStorage
 
 /// What the signed links in messages do: unsubscribe, and record opens and clicks.
 extension Engine {

@@ -1,17 +1,23 @@
 public import Foundation
 public import NurtureDSL
-import Synchronization
+@_exported public import NurtureStorage
 
-/// The durable engine: the processor's logic applied to stored leads, one transaction per
-/// unit of work. The CLI, the worker and the HTTP API all go through it.
+/// The durable engine: the processor's logic applied to stored leads, each lead's work computed
+/// outside any transaction and committed only if the lead did not change meanwhile (see
+/// Engine+work.swift). The CLI, the worker and the HTTP API all go through it.
 public struct Engine: Sendable {
     public let store: any LeadStore
     public let processor: LeadProcessor
     public var metrics = NurtureMetrics()
+    /// Names this process's leases on due leads and outbox messages.
+    public var owner: String
+    /// How long a worker may hold due leads before another takes them over.
+    public var leadLease: TimeInterval = 300
 
-    public init(store: any LeadStore, processor: LeadProcessor) {
+    public init(store: any LeadStore, processor: LeadProcessor, owner: String = Dispatcher.defaultOwner()) {
         self.store = store
         self.processor = processor
+        self.owner = owner
     }
 
     public var playbook: Playbook { processor.playbook }
@@ -25,15 +31,59 @@ public struct Engine: Sendable {
     }
 
     /// The same, with the id of each lead (new or found), for callers that answer with them.
+    /// Patches for one email apply in order to one lead.
     public func upsertLeads(_ patches: [LeadPatch], now: Date) async throws -> [UpsertResult] {
-        let processor = self.processor
-        return try await store.upsertLeads(patches, now: now) { work, before in
-            if let before {
-                processor.leadUpdated(from: before, &work, now: now)
-            } else {
-                processor.leadCreated(&work, now: now)
-            }
+        var results = [UpsertResult?](repeating: nil, count: patches.count)
+        var byEmail: [String: [Int]] = [:]
+        var emails: [String] = []
+        for (index, patch) in patches.enumerated() {
+            let email = patch.email.lowercased()
+            if byEmail[email] == nil { emails.append(email) }
+            byEmail[email, default: []].append(index)
         }
+        let processor = self.processor
+        for _ in 0..<Self.maxRedos {
+            guard !emails.isEmpty else { break }
+            let snapshots = try await store.snapshots(emails.map(LeadKey.email), window: Self.window(at: now))
+            let rotation = OwnerRotation(next: try await store.rotationPosition())
+            let groups = emails.map { email in (email, byEmail[email]!.map { patches[$0] }, snapshots[.email(email)]) }
+            let worked = await Self.inParallel(groups) { email, group, snapshot -> (String, UnitOfWork?, [UpsertResult]) in
+                var unit = snapshot.map { UnitOfWork($0, base: .version($0.version), rotation: rotation) }
+                var outcomes: [UpsertResult] = []
+                for patch in group {
+                    if var current = unit {
+                        let before = current.work.lead
+                        let updated = patch.applied(to: before)
+                        guard updated != before else {
+                            outcomes.append(UpsertResult(.unchanged, leadID: before.id))
+                            continue
+                        }
+                        current.work.lead = updated
+                        processor.leadUpdated(from: before, &current.work, now: now)
+                        unit = current
+                        outcomes.append(UpsertResult(.updated, leadID: before.id))
+                    } else {
+                        var created = UnitOfWork(newLead: patch.newLead(id: LeadPatch.newID()), rotation: rotation)
+                        processor.leadCreated(&created.work, now: now)
+                        unit = created
+                        outcomes.append(UpsertResult(.imported, leadID: created.work.lead.id))
+                    }
+                }
+                // A lead every patch left as it was needs no commit.
+                let changed = outcomes.contains { $0.outcome != .unchanged }
+                return (email, changed ? unit : nil, outcomes)
+            }
+            let committing = worked.filter { $0.1 != nil }
+            let outcomes = try await store.commit(committing.map { $0.1!.change }, rotationAdvance: rotation.taken, now: now)
+            var redo: Set<String> = []
+            for ((email, _, _), outcome) in zip(committing, outcomes) where outcome != .committed { redo.insert(email) }
+            for (email, _, outcomes) in worked where !redo.contains(email) {
+                for (index, result) in zip(byEmail[email]!, outcomes) { results[index] = result }
+            }
+            emails = emails.filter(redo.contains)
+        }
+        if !emails.isEmpty { throw LeadKeptChanging(leadIDs: emails) }
+        return results.map { $0! }
     }
 
     /// Stores an event once (by client id) and lets it act at once: score, goals, waits, entries.
@@ -41,18 +91,83 @@ public struct Engine: Sendable {
         try await track([event], now: now)[0]
     }
 
-    /// Stores many events in one transaction, each acting as if it came alone.
+    /// Stores many events together, each acting as if it came alone.
     public func track(_ events: [IncomingEvent], now: Date, via source: String = "cli") async throws -> [IngestOutcome] {
         let outcomes = try await storeEvents(events, now: now)
         metrics.eventsIngested(outcomes.count(where: \.isStored), via: source)
         return outcomes
     }
 
+    /// Events of one lead act in order on one unit of work; an event whose client id was stored
+    /// before (or appears earlier in the batch) is a duplicate and does nothing.
     func storeEvents(_ events: [IncomingEvent], now: Date) async throws -> [IngestOutcome] {
-        let processor = self.processor
-        return try await store.ingest(events, now: now, created: { work in processor.leadCreated(&work, now: now) }) { work, stored in
-            processor.receive(stored, &work)
+        var outcomes = [IngestOutcome?](repeating: nil, count: events.count)
+        for event in events {
+            try TextWithNUL.refuse([("lead", event.subject.text), ("event id", event.clientID)])
         }
+        let stored = try await store.storedEventIDs(events.compactMap(\.clientID))
+        var seen: Set<String> = stored
+        var bySubject: [LeadKey: [Int]] = [:]
+        var subjects: [LeadKey] = []
+        for (index, event) in events.enumerated() {
+            if let clientID = event.clientID, !seen.insert(clientID).inserted {
+                outcomes[index] = .duplicate
+                continue
+            }
+            let key = event.subject.normalised
+            if bySubject[key] == nil { subjects.append(key) }
+            bySubject[key, default: []].append(index)
+        }
+        let processor = self.processor
+        for _ in 0..<Self.maxRedos {
+            guard !subjects.isEmpty else { break }
+            let snapshots = try await store.snapshots(subjects, window: Self.window(at: now))
+            let rotation = OwnerRotation(next: try await store.rotationPosition())
+            let groups = subjects.map { key in (key, bySubject[key]!, snapshots[key]) }
+            let worked = await Self.inParallel(groups) { key, indices, snapshot -> (LeadKey, UnitOfWork?, [(Int, IngestOutcome)]) in
+                var unit = snapshot.map { UnitOfWork($0, base: .version($0.version), rotation: rotation) }
+                var results: [(Int, IngestOutcome)] = []
+                for index in indices {
+                    let event = events[index]
+                    if unit == nil {
+                        guard event.createsLead, case .email(let email) = event.subject else {
+                            results.append((index, .unknownLead))
+                            continue
+                        }
+                        var created = UnitOfWork(newLead: LeadPatch(email: email).newLead(id: LeadPatch.newID()), rotation: rotation)
+                        processor.leadCreated(&created.work, now: now)
+                        unit = created
+                        results.append((index, .created(leadID: created.work.lead.id)))
+                    } else {
+                        results.append((index, .stored(leadID: unit!.work.lead.id)))
+                    }
+                    unit!.receive(LeadEvent(event.type, at: event.at, properties: event.properties), clientID: event.clientID, processor: processor)
+                }
+                return (key, unit, results)
+            }
+            let committing = worked.filter { $0.1 != nil }
+            let commitOutcomes = try await store.commit(committing.map { $0.1!.change }, rotationAdvance: rotation.taken, now: now)
+            var redo: Set<LeadKey> = []
+            for ((key, _, _), outcome) in zip(committing, commitOutcomes) {
+                switch outcome {
+                case .committed: break
+                case .conflict: redo.insert(key)
+                case .duplicateEvent(let clientID):
+                    // Stored meanwhile by someone else: that event is a duplicate, the rest are redone.
+                    if let index = bySubject[key]!.first(where: { events[$0].clientID == clientID }) {
+                        outcomes[index] = .duplicate
+                        bySubject[key]!.removeAll { $0 == index }
+                    }
+                    if !bySubject[key]!.isEmpty { redo.insert(key) }
+                }
+            }
+            for (key, _, results) in worked where !redo.contains(key) {
+                for (index, outcome) in results where outcomes[index] == nil { outcomes[index] = outcome }
+            }
+            subjects = subjects.filter(redo.contains)
+        }
+        if !subjects.isEmpty { throw LeadKeptChanging(leadIDs: subjects.compactMap(\.text)) }
+        return outcomes.map { $0! }
     }
 
     // MARK: - Provider reports and operations
@@ -86,27 +201,50 @@ public struct Engine: Sendable {
         public var messages = 0
     }
 
-    /// Advances every enrollment due at `now`, `batchSize` leads per transaction, until none is
-    /// due or `stopping` says so (checked between transactions, so a shutdown waits for one batch).
+    /// Advances every enrollment due at `now`, `batchSize` leads at a time, until none is due or
+    /// `stopping` says so (checked between batches, so a shutdown waits for one batch). Each
+    /// batch is leased to this process, worked on every core outside any transaction, and
+    /// committed under the lease: a lead an event changed meanwhile is read again and redone.
     public func runDue(now: Date, batchSize: Int = 256, stopping: @Sendable () -> Bool = { false }) async throws -> Pass {
         var pass = Pass()
         var seen: Set<String> = []
+        let processor = self.processor
         while !stopping() {
-            let ids = try await store.dueLeadIDs(at: now, limit: batchSize).filter { !seen.contains($0) }
-            guard !ids.isEmpty else { return pass }
-            seen.formUnion(ids)
-            let processor = self.processor
-            let produced = Counter()
-            try await store.update(leadIDs: ids, now: now) { works in
-                var messages = 0
-                for index in works.indices {
-                    processor.advanceDue(&works[index], now: now)
-                    messages += works[index].newMessages.count
+            let leases = try await store.claimDueLeads(now: now, limit: batchSize, owner: owner, leaseUntil: now.addingTimeInterval(leadLease))
+            guard !leases.isEmpty else { return pass }
+            // A lead still due after its own work ran (a step due at this very instant) waits for the next pass.
+            let fresh = leases.filter { !seen.contains($0.leadID) }
+            var pending = Dictionary(uniqueKeysWithValues: leases.map { ($0.leadID, $0.token) })
+            let again = leases.filter { seen.contains($0.leadID) }
+            seen.formUnion(fresh.map(\.leadID))
+            for _ in 0..<Self.maxRedos {
+                guard !pending.isEmpty else { break }
+                let snapshots = try await store.snapshots(pending.keys.sorted().map(LeadKey.id), window: Self.window(at: now))
+                let rotation = OwnerRotation(next: try await store.rotationPosition())
+                let owner = self.owner
+                // Only leads whose lease this process still holds; another worker took over the rest.
+                let held = pending.compactMap { id, token -> (LeadSnapshot, Int, Bool)? in
+                    guard let snapshot = snapshots[.id(id)], snapshot.leaseToken == token, snapshot.leaseOwner == owner,
+                          let until = snapshot.leaseUntil, until >= now else { return nil }
+                    return (snapshot, token, again.contains { $0.leadID == id })
                 }
-                produced.add(messages)
+                let units = await Self.inParallel(held) { snapshot, token, isRepeat in
+                    var unit = UnitOfWork(snapshot, base: .leased(version: snapshot.version, token: token, owner: owner), rotation: rotation)
+                    if !isRepeat { processor.advanceDue(&unit.work, now: now) }
+                    return unit
+                }
+                let outcomes = try await store.commit(units.map(\.change), rotationAdvance: rotation.taken, now: now)
+                pending = [:]
+                for (unit, outcome) in zip(units, outcomes) {
+                    if outcome == .committed {
+                        pass.messages += unit.work.newMessages.count
+                    } else if case .leased(_, let token, _) = unit.base {
+                        pending[unit.work.lead.id] = token
+                    }
+                }
             }
-            pass.leads += ids.count
-            pass.messages += produced.value
+            pass.leads += fresh.count
+            if fresh.isEmpty { return pass }
         }
         return pass
     }
@@ -126,11 +264,4 @@ extension LeadProcessor {
         }
         rescore(&work, now: now)
     }
-}
-
-/// A count filled in from inside a store transaction's closure.
-final class Counter: Sendable {
-    private let storage = Mutex(0)
-    func add(_ n: Int) { storage.withLock { $0 += n } }
-    var value: Int { storage.withLock { $0 } }
 }

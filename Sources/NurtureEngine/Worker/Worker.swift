@@ -2,6 +2,7 @@ public import Foundation
 public import Logging
 public import ServiceLifecycle
 import Synchronization
+import NurtureStorage
 
 /// `nurture worker`: advances due enrollments and dispatches the outbox until SIGTERM or
 /// SIGINT, then stops claiming, lets the batch in hand finish, and returns.

@@ -1,10 +1,37 @@
-import NurtureDSL
+public import NurtureDSL
 
-/// Reads the small JSON the store itself writes — objects of strings, numbers and booleans, and
-/// arrays of strings — without JSONDecoder, which cost more than the query when a unit of work
-/// loads a lead's history. Anything else returns nil and the caller falls back to JSONDecoder.
-enum FlatJSON {
-    static func object(_ text: String) -> [String: Value]? {
+/// Writes, and reads back, the small JSON the stores keep for maps and lists (objects of strings,
+/// numbers and booleans, arrays of strings) without JSONEncoder or JSONDecoder, which cost more
+/// than the query when a unit of work loads a lead's history. Reading anything else returns nil
+/// and the caller falls back to JSONDecoder.
+public enum FlatJSON {
+    /// The JSON of an attribute or property map, written directly: it is stored for every lead,
+    /// event and enrollment, and JSONEncoder costs more than the insert itself.
+    public static func json(_ values: [String: Value]) -> String {
+        if values.isEmpty { return "{}" }
+        var out = "{"
+        for (index, key) in values.keys.sorted().enumerated() {
+            if index > 0 { out += "," }
+            out += JSONString.quoted(key) + ":"
+            switch values[key]! {
+            case .string(let text): out += JSONString.quoted(text)
+            case .number(let number): out += number.isFinite ? Value.number(number).textValue : "null"
+            case .bool(let flag): out += flag ? "true" : "false"
+            }
+        }
+        return out + "}"
+    }
+
+    public static func json(_ values: [String: String]) -> String {
+        if values.isEmpty { return "{}" }
+        return "{" + values.keys.sorted().map { JSONString.quoted($0) + ":" + JSONString.quoted(values[$0]!) }.joined(separator: ",") + "}"
+    }
+
+    public static func json(_ values: [String]) -> String {
+        "[" + values.map(JSONString.quoted).joined(separator: ",") + "]"
+    }
+
+    public static func object(_ text: String) -> [String: Value]? {
         var text = text
         return text.withUTF8 { bytes -> [String: Value]? in
             var parser = Parser(bytes: bytes)
@@ -12,7 +39,7 @@ enum FlatJSON {
         }
     }
 
-    static func strings(_ text: String) -> [String]? {
+    public static func strings(_ text: String) -> [String]? {
         var text = text
         return text.withUTF8 { bytes -> [String]? in
             var parser = Parser(bytes: bytes)

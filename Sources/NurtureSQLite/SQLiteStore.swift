@@ -1,16 +1,12 @@
 public import Foundation
 import GRDB
-public import NurtureEngine
 import NurtureDSL
+public import NurtureStorage
 
 /// The embedded default store: one SQLite file in WAL mode with `synchronous=FULL`, so a
 /// committed step survives a crash or a power cut; writes take `BEGIN IMMEDIATE`.
 public final class SQLiteStore: LeadStore, Sendable {
     let writer: any DatabaseWriter
-    /// How far back a lead's events are loaded for conditions such as `.did(…, within:)`.
-    static let historyWindow: TimeInterval = 180 * 86_400
-    /// How far back sends are loaded for frequency caps.
-    static let sendWindow: TimeInterval = 14 * 86_400
 
     /// How long a write waits for another connection's lock (a backup, a migration, an
     /// operator's `sqlite3` shell) before it gives up with `StorageBusy`.
@@ -47,102 +43,93 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     // MARK: - Leads
 
-    public func upsertLeads(_ patches: [LeadPatch], now: Date, apply: @Sendable (inout LeadWork, _ before: Lead?) -> Void) async throws -> [UpsertResult] {
-        try await write { db in
-            var outcomes: [UpsertResult] = []
-            outcomes.reserveCapacity(patches.count)
-            let rotation = try Self.rotation(db)
-            for patch in patches {
-                if let existing = try Self.fetchScoredLead(db, email: patch.email) {
-                    let updated = patch.applied(to: existing.lead)
-                    guard updated != existing.lead else {
-                        outcomes.append(UpsertResult(.unchanged, leadID: existing.lead.id))
-                        continue
-                    }
-                    let loaded = try Self.loadWork(db, lead: existing.lead, scoring: existing.scoring, now: now)
-                    var work = loaded
-                    work.lead = updated
-                    work.rotation = rotation
-                    apply(&work, existing.lead)
-                    try Self.persist(work, loaded: loaded, db, now: now)
-                    outcomes.append(UpsertResult(.updated, leadID: existing.lead.id))
-                } else {
-                    let lead = patch.newLead(id: LeadPatch.newID())
-                    try Self.save(lead, scoring: ScoreSnapshot(), db, now: now, insert: true)
-                    let loaded = LeadWork(state: LeadState(lead: lead))
-                    var work = loaded
-                    work.rotation = rotation
-                    apply(&work, nil)
-                    try Self.persist(work, loaded: loaded, db, now: now)
-                    outcomes.append(UpsertResult(.imported, leadID: lead.id))
-                }
+    public func snapshots(_ keys: [LeadKey], window: HistoryWindow) async throws -> [LeadKey: LeadSnapshot] {
+        try await read { db in
+            var found: [LeadKey: LeadSnapshot] = [:]
+            for key in keys {
+                guard let row = try Self.leadRow(db, key) else { continue }
+                found[key] = try Self.snapshot(db, row: row, window: window)
             }
-            try Self.save(rotation, db)
+            return found
+        }
+    }
+
+    public func commit(_ changes: [LeadChange], rotationAdvance: Int, now: Date) async throws -> [CommitOutcome] {
+        try await write { db in
+            let outcomes = try changes.map { change in
+                var outcome = CommitOutcome.committed
+                try db.inSavepoint {
+                    outcome = try Self.apply(change, db, now: now)
+                    return outcome == .committed ? .commit : .rollback
+                }
+                return outcome
+            }
+            if rotationAdvance != 0 {
+                try db.execute(sql: """
+                    INSERT INTO setting (key, value) VALUES ('owner.rotation', ?)
+                    ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(CAST(value AS TEXT) AS INTEGER) + ? AS TEXT)
+                    """, arguments: [String(rotationAdvance), rotationAdvance])
+            }
             return outcomes
         }
     }
 
+    public func rotationPosition() async throws -> Int {
+        try await read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT CAST(value AS TEXT) FROM setting WHERE key = 'owner.rotation'")).flatMap { Int($0) } ?? 0
+        }
+    }
+
+    public func storedEventIDs(_ ids: [String]) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        try TextWithNUL.refuse(ids.map { ("event id", $0) })
+        return try await read { db in
+            var stored: Set<String> = []
+            for id in ids where try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM event WHERE client_id = ?"), arguments: [id]) == true {
+                stored.insert(id)
+            }
+            return stored
+        }
+    }
+
     public func lead(id: String) async throws -> Lead? {
-        try await read { db in try Self.fetchLead(db, id: id) }
+        try await read { db in try Self.leadRow(db, .id(id)).map(Self.lead) }
     }
 
     public func lead(email: String) async throws -> Lead? {
-        try await read { db in try Self.fetchLead(db, email: email) }
+        try await read { db in try Self.leadRow(db, .email(email)).map(Self.lead) }
     }
 
-    // MARK: - Work
+    public func leadIDs(after: String?, limit: Int) async throws -> [String] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM lead WHERE id > ? ORDER BY id LIMIT ?", arguments: [after ?? "", limit])
+        }
+    }
 
-    public func ingest(
-        _ events: [IncomingEvent], now: Date, created: @Sendable (inout LeadWork) -> Void, _ body: @Sendable (inout LeadWork, LeadEvent) -> Void
-    ) async throws -> [IngestOutcome] {
+    // MARK: - Due work
+
+    public func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [LeadLease] {
         try await write { db in
-            let rotation = try Self.rotation(db)
-            var outcomes: [IngestOutcome] = []
-            outcomes.reserveCapacity(events.count)
-            for event in events {
-                try Self.refuseCutText([("event id", event.clientID)])
-                if let clientID = event.clientID,
-                   try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM event WHERE client_id = ?"), arguments: [clientID]) == true
-                {
-                    outcomes.append(.duplicate)
-                    continue
-                }
-                let loaded: LeadWork
-                var work: LeadWork
-                var outcome: IngestOutcome
-                if let found = try Self.fetchScoredLead(db, event.subject) {
-                    // History first, then the event: `body` adds the event to the history itself.
-                    loaded = try Self.loadWork(db, lead: found.lead, scoring: found.scoring, now: now)
-                    work = loaded
-                    outcome = .stored(leadID: found.lead.id)
-                } else if event.createsLead, case .email(let email) = event.subject {
-                    let lead = LeadPatch(email: email).newLead(id: LeadPatch.newID())
-                    try Self.save(lead, scoring: ScoreSnapshot(), db, now: now, insert: true)
-                    loaded = LeadWork(state: LeadState(lead: lead))
-                    work = loaded
-                    work.rotation = rotation
-                    created(&work)
-                    outcome = .created(leadID: lead.id)
-                } else {
-                    outcomes.append(.unknownLead)
-                    continue
-                }
-                let stored = LeadEvent(event.type, at: event.at, properties: event.properties)
-                try Self.insert(stored, leadID: work.lead.id, clientID: event.clientID, db)
-                work.rotation = rotation
-                body(&work, stored)
-                try Self.persist(work, loaded: loaded, db, now: now)
-                outcomes.append(outcome)
+            let moment = now.timeIntervalSince1970
+            var ids: [String] = []
+            var seen: Set<String> = []
+            // A range scan of the partial index on wake_at; grouping in SQL would scan every
+            // active enrollment for every batch.
+            let cursor = try String.fetchCursor(db, sql: Self.dueFreeLeadsSQL, arguments: [moment, moment])
+            while ids.count < limit, let id = try cursor.next() {
+                if seen.insert(id).inserted { ids.append(id) }
             }
-            try Self.save(rotation, db)
-            return outcomes
+            return try ids.map { id in
+                let token = try Int.fetchOne(db.cachedStatement(sql: """
+                    UPDATE lead SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1 WHERE id = ? RETURNING lease_token
+                    """), arguments: [owner, leaseUntil.timeIntervalSince1970, id]) ?? 0
+                return LeadLease(leadID: id, token: token)
+            }
         }
     }
 
     public func dueLeadIDs(at now: Date, limit: Int) async throws -> [String] {
         try await read { db in
-            // A range scan of the partial index on wake_at; grouping in SQL would scan every
-            // active enrollment for every batch.
             var ids: [String] = []
             var seen: Set<String> = []
             let cursor = try String.fetchCursor(db, sql: Self.dueLeadsSQL, arguments: [now.timeIntervalSince1970])
@@ -153,46 +140,26 @@ public final class SQLiteStore: LeadStore, Sendable {
         }
     }
 
-    public func update(leadIDs: [String], now: Date, _ body: @Sendable (inout [LeadWork]) -> Void) async throws {
-        try await write { db in
-            var loaded: [LeadWork] = []
-            loaded.reserveCapacity(leadIDs.count)
-            let rotation = try Self.rotation(db)
-            for id in leadIDs {
-                if let found = try Self.fetchScoredLead(db, id: id) {
-                    var work = try Self.loadWork(db, lead: found.lead, scoring: found.scoring, now: now)
-                    work.rotation = rotation
-                    loaded.append(work)
-                }
-            }
-            var works = loaded
-            body(&works)
-            for (work, before) in zip(works, loaded) { try Self.persist(work, loaded: before, db, now: now) }
-            try Self.save(rotation, db)
+    // MARK: - Reads for rankings and reports
+
+    public func rankingPage(by order: RankingOrder, filter: RankingFilter, after cursor: RankingCursor?, limit: Int) async throws -> [RankingRow] {
+        let (sql, arguments) = try Self.rankingPageSQL(order, filter: filter, after: cursor, limit: limit)
+        return try await read { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { RankingRow(id: $0["id"], scoring: Self.scoreSnapshot($0)) }
         }
     }
 
-    public func leadIDs(after: String?, limit: Int) async throws -> [String] {
+    public func latestEvents(leadID: String, limit: Int) async throws -> [LeadEvent] {
         try await read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM lead WHERE id > ? ORDER BY id LIMIT ?", arguments: [after ?? "", limit])
+            try Row.fetchAll(db, sql: "SELECT type, at, properties FROM event WHERE lead_id = ? ORDER BY at DESC, seq DESC LIMIT ?",
+                             arguments: [leadID, limit]).map(Self.event)
         }
     }
 
-    // MARK: - Scores
-
-    public func topLeads(_ ranking: LeadRanking, now: Date) async throws -> [RankedLead] {
-        try await read { db in try Self.topLeads(ranking, now: now, db) }
-    }
-
-    public func leadDetail(_ subject: IncomingEvent.Subject, now: Date, timelineLimit: Int) async throws -> LeadDetail? {
+    public func latestMessages(leadID: String, limit: Int) async throws -> [OutboxMessage] {
         try await read { db in
-            guard let found = try Self.fetchScoredLead(db, subject) else { return nil }
-            let work = try Self.loadWork(db, lead: found.lead, scoring: found.scoring, now: now)
-            let timeline = try Row.fetchAll(db, sql: "SELECT type, at, properties FROM event WHERE lead_id = ? ORDER BY at DESC, seq DESC LIMIT ?",
-                                            arguments: [found.lead.id, timelineLimit]).map(Self.event)
-            let messages = try Row.fetchAll(db, sql: "SELECT \(Self.messageColumns) FROM \(Self.messageJoin) WHERE m.lead_id = ? ORDER BY m.created_at DESC, m.id LIMIT ?",
-                                            arguments: [found.lead.id, timelineLimit]).map(Self.message)
-            return LeadDetail(work: work, timeline: timeline, messages: messages)
+            try Row.fetchAll(db, sql: "SELECT \(Self.messageColumns) FROM \(Self.messageJoin) WHERE m.lead_id = ? ORDER BY m.created_at DESC, m.id LIMIT ?",
+                             arguments: [leadID, limit]).map(Self.message)
         }
     }
 
@@ -209,7 +176,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     // MARK: - Outbox
 
     public func claimMessages(
-        now: Date, limit: Int, owner: String, leaseUntil: Date, channels: Set<OutgoingMessage.Channel>?,
+        now: Date, limit: Int, owner: String, leaseUntil: Date, channels: Set<MessageChannel>?, sendsSince: Date,
         decide: @Sendable (ClaimCandidate) -> ClaimDecision
     ) async throws -> ClaimBatch {
         try await write { db in
@@ -226,19 +193,17 @@ public final class SQLiteStore: LeadStore, Sendable {
             var claimed: [OutboxMessage] = []
             for row in rows {
                 var message = Self.message(row)
-                let isSystem = message.campaignID == OutboxMessage.systemCampaign
-                // Re-checked here, in the claiming transaction: nothing goes out after an
-                // unsubscribe has committed.
-                if !isSystem,
-                   let reason = try String.fetchOne(db, sql: "SELECT reason FROM suppression WHERE address = ? AND channel = ?",
-                                                    arguments: [message.address, message.channel.rawValue])
-                {
+                let reason = try String.fetchOne(db.cachedStatement(sql: "SELECT reason FROM suppression WHERE address = ? AND channel = ?"),
+                                                 arguments: [message.address, message.channel.rawValue])
+                let counted = message.campaignID != OutboxMessage.systemCampaign && !message.isTransactional
+                let sends = counted ? try Self.sendsThatCount(for: message, since: sendsSince, now: now, db) : []
+                switch decide(ClaimCandidate(message: message, timeZone: row["lead_timezone"], suppression: reason, sends: sends)) {
+                case .send: break
+                case .suppressed(let note):
                     try db.execute(sql: "UPDATE outbox_message SET status = 'suppressed', last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
-                                   arguments: ["suppressed: \(reason)", message.id])
+                                   arguments: [note, message.id])
                     continue
-                }
-                let sends = isSystem || message.isTransactional ? [] : try Self.sendsThatCount(for: message, now: now, db)
-                if case .deferred(let until, let reason) = decide(ClaimCandidate(message: message, timeZone: row["lead_timezone"], sends: sends)) {
+                case .deferred(let until, let reason):
                     try db.execute(sql: """
                         UPDATE outbox_message SET status = 'pending', next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?
                         """, arguments: [until.timeIntervalSince1970, "deferred: \(reason)", message.id])
@@ -257,7 +222,12 @@ public final class SQLiteStore: LeadStore, Sendable {
         }
     }
 
-    static let dueLeadsSQL = "SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at <= ? ORDER BY wake_at"
+    static let dueLeadsSQL = "SELECT lead_id FROM enrollment INDEXED BY enrollment_due WHERE status = 'active' AND wake_at <= ? ORDER BY wake_at"
+    /// Due leads no other worker holds: the due index in order, each lead looked up by key.
+    static let dueFreeLeadsSQL = """
+        SELECT e.lead_id FROM enrollment e INDEXED BY enrollment_due JOIN lead l ON l.id = e.lead_id
+        WHERE e.status = 'active' AND e.wake_at <= ? AND (l.lease_until IS NULL OR l.lease_until < ?) ORDER BY e.wake_at
+        """
 
     /// Each side walks its partial index in order and stops at the limit. Left to itself the
     /// planner picks the status index and sorts every due row, which costs a claim seconds once
@@ -271,7 +241,7 @@ public final class SQLiteStore: LeadStore, Sendable {
             SELECT * FROM (SELECT id, lease_until AS due_at FROM outbox_message INDEXED BY outbox_leased
                 WHERE status = 'sending' AND lease_until <= :now\(channelFilter) ORDER BY lease_until LIMIT :limit)
         ) due JOIN outbox_message m ON m.id = due.id JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id
-        ORDER BY due.due_at LIMIT :limit
+        ORDER BY due.due_at, due.id LIMIT :limit
         """
     }
 
@@ -283,33 +253,31 @@ public final class SQLiteStore: LeadStore, Sendable {
             func plan(_ sql: String, _ arguments: StatementArguments) throws -> [String] {
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] }
             }
-            let ranking = Self.rankingSQL(filter: "stage < ?")
+            let prospects = RankingFilter(stages: Set(Stage.allCases.filter { $0 != .customer }))
+            let fixed = try Self.rankingPageSQL(.fixedPoints, filter: prospects, after: RankingCursor(value: 10, id: "lead_x"), limit: 512)
+            let gains = try Self.rankingPageSQL(.gainsRank, filter: prospects, after: RankingCursor(value: 10, id: "lead_x"), limit: 512)
             return [
                 "claim": try plan(Self.claimSQL(channelFilter: " AND channel IN (:channel0)"), ["now": 0, "limit": 64, "channel0": "email"]),
-                "due leads": try plan(Self.dueLeadsSQL, [0]),
-                "ranking by fixed points": try plan(ranking.byFixed, [Stage.customer.rawValue]),
-                "ranking by behaviour": try plan(ranking.byGains, [Stage.customer.rawValue]),
+                "due leads": try plan(Self.dueFreeLeadsSQL, [0, 0]),
+                "ranking by fixed points": try plan(fixed.0, fixed.1),
+                "ranking by behaviour": try plan(gains.0, gains.1),
             ]
         }
     }
 
     /// What a frequency cap counts at claim time: the lead's marketing messages on the channel
     /// that really left (at the time they left), and those in flight, this claim's own included.
-    static func sendsThatCount(for message: OutboxMessage, now: Date, _ db: Database) throws -> [SendRecord] {
+    static func sendsThatCount(for message: OutboxMessage, since: Date, now: Date, _ db: Database) throws -> [SendRecord] {
         try Row.fetchAll(db.cachedStatement(sql: """
             SELECT status, sent_at FROM outbox_message
             WHERE lead_id = ? AND channel = ? AND transactional = 0 AND campaign_id != ? AND id != ?
               AND ((status = 'sent' AND sent_at > ?) OR status = 'sending')
             """), arguments: [message.leadID, message.channel.rawValue, OutboxMessage.systemCampaign, message.id,
-                              now.timeIntervalSince1970 - sendWindow]).map { row in
+                              since.timeIntervalSince1970]).map { row in
             let status: String = row["status"]
             let at: Double? = row["sent_at"]
             return SendRecord(channel: message.channel, at: status == "sent" ? Date(timeIntervalSince1970: at ?? 0) : now, isTransactional: false)
         }
-    }
-
-    public func finish(messageID: String, attempt: Int, owner: String, result: AttemptResult, now: Date) async throws -> Bool {
-        try await finish([FinishedAttempt(messageID: messageID, attempt: attempt, result: result)], owner: owner, now: now)[0]
     }
 
     public func finish(_ attempts: [FinishedAttempt], owner: String, now: Date) async throws -> [Bool] {
@@ -326,17 +294,7 @@ public final class SQLiteStore: LeadStore, Sendable {
             try db.cachedStatement(sql: "UPDATE outbox_message SET status = 'sent', sent_at = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL \(guardClause)")
                 .execute(arguments: [now.timeIntervalSince1970] + keys)
             guard db.changesCount == 1 else { return false }
-            // A sent email or SMS is part of the lead's history; an alert to sales is not.
-            if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT lead_id, campaign_id, step_id, channel FROM outbox_message WHERE id = ?"),
-                                          arguments: [attempt.messageID]),
-               row["channel"] != OutgoingMessage.Channel.sales.rawValue
-            {
-                let channel: String = row["channel"]
-                let event = LeadEvent("\(channel).sent", at: now, properties: [
-                    "campaign": .string(row["campaign_id"]), "step": .string(row["step_id"]), "message": .string(attempt.messageID),
-                ])
-                try insert(event, leadID: row["lead_id"], clientID: nil, db)
-            }
+            if let entry = attempt.historyEvent { try insert(NewEvent(entry.event), leadID: entry.leadID, db) }
             return true
         case .retry(let at, let error):
             try db.cachedStatement(sql: "UPDATE outbox_message SET status = 'pending', next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL \(guardClause)")
@@ -398,7 +356,7 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     // MARK: - Compliance
 
-    public func suppress(address: String, channel: OutgoingMessage.Channel, reason: String, at: Date) async throws {
+    public func suppress(address: String, channel: MessageChannel, reason: String, at: Date) async throws {
         try await write { db in
             try db.execute(sql: """
                 INSERT INTO suppression (address, channel, reason, at) VALUES (?, ?, ?, ?)
@@ -419,7 +377,7 @@ public final class SQLiteStore: LeadStore, Sendable {
         return counts
     }
 
-    public func suppressions(address: String) async throws -> [OutgoingMessage.Channel: String] {
+    public func suppressions(address: String) async throws -> [MessageChannel: String] {
         try await read { db in try Self.suppressions(db, addresses: [address]) }
     }
 

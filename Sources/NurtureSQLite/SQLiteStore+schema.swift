@@ -127,6 +127,21 @@ extension SQLiteStore {
                 CREATE INDEX lead_phone ON lead(phone) WHERE phone IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v4 versions and leases, ranking walks by id") { db in
+            // Every commit moves a lead's version, so work computed outside the writer commits
+            // only if nothing changed the lead meanwhile; due work is leased with a fencing
+            // token. The ranking indexes carry the id so a page resumes exactly after the last.
+            try db.execute(sql: """
+                ALTER TABLE lead ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE lead ADD COLUMN lease_owner TEXT;
+                ALTER TABLE lead ADD COLUMN lease_until REAL;
+                ALTER TABLE lead ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+                DROP INDEX lead_score_fixed;
+                DROP INDEX lead_score_rank;
+                CREATE INDEX lead_fixed_id ON lead(score_fixed DESC, id);
+                CREATE INDEX lead_rank_id ON lead(score_rank DESC, id) WHERE score_rank IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

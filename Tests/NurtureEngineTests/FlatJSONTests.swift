@@ -1,6 +1,6 @@
 import Foundation
 import NurtureDSL
-@testable import NurtureStore
+import NurtureStorage
 import Testing
 
 /// The flat reader must read back exactly what the store writes, and give way to JSONDecoder
@@ -19,11 +19,11 @@ struct FlatJSONTests {
                 default: values[key] = .bool(Bool.random(using: &generator))
                 }
             }
-            let text = SQLiteStore.json(values)
+            let text = FlatJSON.json(values)
             #expect(FlatJSON.object(text) == values, "\(text)")
             #expect(FlatJSON.object(text) == (try JSONDecoder().decode([String: Value].self, from: Data(text.utf8))))
             let strings = Array(values.keys)
-            #expect(FlatJSON.strings(SQLiteStore.json(strings)) == strings)
+            #expect(FlatJSON.strings(FlatJSON.json(strings)) == strings)
         }
     }
 

@@ -1,9 +1,9 @@
 import Foundation
 import GRDB
 import NurtureDSL
-import NurtureEngine
+import NurtureStorage
 
-/// Row mapping and the load/persist pair around every unit of work.
+/// Row mapping, snapshots, and the checked writes of a commit.
 extension SQLiteStore {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -15,33 +15,10 @@ extension SQLiteStore {
         String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
-    /// The JSON of an attribute or property map, written directly: it is stored for every lead,
-    /// event and enrollment, and JSONEncoder costs more than the insert itself.
-    static func json(_ values: [String: Value]) -> String {
-        if values.isEmpty { return "{}" }
-        var out = "{"
-        for (index, key) in values.keys.sorted().enumerated() {
-            if index > 0 { out += "," }
-            out += quoted(key) + ":"
-            switch values[key]! {
-            case .string(let text): out += quoted(text)
-            case .number(let number): out += number.isFinite ? Value.number(number).textValue : "null"
-            case .bool(let flag): out += flag ? "true" : "false"
-            }
-        }
-        return out + "}"
-    }
+    static func json(_ values: [String: Value]) -> String { FlatJSON.json(values) }
+    static func json(_ values: [String: String]) -> String { FlatJSON.json(values) }
+    static func json(_ values: [String]) -> String { FlatJSON.json(values) }
 
-    static func json(_ values: [String: String]) -> String {
-        if values.isEmpty { return "{}" }
-        return "{" + values.keys.sorted().map { quoted($0) + ":" + quoted(values[$0]!) }.joined(separator: ",") + "}"
-    }
-
-    static func json(_ values: [String]) -> String {
-        "[" + values.map(quoted).joined(separator: ",") + "]"
-    }
-
-    static func quoted(_ text: String) -> String { JSONString.quoted(text) }
 
     static let decoder = JSONDecoder()
 
@@ -85,32 +62,14 @@ extension SQLiteStore {
 
     // MARK: - Leads
 
-    static func fetchLead(_ db: Database, id: String) throws -> Lead? {
-        try fetchScoredLead(db, id: id)?.lead
-    }
-
-    static func fetchLead(_ db: Database, email: String) throws -> Lead? {
-        try fetchScoredLead(db, email: email)?.lead
-    }
-
-    static func fetchScoredLead(_ db: Database, id: String) throws -> (lead: Lead, scoring: ScoreSnapshot)? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM lead WHERE id = ?"), arguments: [id]).map { (lead($0), scoreSnapshot($0)) }
-    }
-
-    static func fetchScoredLead(_ db: Database, email: String) throws -> (lead: Lead, scoring: ScoreSnapshot)? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM lead WHERE email = ?"), arguments: [email.lowercased()]).map { (lead($0), scoreSnapshot($0)) }
-    }
-
-    static func fetchScoredLead(_ db: Database, _ subject: IncomingEvent.Subject) throws -> (lead: Lead, scoring: ScoreSnapshot)? {
-        switch subject {
-        case .id(let text), .email(let text), .phone(let text): try refuseCutText([("lead", text)])
+    static func leadRow(_ db: Database, _ key: LeadKey) throws -> Row? {
+        switch key {
+        case .id(let text), .email(let text), .phone(let text): try TextWithNUL.refuse([("lead", text)])
         }
-        return switch subject {
-        case .id(let id): try fetchScoredLead(db, id: id)
-        case .email(let email): try fetchScoredLead(db, email: email)
-        case .phone(let phone):
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM lead WHERE phone = ? ORDER BY created_at LIMIT 1"), arguments: [phone])
-                .map { (lead($0), scoreSnapshot($0)) }
+        return switch key {
+        case .id(let id): try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM lead WHERE id = ?"), arguments: [id])
+        case .email(let email): try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM lead WHERE email = ?"), arguments: [email.lowercased()])
+        case .phone(let phone): try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM lead WHERE phone = ? ORDER BY created_at LIMIT 1"), arguments: [phone])
         }
     }
 
@@ -140,7 +99,7 @@ extension SQLiteStore {
     }
 
     static func save(_ lead: Lead, scoring: ScoreSnapshot, _ db: Database, now: Date, insert: Bool) throws {
-        try refuseCutText([
+        try TextWithNUL.refuse([
             ("email", lead.email), ("phone", lead.phone), ("first_name", lead.firstName), ("last_name", lead.lastName),
             ("company", lead.company), ("job_title", lead.jobTitle), ("industry", lead.industry), ("country", lead.country),
             ("timezone", lead.timeZone), ("source", lead.source), ("owner", lead.owner),
@@ -173,10 +132,14 @@ extension SQLiteStore {
 
     // MARK: - Events
 
-    static func insert(_ event: LeadEvent, leadID: String, clientID: String?, _ db: Database) throws {
-        try refuseCutText([("event type", event.type), ("event id", clientID)])
-        try db.cachedStatement(sql: "INSERT INTO event (lead_id, type, at, properties, client_id) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [leadID, event.type, event.at.timeIntervalSince1970, event.properties.isEmpty ? "{}" : json(event.properties), clientID])
+    /// False when the event's id was stored before (nothing is written then).
+    @discardableResult
+    static func insert(_ new: NewEvent, leadID: String, _ db: Database) throws -> Bool {
+        let event = new.event
+        try TextWithNUL.refuse([("event type", event.type), ("event id", new.clientID)])
+        try db.cachedStatement(sql: "INSERT INTO event (lead_id, type, at, properties, client_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING")
+            .execute(arguments: [leadID, event.type, event.at.timeIntervalSince1970, event.properties.isEmpty ? "{}" : json(event.properties), new.clientID])
+        return db.changesCount == 1
     }
 
     static func event(_ row: Row) -> LeadEvent {
@@ -185,78 +148,68 @@ extension SQLiteStore {
                          properties: properties == "{}" ? [:] : decode([String: Value].self, properties, default: [:]))
     }
 
-    // MARK: - Sales rotation
+    // MARK: - Snapshots and commits
 
-    static func rotation(_ db: Database) throws -> OwnerRotation {
-        let stored = try String.fetchOne(db.cachedStatement(sql: "SELECT CAST(value AS TEXT) FROM setting WHERE key = 'owner.rotation'"))
-        return OwnerRotation(next: stored.flatMap { Int($0) } ?? 0)
-    }
-
-    static func save(_ rotation: OwnerRotation, _ db: Database) throws {
-        guard rotation.next != rotation.start else { return }
-        try db.execute(sql: "INSERT INTO setting (key, value) VALUES ('owner.rotation', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                       arguments: [String(rotation.next)])
-    }
-
-    // MARK: - Work
-
-    static func loadWork(_ db: Database, lead: Lead, scoring: ScoreSnapshot, now: Date) throws -> LeadWork {
-        let since = now.timeIntervalSince1970 - historyWindow
+    static func snapshot(_ db: Database, row: Row, window: HistoryWindow) throws -> LeadSnapshot {
+        let lead = lead(row)
         let events = try Row.fetchAll(db.cachedStatement(sql: "SELECT type, at, properties FROM event WHERE lead_id = ? AND at >= ? ORDER BY at, seq"),
-                                      arguments: [lead.id, since]).map(event)
+                                      arguments: [lead.id, window.eventsSince.timeIntervalSince1970]).map(event)
         let sends = try Row.fetchAll(db.cachedStatement(sql: "SELECT channel, created_at, transactional FROM outbox_message WHERE lead_id = ? AND created_at >= ? AND campaign_id != ?"),
-                                     arguments: [lead.id, now.timeIntervalSince1970 - sendWindow, OutboxMessage.systemCampaign]).compactMap { row -> SendRecord? in
-            guard let channel = OutgoingMessage.Channel(rawValue: row["channel"]) else { return nil }
+                                     arguments: [lead.id, window.sendsSince.timeIntervalSince1970, OutboxMessage.systemCampaign]).compactMap { row -> SendRecord? in
+            guard let channel = MessageChannel(rawValue: row["channel"]) else { return nil }
             return SendRecord(channel: channel, at: Date(timeIntervalSince1970: row["created_at"]), isTransactional: row["transactional"])
         }
         let enrollments = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM enrollment WHERE lead_id = ? ORDER BY enrolled_at, sequence"),
                                            arguments: [lead.id]).map(enrollment)
         let suppressions = try suppressions(db, addresses: [lead.email, lead.phone].compactMap { $0 })
-        return LeadWork(state: LeadState(lead: lead, events: events, sends: sends, suppressions: suppressions, scoring: scoring), enrollments: enrollments)
+        return LeadSnapshot(lead: lead, scoring: scoreSnapshot(row), version: row["version"], leaseOwner: row["lease_owner"],
+                            leaseUntil: date(row["lease_until"]), leaseToken: row["lease_token"], events: events, sends: sends,
+                            enrollments: enrollments, suppressions: suppressions)
     }
 
-    /// Writes back what a unit of work changed: the lead, its enrollments, new events and messages.
-    static func persist(_ work: LeadWork, loaded: LeadWork, _ db: Database, now: Date) throws {
-        if work.lead != loaded.lead || work.state.scoring != loaded.state.scoring {
-            try save(work.lead, scoring: work.state.scoring, db, now: now, insert: false)
+    /// One change, inside its own savepoint: the version (and lease) check first, then the writes.
+    static func apply(_ change: LeadChange, _ db: Database, now: Date) throws -> CommitOutcome {
+        let lead = change.lead
+        switch change.base {
+        case .new:
+            if let email = lead.email,
+               try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM lead WHERE email = ?"), arguments: [email.lowercased()]) == true
+            {
+                return .conflict
+            }
+            try save(lead, scoring: change.scoring, db, now: now, insert: true)
+        case .version(let version):
+            try db.cachedStatement(sql: "UPDATE lead SET version = version + 1 WHERE id = ? AND version = ?").execute(arguments: [lead.id, version])
+            guard db.changesCount == 1 else { return .conflict }
+        case .leased(let version, let token, let owner):
+            try db.cachedStatement(sql: """
+                UPDATE lead SET version = version + 1, lease_owner = NULL, lease_until = NULL
+                WHERE id = ? AND version = ? AND lease_token = ? AND lease_owner = ? AND lease_until >= ?
+                """).execute(arguments: [lead.id, version, token, owner, now.timeIntervalSince1970])
+            guard db.changesCount == 1 else { return .conflict }
         }
-        let before = Dictionary(loaded.enrollments.map { ("\($0.campaignID)#\($0.sequence)", $0) }) { a, _ in a }
-        for enrollment in work.enrollments where before["\(enrollment.campaignID)#\(enrollment.sequence)"] != enrollment {
-            try save(enrollment, db, now: now)
+        if change.leadChanged, change.base != .new { try save(lead, scoring: change.scoring, db, now: now, insert: false) }
+        for enrollment in change.enrollments { try save(enrollment, db, now: now) }
+        for event in change.events where try !insert(event, leadID: lead.id, db) {
+            return .duplicateEvent(clientID: event.clientID ?? "")
         }
-        for event in work.newEvents { try insert(event, leadID: work.lead.id, clientID: nil, db) }
-        for message in work.newMessages { try insert(message, db) }
-        if work.state.suppressions != loaded.state.suppressions {
-            try persistSuppressions(work.state.suppressions, was: loaded.state.suppressions, lead: work.lead, db, now: now)
+        for message in change.messages { try insert(message, db) }
+        for suppression in change.suppressions {
+            if let reason = suppression.reason {
+                try db.cachedStatement(sql: """
+                    INSERT INTO suppression (address, channel, reason, at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, at = excluded.at
+                    """).execute(arguments: [suppression.address, suppression.channel.rawValue, reason, now.timeIntervalSince1970])
+            } else {
+                try db.cachedStatement(sql: "DELETE FROM suppression WHERE address = ? AND channel = ?")
+                    .execute(arguments: [suppression.address, suppression.channel.rawValue])
+            }
         }
-        for (messageID, delivery) in work.deliveryUpdates {
+        for (messageID, delivery) in change.deliveries {
             try db.cachedStatement(sql: "UPDATE outbox_message SET delivery = ?, delivery_at = ? WHERE id = ? AND lead_id = ?")
-                .execute(arguments: [delivery, now.timeIntervalSince1970, messageID, work.lead.id])
+                .execute(arguments: [delivery, now.timeIntervalSince1970, messageID, lead.id])
         }
-    }
-
-    /// Suppressions belong to addresses (so they outlive a deleted lead and bind a re-imported
-    /// one); the work sees them per channel of the lead's current addresses.
-    static func persistSuppressions(
-        _ now: [OutgoingMessage.Channel: String], was: [OutgoingMessage.Channel: String], lead: Lead, _ db: Database, now moment: Date
-    ) throws {
-        for channel in Set(now.keys).union(was.keys) where now[channel] != was[channel] {
-            let addresses = switch channel {
-            case .email: [lead.email].compactMap { $0 }
-            case .sms: [lead.phone].compactMap { $0 }
-            case .sales: [String]()
-            }
-            for address in addresses {
-                if let reason = now[channel] {
-                    try db.cachedStatement(sql: """
-                        INSERT INTO suppression (address, channel, reason, at) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, at = excluded.at
-                        """).execute(arguments: [address, channel.rawValue, reason, moment.timeIntervalSince1970])
-                } else {
-                    try db.cachedStatement(sql: "DELETE FROM suppression WHERE address = ? AND channel = ?").execute(arguments: [address, channel.rawValue])
-                }
-            }
-        }
+        return .committed
     }
 
     static func enrollment(_ row: Row) -> Enrollment {
@@ -319,7 +272,7 @@ extension SQLiteStore {
     static func message(_ row: Row) -> OutboxMessage {
         var message = OutboxMessage(
             id: row["id"], leadID: row["lead_id"], campaignID: row["campaign_id"], stepID: row["step_id"],
-            channel: OutgoingMessage.Channel(rawValue: row["channel"]) ?? .email, address: row["address"], variant: row["variant"],
+            channel: MessageChannel(rawValue: row["channel"]) ?? .email, address: row["address"], variant: row["variant"],
             subject: row["subject"], preview: row["preview"], payload: row["payload"], isTransactional: row["transactional"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]))
         message.status = OutboxMessage.Status(rawValue: row["status"]) ?? .pending
@@ -333,30 +286,13 @@ extension SQLiteStore {
         return message
     }
 
-    static func suppressions(_ db: Database, addresses: [String]) throws -> [OutgoingMessage.Channel: String] {
-        var found: [OutgoingMessage.Channel: String] = [:]
+    static func suppressions(_ db: Database, addresses: [String]) throws -> [MessageChannel: String] {
+        var found: [MessageChannel: String] = [:]
         for address in addresses {
             for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT channel, reason FROM suppression WHERE address = ?"), arguments: [address]) {
-                if let channel = OutgoingMessage.Channel(rawValue: row["channel"]) { found[channel] = row["reason"] }
+                if let channel = MessageChannel(rawValue: row["channel"]) { found[channel] = row["reason"] }
             }
         }
         return found
-    }
-}
-
-/// GRDB hands SQLite every string as a C string, which ends at the first NUL, and reads text
-/// back the same way: `a\u{0}b` would be stored, compared and matched as `a`. The boundary
-/// refuses such input with a per-field message; this makes the store refuse, never truncate,
-/// whatever slips past it (PostgreSQL refuses NUL in text as well).
-public struct TextWithNUL: Error, CustomStringConvertible {
-    public let field: String
-    public var description: String { "\(field) contains U+0000 (NUL), which the database cannot store intact; nothing was written" }
-}
-
-extension SQLiteStore {
-    static func refuseCutText(_ fields: [(String, String?)]) throws {
-        for (field, text) in fields {
-            if let text, text.utf8.contains(0) { throw TextWithNUL(field: field) }
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 public import NurtureDSL
+public import NurtureStorage
 
 /// What an import row or an API call says about a lead, keyed by email. Fields left nil keep
 /// the stored value, so a CSV without a `timezone` column never resets anyone's zone.

@@ -1,0 +1,446 @@
+public import Foundation
+public import NurtureDSL
+
+/// What the engine needs from a database, split by role so each part of the engine asks for
+/// only what it uses (the dispatcher needs the outbox queue, nothing else). The storage knows
+/// records, not rules: every decision (who enters what, which event is a duplicate, what a send
+/// records, how leads rank) is the engine's, made with no transaction open; the storage reads
+/// snapshots and commits changes only if nothing changed them meanwhile. One conformance suite
+/// (`StorageConformance` in NurtureTesting) runs against every backend so they behave the same.
+public protocol LeadStore: LeadStates, DueWork, OutboxQueue, SuppressionList, SecretStore, ReadQueries {}
+
+/// Leads and their state: read as snapshots, changed by commits checked against the version read.
+public protocol LeadStates: Sendable {
+    /// What a unit of work reads about each lead found by `keys` (unknown keys are absent): the
+    /// lead and its version, its events and sends since the window's start, every enrollment, and
+    /// the suppressions of its addresses. Reads only; no lock is held afterwards.
+    func snapshots(_ keys: [LeadKey], window: HistoryWindow) async throws -> [LeadKey: LeadSnapshot]
+
+    /// Writes each change in one transaction, each standing alone: a change whose lead is no
+    /// longer at the version it was read at (or whose lease was lost, or whose new lead's email
+    /// was taken meanwhile) is skipped as `.conflict`, and one holding an event id already stored
+    /// is skipped as `.duplicateEvent`. `rotationAdvance` moves the sales round-robin by that
+    /// many turns in the same transaction.
+    func commit(_ changes: [LeadChange], rotationAdvance: Int, now: Date) async throws -> [CommitOutcome]
+
+    /// Where the sales round-robin stands.
+    func rotationPosition() async throws -> Int
+
+    /// Which of these event ids are already stored.
+    func storedEventIDs(_ ids: [String]) async throws -> Set<String>
+
+    func lead(id: String) async throws -> Lead?
+    func lead(email: String) async throws -> Lead?
+
+    /// Lead ids in id order after `after`, for passes over everyone (`scores recompute`).
+    func leadIDs(after: String?, limit: Int) async throws -> [String]
+}
+
+/// Which leads have a step due, handed out under leases so workers never share one.
+public protocol DueWork: Sendable {
+    /// Leases up to `limit` leads with an enrollment due at `now` (soonest first) whose lease is
+    /// free or expired, to `owner` until `leaseUntil`. Each lease carries a fencing token: a
+    /// commit under an older token, or after the lease expired, is refused.
+    func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [LeadLease]
+
+    /// Ids of leads with an enrollment due at `now`, soonest first, leased or not (reports, tests).
+    func dueLeadIDs(at now: Date, limit: Int) async throws -> [String]
+}
+
+/// The outbox: messages claimed under a lease, their attempts recorded, dead letters revived.
+public protocol OutboxQueue: Sendable {
+    /// Claims up to `limit` messages of `channels` (all when nil) that are due at `now` (or whose
+    /// lease expired) for `owner` until `leaseUntil`, counting an attempt. In the same
+    /// transaction each one is put to `decide` with what the last check needs (the lead's time
+    /// zone, the suppression of its address, its sends since `sendsSince`): a deferred message
+    /// goes back to the queue until the moment it names without counting an attempt, a
+    /// suppressed one is closed as suppressed.
+    func claimMessages(
+        now: Date, limit: Int, owner: String, leaseUntil: Date, channels: Set<MessageChannel>?, sendsSince: Date,
+        decide: @Sendable (ClaimCandidate) -> ClaimDecision
+    ) async throws -> ClaimBatch
+
+    /// Records the results of attempts in one transaction (one fsync instead of one per message),
+    /// each only if `owner` still holds that attempt: a worker whose lease expired can no longer
+    /// complete a message another worker took over. A recorded attempt's `historyEvent` joins its
+    /// lead's events in the same transaction. A crash before it commits only means those messages
+    /// are sent again, under the same ids.
+    func finish(_ attempts: [FinishedAttempt], owner: String, now: Date) async throws -> [Bool]
+
+    /// Gives claimed messages that were never attempted back to the queue (a worker stopping
+    /// with some still waiting for a slot), as if never claimed, while `owner` still holds them.
+    func release(_ messages: [(id: String, attempt: Int)], owner: String) async throws
+
+    func messages(status: OutboxMessage.Status?, limit: Int) async throws -> [OutboxMessage]
+    func message(id: String) async throws -> OutboxMessage?
+
+    /// Puts dead letters back in the queue under their own ids; all of them when `ids` is nil.
+    func retryDeadLetters(ids: [String]?, now: Date) async throws -> Int
+
+    /// Outbox messages by status: the queue depth `/metrics` reports, cheap enough to scrape.
+    func outboxCounts() async throws -> [String: Int]
+}
+
+/// Addresses that must never be sent to.
+public protocol SuppressionList: Sendable {
+    func suppress(address: String, channel: MessageChannel, reason: String, at: Date) async throws
+    func suppressions(address: String) async throws -> [MessageChannel: String]
+}
+
+/// Secrets a deployment keeps in its database.
+public protocol SecretStore: Sendable {
+    /// A random 32-byte secret created on first use and kept in the database, so a default
+    /// install signs its links with a key nobody else has.
+    func secret(named name: String) async throws -> Data
+}
+
+/// What `leads top`, `leads show` and the reports read.
+public protocol ReadQueries: Sendable {
+    /// Leads matching `filter`, best first by one stored score part (ties by id), after `cursor`:
+    /// an index walk that reads only what it returns, for the engine's ranking.
+    func rankingPage(by order: RankingOrder, filter: RankingFilter, after cursor: RankingCursor?, limit: Int) async throws -> [RankingRow]
+
+    /// The latest events of a lead, newest first, whatever their age.
+    func latestEvents(leadID: String, limit: Int) async throws -> [LeadEvent]
+
+    /// The latest messages to and about a lead, newest first.
+    func latestMessages(leadID: String, limit: Int) async throws -> [OutboxMessage]
+
+    /// How many leads each scoring model version scored; "" counts leads never scored.
+    func scoreVersions() async throws -> [String: Int]
+
+    func counts() async throws -> StoreCounts
+}
+
+/// How a lead is found: by id, email (case-insensitive) or phone.
+public enum LeadKey: Sendable, Hashable {
+    case id(String)
+    case email(String)
+    /// E.164; the earliest lead with that number (SMS replies carry only the number).
+    case phone(String)
+}
+
+extension LeadKey {
+    /// The email address or phone number it names; nil for a lead id.
+    public var address: String? {
+        switch self {
+        case .email(let email): email
+        case .phone(let phone): phone
+        case .id: nil
+        }
+    }
+}
+
+/// How far back a snapshot reads a lead's history.
+public struct HistoryWindow: Sendable, Hashable {
+    public var eventsSince: Date
+    public var sendsSince: Date
+
+    public init(eventsSince: Date, sendsSince: Date) {
+        self.eventsSince = eventsSince
+        self.sendsSince = sendsSince
+    }
+}
+
+/// A lead as a unit of work reads it.
+public struct LeadSnapshot: Sendable {
+    public var lead: Lead
+    public var scoring: ScoreSnapshot
+    /// Moves on every commit that touches the lead; a change commits only at the version it read.
+    public var version: Int
+    /// Who holds the lead's due-work lease, until when, under which token (the last one handed
+    /// out, which stays after the lease is freed).
+    public var leaseOwner: String?
+    public var leaseUntil: Date?
+    public var leaseToken: Int
+    /// Events since the window's start, in time order.
+    public var events: [LeadEvent]
+    /// Messages produced since the window's start (system messages excluded).
+    public var sends: [SendRecord]
+    /// Every enrollment, ended ones too, in enrollment order.
+    public var enrollments: [Enrollment]
+    /// Suppressions of the lead's email and phone.
+    public var suppressions: [MessageChannel: String]
+
+    public init(
+        lead: Lead, scoring: ScoreSnapshot = ScoreSnapshot(), version: Int = 0, leaseOwner: String? = nil, leaseUntil: Date? = nil,
+        leaseToken: Int = 0, events: [LeadEvent] = [], sends: [SendRecord] = [], enrollments: [Enrollment] = [],
+        suppressions: [MessageChannel: String] = [:]
+    ) {
+        self.lead = lead
+        self.scoring = scoring
+        self.version = version
+        self.leaseOwner = leaseOwner
+        self.leaseUntil = leaseUntil
+        self.leaseToken = leaseToken
+        self.events = events
+        self.sends = sends
+        self.enrollments = enrollments
+        self.suppressions = suppressions
+    }
+}
+
+/// A lead handed to one worker: its id and the fencing token of this lease.
+public struct LeadLease: Sendable, Hashable {
+    public var leadID: String
+    public var token: Int
+
+    public init(leadID: String, token: Int) {
+        self.leadID = leadID
+        self.token = token
+    }
+}
+
+/// What one unit of work writes about one lead.
+public struct LeadChange: Sendable {
+    public enum Base: Sendable, Hashable {
+        /// A lead that did not exist: inserted, unless its email was taken meanwhile.
+        case new
+        /// Committed only if the lead is still at this version.
+        case version(Int)
+        /// Due work: committed only at this version while `owner` still holds the lease with
+        /// this token, unexpired; the lease is freed by the commit.
+        case leased(version: Int, token: Int, owner: String)
+    }
+
+    public var base: Base
+    /// The lead as the work left it, with its score parts.
+    public var lead: Lead
+    public var scoring: ScoreSnapshot
+    /// Whether the lead's row must be written (always, for a new lead).
+    public var leadChanged: Bool
+    /// Enrollments that are new or changed.
+    public var enrollments: [Enrollment]
+    /// Events to add to the lead's history, in order; those with an id are stored once.
+    public var events: [NewEvent]
+    /// Messages to write to the outbox; a message id already there is left as it is.
+    public var messages: [OutboxMessage]
+    public var suppressions: [SuppressionChange]
+    /// What providers reported about sent messages: message id → delivered, bounced, …
+    public var deliveries: [String: String]
+
+    public init(
+        base: Base, lead: Lead, scoring: ScoreSnapshot, leadChanged: Bool, enrollments: [Enrollment] = [], events: [NewEvent] = [],
+        messages: [OutboxMessage] = [], suppressions: [SuppressionChange] = [], deliveries: [String: String] = [:]
+    ) {
+        self.base = base
+        self.lead = lead
+        self.scoring = scoring
+        self.leadChanged = leadChanged
+        self.enrollments = enrollments
+        self.events = events
+        self.messages = messages
+        self.suppressions = suppressions
+        self.deliveries = deliveries
+    }
+}
+
+public struct NewEvent: Sendable, Hashable {
+    public var event: LeadEvent
+    /// The sender's id for de-duplication: an event with an id already stored is refused.
+    public var clientID: String?
+
+    public init(_ event: LeadEvent, clientID: String? = nil) {
+        self.event = event
+        self.clientID = clientID
+    }
+}
+
+/// An address suppressed on a channel (`reason`), or lifted (`reason` nil).
+public struct SuppressionChange: Sendable, Hashable {
+    public var address: String
+    public var channel: MessageChannel
+    public var reason: String?
+
+    public init(address: String, channel: MessageChannel, reason: String?) {
+        self.address = address
+        self.channel = channel
+        self.reason = reason
+    }
+}
+
+public enum CommitOutcome: Sendable, Hashable {
+    case committed
+    /// The lead changed since it was read (or the lease was lost, or a new lead's email was
+    /// taken): nothing of this change was written; read it again and redo the work.
+    case conflict
+    /// The change held an event whose id was already stored: nothing of it was written.
+    case duplicateEvent(clientID: String)
+}
+
+/// The database could not take the work now (another connection held its lock past the busy
+/// timeout). Nothing was written; the same call can be made again later.
+public struct StorageBusy: Error, Sendable, CustomStringConvertible {
+    public let detail: String
+    public init(_ detail: String) { self.detail = detail }
+    public var description: String { "the database is busy (\(detail)); nothing was written, try again shortly" }
+}
+
+/// A string holding NUL, which neither SQLite through GRDB (C strings: `a\u{0}b` would be stored
+/// as `a`) nor PostgreSQL can store intact. The boundary refuses such input with a per-field
+/// message; the backends refuse, never truncate, whatever slips past it.
+public struct TextWithNUL: Error, CustomStringConvertible {
+    public let field: String
+    public init(field: String) { self.field = field }
+    public var description: String { "\(field) contains U+0000 (NUL), which the database cannot store intact; nothing was written" }
+
+    public static func refuse(_ fields: [(String, String?)]) throws {
+        for (field, text) in fields {
+            if let text, text.utf8.contains(0) { throw TextWithNUL(field: field) }
+        }
+    }
+}
+
+/// A message about to be claimed, with what the last check before it leaves needs to know.
+public struct ClaimCandidate: Sendable, Hashable {
+    public var message: OutboxMessage
+    /// The lead's time zone as it is now (it may have changed since the message was produced).
+    public var timeZone: String
+    /// Why the message's address is suppressed on its channel, if it is.
+    public var suppression: String?
+    /// The lead's other marketing messages on this channel that really left (at their send
+    /// time) since the claim's `sendsSince`, or are being sent right now (at `now`). Empty for
+    /// transactional and system messages, which caps do not count.
+    public var sends: [SendRecord]
+
+    public init(message: OutboxMessage, timeZone: String, suppression: String? = nil, sends: [SendRecord]) {
+        self.message = message
+        self.timeZone = timeZone
+        self.suppression = suppression
+        self.sends = sends
+    }
+}
+
+public struct ClaimBatch: Sendable {
+    /// Claimed for sending.
+    public var messages: [OutboxMessage]
+    /// Due messages looked at, the suppressed and deferred included: fewer than the limit means
+    /// nothing more was due.
+    public var examined: Int
+
+    public init(messages: [OutboxMessage], examined: Int) {
+        self.messages = messages
+        self.examined = examined
+    }
+}
+
+public enum ClaimDecision: Sendable, Hashable {
+    case send
+    /// Not now: back to the queue until `until`, with `reason` as its last note.
+    case deferred(until: Date, reason: String)
+    /// Never: closed as suppressed, with `reason` as its last note.
+    case suppressed(reason: String)
+}
+
+extension OutboxQueue {
+    /// A claim that sends whatever is not suppressed, for tests of the queue itself.
+    public func claimMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [OutboxMessage] {
+        try await claimMessages(now: now, limit: limit, owner: owner, leaseUntil: leaseUntil, channels: nil, sendsSince: now) { candidate in
+            candidate.suppression.map { .suppressed(reason: "suppressed: \($0)") } ?? .send
+        }.messages
+    }
+
+    public func finish(messageID: String, attempt: Int, owner: String, result: AttemptResult, now: Date) async throws -> Bool {
+        try await finish([FinishedAttempt(messageID: messageID, attempt: attempt, result: result)], owner: owner, now: now)[0]
+    }
+}
+
+public struct FinishedAttempt: Sendable, Hashable {
+    public var messageID: String
+    public var attempt: Int
+    public var result: AttemptResult
+    /// Joins the lead's history when the result is recorded (e.g. `email.sent`).
+    public var historyEvent: LeadHistoryEntry?
+
+    public init(messageID: String, attempt: Int, result: AttemptResult, historyEvent: LeadHistoryEntry? = nil) {
+        self.messageID = messageID
+        self.attempt = attempt
+        self.result = result
+        self.historyEvent = historyEvent
+    }
+}
+
+/// An event of a lead's, written outside a unit of work.
+public struct LeadHistoryEntry: Sendable, Hashable {
+    public var leadID: String
+    public var event: LeadEvent
+
+    public init(leadID: String, event: LeadEvent) {
+        self.leadID = leadID
+        self.event = event
+    }
+}
+
+public enum AttemptResult: Sendable, Hashable {
+    case sent
+    case retry(at: Date, error: String)
+    case dead(error: String)
+    case suppressed(reason: String)
+}
+
+public struct StoreCounts: Sendable, Hashable, Codable {
+    public var leads = 0
+    public var events = 0
+    public var activeEnrollments = 0
+    public var messagesByStatus: [String: Int] = [:]
+
+    public init() {}
+}
+
+/// The two stored score parts a ranking walks down.
+public enum RankingOrder: Sendable, Hashable {
+    /// Profile and source points, which do not decay.
+    case fixedPoints
+    /// Behaviour gains, through the rank that orders them at any common instant.
+    case gainsRank
+}
+
+/// Which leads a ranking considers.
+public struct RankingFilter: Sendable, Hashable {
+    /// A lead field, `tag`, or a declared attribute that must equal a value (case-insensitive).
+    public struct Segment: Sendable, Hashable {
+        public var name: String
+        public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public var stages: Set<Stage>
+    public var segments: [Segment]
+
+    public init(stages: Set<Stage>, segments: [Segment] = []) {
+        self.stages = stages
+        self.segments = segments
+    }
+}
+
+/// Where a ranking page ended: the last row's value of the order's part, and its id.
+public struct RankingCursor: Sendable, Hashable {
+    public var value: Double
+    public var id: String
+
+    public init(value: Double, id: String) {
+        self.value = value
+        self.id = id
+    }
+}
+
+public struct RankingRow: Sendable, Hashable {
+    public var id: String
+    public var scoring: ScoreSnapshot
+
+    public init(id: String, scoring: ScoreSnapshot) {
+        self.id = id
+        self.scoring = scoring
+    }
+}
+
+/// A segment that names neither a lead field, `tag`, nor a declared attribute.
+public struct UnknownSegment: Error, CustomStringConvertible {
+    public let name: String
+    public init(name: String) { self.name = name }
+    public var description: String { "cannot filter on '\(name)': use a lead field, tag, or a declared attribute name" }
+}

@@ -1,0 +1,89 @@
+public import Foundation
+
+/// A message written to the outbox in the same transaction that advanced its enrollment, then
+/// dispatched. Its id is its idempotency key: derived from the enrollment, step and occurrence,
+/// so it never changes across retries, restarts or a replay of the same step.
+public struct OutboxMessage: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Waiting for its next attempt at `nextAttemptAt`.
+        case pending
+        /// Claimed by a worker until `leaseUntil`.
+        case sending
+        case sent
+        /// Gave up after the retry horizon or a permanent failure; `dead-letters retry` revives it.
+        case dead
+        /// Not sent because the address was suppressed by the time it was claimed.
+        case suppressed
+    }
+
+    public var id: String
+    public var leadID: String
+    public var campaignID: String
+    public var stepID: String
+    public var channel: MessageChannel
+    public var address: String
+    public var variant: String?
+    public var subject: String?
+    /// The text part (or the SMS body), for `nurture outbox`.
+    public var preview: String
+    /// The JSON body the webhook channel posts, rendered once when the message was produced.
+    public var payload: String
+    public var isTransactional: Bool
+    public var createdAt: Date
+    public var status: Status
+    public var attempts: Int
+    public var nextAttemptAt: Date
+    public var lastError: String?
+    public var leaseOwner: String?
+    public var leaseUntil: Date?
+    public var sentAt: Date?
+    /// What the provider reported after sending: delivered, bounced, soft-bounced, complained, failed.
+    public var delivery: String?
+
+    public init(
+        id: String, leadID: String, campaignID: String, stepID: String, channel: MessageChannel, address: String,
+        variant: String?, subject: String?, preview: String, payload: String, isTransactional: Bool, createdAt: Date
+    ) {
+        self.id = id
+        self.leadID = leadID
+        self.campaignID = campaignID
+        self.stepID = stepID
+        self.channel = channel
+        self.address = address
+        self.variant = variant
+        self.subject = subject
+        self.preview = preview
+        self.payload = payload
+        self.isTransactional = isTransactional
+        self.createdAt = createdAt
+        status = .pending
+        attempts = 0
+        nextAttemptAt = createdAt
+    }
+}
+
+extension OutboxMessage {
+    /// The campaign id of messages Nurture sends on its own (SMS keyword replies), outside any
+    /// campaign: frequency caps do not count them and suppressions do not hold them back.
+    public static let systemCampaign = "_system"
+}
+
+/// Where a message goes.
+public enum MessageChannel: String, Sendable, Hashable, Codable {
+    case email, sms
+    /// Alerts to the sales team; never capped or suppressed, never sent to the lead.
+    case sales
+}
+
+/// A message produced for a lead, as frequency caps count it.
+public struct SendRecord: Sendable, Hashable, Codable {
+    public var channel: MessageChannel
+    public var at: Date
+    public var isTransactional: Bool
+
+    public init(channel: MessageChannel, at: Date, isTransactional: Bool) {
+        self.channel = channel
+        self.at = at
+        self.isTransactional = isTransactional
+    }
+}
