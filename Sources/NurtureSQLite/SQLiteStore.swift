@@ -229,9 +229,11 @@ public final class SQLiteStore: LeadStore, Sendable {
         WHERE e.status = 'active' AND e.wake_at <= ? AND (l.lease_until IS NULL OR l.lease_until < ?) ORDER BY e.wake_at
         """
 
-    /// Each side walks its partial index in order and stops at the limit. Left to itself the
-    /// planner picks the status index and sorts every due row, which costs a claim seconds once
-    /// the backlog is large; INDEXED BY also fails loudly if the index ever goes.
+    /// Oldest due first, and among messages due at one instant the one produced first, so a
+    /// capped lead's first email is not overtaken by its later ones. Each side walks its partial
+    /// index in order and stops at the limit. Left to itself the planner picks the status index
+    /// and sorts every due row, which costs a claim seconds once the backlog is large; INDEXED BY
+    /// also fails loudly if the index ever goes.
     static func claimSQL(channelFilter: String) -> String {
         """
         SELECT \(messageColumns), l.timezone AS lead_timezone FROM (
@@ -241,7 +243,7 @@ public final class SQLiteStore: LeadStore, Sendable {
             SELECT * FROM (SELECT id, lease_until AS due_at FROM outbox_message INDEXED BY outbox_leased
                 WHERE status = 'sending' AND lease_until <= :now\(channelFilter) ORDER BY lease_until LIMIT :limit)
         ) due JOIN outbox_message m ON m.id = due.id JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id
-        ORDER BY due.due_at, due.id LIMIT :limit
+        ORDER BY due.due_at, m.created_at, m.id LIMIT :limit
         """
     }
 

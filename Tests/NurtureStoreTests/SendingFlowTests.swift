@@ -188,7 +188,8 @@ struct SendingFlowTests {
         }
         let sent = try await store.messages(status: .sent, limit: 1_000)
         let counts = try await store.outboxCounts()
-        #expect(sent.count == 20 * 4, "every message left in the end: \(counts)")
+        let dead = try await store.messages(status: .dead, limit: 5).map { ($0.stepID, $0.channel, $0.attempts, $0.lastError ?? "") }
+        #expect(sent.count == 20 * 4, "every message left in the end: \(counts) \(dead)")
         #expect(deferredSeen > 0, "the backlog and the retries must have met a closed window")
         for message in sent {
             let sentAt = try #require(message.sentAt)
