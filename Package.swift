@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The vocabulary marketers write campaigns in, and the rules that check them. Pure: no I/O.
@@ -64,6 +65,16 @@ let package = Package(
         .target(
             name: "NurtureSQLite",
             dependencies: ["NurtureStorage", "NurtureDSL", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        // The shared backend: PostgreSQL (postgres-nio), for many workers on many machines.
+        .target(
+            name: "NurturePostgres",
+            dependencies: [
+                "NurtureStorage", "NurtureDSL",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         // The HTTP side: the /v1 API, tracking and unsubscribe links, inbound provider webhooks,
@@ -125,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "NurtureStoreTests",
             dependencies: [
-                "NurtureSQLite", "NurtureTesting", "Campaigns",
+                "NurtureSQLite", "NurturePostgres", "NurtureTesting", "Campaigns",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

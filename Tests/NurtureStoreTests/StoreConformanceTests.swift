@@ -1,18 +1,23 @@
 import Foundation
 import NurtureDSL
 import NurtureEngine
+import NurturePostgres
 import NurtureSQLite
 import NurtureTesting
 import Testing
 
 /// The backends every conformance check runs on.
 enum Backend: String, CaseIterable, CustomTestStringConvertible {
-    case sqliteFile, sqliteMemory
+    case sqliteFile, sqliteMemory, postgres
 
     var testDescription: String { rawValue }
 
-    func makeStore() throws -> any LeadStore {
+    /// A new, empty store. PostgreSQL is the server `scripts/test.sh` starts; without it the
+    /// test fails saying so, never skips.
+    func makeStore() async throws -> any LeadStore {
         switch self {
+        case .postgres:
+            return try await PostgresStore.connect(url: try await TestPostgres.newDatabase(), maximumConnections: 4)
         case .sqliteFile:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-store-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -23,13 +28,30 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
     }
 }
 
+/// The PostgreSQL server the README's test command starts (scripts/postgres.sh), one new
+/// database per store.
+enum TestPostgres {
+    struct NotStarted: Error, CustomStringConvertible {
+        var description: String {
+            "NURTURE_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL, or export the URL of a server you started (eval \"$(scripts/postgres.sh start)\")"
+        }
+    }
+
+    static func newDatabase() async throws -> String {
+        guard let admin = ProcessInfo.processInfo.environment["NURTURE_TEST_POSTGRES_URL"], !admin.isEmpty else { throw NotStarted() }
+        return try await PostgresStore.createDatabase(named: "nurture_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16), adminURL: admin)
+    }
+}
+
 let t0 = Date(timeIntervalSince1970: 1_795_000_000)   // 2026-11-18
 
 @Suite struct StoreConformanceTests {
     /// Every check of `StorageConformance`, on every backend, each on a new empty store.
     @Test(arguments: Backend.allCases, StorageConformance.names)
     func conforms(_ backend: Backend, _ check: String) async throws {
-        try await StorageConformance.run(check, on: try backend.makeStore())
+        let store = try await backend.makeStore()
+        try await StorageConformance.run(check, on: store)
+        if let postgres = store as? PostgresStore { await postgres.close() }
     }
 }
 

@@ -1,0 +1,649 @@
+public import Foundation
+public import Logging
+import NurtureDSL
+public import NurtureStorage
+import PostgresNIO
+
+/// The shared backend: one PostgreSQL database that many workers and servers on many machines use
+/// at once. Due leads and outbox messages are claimed with `FOR UPDATE SKIP LOCKED` under leases
+/// a dead worker's successor reclaims; each lead's work commits only at the version it was read
+/// at; commits that create due work `NOTIFY` idle workers.
+public final class PostgresStore: LeadStore, Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    private let running: Task<Void, Never>
+    /// Where a worker waiting for work listens.
+    static let workChannel = "nurture_work"
+
+    /// Connects with a pool (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`)
+    /// and applies the migrations not yet applied.
+    public static func connect(url: String, logger: Logger = Logger(label: "nurture.postgres"), maximumConnections: Int = 16) async throws -> PostgresStore {
+        let store = try PostgresStore(configuration: try PostgresURL(url).configuration(maximumConnections: maximumConnections), logger: logger)
+        do {
+            try await store.migrate()
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
+    }
+
+    init(configuration: PostgresClient.Configuration, logger: Logger) throws {
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+        let client = self.client
+        running = Task { await client.run() }
+    }
+
+    /// Closes the pool's connections.
+    public func close() async {
+        running.cancel()
+        _ = await running.value
+    }
+
+    deinit { running.cancel() }
+
+    /// Creates an empty database beside the one `adminURL` names and returns its URL (tests and
+    /// benchmarks give each run a database of its own).
+    public static func createDatabase(named name: String, adminURL: String) async throws -> String {
+        precondition(name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }, "a plain database name")
+        let admin = try PostgresStore(configuration: try PostgresURL(adminURL).configuration(maximumConnections: 1), logger: Logger(label: "nurture.postgres.admin"))
+        defer { Task { await admin.close() } }
+        try await admin.execute(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        guard var components = URLComponents(string: adminURL) else { throw PostgresStoreError("cannot read \(PostgresURL.redacted(adminURL))") }
+        components.path = "/" + name
+        return components.string!
+    }
+
+    // MARK: - Migrations
+
+    /// Applies the migrations this database has not seen, each once even when several processes
+    /// start together. Returns the versions applied now.
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        try await withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(PostgresSchema.lockKey))", logger: logger)
+            do {
+                try await connection.query("""
+                    CREATE TABLE IF NOT EXISTS schema_migration (version integer PRIMARY KEY, name text NOT NULL, applied_at double precision NOT NULL)
+                    """, logger: logger)
+                let applied = Set(try await connection.all("SELECT version FROM schema_migration", logger).map { try $0["version"].decode(Int.self) })
+                var now: [Int] = []
+                for migration in PostgresSchema.migrations where !applied.contains(migration.version) {
+                    try await connection.query("BEGIN", logger: logger)
+                    do {
+                        for statement in PostgresSchema.statements(migration.sql) {
+                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        }
+                        try await connection.query("""
+                            INSERT INTO schema_migration (version, name, applied_at) VALUES (\(migration.version), \(migration.name), \(Date().timeIntervalSince1970))
+                            """, logger: logger)
+                        try await connection.query("COMMIT", logger: logger)
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        throw error
+                    }
+                    now.append(migration.version)
+                }
+                try await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.lockKey))", logger: logger)
+                return now
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.lockKey))", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    /// The migrations applied to this database, by version.
+    public func appliedMigrations() async throws -> [Int] {
+        try await withConnection { connection in
+            try await connection.all("SELECT version FROM schema_migration ORDER BY version", logger).map { try $0["version"].decode(Int.self) }
+        }
+    }
+
+    /// Every use of the pool goes through here, so a server's refusal reaches callers as a
+    /// readable `PostgresFailure` (message, SQLSTATE, detail; never the query's values).
+    func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { try await body($0) }
+        } catch let error as PSQLError {
+            throw PostgresFailure(error)
+        }
+    }
+
+    func execute(_ query: PostgresQuery) async throws {
+        _ = try await rows(query)
+    }
+
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                let value = try await body(connection)
+                try await connection.query("COMMIT", logger: logger)
+                return value
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
+        try await withConnection { try await $0.all(query, logger) }
+    }
+
+    // MARK: - Leads
+
+    public func snapshots(_ keys: [LeadKey], window: HistoryWindow) async throws -> [LeadKey: LeadSnapshot] {
+        guard !keys.isEmpty else { return [:] }
+        try TextWithNUL.refuse(keys.map { key in
+            switch key {
+            case .id(let text), .email(let text), .phone(let text): ("lead", text)
+            }
+        })
+        var ids: [String] = [], emails: [String] = [], phones: [String] = []
+        for key in keys {
+            switch key {
+            case .id(let id): ids.append(id)
+            case .email(let email): emails.append(email.lowercased())
+            case .phone(let phone): phones.append(phone)
+            }
+        }
+        return try await withConnection { connection in
+            var leads: [String: PostgresRandomAccessRow] = [:]
+            var byEmail: [String: String] = [:], byPhone: [String: String] = [:]
+            for row in try await connection.all("SELECT * FROM lead WHERE id = ANY(\(ids)) OR email = ANY(\(emails))", logger) {
+                let id = try row["id"].decode(String.self)
+                leads[id] = row
+                if let email = try row["email"].decode(String?.self) { byEmail[email] = id }
+            }
+            if !phones.isEmpty {
+                // The earliest lead with each number: SMS replies carry only the number.
+                for row in try await connection.all("SELECT DISTINCT ON (phone) * FROM lead WHERE phone = ANY(\(phones)) ORDER BY phone, created_at", logger) {
+                    let id = try row["id"].decode(String.self)
+                    leads[id] = row
+                    byPhone[try row["phone"].decode(String.self)] = id
+                }
+            }
+            let leadIDs = Array(leads.keys)
+            var events: [String: [LeadEvent]] = [:]
+            for row in try await connection.all("""
+                SELECT lead_id, type, at, properties FROM event WHERE lead_id = ANY(\(leadIDs)) AND at >= \(window.eventsSince.timeIntervalSince1970) ORDER BY lead_id, at, seq
+                """, logger) {
+                events[try row["lead_id"].decode(String.self), default: []].append(try Self.event(row))
+            }
+            var sends: [String: [SendRecord]] = [:]
+            for row in try await connection.all("""
+                SELECT lead_id, channel, created_at, transactional FROM outbox_message
+                WHERE lead_id = ANY(\(leadIDs)) AND created_at >= \(window.sendsSince.timeIntervalSince1970) AND campaign_id != \(OutboxMessage.systemCampaign)
+                """, logger) {
+                guard let channel = MessageChannel(rawValue: try row["channel"].decode(String.self)) else { continue }
+                sends[try row["lead_id"].decode(String.self), default: []].append(SendRecord(
+                    channel: channel, at: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)), isTransactional: try row["transactional"].decode(Bool.self)))
+            }
+            var enrollments: [String: [Enrollment]] = [:]
+            for row in try await connection.all("SELECT * FROM enrollment WHERE lead_id = ANY(\(leadIDs)) ORDER BY lead_id, enrolled_at, sequence", logger) {
+                enrollments[try row["lead_id"].decode(String.self), default: []].append(try Self.enrollment(row))
+            }
+            let addresses = try leads.values.flatMap { row in [try row["email"].decode(String?.self), try row["phone"].decode(String?.self)].compactMap { $0 } }
+            var suppressions: [String: [MessageChannel: String]] = [:]
+            for row in try await connection.all("SELECT address, channel, reason FROM suppression WHERE address = ANY(\(addresses))", logger) {
+                if let channel = MessageChannel(rawValue: try row["channel"].decode(String.self)) {
+                    suppressions[try row["address"].decode(String.self), default: [:]][channel] = try row["reason"].decode(String.self)
+                }
+            }
+            var snapshots: [LeadKey: LeadSnapshot] = [:]
+            for key in keys {
+                let id: String? = switch key {
+                case .id(let id): leads[id] == nil ? nil : id
+                case .email(let email): byEmail[email.lowercased()]
+                case .phone(let phone): byPhone[phone]
+                }
+                guard let id, let row = leads[id] else { continue }
+                let lead = try Self.lead(row)
+                var leadSuppressions: [MessageChannel: String] = [:]
+                for address in [lead.email, lead.phone].compactMap({ $0 }) {
+                    leadSuppressions.merge(suppressions[address.lowercased()] ?? [:]) { _, new in new }
+                }
+                snapshots[key] = LeadSnapshot(
+                    lead: lead, scoring: try Self.scoreSnapshot(row), version: try row["version"].decode(Int.self),
+                    leaseOwner: try row["lease_owner"].decode(String?.self), leaseUntil: try row["lease_until"].decode(Double?.self).map(Date.init(timeIntervalSince1970:)),
+                    leaseToken: try row["lease_token"].decode(Int.self), events: events[id] ?? [], sends: sends[id] ?? [],
+                    enrollments: enrollments[id] ?? [], suppressions: leadSuppressions)
+            }
+            return snapshots
+        }
+    }
+
+    public func commit(_ changes: [LeadChange], rotationAdvance: Int, now: Date) async throws -> [CommitOutcome] {
+        try await transaction { connection in
+            var outcomes: [CommitOutcome] = []
+            var createdWork = false
+            for change in changes {
+                try await connection.query("SAVEPOINT change", logger: logger)
+                let outcome = try await Self.apply(change, connection, now: now, logger: logger)
+                if outcome == .committed {
+                    try await connection.query("RELEASE SAVEPOINT change", logger: logger)
+                    createdWork = createdWork || !change.messages.isEmpty || change.enrollments.contains { $0.isActive && ($0.wakeAt ?? now) <= now }
+                } else {
+                    try await connection.query("ROLLBACK TO SAVEPOINT change", logger: logger)
+                }
+                outcomes.append(outcome)
+            }
+            if rotationAdvance != 0 {
+                try await connection.query("""
+                    INSERT INTO setting (key, value) VALUES ('owner.rotation', convert_to(\(String(rotationAdvance)), 'UTF8'))
+                    ON CONFLICT (key) DO UPDATE SET value = convert_to((convert_from(setting.value, 'UTF8')::bigint + \(rotationAdvance))::text, 'UTF8')
+                    """, logger: logger)
+            }
+            // Delivered when the transaction commits, so a woken worker finds the work there.
+            if createdWork { try await connection.query("SELECT pg_notify(\(Self.workChannel), '')", logger: logger) }
+            return outcomes
+        }
+    }
+
+    public func rotationPosition() async throws -> Int {
+        let rows = try await rows("SELECT convert_from(value, 'UTF8') AS position FROM setting WHERE key = 'owner.rotation'")
+        return try rows.first.flatMap { Int(try $0["position"].decode(String.self)) } ?? 0
+    }
+
+    public func storedEventIDs(_ ids: [String]) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        try TextWithNUL.refuse(ids.map { ("event id", $0) })
+        return Set(try await rows("SELECT client_id FROM event WHERE client_id = ANY(\(ids))").map { try $0["client_id"].decode(String.self) })
+    }
+
+    public func lead(id: String) async throws -> Lead? {
+        try TextWithNUL.refuse([("lead", id)])
+        return try await rows("SELECT * FROM lead WHERE id = \(id)").first.map(Self.lead)
+    }
+
+    public func lead(email: String) async throws -> Lead? {
+        try TextWithNUL.refuse([("lead", email)])
+        return try await rows("SELECT * FROM lead WHERE email = \(email.lowercased())").first.map(Self.lead)
+    }
+
+    public func leadIDs(after: String?, limit: Int) async throws -> [String] {
+        try await rows("SELECT id FROM lead WHERE id > \(after ?? "") ORDER BY id LIMIT \(limit)").map { try $0["id"].decode(String.self) }
+    }
+
+    // MARK: - Due work
+
+    public func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [LeadLease] {
+        let moment = now.timeIntervalSince1970
+        var leases: [LeadLease] = []
+        var offset = 0
+        let page = max(limit * 2, 64)
+        // Due enrollments in wake order, a page at a time; of their leads, those free (or whose
+        // lease expired) and not being claimed by another worker right now.
+        while leases.count < limit {
+            let candidates = try await rows("""
+                SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at <= \(moment) ORDER BY wake_at LIMIT \(page) OFFSET \(offset)
+                """).map { try $0["lead_id"].decode(String.self) }
+            var unique: [String] = []
+            var seen = Set(leases.map(\.leadID))
+            for id in candidates where seen.insert(id).inserted { unique.append(id) }
+            if !unique.isEmpty {
+                let taken = try await rows("""
+                    UPDATE lead SET lease_owner = \(owner), lease_until = \(leaseUntil.timeIntervalSince1970), lease_token = lead.lease_token + 1
+                    FROM (SELECT id FROM lead WHERE id = ANY(\(unique)) AND (lease_until IS NULL OR lease_until < \(moment))
+                          ORDER BY array_position(\(unique), id) LIMIT \(limit - leases.count) FOR UPDATE SKIP LOCKED) free
+                    WHERE lead.id = free.id RETURNING lead.id, lead.lease_token
+                    """)
+                leases += try taken.map { LeadLease(leadID: try $0["id"].decode(String.self), token: try $0["lease_token"].decode(Int.self)) }
+            }
+            if candidates.count < page { break }
+            offset += page
+        }
+        return leases
+    }
+
+    public func dueLeadIDs(at now: Date, limit: Int) async throws -> [String] {
+        var ids: [String] = []
+        var seen: Set<String> = []
+        for row in try await rows("""
+            SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at <= \(now.timeIntervalSince1970) ORDER BY wake_at LIMIT \(limit * 4)
+            """) {
+            let id = try row["lead_id"].decode(String.self)
+            if ids.count < limit, seen.insert(id).inserted { ids.append(id) }
+        }
+        return ids
+    }
+
+    /// Waits until a commit creates due work (a `NOTIFY` on the work channel) or `timeout` passes;
+    /// polling stays the fallback for work that becomes due with time.
+    public func waitForWork(timeout: Duration) async {
+        let client = self.client, logger = self.logger
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await client.withConnection { connection in
+                    try await connection.listen(on: Self.workChannel) { notifications in
+                        for try await _ in notifications { break }
+                    }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            _ = await group.next()
+            group.cancelAll()
+            _ = logger
+        }
+    }
+
+    // MARK: - Outbox
+
+    public func claimMessages(
+        now: Date, limit: Int, owner: String, leaseUntil: Date, channels: Set<MessageChannel>?, sendsSince: Date,
+        decide: @Sendable (ClaimCandidate) -> ClaimDecision
+    ) async throws -> ClaimBatch {
+        let moment = now.timeIntervalSince1970
+        let names = (channels ?? [.email, .sms, .sales]).map(\.rawValue).sorted()
+        return try await transaction { connection in
+            let select = "SELECT m.*, c.subject, c.preview, c.payload, l.timezone AS lead_timezone, s.reason AS suppression FROM outbox_message m "
+                + "JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id LEFT JOIN suppression s ON s.address = lower(m.address) AND s.channel = m.channel "
+            var rows = try await connection.all(PostgresQuery(unsafeSQL: select + """
+                WHERE m.status = 'pending' AND m.next_attempt_at <= $1 AND m.channel = ANY($2)
+                ORDER BY m.next_attempt_at, m.created_at, m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED
+                """, binds: Self.binds(moment, names, limit)), logger)
+            if rows.count < limit {
+                rows += try await connection.all(PostgresQuery(unsafeSQL: select + """
+                    WHERE m.status = 'sending' AND m.lease_until <= $1 AND m.channel = ANY($2)
+                    ORDER BY m.lease_until, m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED
+                    """, binds: Self.binds(moment, names, limit - rows.count)), logger)
+            }
+            var claimed: [OutboxMessage] = []
+            for row in rows {
+                var message = try Self.message(row)
+                let counted = message.campaignID != OutboxMessage.systemCampaign && !message.isTransactional
+                let sends = counted ? try await Self.sendsThatCount(for: message, since: sendsSince, now: now, connection, logger) : []
+                let candidate = ClaimCandidate(message: message, timeZone: try row["lead_timezone"].decode(String.self),
+                                               suppression: try row["suppression"].decode(String?.self), sends: sends)
+                switch decide(candidate) {
+                case .send: break
+                case .suppressed(let note):
+                    try await connection.query("""
+                        UPDATE outbox_message SET status = 'suppressed', last_error = \(note), lease_owner = NULL, lease_until = NULL WHERE id = \(message.id)
+                        """, logger: logger)
+                    continue
+                case .deferred(let until, let reason):
+                    try await connection.query("""
+                        UPDATE outbox_message SET status = 'pending', next_attempt_at = \(until.timeIntervalSince1970), last_error = \("deferred: \(reason)"),
+                            lease_owner = NULL, lease_until = NULL WHERE id = \(message.id)
+                        """, logger: logger)
+                    continue
+                }
+                message.status = .sending
+                message.attempts += 1
+                message.leaseOwner = owner
+                message.leaseUntil = leaseUntil
+                try await connection.query("""
+                    UPDATE outbox_message SET status = 'sending', attempts = \(message.attempts), lease_owner = \(owner),
+                        lease_until = \(leaseUntil.timeIntervalSince1970) WHERE id = \(message.id)
+                    """, logger: logger)
+                claimed.append(message)
+            }
+            return ClaimBatch(messages: claimed, examined: rows.count)
+        }
+    }
+
+    static func binds(_ moment: Double, _ names: [String], _ limit: Int) -> PostgresBindings {
+        var binds = PostgresBindings()
+        binds.append(moment)
+        binds.append(names)
+        binds.append(limit)
+        return binds
+    }
+
+    /// What a frequency cap counts at claim time: the lead's marketing messages on the channel
+    /// that really left (at the time they left), and those in flight, this claim's own included.
+    static func sendsThatCount(for message: OutboxMessage, since: Date, now: Date, _ connection: PostgresConnection, _ logger: Logger) async throws -> [SendRecord] {
+        try await connection.all("""
+            SELECT status, sent_at FROM outbox_message
+            WHERE lead_id = \(message.leadID) AND channel = \(message.channel.rawValue) AND NOT transactional
+              AND campaign_id != \(OutboxMessage.systemCampaign) AND id != \(message.id)
+              AND ((status = 'sent' AND sent_at > \(since.timeIntervalSince1970)) OR status = 'sending')
+            """, logger).map { row in
+            let sent = try row["status"].decode(String.self) == "sent"
+            let at = try row["sent_at"].decode(Double?.self)
+            return SendRecord(channel: message.channel, at: sent ? Date(timeIntervalSince1970: at ?? 0) : now, isTransactional: false)
+        }
+    }
+
+    public func finish(_ attempts: [FinishedAttempt], owner: String, now: Date) async throws -> [Bool] {
+        try await transaction { connection in
+            var kept: [Bool] = []
+            for attempt in attempts {
+                let id = attempt.messageID, number = attempt.attempt
+                let guardClause = "AND status = 'sending' AND lease_owner = $2 AND attempts = $3 RETURNING 1"
+                var binds = PostgresBindings()
+                binds.append(id)
+                binds.append(owner)
+                binds.append(number)
+                let sql: String
+                switch attempt.result {
+                case .sent:
+                    binds.append(now.timeIntervalSince1970)
+                    sql = "UPDATE outbox_message SET status = 'sent', sent_at = $4, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = $1 "
+                case .retry(let at, let error):
+                    binds.append(at.timeIntervalSince1970)
+                    binds.append(error)
+                    sql = "UPDATE outbox_message SET status = 'pending', next_attempt_at = $4, last_error = $5, lease_owner = NULL, lease_until = NULL WHERE id = $1 "
+                case .dead(let error):
+                    binds.append(error)
+                    sql = "UPDATE outbox_message SET status = 'dead', last_error = $4, lease_owner = NULL, lease_until = NULL WHERE id = $1 "
+                case .suppressed(let reason):
+                    binds.append(reason)
+                    sql = "UPDATE outbox_message SET status = 'suppressed', last_error = $4, lease_owner = NULL, lease_until = NULL WHERE id = $1 "
+                }
+                let recorded = !(try await connection.all(PostgresQuery(unsafeSQL: sql + guardClause, binds: binds), logger)).isEmpty
+                if recorded, case .sent = attempt.result, let entry = attempt.historyEvent {
+                    _ = try await Self.insert(NewEvent(entry.event), leadID: entry.leadID, connection, logger)
+                }
+                kept.append(recorded)
+            }
+            return kept
+        }
+    }
+
+    public func release(_ messages: [(id: String, attempt: Int)], owner: String) async throws {
+        try await transaction { connection in
+            for (id, attempt) in messages {
+                try await connection.query("""
+                    UPDATE outbox_message SET status = 'pending', attempts = attempts - 1, lease_owner = NULL, lease_until = NULL
+                    WHERE id = \(id) AND status = 'sending' AND lease_owner = \(owner) AND attempts = \(attempt)
+                    """, logger: logger)
+            }
+        }
+    }
+
+    public func messages(status: OutboxMessage.Status?, limit: Int) async throws -> [OutboxMessage] {
+        let rows = if let status {
+            try await rows("SELECT m.*, c.subject, c.preview, c.payload FROM outbox_message m JOIN outbox_content c ON c.id = m.id WHERE m.status = \(status.rawValue) ORDER BY m.created_at DESC, m.id LIMIT \(limit)")
+        } else {
+            try await rows("SELECT m.*, c.subject, c.preview, c.payload FROM outbox_message m JOIN outbox_content c ON c.id = m.id ORDER BY m.created_at DESC, m.id LIMIT \(limit)")
+        }
+        return try rows.map(Self.message)
+    }
+
+    public func message(id: String) async throws -> OutboxMessage? {
+        try TextWithNUL.refuse([("message id", id)])
+        return try await rows("SELECT m.*, c.subject, c.preview, c.payload FROM outbox_message m JOIN outbox_content c ON c.id = m.id WHERE m.id = \(id)").first.map(Self.message)
+    }
+
+    public func retryDeadLetters(ids: [String]?, now: Date) async throws -> Int {
+        let moment = now.timeIntervalSince1970
+        let reset = "UPDATE outbox_message SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_owner = NULL, lease_until = NULL WHERE status = 'dead'"
+        var binds = PostgresBindings()
+        binds.append(moment)
+        if let ids {
+            binds.append(ids)
+            return try await rows(PostgresQuery(unsafeSQL: reset + " AND id = ANY($2) RETURNING 1", binds: binds)).count
+        }
+        let count = try await rows(PostgresQuery(unsafeSQL: reset + " RETURNING 1", binds: binds)).count
+        if count > 0 { try await execute("SELECT pg_notify(\(Self.workChannel), '')") }
+        return count
+    }
+
+    public func outboxCounts() async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in try await rows("SELECT status, COUNT(*) AS n FROM outbox_message GROUP BY status") {
+            counts[try row["status"].decode(String.self)] = try row["n"].decode(Int.self)
+        }
+        return counts
+    }
+
+    // MARK: - Suppressions and secrets
+
+    public func suppress(address: String, channel: MessageChannel, reason: String, at: Date) async throws {
+        try TextWithNUL.refuse([("address", address), ("reason", reason)])
+        try await execute("""
+            INSERT INTO suppression (address, channel, reason, at) VALUES (\(address.lowercased()), \(channel.rawValue), \(reason), \(at.timeIntervalSince1970))
+            ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, at = excluded.at
+            """)
+    }
+
+    public func suppressions(address: String) async throws -> [MessageChannel: String] {
+        try TextWithNUL.refuse([("address", address)])
+        var found: [MessageChannel: String] = [:]
+        for row in try await rows("SELECT channel, reason FROM suppression WHERE address = \(address.lowercased())") {
+            if let channel = MessageChannel(rawValue: try row["channel"].decode(String.self)) { found[channel] = try row["reason"].decode(String.self) }
+        }
+        return found
+    }
+
+    public func secret(named name: String) async throws -> Data {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max, using: &generator) }
+        let key = "secret." + name
+        // The first process to ask creates it; every other one reads the same value.
+        try await execute("INSERT INTO setting (key, value) VALUES (\(key), \(ByteBuffer(bytes: bytes))) ON CONFLICT (key) DO NOTHING")
+        guard let row = try await rows("SELECT value FROM setting WHERE key = \(key)").first else { throw PostgresStoreError("secret \(name) vanished") }
+        let buffer = try row["value"].decode(ByteBuffer.self)
+        return Data(buffer.readableBytesView)
+    }
+
+    // MARK: - Reads
+
+    public func rankingPage(by order: RankingOrder, filter: RankingFilter, after cursor: RankingCursor?, limit: Int) async throws -> [RankingRow] {
+        let query = try Self.rankingPageQuery(order, filter: filter, after: cursor, limit: limit)
+        return try await rows(query).map { RankingRow(id: try $0["id"].decode(String.self), scoring: try Self.scoreSnapshot($0)) }
+    }
+
+    static func rankingPageQuery(_ order: RankingOrder, filter: RankingFilter, after cursor: RankingCursor?, limit: Int) throws -> PostgresQuery {
+        var binds = PostgresBindings()
+        func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
+            binds.append(value)
+            return "$\(binds.count)"
+        }
+        var conditions = ["stage = ANY(\(bind(filter.stages.map(\.rawValue).sorted())))"]
+        for segment in filter.segments {
+            let name = segment.name.lowercased()
+            let columns: Set<String> = ["email", "phone", "first_name", "last_name", "company", "job_title", "industry", "country", "timezone", "source", "owner"]
+            if columns.contains(name) {
+                conditions.append("lower(\(name)) = lower(\(bind(segment.value)))")
+            } else if name == "tag" {
+                conditions.append("tags::jsonb ? \(bind(segment.value))")
+            } else if name == "company_size" {
+                conditions.append("company_size::text = \(bind(segment.value))")
+            } else {
+                guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else { throw UnknownSegment(name: segment.name) }
+                conditions.append("lower(attributes::jsonb ->> \(bind(name))) = lower(\(bind(segment.value)))")
+            }
+        }
+        let column = order == .fixedPoints ? "score_fixed" : "score_rank"
+        if order == .gainsRank { conditions.append("score_rank IS NOT NULL") }
+        if let cursor {
+            let value = bind(cursor.value)
+            conditions.append("\(column) <= \(value) AND NOT (\(column) = \(value) AND id <= \(bind(cursor.id)))")
+        }
+        let sql = "SELECT \(rankingColumns) FROM lead WHERE \(conditions.joined(separator: " AND ")) ORDER BY \(column) DESC, id LIMIT \(bind(limit))"
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    static let rankingColumns = "id, stage, score_fixed, score_gains, score_losses, score_rank, scored_at, last_activity_at, score_version, score_thresholds"
+
+    public func latestEvents(leadID: String, limit: Int) async throws -> [LeadEvent] {
+        try await rows("SELECT type, at, properties FROM event WHERE lead_id = \(leadID) ORDER BY at DESC, seq DESC LIMIT \(limit)").map(Self.event)
+    }
+
+    public func latestMessages(leadID: String, limit: Int) async throws -> [OutboxMessage] {
+        try await rows("""
+            SELECT m.*, c.subject, c.preview, c.payload FROM outbox_message m JOIN outbox_content c ON c.id = m.id
+            WHERE m.lead_id = \(leadID) ORDER BY m.created_at DESC, m.id LIMIT \(limit)
+            """).map(Self.message)
+    }
+
+    public func scoreVersions() async throws -> [String: Int] {
+        var versions: [String: Int] = [:]
+        for row in try await rows("SELECT COALESCE(score_version, '') AS version, COUNT(*) AS n FROM lead GROUP BY 1") {
+            versions[try row["version"].decode(String.self)] = try row["n"].decode(Int.self)
+        }
+        return versions
+    }
+
+    public func counts() async throws -> StoreCounts {
+        var counts = StoreCounts()
+        let row = try await rows("""
+            SELECT (SELECT COUNT(*) FROM lead) AS leads, (SELECT COUNT(*) FROM event) AS events,
+                   (SELECT COUNT(*) FROM enrollment WHERE status = 'active') AS active
+            """)[0]
+        counts.leads = try row["leads"].decode(Int.self)
+        counts.events = try row["events"].decode(Int.self)
+        counts.activeEnrollments = try row["active"].decode(Int.self)
+        counts.messagesByStatus = try await outboxCounts()
+        return counts
+    }
+
+    /// `EXPLAIN` of the queries that must read only what they return, at the current data.
+    public func queryPlans() async throws -> [String: [String]] {
+        func plan(_ query: PostgresQuery) async throws -> [String] {
+            try await rows(PostgresQuery(unsafeSQL: "EXPLAIN " + query.sql, binds: query.binds)).map { try $0["QUERY PLAN"].decode(String.self) }
+        }
+        let prospects = RankingFilter(stages: Set(Stage.allCases.filter { $0 != .customer }))
+        let cursor = RankingCursor(value: 10, id: "lead_x")
+        return [
+            "claim": try await plan(PostgresQuery(unsafeSQL: """
+                SELECT m.id FROM outbox_message m WHERE m.status = 'pending' AND m.next_attempt_at <= $1 AND m.channel = ANY($2)
+                ORDER BY m.next_attempt_at, m.created_at, m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED
+                """, binds: Self.binds(0, ["email"], 512))),
+            "due leads": try await plan("SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at <= \(0.0) ORDER BY wake_at LIMIT \(512)"),
+            "ranking by fixed points": try await plan(try Self.rankingPageQuery(.fixedPoints, filter: prospects, after: cursor, limit: 512)),
+            "ranking by behaviour": try await plan(try Self.rankingPageQuery(.gainsRank, filter: prospects, after: cursor, limit: 512)),
+        ]
+    }
+}
+
+/// What PostgreSQL (or the connection to it) refused, in words: PSQLError describes itself only
+/// as "Generic description to prevent accidental leakage"; this keeps the server's message and
+/// SQLSTATE, and leaves the query's values out.
+public struct PostgresFailure: Error, CustomStringConvertible {
+    public let description: String
+    /// The SQLSTATE, e.g. 40001 for a serialization failure; nil when the server sent none.
+    public let sqlState: String?
+
+    init(_ error: PSQLError) {
+        sqlState = error.serverInfo?[.sqlState]
+        if let server = error.serverInfo, let message = server[.message] {
+            var text = "PostgreSQL: \(message)"
+            if let state = server[.sqlState] { text += " (SQLSTATE \(state))" }
+            if let detail = server[.detail] { text += ": \(detail)" }
+            description = text
+        } else {
+            description = "PostgreSQL connection: \(error.code)"
+        }
+    }
+}
+
+struct PostgresStoreError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension PostgresConnection {
+    func all(_ query: PostgresQuery, _ logger: Logger) async throws -> [PostgresRandomAccessRow] {
+        var rows: [PostgresRandomAccessRow] = []
+        for try await row in try await self.query(query, logger: logger) { rows.append(row.makeRandomAccess()) }
+        return rows
+    }
+}
