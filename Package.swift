@@ -94,12 +94,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The composition root: the database a URL names, and the engine assembled over it.
+        .target(
+            name: "NurtureDeployment",
+            dependencies: ["NurtureEngine", "NurtureSQLite", "NurturePostgres", "NurtureDSL"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "nurture",
             dependencies: [
                 "NurtureEngine",
                 "NurtureServer",
+                "NurtureDeployment",
                 "NurtureSQLite",
+                "NurturePostgres",
                 "Campaigns",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -119,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "nurture-bench",
             dependencies: [
-                "NurtureEngine", "NurtureSQLite", "NurtureTesting", "Campaigns",
+                "NurtureEngine", "NurtureDeployment", "NurtureSQLite", "NurturePostgres", "NurtureTesting", "Campaigns",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -136,7 +144,7 @@ let package = Package(
         .testTarget(
             name: "NurtureStoreTests",
             dependencies: [
-                "NurtureSQLite", "NurturePostgres", "NurtureTesting", "Campaigns",
+                "NurtureDeployment", "NurtureSQLite", "NurturePostgres", "NurtureTesting", "Campaigns",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -144,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "NurtureServerTests",
             dependencies: [
-                "NurtureServer", "NurtureSQLite", "NurtureTesting", "Campaigns",
+                "NurtureServer", "NurtureDeployment", "NurtureSQLite", "NurtureTesting", "Campaigns",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings
@@ -152,7 +160,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "nurture", "NurtureTesting", "NurtureSQLite", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "nurture", "NurtureTesting", "NurtureDeployment", "NurtureSQLite", "NurturePostgres", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings

@@ -2,6 +2,7 @@ import ArgumentParser
 import Campaigns
 import Foundation
 import GRDB
+import NurtureDeployment
 import NurtureDSL
 import NurtureEngine
 import NurtureSQLite
@@ -37,11 +38,11 @@ func scratchDatabase(_ name: String) -> String {
     return directory.appendingPathComponent(name).path
 }
 
-func engine(store: SQLiteStore, policy: SendingPolicy = .standard) throws -> Engine {
-    let templates = try TemplateLibrary.load(from: "Campaigns/Templates")
-    let processor = LeadProcessor(playbook: Campaigns.playbook, templates: templates, policy: policy,
-                                  links: LinkSigner(secret: Data("bench".utf8), publicURL: "https://nurture.example"))
-    return Engine(store: store, processor: processor)
+func engine(store: any LeadStore, policy: SendingPolicy = .standard) throws -> Engine {
+    var configuration = NurtureConfiguration()
+    configuration.policy = policy
+    return Deployment(store: store, playbook: Campaigns.playbook, templates: try TemplateLibrary.load(from: "Campaigns/Templates"),
+                      configuration: configuration, links: LinkSigner(secret: Data("bench".utf8), publicURL: "https://nurture.example")).engine
 }
 
 func report(_ name: String, _ figures: [(String, String)]) {

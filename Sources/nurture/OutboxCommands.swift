@@ -18,7 +18,7 @@ struct OutboxCommand: AsyncParsableCommand {
             }
             return parsed
         }
-        let store = try runtime.openStore()
+        let store = try await runtime.openStore()
         let messages = try await store.messages(status: filter, limit: limit)
         if messages.isEmpty { print("the outbox is empty") }
         for message in messages { print(render(message, full: full)) }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import NurtureDeployment
 import NurtureDSL
 import NurtureEngine
-import NurtureSQLite
 
 /// Options of every command that touches the database: where it is and how to send.
 struct RuntimeOptions: ParsableArguments {
@@ -15,19 +15,14 @@ struct RuntimeOptions: ParsableArguments {
     var config: String?
 
     var databaseURL: String {
-        database ?? ProcessInfo.processInfo.environment["NURTURE_DATABASE_URL"] ?? "nurture.sqlite"
+        database ?? ProcessInfo.processInfo.environment["NURTURE_DATABASE_URL"] ?? Deployment.defaultDatabase
     }
 
-    func openStore(_ url: String? = nil, busyTimeout: TimeInterval? = nil) throws -> any LeadStore {
-        let url = url ?? databaseURL
-        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            throw ValidationError("the PostgreSQL backend is not part of this build yet; use a SQLite path (the default is nurture.sqlite)")
-        }
-        let path = url.hasPrefix("sqlite:") ? String(url.dropFirst("sqlite:".count)) : url
+    func openStore(_ url: String? = nil, busyTimeout: TimeInterval? = nil) async throws -> any LeadStore {
         do {
-            return try SQLiteStore(path: path, busyTimeout: busyTimeout ?? SQLiteStore.defaultBusyTimeout)
-        } catch {
-            throw ValidationError("cannot open the database at \(path): \(error)")
+            return try await Deployment.openStore(url ?? databaseURL, busyTimeout: busyTimeout)
+        } catch let error as Deployment.CannotOpen {
+            throw ValidationError(error.description)
         }
     }
 
@@ -40,49 +35,19 @@ struct RuntimeOptions: ParsableArguments {
     }
 
     /// The store, the engine over it, and the configuration, ready for a command.
-    func makeRuntime(previewOnly: Bool = false, database: String? = nil) async throws -> Runtime {
+    func makeRuntime(previewOnly: Bool = false, database: String? = nil) async throws -> Deployment {
         var configuration = try loadConfiguration()
         if previewOnly {
             configuration.email = NurtureConfiguration.Channel()
             configuration.sms = NurtureConfiguration.Channel()
             configuration.salesAlerts = NurtureConfiguration.Channel()
         }
-        let store = try openStore(database, busyTimeout: configuration.busyTimeout)
         let templates = try playbookOptions.loadTemplates()
-        let secret: Data
-        if let fromEnvironment = ProcessInfo.processInfo.environment["NURTURE_LINK_SECRET"], !fromEnvironment.isEmpty {
-            secret = Data(fromEnvironment.utf8)
-        } else {
-            secret = try await store.secret(named: "links")
+        do {
+            return try await Deployment.open(database: database ?? databaseURL, playbook: playbookOptions.playbook, templates: templates, configuration: configuration)
+        } catch let error as Deployment.CannotOpen {
+            throw ValidationError(error.description)
         }
-        let links = LinkSigner(secret: secret, publicURL: configuration.publicURL)
-        var processor = LeadProcessor(playbook: playbookOptions.playbook, templates: templates, policy: configuration.policy, links: links)
-        processor.smsReplies = configuration.smsReplies(brand: playbookOptions.playbook.brand)
-        return Runtime(store: store, engine: Engine(store: store, processor: processor), configuration: configuration)
-    }
-}
-
-struct Runtime {
-    let store: any LeadStore
-    let engine: Engine
-    let configuration: NurtureConfiguration
-
-    func dispatcher(now: @escaping @Sendable () -> Date = { Date() }) -> Dispatcher {
-        var channels: [OutgoingMessage.Channel: any DeliveryChannel] = [:]
-        for channel in [OutgoingMessage.Channel.email, .sms, .sales] {
-            let settings = configuration.channel(channel)
-            switch settings.kind {
-            case .preview:
-                channels[channel] = PreviewChannel()
-            case .webhook, .slack:
-                channels[channel] = WebhookChannel(
-                    url: settings.url!, secret: settings.secret, timeout: settings.timeout, concurrency: settings.concurrency,
-                    shape: settings.kind == .slack ? .slackText : .payload,
-                    transport: settings.transport.make(maximumConnectionsPerHost: settings.concurrency))
-            }
-        }
-        return Dispatcher(engine: engine, channels: channels, retry: RetryPolicy(horizon: configuration.retryHorizon),
-                          lease: configuration.effectiveLease, now: now)
     }
 }
 

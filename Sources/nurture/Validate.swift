@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
+import NurtureDeployment
 import NurtureDSL
-import NurtureSQLite
+import NurturePostgres
 
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,10 +37,13 @@ struct Validate: AsyncParsableCommand {
     /// as they were until `nurture scores recompute`. Returns the number of warnings.
     private func staleScores() async throws -> Int {
         guard let model = options.playbook.scoring else { return 0 }
-        let url = database ?? ProcessInfo.processInfo.environment["NURTURE_DATABASE_URL"] ?? "nurture.sqlite"
-        let path = url.hasPrefix("sqlite:") ? String(url.dropFirst("sqlite:".count)) : url
-        guard !url.contains("://"), FileManager.default.fileExists(atPath: path) else { return 0 }
-        let versions = try await SQLiteStore(path: path).scoreVersions()
+        let url = database ?? ProcessInfo.processInfo.environment["NURTURE_DATABASE_URL"] ?? Deployment.defaultDatabase
+        let path = url.hasPrefix("sqlite:") ? String(url.dropFirst("sqlite:".count)) : PostgresURL.isPostgres(url) ? PostgresURL.redacted(url) : url
+        // Validating never creates an embedded database where there was none.
+        guard PostgresURL.isPostgres(url) || FileManager.default.fileExists(atPath: path) else { return 0 }
+        let store = try await Deployment.openStore(url)
+        let versions = try await store.scoreVersions()
+        await Deployment.close(store)
         let other = versions.filter { $0.key != model.version && $0.key != "" }
         let others = other.values.reduce(0, +)
         guard others > 0 else { return 0 }

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NurtureDeployment
 import NurtureDSL
 import NurtureEngine
 import NurtureServer
@@ -31,7 +32,7 @@ final class ServerFixture: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteStore(path: directory.appendingPathComponent("nurture.sqlite").path)
         let templates = try TemplateLibrary.load(from: Self.root.appendingPathComponent("Campaigns/Templates").path)
-        engine = Engine(store: store, processor: LeadProcessor(playbook: Campaigns.playbook, templates: templates, links: Self.links))
+        engine = Deployment(store: store, playbook: Campaigns.playbook, templates: templates, configuration: NurtureConfiguration(), links: Self.links).engine
         let clock = TestClock(now)
         self.clock = clock
         server = NurtureServer(

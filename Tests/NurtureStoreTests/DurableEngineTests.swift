@@ -1,5 +1,6 @@
 import Campaigns
 import Foundation
+import NurtureDeployment
 import NurtureDSL
 import NurtureEngine
 import NurtureSQLite
@@ -23,7 +24,9 @@ struct Fixture {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-engine-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteStore(path: directory.appendingPathComponent("nurture.sqlite").path)
-        engine = Engine(store: store, processor: LeadProcessor(playbook: Campaigns.playbook, templates: templates, policy: policy, links: Self.links))
+        var configuration = NurtureConfiguration()
+        configuration.policy = policy
+        engine = Deployment(store: store, playbook: Campaigns.playbook, templates: templates, configuration: configuration, links: Self.links).engine
     }
 
     func write(_ name: String, _ text: String) throws -> String {
