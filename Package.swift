@@ -120,7 +120,7 @@ let package = Package(
         // sink that records, fails, hangs or redirects on demand.
         .target(
             name: "NurtureTesting",
-            dependencies: ["NurtureEngine", "NurtureStorage", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["NurtureEngine", "NurtureStorage", "NurturePostgres", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: strictSettings
         ),
         // Benchmarks of the durable engine; `scripts/bench.sh` runs them on a release build.

@@ -19,6 +19,7 @@ public final class PostgresStore: LeadStore, Sendable {
     /// and applies the migrations not yet applied.
     public static func connect(url: String, logger: Logger = Logger(label: "nurture.postgres"), maximumConnections: Int = 16) async throws -> PostgresStore {
         let store = try PostgresStore(configuration: try PostgresURL(url).configuration(maximumConnections: maximumConnections), logger: logger)
+        await store.waitUntilRunning()
         do {
             try await store.migrate()
         } catch {
@@ -32,7 +33,20 @@ public final class PostgresStore: LeadStore, Sendable {
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         let client = self.client
-        running = Task { await client.run() }
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        self.started = started
+        running = Task {
+            signal.finish()
+            await client.run()
+        }
+    }
+
+    /// Ends once the pool's task has begun, so no query leases a connection before `run()`.
+    private let started: AsyncStream<Void>
+
+    func waitUntilRunning() async {
+        for await _ in started {}
+        await Task.yield()
     }
 
     /// Closes the pool's connections.
@@ -48,6 +62,7 @@ public final class PostgresStore: LeadStore, Sendable {
     public static func createDatabase(named name: String, adminURL: String) async throws -> String {
         precondition(name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }, "a plain database name")
         let admin = try PostgresStore(configuration: try PostgresURL(adminURL).configuration(maximumConnections: 1), logger: Logger(label: "nurture.postgres.admin"))
+        await admin.waitUntilRunning()
         defer { Task { await admin.close() } }
         try await admin.execute(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
         guard var components = URLComponents(string: adminURL) else { throw PostgresStoreError("cannot read \(PostgresURL.redacted(adminURL))") }

@@ -45,6 +45,17 @@ public protocol DueWork: Sendable {
 
     /// Ids of leads with an enrollment due at `now`, soonest first, leased or not (reports, tests).
     func dueLeadIDs(at now: Date, limit: Int) async throws -> [String]
+
+    /// Returns when another process may have created due work, or after `timeout`. A backend
+    /// that can be told (PostgreSQL's LISTEN/NOTIFY) returns as soon as it is; the default
+    /// simply waits, and polling finds the work.
+    func waitForWork(timeout: Duration) async
+}
+
+extension DueWork {
+    public func waitForWork(timeout: Duration) async {
+        try? await Task.sleep(for: timeout)
+    }
 }
 
 /// The outbox: messages claimed under a lease, their attempts recorded, dead letters revived.

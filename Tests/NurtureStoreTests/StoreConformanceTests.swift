@@ -28,21 +28,6 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
     }
 }
 
-/// The PostgreSQL server the README's test command starts (scripts/postgres.sh), one new
-/// database per store.
-enum TestPostgres {
-    struct NotStarted: Error, CustomStringConvertible {
-        var description: String {
-            "NURTURE_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL, or export the URL of a server you started (eval \"$(scripts/postgres.sh start)\")"
-        }
-    }
-
-    static func newDatabase() async throws -> String {
-        guard let admin = ProcessInfo.processInfo.environment["NURTURE_TEST_POSTGRES_URL"], !admin.isEmpty else { throw NotStarted() }
-        return try await PostgresStore.createDatabase(named: "nurture_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16), adminURL: admin)
-    }
-}
-
 let t0 = Date(timeIntervalSince1970: 1_795_000_000)   // 2026-11-18
 
 @Suite struct StoreConformanceTests {

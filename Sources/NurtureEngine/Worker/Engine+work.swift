@@ -18,6 +18,14 @@ extension Engine {
         public var description: String { "leads \(leadIDs.joined(separator: ", ")) changed on every one of \(Engine.maxRedos) attempts to commit; nothing of their work was lost, try again" }
     }
 
+    /// `now` as the database gives it back: backends keep seconds since 1970 in a Double, which
+    /// can move a `Date` by a fraction of a microsecond. Work computed at the exact instant a
+    /// wake time was stored (a step due "now") must find that step due, so every unit of work
+    /// runs at the instant as stored.
+    static func asStored(_ now: Date) -> Date {
+        Date(timeIntervalSince1970: now.timeIntervalSince1970)
+    }
+
     static func window(at now: Date) -> HistoryWindow {
         HistoryWindow(eventsSince: now.addingTimeInterval(-eventWindow), sendsSince: now.addingTimeInterval(-sendWindow))
     }
@@ -25,6 +33,7 @@ extension Engine {
     /// Applies `body` to each lead's work and commits it, redoing the work of leads that changed
     /// meanwhile. Leads that no longer exist are skipped.
     public func updateLeads(ids: [String], now: Date, _ body: @escaping @Sendable (inout LeadWork) -> Void) async throws {
+        let now = Self.asStored(now)
         var pending = ids
         for _ in 0..<Self.maxRedos {
             guard !pending.isEmpty else { return }

@@ -33,6 +33,7 @@ public struct Engine: Sendable {
     /// The same, with the id of each lead (new or found), for callers that answer with them.
     /// Patches for one email apply in order to one lead.
     public func upsertLeads(_ patches: [LeadPatch], now: Date) async throws -> [UpsertResult] {
+        let now = Self.asStored(now)
         var results = [UpsertResult?](repeating: nil, count: patches.count)
         var byEmail: [String: [Int]] = [:]
         var emails: [String] = []
@@ -101,6 +102,7 @@ public struct Engine: Sendable {
     /// Events of one lead act in order on one unit of work; an event whose client id was stored
     /// before (or appears earlier in the batch) is a duplicate and does nothing.
     func storeEvents(_ events: [IncomingEvent], now: Date) async throws -> [IngestOutcome] {
+        let now = Self.asStored(now)
         var outcomes = [IngestOutcome?](repeating: nil, count: events.count)
         for event in events {
             try TextWithNUL.refuse([("lead", event.subject.text), ("event id", event.clientID)])
@@ -206,6 +208,7 @@ public struct Engine: Sendable {
     /// batch is leased to this process, worked on every core outside any transaction, and
     /// committed under the lease: a lead an event changed meanwhile is read again and redone.
     public func runDue(now: Date, batchSize: Int = 256, stopping: @Sendable () -> Bool = { false }) async throws -> Pass {
+        let now = Self.asStored(now)
         var pass = Pass()
         var seen: Set<String> = []
         let processor = self.processor

@@ -50,7 +50,11 @@ public struct Worker: Service {
             do {
                 heartbeat?.beat()
                 let steps = try await engine.runDue(now: now(), stopping: stopping)
-                if steps.leads == 0 { pause = pollInterval } else {
+                if steps.leads == 0 {
+                    // Idle: an event or an import committed elsewhere wakes us at once where the
+                    // database can tell (PostgreSQL); otherwise the next poll finds the work.
+                    await engine.store.waitForWork(timeout: pollInterval)
+                } else {
                     logger.info("Advanced due leads.", metadata: ["steps.leads": "\(steps.leads)", "steps.messages": "\(steps.messages)"])
                 }
                 if failures > 0 { recovered(after: failures) }

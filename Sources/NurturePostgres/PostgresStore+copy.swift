@@ -1,0 +1,118 @@
+import Foundation
+import NurtureDSL
+public import NurtureStorage
+import PostgresNIO
+
+/// PostgreSQL as the target of `nurture migrate --to`: each batch one multi-row INSERT per table,
+/// values bound, never spliced into the SQL.
+extension PostgresStore: CopyTarget {
+    static let copyTables: [CopyTable: String] = [.leads: "lead", .events: "event", .enrollments: "enrollment", .messages: "outbox_message",
+                                                  .suppressions: "suppression", .settings: "setting"]
+
+    public func copyCounts() async throws -> [CopyTable: Int] {
+        var counts: [CopyTable: Int] = [:]
+        for (table, name) in Self.copyTables {
+            counts[table] = try await rows(PostgresQuery(unsafeSQL: "SELECT COUNT(*) AS n FROM \(name)")).first.map { try $0["n"].decode(Int.self) } ?? 0
+        }
+        return counts
+    }
+
+    public func eraseForCopy() async throws {
+        try await execute("TRUNCATE lead, event, enrollment, outbox_message, outbox_content, suppression, setting")
+    }
+
+    public func writeCopy(_ rows: CopyRows) async throws {
+        guard rows.count > 0 else { return }
+        try await transaction { connection in
+            switch rows {
+            case .leads(let leads):
+                try await connection.insert(into: "lead", columns: [
+                    "id", "email", "phone", "first_name", "last_name", "company", "job_title", "industry", "company_size", "country", "timezone",
+                    "source", "stage", "score", "tags", "attributes", "email_consent", "sms_consent", "owner", "score_fixed", "score_gains",
+                    "score_losses", "score_rank", "scored_at", "last_activity_at", "score_version", "score_thresholds", "created_at", "updated_at", "version",
+                ], rows: leads, logger) { row, binds in
+                    let lead = row.lead, scoring = row.scoring
+                    binds.append(lead.id); binds.append(lead.email?.lowercased()); binds.append(lead.phone); binds.append(lead.firstName)
+                    binds.append(lead.lastName); binds.append(lead.company); binds.append(lead.jobTitle); binds.append(lead.industry)
+                    binds.append(lead.companySize); binds.append(lead.country); binds.append(lead.timeZone); binds.append(lead.source)
+                    binds.append(lead.stage.rawValue); binds.append(lead.score); binds.append(FlatJSON.json(lead.tags.sorted()))
+                    binds.append(FlatJSON.json(lead.attributes)); binds.append(lead.emailConsent); binds.append(lead.smsConsent); binds.append(lead.owner)
+                    binds.append(scoring.fixedPoints); binds.append(scoring.gains); binds.append(scoring.losses); binds.append(scoring.gainsRank)
+                    binds.append(scoring.scoredAt?.timeIntervalSince1970); binds.append(scoring.lastActivityAt?.timeIntervalSince1970)
+                    binds.append(scoring.modelVersion)
+                    binds.append(scoring.thresholds.fired.isEmpty ? "[]" : "[" + scoring.thresholds.fired.sorted().map { Value.number($0).textValue }.joined(separator: ",") + "]")
+                    binds.append(row.createdAt.timeIntervalSince1970); binds.append(row.updatedAt.timeIntervalSince1970); binds.append(row.version)
+                }
+            case .events(let events):
+                try await connection.insert(into: "event", columns: ["seq", "lead_id", "type", "at", "properties", "client_id"], rows: events, logger) { row, binds in
+                    binds.append(row.seq); binds.append(row.leadID); binds.append(row.event.type); binds.append(row.event.at.timeIntervalSince1970)
+                    binds.append(row.event.properties.isEmpty ? "{}" : FlatJSON.json(row.event.properties)); binds.append(row.clientID)
+                }
+            case .enrollments(let enrollments):
+                try await connection.insert(into: "enrollment", columns: [
+                    "lead_id", "campaign_id", "sequence", "status", "step_id", "phase", "wake_at", "enrolled_at", "ended_at", "end_reason",
+                    "variants", "trigger", "messages_produced",
+                ], rows: enrollments, logger) { row, binds in
+                    binds.append(row.leadID); binds.append(row.campaignID); binds.append(row.sequence); binds.append(row.status.rawValue)
+                    binds.append(row.stepID); binds.append(row.phase.rawValue); binds.append(row.wakeAt?.timeIntervalSince1970)
+                    binds.append(row.enrolledAt.timeIntervalSince1970); binds.append(row.endedAt?.timeIntervalSince1970); binds.append(row.endReason)
+                    binds.append(row.variants.isEmpty ? "{}" : FlatJSON.json(row.variants)); binds.append(row.trigger.isEmpty ? "{}" : FlatJSON.json(row.trigger))
+                    binds.append(row.messagesProduced)
+                }
+            case .messages(let messages):
+                try await connection.insert(into: "outbox_message", columns: [
+                    "id", "lead_id", "campaign_id", "step_id", "channel", "address", "variant", "transactional", "created_at", "status", "attempts",
+                    "next_attempt_at", "last_error", "lease_owner", "lease_until", "sent_at", "delivery", "delivery_at",
+                ], rows: messages, logger) { row, binds in
+                    let message = row.message
+                    binds.append(message.id); binds.append(message.leadID); binds.append(message.campaignID); binds.append(message.stepID)
+                    binds.append(message.channel.rawValue); binds.append(message.address); binds.append(message.variant); binds.append(message.isTransactional)
+                    binds.append(message.createdAt.timeIntervalSince1970); binds.append(message.status.rawValue); binds.append(message.attempts)
+                    binds.append(message.nextAttemptAt.timeIntervalSince1970); binds.append(message.lastError); binds.append(message.leaseOwner)
+                    binds.append(message.leaseUntil?.timeIntervalSince1970); binds.append(message.sentAt?.timeIntervalSince1970); binds.append(message.delivery)
+                    binds.append(row.deliveryAt?.timeIntervalSince1970)
+                }
+                try await connection.insert(into: "outbox_content", columns: ["id", "subject", "preview", "payload"], rows: messages, logger) { row, binds in
+                    binds.append(row.message.id); binds.append(row.message.subject); binds.append(row.message.preview); binds.append(row.message.payload)
+                }
+            case .suppressions(let suppressions):
+                try await connection.insert(into: "suppression", columns: ["address", "channel", "reason", "at"], rows: suppressions, logger) { row, binds in
+                    binds.append(row.address.lowercased()); binds.append(row.channel); binds.append(row.reason); binds.append(row.at.timeIntervalSince1970)
+                }
+            case .settings(let settings):
+                try await connection.insert(into: "setting", columns: ["key", "value"], rows: settings, logger) { row, binds in
+                    binds.append(row.key); binds.append(ByteBuffer(bytes: row.value))
+                }
+            }
+        }
+    }
+
+    public func finishCopy() async throws {
+        // Events keep their order numbers; new ones continue after the highest.
+        try await execute("SELECT setval(pg_get_serial_sequence('event', 'seq'), GREATEST(COALESCE((SELECT MAX(seq) FROM event), 0), 1))")
+        try await execute("ANALYZE")
+    }
+}
+
+extension PostgresConnection {
+    /// One INSERT of many rows; the batch is split so no statement binds more than PostgreSQL's
+    /// 65,535 parameters.
+    func insert<Row>(into table: String, columns: [String], rows: [Row], _ logger: Logger, bind: (Row, inout PostgresBindings) -> Void) async throws {
+        let perStatement = max(1, 65_535 / columns.count)
+        var start = 0
+        while start < rows.count {
+            let slice = rows[start..<min(rows.count, start + perStatement)]
+            var binds = PostgresBindings(capacity: slice.count * columns.count)
+            var tuples: [String] = []
+            tuples.reserveCapacity(slice.count)
+            for row in slice {
+                let first = binds.count + 1
+                bind(row, &binds)
+                tuples.append("(" + (first...binds.count).map { "$\($0)" }.joined(separator: ", ") + ")")
+            }
+            let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES " + tuples.joined(separator: ", ")
+            _ = try await all(PostgresQuery(unsafeSQL: sql, binds: binds), logger)
+            start += perStatement
+        }
+    }
+}

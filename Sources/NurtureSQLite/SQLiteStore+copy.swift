@@ -1,0 +1,51 @@
+import Foundation
+import GRDB
+public import NurtureStorage
+
+/// The embedded store as the source of `nurture migrate --from`: every table in rowid order.
+extension SQLiteStore: CopySource {
+    public func copyRows(_ table: CopyTable, after cursor: Int?, limit: Int) async throws -> (rows: CopyRows, cursor: Int?) {
+        try await read { db in
+            let after = cursor ?? 0
+            func fetch(_ sql: String) throws -> [Row] {
+                try Row.fetchAll(db, sql: sql + " WHERE t.rowid > ? ORDER BY t.rowid LIMIT ?", arguments: [after, limit])
+            }
+            let rows: [Row]
+            let copied: CopyRows
+            switch table {
+            case .leads:
+                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM lead t")
+                copied = .leads(rows.map { row in
+                    StoredLead(lead: Self.lead(row), scoring: Self.scoreSnapshot(row), version: row["version"],
+                               createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+                })
+            case .events:
+                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM event t")
+                copied = .events(rows.map { StoredEvent(seq: $0["seq"], leadID: $0["lead_id"], event: Self.event($0), clientID: $0["client_id"]) })
+            case .enrollments:
+                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM enrollment t")
+                copied = .enrollments(rows.map(Self.enrollment))
+            case .messages:
+                rows = try fetch("SELECT t.rowid AS copy_cursor, t.*, c.subject, c.preview, c.payload FROM outbox_message t JOIN outbox_content c ON c.id = t.id")
+                copied = .messages(rows.map { StoredMessage(message: Self.message($0), deliveryAt: Self.date($0["delivery_at"])) })
+            case .suppressions:
+                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM suppression t")
+                copied = .suppressions(rows.map { StoredSuppression(address: $0["address"], channel: $0["channel"], reason: $0["reason"], at: Date(timeIntervalSince1970: $0["at"])) })
+            case .settings:
+                rows = try fetch("SELECT t.rowid AS copy_cursor, t.key, CAST(t.value AS BLOB) AS value FROM setting t")
+                copied = .settings(rows.map { StoredSetting(key: $0["key"], value: $0["value"]) })
+            }
+            return (copied, rows.last.map { $0["copy_cursor"] })
+        }
+    }
+
+    public func copyCounts() async throws -> [CopyTable: Int] {
+        try await read { db in
+            let tables: [CopyTable: String] = [.leads: "lead", .events: "event", .enrollments: "enrollment", .messages: "outbox_message",
+                                               .suppressions: "suppression", .settings: "setting"]
+            var counts: [CopyTable: Int] = [:]
+            for (table, name) in tables { counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(name)") ?? 0 }
+            return counts
+        }
+    }
+}

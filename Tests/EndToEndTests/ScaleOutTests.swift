@@ -1,0 +1,166 @@
+import Foundation
+import NurtureDeployment
+import NurtureEngine
+import NurtureSQLite
+import NurtureTesting
+import Testing
+
+/// Many `nurture worker` processes on one PostgreSQL database, through the real binary: they
+/// share the due work, survive being killed at any instant, drain on SIGTERM, and an embedded
+/// deployment moves up to PostgreSQL with everything it had.
+@Suite(.serialized)
+struct ScaleOutTests {
+    let directory: URL
+    let secret = "whsec_" + Data((0..<24).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-scale-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    /// A new PostgreSQL database with `leadCount` leads imported, and the options that reach it.
+    func deployment(sink: WebhookSink, leadCount: Int) async throws -> [String] {
+        let database = try await TestPostgres.newDatabase()
+        let config = directory.appendingPathComponent("nurture.toml")
+        try """
+            [channels.email]
+            kind = "webhook"
+            url = "\(sink.url.absoluteString)"
+            secret_env = "NURTURE_TEST_SECRET"
+            timeout_seconds = 1
+            concurrency = 8
+            [sending]
+            lease_seconds = 3
+            """.write(to: config, atomically: true, encoding: .utf8)
+        var csv = "email,first_name,timezone\n"
+        for n in 0..<leadCount { csv += "lead\(n)@example.com,Lead \(n),Europe/Lisbon\n" }
+        let file = directory.appendingPathComponent("leads.csv")
+        try csv.write(to: file, atomically: true, encoding: .utf8)
+        let common = ["--database", database, "--config", config.path]
+        let imported = try await NurtureBinary.run(["leads", "import", file.path] + common, environment: ["NURTURE_TEST_SECRET": secret])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.hasPrefix("imported \(leadCount),"), "\(imported.stdout)")
+        return common
+    }
+
+    func worker(_ name: String, _ common: [String]) throws -> Process {
+        try NurtureBinary.spawn(["worker", "--poll-ms", "50"] + common, environment: ["NURTURE_TEST_SECRET": secret],
+                                logs: directory.appendingPathComponent("worker-\(name)"))
+    }
+
+    func store(_ common: [String]) async throws -> any LeadStore {
+        try await Deployment.openStore(common[1])
+    }
+
+    @Test func threeWorkersKilledAtRandomMomentsLoseNothingAndNeverSendAStepUnderTwoIds() async throws {
+        let sink = try await WebhookSink.start()
+        let leads = 1_500
+        // Latency per request keeps sends in flight for the whole run, so kills land mid-send.
+        sink.script([], then: .hang(.milliseconds(25)))
+        let common = try await deployment(sink: sink, leadCount: leads)
+
+        // Three workers share the database; one at a time is killed with SIGKILL and replaced.
+        var workers = try (0..<3).map { try worker("start-\($0)", common) }
+        // The kills begin once sends are under way, however slowly a loaded machine starts them.
+        for _ in 0..<600 where sink.received.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        for round in 0..<9 {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 150...500)))
+            let victim = Int.random(in: 0..<workers.count)
+            kill(workers[victim].processIdentifier, SIGKILL)
+            workers[victim].waitUntilExit()
+            #expect(workers[victim].terminationReason == .uncaughtSignal)
+            workers[victim] = try worker("round-\(round)", common)
+        }
+        for process in workers {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        let byWorkers = sink.received.count
+        #expect(byWorkers > 0, "the workers sent while they were being killed")
+        // An hour later the dead workers' leases on leads and messages have expired; one run
+        // finishes whatever they held.
+        sink.script([], then: .accept)
+        let later = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
+        let finish = try await NurtureBinary.run(["run-due", "--now", later] + common, environment: ["NURTURE_TEST_SECRET": secret])
+        #expect(finish.status == 0, "\(finish.stderr)")
+
+        let store = try await store(common)
+        let messages = try await store.messages(status: nil, limit: 10_000)
+        #expect(messages.count == leads)
+        let perStep = Dictionary(grouping: messages) { "\($0.leadID)|\($0.campaignID)|\($0.stepID)" }
+        #expect(perStep.count == leads, "a lead was given the same step under two ids")
+        #expect(messages.allSatisfy { $0.status == .sent }, "\(Dictionary(grouping: messages, by: \.status).mapValues(\.count))")
+        let outboxIDs = Set(messages.map(\.id))
+        let delivered = sink.received.compactMap { $0.headers["idempotency-key"] }
+        #expect(Set(delivered).isSuperset(of: outboxIDs), "a message was lost")
+        #expect(Set(delivered).isSubset(of: outboxIDs), "the receiver saw an id the outbox never had")
+        #expect(try await store.counts().leads == leads)
+        print("scale-out crash test: \(delivered.count) deliveries for \(outboxIDs.count) messages (\(delivered.count - outboxIDs.count) repeats under the same id); \(byWorkers) sent by 3 workers through 9 kills, the rest by the last run")
+        await Deployment.close(store)
+        await sink.stop()
+    }
+
+    @Test func sigtermOnEachOfThreeWorkersFinishesItsSendsAndExitsCleanly() async throws {
+        let sink = try await WebhookSink.start()
+        sink.script([], then: .hang(.milliseconds(300)))
+        let common = try await deployment(sink: sink, leadCount: 120)
+        let workers = try (0..<3).map { try worker("term-\($0)", common) }
+        for _ in 0..<100 where sink.received.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!sink.received.isEmpty, "sends were in flight")
+        for process in workers { process.terminate() }   // SIGTERM to each
+        let deadline = Date().addingTimeInterval(20)
+        while workers.contains(where: \.isRunning), Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        for process in workers {
+            #expect(!process.isRunning, "a worker did not stop within 20 s")
+            #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        }
+        let store = try await store(common)
+        let messages = try await store.messages(status: nil, limit: 1_000)
+        #expect(messages.filter { $0.status == .sending }.isEmpty, "every claimed message was recorded or handed back")
+        #expect(messages.filter { $0.status == .sent }.count == Set(sink.received.compactMap { $0.headers["idempotency-key"] }).count)
+        // What the workers had not reached is still due, and goes out at the next run.
+        sink.script([], then: .accept)
+        let finish = try await NurtureBinary.run(["run-due"] + common, environment: ["NURTURE_TEST_SECRET": secret])
+        #expect(finish.status == 0, "\(finish.stderr)")
+        let after = try await store.messages(status: nil, limit: 1_000)
+        #expect(after.count == 120 && after.allSatisfy { $0.status == .sent }, "\(Dictionary(grouping: after, by: \.status).mapValues(\.count))")
+        await Deployment.close(store)
+        await sink.stop()
+    }
+
+    @Test func theDemoMovesUpToPostgreSQLAndAnswersTheSameThere() async throws {
+        let sqlite = directory.appendingPathComponent("demo.sqlite").path
+        let demo = try await NurtureBinary.run(["demo", "--database", sqlite, "--hours-per-second", "0"])
+        #expect(demo.status == 0, "\(demo.stderr)")
+        let postgres = try await TestPostgres.newDatabase()
+
+        let copy = try await NurtureBinary.run(["migrate", "--from", "sqlite:" + sqlite, "--to", postgres])
+        #expect(copy.status == 0, "\(copy.stderr)")
+        #expect(copy.stdout.hasPrefix("copied 10 leads, "), "\(copy.stdout)")
+        #expect(copy.stdout.hasSuffix("; the counts match\n"))
+        #expect(copy.stderr.contains("messages: 64/64"), "progress is printed")
+        #expect(!copy.stdout.contains(postgres) && !copy.stderr.contains(String(postgres.split(separator: "@")[0])), "the password is never printed")
+
+        // The same questions get the same answers on both.
+        for question in [["leads", "top", "--now", "2026-12-01T00:00:00Z"], ["outbox", "--limit", "500"], ["dead-letters", "list"],
+                         ["leads", "show", "ana.costa@fernhill.example", "--now", "2026-12-01T00:00:00Z"]] {
+            let embedded = try await NurtureBinary.run(question + ["--database", sqlite])
+            let shared = try await NurtureBinary.run(question + ["--database", postgres])
+            #expect(embedded.status == 0 && !embedded.stdout.isEmpty, "\(question): \(embedded.stderr)")
+            #expect(embedded.stdout == shared.stdout, "\(question) differs:\n\(embedded.stdout)\n---\n\(shared.stdout)\n\(shared.stderr)")
+        }
+        // Old unsubscribe links keep working: the link secret moved with the data.
+        let from = try SQLiteStore(path: sqlite), to = try await Deployment.openStore(postgres)
+        #expect(try await from.secret(named: "links") == (try await to.secret(named: "links")))
+        await Deployment.close(to)
+
+        // A second copy into the now non-empty database is refused, unless told to replace.
+        let again = try await NurtureBinary.run(["migrate", "--from", "sqlite:" + sqlite, "--to", postgres])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("already holds") && again.stderr.contains("--replace"), "\(again.stderr)")
+        let replaced = try await NurtureBinary.run(["migrate", "--from", "sqlite:" + sqlite, "--to", postgres, "--replace"])
+        #expect(replaced.status == 0, "\(replaced.stderr)")
+        let migrated = try await NurtureBinary.run(["migrate", "--database", postgres])
+        #expect(migrated.stdout.contains("schema at version 1"), "\(migrated.stdout)\(migrated.stderr)")
+    }
+}

@@ -1,0 +1,124 @@
+import Campaigns
+import Foundation
+import NurtureDeployment
+import NurtureDSL
+import NurtureEngine
+import NurturePostgres
+import NurtureSQLite
+import NurtureTesting
+import Synchronization
+import Testing
+
+/// Events arriving over the API for leads a worker is advancing: the worker's work was computed
+/// from a snapshot the events made stale, so its commit conflicts and the work is redone on the
+/// lead as it now is. Every event is applied exactly once and no step is lost or run twice, on
+/// every backend.
+struct ConcurrentWorkTests {
+    @Test(arguments: [Backend.sqliteFile, .postgres])
+    func eventsDuringAWorkersBatchAreAppliedOnceAndTheBatchIsRedoneNotOverwritten(_ backend: Backend) async throws {
+        let inner = try await backend.makeStore()
+        let store = InterleavingStore(inner)
+        let engine = Deployment(store: store, playbook: Campaigns.playbook, templates: try Fixture.templates(), configuration: NurtureConfiguration(),
+                                links: Fixture.links).engine
+        let now = Date()
+        let leads = (0..<60).map { "lead\($0)@example.com" }
+        _ = try await engine.upsert(leads.map { LeadPatch(email: $0) }, now: now)
+        let posted = Mutex(0)
+        // Just before the worker's first commit, twenty of its leads get an event each: that
+        // batch was computed without them.
+        store.beforeFirstLeasedCommit {
+            let events = leads.prefix(20).map { IncomingEvent(subject: .email($0), type: "page.viewed", at: now, properties: ["path": "/pricing"], clientID: "before-\($0)") }
+            let outcomes = try await engine.track(events, now: now)
+            posted.withLock { $0 += outcomes.count { $0.isStored } }
+        }
+        // And while it works, more events for the same leads arrive from other callers.
+        async let worked = engine.runDue(now: now, batchSize: 64)
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for (index, email) in leads.enumerated() {
+                group.addTask {
+                    try await engine.track([IncomingEvent(subject: .email(email), type: "page.viewed", at: now, properties: ["path": "/customers/a"], clientID: "during-\(index)")],
+                                           now: now).count { $0.isStored }
+                }
+            }
+            for try await stored in group { posted.withLock { $0 += stored } }
+        }
+        let pass = try await worked
+        #expect(pass.leads == leads.count)
+        #expect(store.conflicts > 0, "the events made the worker's commit conflict, so the redo path ran")
+        print("concurrent work on \(backend): \(store.conflicts) conflicts redone, pass \(pass)")
+
+        // Every lead's welcome step ran once: one message each, no lead skipped.
+        let messages = try await inner.messages(status: nil, limit: 1_000)
+        #expect(messages.count == leads.count)
+        #expect(Set(messages.map(\.leadID)).count == leads.count)
+        #expect(messages.allSatisfy { $0.stepID == "welcome-1" })
+        // Every event is there once, and the scores count each of them once.
+        #expect(posted.withLock { $0 } == 80)
+        let counts = try await inner.counts()
+        #expect(counts.events == leads.count + 80, "lead.created for each lead, and the 80 events once each")
+        for email in leads {
+            let (detail, card) = try #require(try await engine.detail(.email(email), now: now))
+            let views = detail.work.state.events.filter { $0.type == "page.viewed" }
+            let expected = leads.prefix(20).contains(email) ? 2 : 1
+            #expect(views.count == expected, "\(email)")
+            #expect(abs(detail.work.lead.score - (card?.total ?? 0)) < 0.01, "the stored score is the history's score for \(email)")
+            #expect(detail.work.enrollments.first { $0.campaignID == "welcome" }?.stepID != "welcome-1", "\(email) moved past its welcome")
+        }
+        if let postgres = inner as? PostgresStore { await postgres.close() }
+    }
+}
+
+/// A store that runs a hook just before the first commit of due work under a lease, and counts
+/// the conflicts commits report; everything else goes straight through.
+final class InterleavingStore: LeadStore {
+    let inner: any LeadStore
+    private let state = Mutex<(hook: (@Sendable () async throws -> Void)?, conflicts: Int)>((nil, 0))
+
+    init(_ inner: any LeadStore) { self.inner = inner }
+
+    func beforeFirstLeasedCommit(_ hook: @escaping @Sendable () async throws -> Void) { state.withLock { $0.hook = hook } }
+    var conflicts: Int { state.withLock { $0.conflicts } }
+
+    func commit(_ changes: [LeadChange], rotationAdvance: Int, now: Date) async throws -> [CommitOutcome] {
+        let leased = changes.contains { if case .leased = $0.base { true } else { false } }
+        if leased, let hook = state.withLock({ state in defer { state.hook = nil }; return state.hook }) { try await hook() }
+        let outcomes = try await inner.commit(changes, rotationAdvance: rotationAdvance, now: now)
+        state.withLock { $0.conflicts += outcomes.count { $0 == .conflict } }
+        return outcomes
+    }
+
+    func snapshots(_ keys: [LeadKey], window: HistoryWindow) async throws -> [LeadKey: LeadSnapshot] { try await inner.snapshots(keys, window: window) }
+    func rotationPosition() async throws -> Int { try await inner.rotationPosition() }
+    func storedEventIDs(_ ids: [String]) async throws -> Set<String> { try await inner.storedEventIDs(ids) }
+    func lead(id: String) async throws -> Lead? { try await inner.lead(id: id) }
+    func lead(email: String) async throws -> Lead? { try await inner.lead(email: email) }
+    func leadIDs(after: String?, limit: Int) async throws -> [String] { try await inner.leadIDs(after: after, limit: limit) }
+    func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [LeadLease] {
+        try await inner.claimDueLeads(now: now, limit: limit, owner: owner, leaseUntil: leaseUntil)
+    }
+    func dueLeadIDs(at now: Date, limit: Int) async throws -> [String] { try await inner.dueLeadIDs(at: now, limit: limit) }
+    func claimMessages(
+        now: Date, limit: Int, owner: String, leaseUntil: Date, channels: Set<MessageChannel>?, sendsSince: Date,
+        decide: @Sendable (ClaimCandidate) -> ClaimDecision
+    ) async throws -> ClaimBatch {
+        try await inner.claimMessages(now: now, limit: limit, owner: owner, leaseUntil: leaseUntil, channels: channels, sendsSince: sendsSince, decide: decide)
+    }
+    func finish(_ attempts: [FinishedAttempt], owner: String, now: Date) async throws -> [Bool] { try await inner.finish(attempts, owner: owner, now: now) }
+    func release(_ messages: [(id: String, attempt: Int)], owner: String) async throws { try await inner.release(messages, owner: owner) }
+    func messages(status: OutboxMessage.Status?, limit: Int) async throws -> [OutboxMessage] { try await inner.messages(status: status, limit: limit) }
+    func message(id: String) async throws -> OutboxMessage? { try await inner.message(id: id) }
+    func retryDeadLetters(ids: [String]?, now: Date) async throws -> Int { try await inner.retryDeadLetters(ids: ids, now: now) }
+    func outboxCounts() async throws -> [String: Int] { try await inner.outboxCounts() }
+    func suppress(address: String, channel: MessageChannel, reason: String, at: Date) async throws {
+        try await inner.suppress(address: address, channel: channel, reason: reason, at: at)
+    }
+    func suppressions(address: String) async throws -> [MessageChannel: String] { try await inner.suppressions(address: address) }
+    func secret(named name: String) async throws -> Data { try await inner.secret(named: name) }
+    func rankingPage(by order: RankingOrder, filter: RankingFilter, after cursor: RankingCursor?, limit: Int) async throws -> [RankingRow] {
+        try await inner.rankingPage(by: order, filter: filter, after: cursor, limit: limit)
+    }
+    func latestEvents(leadID: String, limit: Int) async throws -> [LeadEvent] { try await inner.latestEvents(leadID: leadID, limit: limit) }
+    func latestMessages(leadID: String, limit: Int) async throws -> [OutboxMessage] { try await inner.latestMessages(leadID: leadID, limit: limit) }
+    func scoreVersions() async throws -> [String: Int] { try await inner.scoreVersions() }
+    func counts() async throws -> StoreCounts { try await inner.counts() }
+}
