@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import NurtureDeployment
 import NurtureEngine
+import NurturePostgres
+import NurtureSQLite
 
 /// For `scripts/bench-scale.sh`: waits until the outbox of a database holds `messages` sent
 /// messages, polling its counts, and prints the rate from the moment it started (when the
@@ -60,5 +62,64 @@ func processes(of user: String) -> [Int32] {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }) else { return false }
         return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { UInt32($0) } == uid
+    }
+}
+
+/// Over a backlog filled by Benchmarks/backlog-*.sql: how long a claim of due leads, a claim of
+/// messages and a ranking page take, and the plans the database chooses for them, so a run over
+/// 10,000 rows and one over 1,000,000 can be set side by side.
+struct Backlog: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "backlog")
+    @Option var database: String
+    @Option var repeats = 7
+    @Flag var plans = false
+
+    func run() async throws {
+        let store = try await Deployment.openStore(database)
+        let due = Date(timeIntervalSince1970: 1_795_003_600)
+        func median(_ body: (Int) async throws -> Int) async throws -> (ms: Double, rows: Int) {
+            var times: [Double] = []
+            var rows = 0
+            for round in 0..<repeats {
+                let started = ContinuousClock.now
+                rows = try await body(round)
+                times.append((ContinuousClock.now - started).seconds * 1000)
+            }
+            return (times.sorted()[times.count / 2], rows)
+        }
+        let counts = try await store.counts()
+        let leads = try await median { round in
+            try await store.claimDueLeads(now: due, limit: 256, owner: "bench-\(round)", leaseUntil: due.addingTimeInterval(300)).count
+        }
+        let messages = try await median { round in
+            try await store.claimMessages(now: due, limit: 512, owner: "bench-\(round)", leaseUntil: due.addingTimeInterval(300), channels: [.email],
+                                          sendsSince: due.addingTimeInterval(-14 * 86_400)) { _ in .send }.messages.count
+        }
+        let prospects = RankingFilter(stages: [.lead, .mql, .sql])
+        let ranking = try await median { _ in
+            var cursor: RankingCursor?
+            var read = 0
+            for _ in 0..<4 {
+                let page = try await store.rankingPage(by: .fixedPoints, filter: prospects, after: cursor, limit: 512)
+                read += page.count
+                cursor = page.last.map { RankingCursor(value: $0.scoring.fixedPoints, id: $0.id) }
+            }
+            return read
+        }
+        report("backlog", [
+            ("leads", "\(counts.leads)"), ("pending", "\(counts.messagesByStatus["pending"] ?? 0)"),
+            ("claim_due_leads_ms", String(format: "%.2f", leads.ms)), ("leased", "\(leads.rows)"),
+            ("claim_messages_ms", String(format: "%.2f", messages.ms)), ("claimed", "\(messages.rows)"),
+            ("ranking_4_pages_ms", String(format: "%.2f", ranking.ms)), ("ranked", "\(ranking.rows)"),
+        ])
+        if plans {
+            let found: [String: [String]] = if let sqlite = store as? SQLiteStore { try await sqlite.queryPlans() }
+                else if let postgres = store as? PostgresStore { try await postgres.queryPlans() } else { [:] }
+            for (name, lines) in found.sorted(by: { $0.key < $1.key }) {
+                print("plan \(name):")
+                for line in lines { print("  \(line)") }
+            }
+        }
+        await Deployment.close(store)
     }
 }

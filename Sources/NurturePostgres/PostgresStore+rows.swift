@@ -96,17 +96,13 @@ extension PostgresStore {
         switch change.base {
         case .new:
             guard try await save(lead, scoring: change.scoring, connection, now: now, insert: true, logger: logger) else { return .conflict }
-        case .version(let version):
-            let moved = try await connection.all("UPDATE lead SET version = version + 1 WHERE id = \(lead.id) AND version = \(version) RETURNING 1", logger)
-            guard !moved.isEmpty else { return .conflict }
-        case .leased(let version, let token, let owner):
-            let moved = try await connection.all("""
-                UPDATE lead SET version = version + 1, lease_owner = NULL, lease_until = NULL
-                WHERE id = \(lead.id) AND version = \(version) AND lease_token = \(token) AND lease_owner = \(owner) AND lease_until >= \(moment) RETURNING 1
-                """, logger)
-            guard !moved.isEmpty else { return .conflict }
+        case .version, .leased:
+            // The check and the lead's new row in one statement: the row moves to the next
+            // version only if it is still at the one the work read (and, for due work, the lease
+            // is still this worker's and unexpired).
+            guard try await save(lead, scoring: change.scoring, connection, now: now, insert: false, base: change.base,
+                                 rowChanged: change.leadChanged, logger: logger) else { return .conflict }
         }
-        if change.leadChanged, change.base != .new { _ = try await save(lead, scoring: change.scoring, connection, now: now, insert: false, logger: logger) }
         for enrollment in change.enrollments { try await save(enrollment, connection, now: now, logger: logger) }
         for event in change.events where try await !insert(event, leadID: lead.id, connection, logger) {
             return .duplicateEvent(clientID: event.clientID ?? "")
@@ -130,8 +126,17 @@ extension PostgresStore {
         return .committed
     }
 
-    /// False when a new lead's id or email is taken.
-    static func save(_ lead: Lead, scoring: ScoreSnapshot, _ connection: PostgresConnection, now: Date, insert: Bool, logger: Logger) async throws -> Bool {
+    /// False when a new lead's id or email is taken, or an existing lead is no longer at the
+    /// base's version (or lease). `rowChanged` false moves only the version and the lease.
+    static func save(
+        _ lead: Lead, scoring: ScoreSnapshot, _ connection: PostgresConnection, now: Date, insert: Bool, base: LeadChange.Base = .new,
+        rowChanged: Bool = true, logger: Logger
+    ) async throws -> Bool {
+        if !insert, !rowChanged {
+            var binds = PostgresBindings()
+            binds.append(lead.id)
+            return try await !connection.all(PostgresQuery(unsafeSQL: "UPDATE lead SET version = version + 1" + leaseClause(base, now: now, &binds) + " RETURNING 1", binds: binds), logger).isEmpty
+        }
         try TextWithNUL.refuse([
             ("email", lead.email), ("phone", lead.phone), ("first_name", lead.firstName), ("last_name", lead.lastName),
             ("company", lead.company), ("job_title", lead.jobTitle), ("industry", lead.industry), ("country", lead.country),
@@ -178,9 +183,25 @@ extension PostgresStore {
             UPDATE lead SET email = $2, phone = $3, first_name = $4, last_name = $5, company = $6, job_title = $7, industry = $8,
                 company_size = $9, country = $10, timezone = $11, source = $12, stage = $13, score = $14, tags = $15, attributes = $16,
                 email_consent = $17, sms_consent = $18, owner = $19, score_fixed = $20, score_gains = $21, score_losses = $22, score_rank = $23,
-                scored_at = $24, last_activity_at = $25, score_version = $26, score_thresholds = $27, updated_at = $28 WHERE id = $1 RETURNING 1
-            """
+                scored_at = $24, last_activity_at = $25, score_version = $26, score_thresholds = $27, updated_at = $28, version = version + 1
+            """ + leaseClause(base, now: now, &binds) + " RETURNING 1"
         return !(try await connection.all(PostgresQuery(unsafeSQL: sql, binds: binds), logger)).isEmpty
+    }
+
+    /// The rest of an UPDATE of lead `$1` under `base`: freeing the lease of due work, and the
+    /// WHERE that checks the version (and the lease) the work read.
+    static func leaseClause(_ base: LeadChange.Base, now: Date, _ binds: inout PostgresBindings) -> String {
+        func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
+            binds.append(value)
+            return "$\(binds.count)"
+        }
+        switch base {
+        case .new: return " WHERE id = $1 AND false"
+        case .version(let version): return " WHERE id = $1 AND version = \(bind(version))"
+        case .leased(let version, let token, let owner):
+            return ", lease_owner = NULL, lease_until = NULL WHERE id = $1 AND version = \(bind(version)) AND lease_token = \(bind(token))"
+                + " AND lease_owner = \(bind(owner)) AND lease_until >= \(bind(now.timeIntervalSince1970))"
+        }
     }
 
     static func save(_ enrollment: Enrollment, _ connection: PostgresConnection, now: Date, logger: Logger) async throws {

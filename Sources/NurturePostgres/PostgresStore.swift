@@ -236,12 +236,16 @@ public final class PostgresStore: LeadStore, Sendable {
             var outcomes: [CommitOutcome] = []
             var createdWork = false
             for change in changes {
-                try await connection.query("SAVEPOINT change", logger: logger)
+                // The version check is a change's first write and writes nothing when it fails;
+                // only an event id found taken after it (a duplicate) has writes to undo, so only
+                // changes carrying event ids pay for a savepoint.
+                let undoable = change.events.contains { $0.clientID != nil }
+                if undoable { try await connection.query("SAVEPOINT change", logger: logger) }
                 let outcome = try await Self.apply(change, connection, now: now, logger: logger)
                 if outcome == .committed {
-                    try await connection.query("RELEASE SAVEPOINT change", logger: logger)
+                    if undoable { try await connection.query("RELEASE SAVEPOINT change", logger: logger) }
                     createdWork = createdWork || !change.messages.isEmpty || change.enrollments.contains { $0.isActive && ($0.wakeAt ?? now) <= now }
-                } else {
+                } else if undoable {
                     try await connection.query("ROLLBACK TO SAVEPOINT change", logger: logger)
                 }
                 outcomes.append(outcome)
@@ -366,14 +370,21 @@ public final class PostgresStore: LeadStore, Sendable {
                     ORDER BY m.lease_until, m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED
                     """, binds: Self.binds(moment, names, limit - rows.count)), logger)
             }
+            let candidates = try rows.map { row in
+                (message: try Self.message(row), timeZone: try row["lead_timezone"].decode(String.self), suppression: try row["suppression"].decode(String?.self))
+            }
+            // The sends a cap counts, for every lead of the claim in one query; messages this
+            // claim takes join them as in flight as they are taken.
+            let counted = candidates.filter { $0.message.campaignID != OutboxMessage.systemCampaign && !$0.message.isTransactional }
+            var sends = try await Self.sendsThatCount(leadIDs: Array(Set(counted.map(\.message.leadID))), excluding: candidates.map(\.message.id),
+                                                      since: sendsSince, now: now, connection, logger)
             var claimed: [OutboxMessage] = []
-            for row in rows {
-                var message = try Self.message(row)
-                let counted = message.campaignID != OutboxMessage.systemCampaign && !message.isTransactional
-                let sends = counted ? try await Self.sendsThatCount(for: message, since: sendsSince, now: now, connection, logger) : []
-                let candidate = ClaimCandidate(message: message, timeZone: try row["lead_timezone"].decode(String.self),
-                                               suppression: try row["suppression"].decode(String?.self), sends: sends)
-                switch decide(candidate) {
+            for candidate in candidates {
+                var message = candidate.message
+                let key = SendKey(leadID: message.leadID, channel: message.channel)
+                let isCounted = message.campaignID != OutboxMessage.systemCampaign && !message.isTransactional
+                switch decide(ClaimCandidate(message: message, timeZone: candidate.timeZone, suppression: candidate.suppression,
+                                             sends: isCounted ? sends[key] ?? [] : [])) {
                 case .send: break
                 case .suppressed(let note):
                     try await connection.query("""
@@ -391,11 +402,14 @@ public final class PostgresStore: LeadStore, Sendable {
                 message.attempts += 1
                 message.leaseOwner = owner
                 message.leaseUntil = leaseUntil
-                try await connection.query("""
-                    UPDATE outbox_message SET status = 'sending', attempts = \(message.attempts), lease_owner = \(owner),
-                        lease_until = \(leaseUntil.timeIntervalSince1970) WHERE id = \(message.id)
-                    """, logger: logger)
+                if isCounted { sends[key, default: []].append(SendRecord(channel: message.channel, at: now, isTransactional: false)) }
                 claimed.append(message)
+            }
+            if !claimed.isEmpty {
+                try await connection.query("""
+                    UPDATE outbox_message SET status = 'sending', attempts = attempts + 1, lease_owner = \(owner),
+                        lease_until = \(leaseUntil.timeIntervalSince1970) WHERE id = ANY(\(claimed.map(\.id)))
+                    """, logger: logger)
             }
             return ClaimBatch(messages: claimed, examined: rows.count)
         }
@@ -409,52 +423,79 @@ public final class PostgresStore: LeadStore, Sendable {
         return binds
     }
 
-    /// What a frequency cap counts at claim time: the lead's marketing messages on the channel
-    /// that really left (at the time they left), and those in flight, this claim's own included.
-    static func sendsThatCount(for message: OutboxMessage, since: Date, now: Date, _ connection: PostgresConnection, _ logger: Logger) async throws -> [SendRecord] {
-        try await connection.all("""
-            SELECT status, sent_at FROM outbox_message
-            WHERE lead_id = \(message.leadID) AND channel = \(message.channel.rawValue) AND NOT transactional
-              AND campaign_id != \(OutboxMessage.systemCampaign) AND id != \(message.id)
+    struct SendKey: Hashable {
+        let leadID: String
+        let channel: MessageChannel
+    }
+
+    /// What a frequency cap counts at claim time: the leads' marketing messages that really left
+    /// (at the time they left), and those in flight elsewhere, by lead and channel.
+    static func sendsThatCount(
+        leadIDs: [String], excluding: [String], since: Date, now: Date, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws -> [SendKey: [SendRecord]] {
+        guard !leadIDs.isEmpty else { return [:] }
+        var sends: [SendKey: [SendRecord]] = [:]
+        for row in try await connection.all("""
+            SELECT lead_id, channel, status, sent_at FROM outbox_message
+            WHERE lead_id = ANY(\(leadIDs)) AND NOT transactional AND campaign_id != \(OutboxMessage.systemCampaign) AND NOT (id = ANY(\(excluding)))
               AND ((status = 'sent' AND sent_at > \(since.timeIntervalSince1970)) OR status = 'sending')
-            """, logger).map { row in
+            """, logger) {
+            guard let channel = MessageChannel(rawValue: try row["channel"].decode(String.self)) else { continue }
             let sent = try row["status"].decode(String.self) == "sent"
             let at = try row["sent_at"].decode(Double?.self)
-            return SendRecord(channel: message.channel, at: sent ? Date(timeIntervalSince1970: at ?? 0) : now, isTransactional: false)
+            sends[SendKey(leadID: try row["lead_id"].decode(String.self), channel: channel), default: []]
+                .append(SendRecord(channel: channel, at: sent ? Date(timeIntervalSince1970: at ?? 0) : now, isTransactional: false))
         }
+        return sends
     }
 
     public func finish(_ attempts: [FinishedAttempt], owner: String, now: Date) async throws -> [Bool] {
         try await transaction { connection in
-            var kept: [Bool] = []
-            for attempt in attempts {
-                let id = attempt.messageID, number = attempt.attempt
-                let guardClause = "AND status = 'sending' AND lease_owner = $2 AND attempts = $3 RETURNING 1"
+            var kept = [Bool](repeating: false, count: attempts.count)
+            // Sends, the bulk of every batch, in one statement; the rest one by one.
+            let sent = attempts.indices.filter { if case .sent = attempts[$0].result { true } else { false } }
+            if !sent.isEmpty {
+                let recorded = Set(try await connection.all("""
+                    UPDATE outbox_message m SET status = 'sent', sent_at = \(now.timeIntervalSince1970), last_error = NULL, lease_owner = NULL, lease_until = NULL
+                    FROM unnest(\(sent.map { attempts[$0].messageID }), \(sent.map { attempts[$0].attempt })) AS f(id, attempt)
+                    WHERE m.id = f.id AND m.status = 'sending' AND m.lease_owner = \(owner) AND m.attempts = f.attempt RETURNING m.id
+                    """, logger).map { try $0["id"].decode(String.self) })
+                var history: [(String, LeadEvent)] = []
+                for index in sent where recorded.contains(attempts[index].messageID) {
+                    kept[index] = true
+                    if let entry = attempts[index].historyEvent { history.append((entry.leadID, entry.event)) }
+                }
+                try await connection.insert(into: "event", columns: ["lead_id", "type", "at", "properties"], rows: history, logger) { entry, binds in
+                    binds.append(entry.0)
+                    binds.append(entry.1.type)
+                    binds.append(entry.1.at.timeIntervalSince1970)
+                    binds.append(entry.1.properties.isEmpty ? "{}" : FlatJSON.json(entry.1.properties))
+                }
+            }
+            let others = Set(attempts.indices).subtracting(sent).sorted()
+            for index in others {
+                let attempt = attempts[index]
                 var binds = PostgresBindings()
-                binds.append(id)
+                binds.append(attempt.messageID)
                 binds.append(owner)
-                binds.append(number)
-                let sql: String
+                binds.append(attempt.attempt)
+                let set: String
                 switch attempt.result {
-                case .sent:
-                    binds.append(now.timeIntervalSince1970)
-                    sql = "UPDATE outbox_message SET status = 'sent', sent_at = $4, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = $1 "
+                case .sent: continue
                 case .retry(let at, let error):
                     binds.append(at.timeIntervalSince1970)
                     binds.append(error)
-                    sql = "UPDATE outbox_message SET status = 'pending', next_attempt_at = $4, last_error = $5, lease_owner = NULL, lease_until = NULL WHERE id = $1 "
+                    set = "status = 'pending', next_attempt_at = $4, last_error = $5"
                 case .dead(let error):
                     binds.append(error)
-                    sql = "UPDATE outbox_message SET status = 'dead', last_error = $4, lease_owner = NULL, lease_until = NULL WHERE id = $1 "
+                    set = "status = 'dead', last_error = $4"
                 case .suppressed(let reason):
                     binds.append(reason)
-                    sql = "UPDATE outbox_message SET status = 'suppressed', last_error = $4, lease_owner = NULL, lease_until = NULL WHERE id = $1 "
+                    set = "status = 'suppressed', last_error = $4"
                 }
-                let recorded = !(try await connection.all(PostgresQuery(unsafeSQL: sql + guardClause, binds: binds), logger)).isEmpty
-                if recorded, case .sent = attempt.result, let entry = attempt.historyEvent {
-                    _ = try await Self.insert(NewEvent(entry.event), leadID: entry.leadID, connection, logger)
-                }
-                kept.append(recorded)
+                let sql = "UPDATE outbox_message SET \(set), lease_owner = NULL, lease_until = NULL "
+                    + "WHERE id = $1 AND status = 'sending' AND lease_owner = $2 AND attempts = $3 RETURNING 1"
+                kept[index] = !(try await connection.all(PostgresQuery(unsafeSQL: sql, binds: binds), logger)).isEmpty
             }
             return kept
         }

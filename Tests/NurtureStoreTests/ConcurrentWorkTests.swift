@@ -61,7 +61,7 @@ struct ConcurrentWorkTests {
             let views = detail.work.state.events.filter { $0.type == "page.viewed" }
             let expected = leads.prefix(20).contains(email) ? 2 : 1
             #expect(views.count == expected, "\(email)")
-            #expect(abs(detail.work.lead.score - (card?.total ?? 0)) < 0.01, "the stored score is the history's score for \(email)")
+            #expect(abs(detail.work.lead.score - (card?.total ?? 0)) < 0.01, "the stored score is the history's score for \(email): \(detail.work.lead.score) vs \(card?.total ?? 0) \(detail.work.state.events.map { "\($0.type) \($0.properties)" }) \(detail.work.state.scoring)")
             #expect(detail.work.enrollments.first { $0.campaignID == "welcome" }?.stepID != "welcome-1", "\(email) moved past its welcome")
         }
         if let postgres = inner as? PostgresStore { await postgres.close() }

@@ -26,6 +26,7 @@ extension Engine {
     /// a million.
     public func top(limit: Int, stage: Stage? = nil, segments: [RankingFilter.Segment] = [], now: Date) async throws -> [RankedLead] {
         let calculator = try scoring
+        let now = Self.asStored(now)
         guard limit > 0 else { return [] }
         let filter = RankingFilter(stages: stage.map { [$0] } ?? Set(Stage.allCases.filter { $0 != .customer }), segments: segments)
         var seen: Set<String> = []
@@ -75,6 +76,7 @@ extension Engine {
     /// A lead's profile, score card, enrollments and latest activity.
     public func detail(_ subject: IncomingEvent.Subject, now: Date, timelineLimit: Int = 30) async throws -> (detail: LeadDetail, card: ScoreCard?)? {
         try TextWithNUL.refuse([("lead", subject.text)])
+        let now = Self.asStored(now)
         let key = subject.normalised
         guard let snapshot = try await store.snapshots([key], window: Self.window(at: now))[key] else { return nil }
         let work = UnitOfWork(snapshot, base: .version(snapshot.version), rotation: nil).work

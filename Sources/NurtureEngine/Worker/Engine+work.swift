@@ -18,10 +18,10 @@ extension Engine {
         public var description: String { "leads \(leadIDs.joined(separator: ", ")) changed on every one of \(Engine.maxRedos) attempts to commit; nothing of their work was lost, try again" }
     }
 
-    /// `now` as the database gives it back: backends keep seconds since 1970 in a Double, which
-    /// can move a `Date` by a fraction of a microsecond. Work computed at the exact instant a
-    /// wake time was stored (a step due "now") must find that step due, so every unit of work
-    /// runs at the instant as stored.
+    /// An instant as the database gives it back: backends keep seconds since 1970 in a Double,
+    /// which can move a `Date` by a fraction of a microsecond. Work computed at the instant a wake
+    /// time or an event was stored must see that step due and that event past, so every unit of
+    /// work runs at, and records events at, instants as stored.
     static func asStored(_ now: Date) -> Date {
         Date(timeIntervalSince1970: now.timeIntervalSince1970)
     }

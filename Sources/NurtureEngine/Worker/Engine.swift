@@ -143,7 +143,7 @@ public struct Engine: Sendable {
                     } else {
                         results.append((index, .stored(leadID: unit!.work.lead.id)))
                     }
-                    unit!.receive(LeadEvent(event.type, at: event.at, properties: event.properties), clientID: event.clientID, processor: processor)
+                    unit!.receive(LeadEvent(event.type, at: Self.asStored(event.at), properties: event.properties), clientID: event.clientID, processor: processor)
                 }
                 return (key, unit, results)
             }
