@@ -98,21 +98,34 @@ extension PostgresConnection {
     /// One INSERT of many rows; the batch is split so no statement binds more than PostgreSQL's
     /// 65,535 parameters.
     func insert<Row>(into table: String, columns: [String], rows: [Row], _ logger: Logger, bind: (Row, inout PostgresBindings) -> Void) async throws {
-        let perStatement = max(1, 65_535 / columns.count)
+        _ = try await many("INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES ", columns: columns.count, rows: rows, then: "", logger, bind: bind)
+    }
+
+    /// `head` followed by a VALUES list of `rows` (each bound by `bind`, each placeholder cast to
+    /// `types` when given, so NULLs and VALUES in a FROM know their type) and `tail`, in as many
+    /// statements as the parameter limit needs; the rows all of them returned.
+    func many<Row>(
+        _ head: String, columns: Int, types: [String]? = nil, rows: [Row], then tail: String, _ logger: Logger, bind: (Row, inout PostgresBindings) -> Void
+    ) async throws -> [PostgresRandomAccessRow] {
+        let perStatement = max(1, 65_535 / columns)
+        var returned: [PostgresRandomAccessRow] = []
         var start = 0
         while start < rows.count {
             let slice = rows[start..<min(rows.count, start + perStatement)]
-            var binds = PostgresBindings(capacity: slice.count * columns.count)
+            var binds = PostgresBindings(capacity: slice.count * columns)
             var tuples: [String] = []
             tuples.reserveCapacity(slice.count)
             for row in slice {
                 let first = binds.count + 1
                 bind(row, &binds)
-                tuples.append("(" + (first...binds.count).map { "$\($0)" }.joined(separator: ", ") + ")")
+                precondition(binds.count - first + 1 == columns, "each row binds every column")
+                tuples.append("(" + (first...binds.count).map { index in
+                    types.map { "$\(index)::\($0[index - first])" } ?? "$\(index)"
+                }.joined(separator: ", ") + ")")
             }
-            let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES " + tuples.joined(separator: ", ")
-            _ = try await all(PostgresQuery(unsafeSQL: sql, binds: binds), logger)
+            returned += try await all(PostgresQuery(unsafeSQL: head + tuples.joined(separator: ", ") + tail, binds: binds), logger)
             start += perStatement
         }
+        return returned
     }
 }

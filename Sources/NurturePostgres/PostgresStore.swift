@@ -233,22 +233,22 @@ public final class PostgresStore: LeadStore, Sendable {
 
     public func commit(_ changes: [LeadChange], rotationAdvance: Int, now: Date) async throws -> [CommitOutcome] {
         try await transaction { connection in
-            var outcomes: [CommitOutcome] = []
-            var createdWork = false
-            for change in changes {
-                // The version check is a change's first write and writes nothing when it fails;
-                // only an event id found taken after it (a duplicate) has writes to undo, so only
-                // changes carrying event ids pay for a savepoint.
-                let undoable = change.events.contains { $0.clientID != nil }
-                if undoable { try await connection.query("SAVEPOINT change", logger: logger) }
-                let outcome = try await Self.apply(change, connection, now: now, logger: logger)
-                if outcome == .committed {
-                    if undoable { try await connection.query("RELEASE SAVEPOINT change", logger: logger) }
-                    createdWork = createdWork || !change.messages.isEmpty || change.enrollments.contains { $0.isActive && ($0.wakeAt ?? now) <= now }
-                } else if undoable {
-                    try await connection.query("ROLLBACK TO SAVEPOINT change", logger: logger)
-                }
-                outcomes.append(outcome)
+            // Changes carrying event ids can meet a duplicate after their check and take a
+            // savepoint each; the rest go through together.
+            var outcomes = [CommitOutcome](repeating: .conflict, count: changes.count)
+            let undoable = changes.indices.filter { changes[$0].events.contains { $0.clientID != nil } }
+            let together = changes.indices.filter { index in !changes[index].events.contains { $0.clientID != nil } }
+            for (index, outcome) in zip(together, try await Self.commitTogether(together.map { changes[$0] }, connection, now: now, logger: logger)) {
+                outcomes[index] = outcome
+            }
+            for index in undoable {
+                try await connection.query("SAVEPOINT change", logger: logger)
+                let outcome = try await Self.apply(changes[index], connection, now: now, logger: logger)
+                try await connection.query(outcome == .committed ? "RELEASE SAVEPOINT change" : "ROLLBACK TO SAVEPOINT change", logger: logger)
+                outcomes[index] = outcome
+            }
+            let createdWork = zip(changes, outcomes).contains { change, outcome in
+                outcome == .committed && (!change.messages.isEmpty || change.enrollments.contains { $0.isActive && ($0.wakeAt ?? now) <= now })
             }
             if rotationAdvance != 0 {
                 try await connection.query("""

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import HTTPTypes
-public import Hummingbird
+import Hummingbird
 import Logging
 import NurtureEngine
 

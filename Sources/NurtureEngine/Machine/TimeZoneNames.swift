@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The IANA zone names this machine can really compute local time in: every zone file in the
 /// system's tzdata, canonical names and their aliases alike (`Asia/Kolkata` and `Asia/Calcutta`).

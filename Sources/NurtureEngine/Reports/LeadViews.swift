@@ -1,5 +1,5 @@
 public import Foundation
-public import NurtureDSL
+import NurtureDSL
 public import NurtureStorage
 
 /// Leads as JSON, the same for `nurture leads top --format json` and the HTTP API: snake_case

@@ -1,6 +1,6 @@
 public import Foundation
 import Crypto
-public import NurtureDSL
+import NurtureDSL
 public import NurtureStorage
 
 /// What the signed links in messages do: unsubscribe, and record opens and clicks.
