@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NurtureDeployment
+import NurtureDSL
 import NurtureEngine
 import NurturePostgres
 import NurtureSQLite
@@ -95,7 +96,7 @@ struct Backlog: AsyncParsableCommand {
             try await store.claimMessages(now: due, limit: 512, owner: "bench-\(round)", leaseUntil: due.addingTimeInterval(300), channels: [.email],
                                           sendsSince: due.addingTimeInterval(-14 * 86_400)) { _ in .send }.messages.count
         }
-        let prospects = RankingFilter(stages: [.lead, .mql, .sql])
+        let prospects = RankingFilter(stages: Set(Stage.allCases.filter { $0 != .customer }))
         let ranking = try await median { _ in
             var cursor: RankingCursor?
             var read = 0

@@ -37,7 +37,7 @@ public protocol LeadStates: Sendable {
 }
 
 /// Which leads have a step due, handed out under leases so workers never share one.
-public protocol DueWork: Sendable {
+public protocol DueWork: WorkSignal {
     /// Leases up to `limit` leads with an enrollment due at `now` (soonest first) whose lease is
     /// free or expired, to `owner` until `leaseUntil`. Each lease carries a fencing token: a
     /// commit under an older token, or after the lease expired, is refused.
@@ -45,21 +45,24 @@ public protocol DueWork: Sendable {
 
     /// Ids of leads with an enrollment due at `now`, soonest first, leased or not (reports, tests).
     func dueLeadIDs(at now: Date, limit: Int) async throws -> [String]
+}
 
-    /// Returns when another process may have created due work, or after `timeout`. A backend
-    /// that can be told (PostgreSQL's LISTEN/NOTIFY) returns as soon as it is; the default
-    /// simply waits, and polling finds the work.
+/// How an idle worker waits for work another process creates.
+public protocol WorkSignal: Sendable {
+    /// Returns when another process may have created due work or messages, or after `timeout`.
+    /// A backend that can be told (PostgreSQL's LISTEN/NOTIFY) returns as soon as it is; the
+    /// default simply waits, and polling finds the work.
     func waitForWork(timeout: Duration) async
 }
 
-extension DueWork {
+extension WorkSignal {
     public func waitForWork(timeout: Duration) async {
         try? await Task.sleep(for: timeout)
     }
 }
 
 /// The outbox: messages claimed under a lease, their attempts recorded, dead letters revived.
-public protocol OutboxQueue: Sendable {
+public protocol OutboxQueue: WorkSignal {
     /// Claims up to `limit` messages of `channels` (all when nil) that are due at `now` (or whose
     /// lease expired) for `owner` until `leaseUntil`, counting an attempt. In the same
     /// transaction each one is put to `decide` with what the last check needs (the lead's time

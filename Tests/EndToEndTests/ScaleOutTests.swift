@@ -128,6 +128,33 @@ struct ScaleOutTests {
         await sink.stop()
     }
 
+    /// An idle worker on PostgreSQL is woken by the commit that creates work (NOTIFY), not by its
+    /// next poll: with a 60-second poll, an imported lead's welcome still leaves within seconds.
+    @Test func anIdleWorkerIsWokenByTheCommitThatCreatesWork() async throws {
+        let sink = try await WebhookSink.start()
+        let common = try await deployment(sink: sink, leadCount: 1)
+        let worker = try NurtureBinary.spawn(["worker", "--poll-ms", "60000"] + common, environment: ["NURTURE_TEST_SECRET": secret],
+                                             logs: directory.appendingPathComponent("worker-notify"))
+        defer { worker.terminate() }
+        // Its first round sends the lead imported before it started; then it waits.
+        for _ in 0..<200 where sink.received.count < 1 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(sink.received.count == 1)
+        try await Task.sleep(for: .seconds(1))
+        let file = directory.appendingPathComponent("later.csv")
+        try "email,first_name,timezone\nlater@example.com,Later,Europe/Lisbon\n".write(to: file, atomically: true, encoding: .utf8)
+        let started = Date()
+        let imported = try await NurtureBinary.run(["leads", "import", file.path] + common, environment: ["NURTURE_TEST_SECRET": secret])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        for _ in 0..<300 where sink.received.count < 2 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(sink.received.count == 2, "the welcome of the lead imported later was sent")
+        // The send loop polls every 60 s too, and the scheduling loop, woken, queues the welcome;
+        // the send loop's own wait ends on the same notification.
+        #expect(Date().timeIntervalSince(started) < 15, "woken at once, not at the next 60 s poll")
+        worker.terminate()
+        worker.waitUntilExit()
+        await sink.stop()
+    }
+
     @Test func theDemoMovesUpToPostgreSQLAndAnswersTheSameThere() async throws {
         let sqlite = directory.appendingPathComponent("demo.sqlite").path
         let demo = try await NurtureBinary.run(["demo", "--database", sqlite, "--hours-per-second", "0"])

@@ -109,8 +109,9 @@ public struct Dispatcher: Sendable {
 
     enum Completion: Sendable {
         case attempt(FinishedAttempt)
-        /// Time to look for newly due messages, and to record what waits.
-        case tick
+        /// Time to look for newly due messages, and to record what waits; `idle` when nothing
+        /// was in flight (the wait may have ended on another process's new work).
+        case tick(idle: Bool)
     }
 
     enum Recorded: Sendable {
@@ -140,11 +141,14 @@ public struct Dispatcher: Sendable {
             try await withThrowingTaskGroup(of: Completion.self) { group in
                 var inFlight = 0
                 var ticking = false
-                func startTick(after pause: Duration) {
+                func startTick(after pause: Duration, idle: Bool) {
                     ticking = true
+                    let store = self.store
                     group.addTask {
-                        try? await Task.sleep(for: pause)
-                        return .tick
+                        // Idle, another process's commit (an import, an event, a scheduling
+                        // round elsewhere) ends the wait where the database can tell.
+                        if idle { await store.waitForWork(timeout: pause) } else { try? await Task.sleep(for: pause) }
+                        return .tick(idle: idle)
                     }
                 }
                 while true {
@@ -203,14 +207,19 @@ public struct Dispatcher: Sendable {
                     }
                     // Wake for the next result, or on a tick to look for newly due work and
                     // record what finished while a slow request holds its slot.
-                    if !ticking { startTick(after: inFlight == 0 ? poll : min(poll, Self.recordDelay)) }
+                    if !ticking {
+                        let isContinuous = if case .continuous = mode { true } else { false }
+                        startTick(after: inFlight == 0 ? poll : min(poll, Self.recordDelay), idle: inFlight == 0 && isContinuous)
+                    }
                     guard let next = try await group.next() else { break }
                     switch next {
                     case .attempt(let finished):
                         inFlight -= 1
                         sink.yield(.attempt(finished))
-                    case .tick:
+                    case .tick(let idle):
                         ticking = false
+                        // Woken while idle: look at the queue now rather than at the next poll.
+                        if idle { queueLooksEmpty = false }
                         sink.yield(.flush)
                     }
                 }
