@@ -115,7 +115,7 @@ struct Backlog: AsyncParsableCommand {
         ])
         if plans {
             let found: [String: [String]] = if let sqlite = store as? SQLiteStore { try await sqlite.queryPlans() }
-                else if let postgres = store as? PostgresStore { try await postgres.queryPlans() } else { [:] }
+                else if let postgres = store as? PostgresStore { try await postgres.queryPlans(at: due) } else { [:] }
             for (name, lines) in found.sorted(by: { $0.key < $1.key }) {
                 print("plan \(name):")
                 for line in lines { print("  \(line)") }

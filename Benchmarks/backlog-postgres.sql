@@ -2,7 +2,7 @@
 INSERT INTO lead (id, email, first_name, timezone, stage, score, email_consent, sms_consent, created_at, updated_at,
                   score_fixed, score_gains, score_rank, scored_at, score_version)
 SELECT 'lead_' || lpad(i::text, 7, '0'), 'lead' || i || '@example.com', 'Lead', 'Europe/Lisbon', 0, 0, true, false, 1795000000, 1795000000,
-       (i * 7919) % 100, (i * 104729) % 50, ((i * 104729) % 50) * 1.0, 1795000000, 'bench' FROM generate_series(1, :rows) AS i;
+       (i::bigint * 7919) % 100, (i::bigint * 104729) % 50, ((i::bigint * 104729) % 50) * 1.0, 1795000000, 'bench' FROM generate_series(1, :rows) AS i;
 INSERT INTO enrollment (lead_id, campaign_id, sequence, status, step_id, phase, wake_at, enrolled_at)
 SELECT id, 'welcome', 1, 'active', 'welcome-1', 'ready', 1795000000 + (substr(id, 6)::int % 3600), 1795000000 FROM lead;
 INSERT INTO outbox_message (id, lead_id, campaign_id, step_id, channel, address, transactional, created_at, status, attempts, next_attempt_at)

@@ -4,7 +4,8 @@
 # workers, beside the ceilings of the same run: nginx under wrk, and the HTTP client alone.
 # Prints one line per run; BENCHMARKS.md holds the latest table.
 #
-#   SCALE_LEADS="10000 100000" SCALE_WORKERS="1 2 4" scripts/bench-scale.sh
+#   SCALE_LEADS="10000 100000" SCALE_WORKERS="1 2 4" BACKLOG_ROWS="10000 1000000" scripts/bench-scale.sh
+#   SCALE_BACKENDS=sqlite SCALE_NURTURE=/path/to/other/nurture BACKLOG_ROWS= scripts/bench-scale.sh   # another build, same sink
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,7 @@ for tool in wrk nginx; do
 done
 swift build -c release --product nurture
 swift build -c release --product nurture-bench
-nurture=$PWD/.build/release/nurture
+nurture=${SCALE_NURTURE:-$PWD/.build/release/nurture}
 bench=$PWD/.build/release/nurture-bench
 work=$(mktemp -d /tmp/nurture-scale.XXXXXX)
 chmod 755 "$work"
@@ -104,11 +105,13 @@ backlog() {  # backend rows
   "$bench" backlog --database "$database" --plans
 }
 
-for leads in ${SCALE_LEADS:-10000 100000}; do
-  run sqlite "$leads" 1
-  for workers in ${SCALE_WORKERS:-1 2 4}; do run postgres "$leads" "$workers"; done
+backends=${SCALE_BACKENDS:-sqlite postgres}
+for leads in ${SCALE_LEADS-10000 100000}; do
+  [[ " $backends " == *" sqlite "* ]] && run sqlite "$leads" 1
+  if [[ " $backends " == *" postgres "* ]]; then
+    for workers in ${SCALE_WORKERS:-1 2 4}; do run postgres "$leads" "$workers"; done
+  fi
 done
-for rows in ${BACKLOG_ROWS:-10000 1000000}; do
-  backlog sqlite "$rows"
-  backlog postgres "$rows"
+for rows in ${BACKLOG_ROWS-10000 1000000}; do
+  for backend in $backends; do backlog "$backend" "$rows"; done
 done

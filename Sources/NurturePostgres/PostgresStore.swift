@@ -651,8 +651,9 @@ public final class PostgresStore: LeadStore, Sendable {
         return counts
     }
 
-    /// `EXPLAIN` of the queries that must read only what they return, at the current data.
-    public func queryPlans() async throws -> [String: [String]] {
+    /// `EXPLAIN` of the queries that must read only what they return, over the current data at
+    /// `now` (PostgreSQL plans by the values: pass an instant at which the backlog is due).
+    public func queryPlans(at now: Date = Date()) async throws -> [String: [String]] {
         func plan(_ query: PostgresQuery) async throws -> [String] {
             try await rows(PostgresQuery(unsafeSQL: "EXPLAIN " + query.sql, binds: query.binds)).map { try $0["QUERY PLAN"].decode(String.self) }
         }
@@ -662,8 +663,8 @@ public final class PostgresStore: LeadStore, Sendable {
             "claim": try await plan(PostgresQuery(unsafeSQL: """
                 SELECT m.id FROM outbox_message m WHERE m.status = 'pending' AND m.next_attempt_at <= $1 AND m.channel = ANY($2)
                 ORDER BY m.next_attempt_at, m.created_at, m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED
-                """, binds: Self.binds(0, ["email"], 512))),
-            "due leads": try await plan("SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at <= \(0.0) ORDER BY wake_at LIMIT \(512)"),
+                """, binds: Self.binds(now.timeIntervalSince1970, ["email"], 512))),
+            "due leads": try await plan("SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at <= \(now.timeIntervalSince1970) ORDER BY wake_at LIMIT \(512)"),
             "ranking by fixed points": try await plan(try Self.rankingPageQuery(.fixedPoints, filter: prospects, after: cursor, limit: 512)),
             "ranking by behaviour": try await plan(try Self.rankingPageQuery(.gainsRank, filter: prospects, after: cursor, limit: 512)),
         ]

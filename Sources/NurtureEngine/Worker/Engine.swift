@@ -220,6 +220,8 @@ public struct Engine: Sendable {
             var pending = Dictionary(uniqueKeysWithValues: leases.map { ($0.leadID, $0.token) })
             let again = leases.filter { seen.contains($0.leadID) }
             seen.formUnion(fresh.map(\.leadID))
+            // A lead that changes on every attempt is left, still leased, to the next pass after
+            // its lease runs out: nothing of it is lost, and the rest of the batch is not held up.
             for _ in 0..<Self.maxRedos {
                 guard !pending.isEmpty else { break }
                 let snapshots = try await store.snapshots(pending.keys.sorted().map(LeadKey.id), window: Self.window(at: now))
