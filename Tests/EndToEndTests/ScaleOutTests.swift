@@ -155,6 +155,59 @@ struct ScaleOutTests {
         await sink.stop()
     }
 
+    /// Two API-only servers on two ports and a worker, all on one PostgreSQL database: events
+    /// posted to both servers for the leads the worker is advancing are each applied once, and
+    /// every lead's welcome goes out once.
+    @Test func twoServersAndAWorkerShareTheDatabaseAndEveryEventCountsOnce() async throws {
+        let sink = try await WebhookSink.start()
+        sink.script([], then: .hang(.milliseconds(5)))
+        let leads = 200
+        let common = try await deployment(sink: sink, leadCount: leads)
+        let environment = ["NURTURE_TEST_SECRET": secret]
+        let serve = ServeTests()
+        let config = URL(fileURLWithPath: common[3])
+        let first = try await serve.start(in: directory, config: config, database: common[1], name: "serve-a", arguments: ["--no-worker"], environment: environment)
+        let second = try await serve.start(in: directory, config: config, database: common[1], name: "serve-b", arguments: ["--no-worker"], environment: environment)
+        #expect(first.base != second.base, "two ports")
+        let worker = try worker("beside-servers", common)
+        defer { worker.terminate() }
+        // Each lead gets a pricing visit through one server and a case study read through the
+        // other, while the worker advances the same leads; every request is sent twice.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (server, path) in [(first, "/pricing"), (second, "/customers/fernhill")] {
+                group.addTask {
+                    for batch in stride(from: 0, to: leads, by: 20) {
+                        let events = (batch..<min(leads, batch + 20)).map { n in
+                            #"{"email": "lead\#(n)@example.com", "type": "page.viewed", "properties": {"path": "\#(path)"}, "id": "\#(path)-\#(n)"}"#
+                        }
+                        for _ in 0..<2 {
+                            let response = try await server.request(.POST, "/v1/events", json: "[" + events.joined(separator: ",") + "]")
+                            #expect(response.status == 200 || response.status == 202, "\(response.status) \(response.body)")
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for _ in 0..<600 where sink.received.count < leads { try await Task.sleep(for: .milliseconds(50)) }
+        let store = try await store(common)
+        let counts = try await store.counts()
+        #expect(counts.events >= leads * 3, "lead.created and both visits for every lead: \(counts.events)")
+        for n in [0, leads / 2, leads - 1] {
+            let lead = try #require(try await store.lead(email: "lead\(n)@example.com"))
+            let views = try await store.latestEvents(leadID: lead.id, limit: 50).filter { $0.type == "page.viewed" }
+            #expect(views.count == 2, "each visit once for lead\(n), whichever server took it and however often it was sent")
+        }
+        #expect(try await store.storedEventIDs((0..<leads).flatMap { ["/pricing-\($0)", "/customers/fernhill-\($0)"] }).count == leads * 2)
+        let messages = try await store.messages(status: nil, limit: 10_000).filter { $0.campaignID == "welcome" }
+        #expect(messages.count == leads, "one welcome per lead")
+        #expect(Set(messages.map(\.leadID)).count == leads)
+        worker.terminate()
+        worker.waitUntilExit()
+        await Deployment.close(store)
+        await sink.stop()
+    }
+
     @Test func theDemoMovesUpToPostgreSQLAndAnswersTheSameThere() async throws {
         let sqlite = directory.appendingPathComponent("demo.sqlite").path
         let demo = try await NurtureBinary.run(["demo", "--database", sqlite, "--hours-per-second", "0"])

@@ -53,11 +53,13 @@ struct ServeTests {
     }
 
     /// Starts the binary and waits for the line that names its port.
-    func start(in directory: URL, config: URL) async throws -> Server {
-        let logs = directory.appendingPathComponent("serve")
+    func start(in directory: URL, config: URL, database: String? = nil, name: String = "serve", arguments: [String] = [],
+               environment: [String: String] = [:]) async throws -> Server {
+        let logs = directory.appendingPathComponent(name)
         let process = try NurtureBinary.spawn(
-            ["serve", "--port", "0", "--poll-ms", "50", "--database", directory.appendingPathComponent("nurture.sqlite").path, "--config", config.path],
-            environment: ["NURTURE_API_KEYS": "other-key, \(Self.key)"], logs: logs)
+            ["serve", "--port", "0", "--poll-ms", "50", "--database", database ?? directory.appendingPathComponent("nurture.sqlite").path, "--config", config.path]
+                + arguments,
+            environment: environment.merging(["NURTURE_API_KEYS": "other-key, \(Self.key)"]) { $1 }, logs: logs)
         for _ in 0..<600 {
             let out = (try? String(contentsOf: logs.appendingPathExtension("out"), encoding: .utf8)) ?? ""
             if let range = out.range(of: "listening on ") {
