@@ -6,6 +6,7 @@
 #
 #   SCALE_LEADS="10000 100000" SCALE_WORKERS="1 2 4" BACKLOG_ROWS="10000 1000000" scripts/bench-scale.sh
 #   SCALE_BACKENDS=sqlite SCALE_NURTURE=/path/to/other/nurture BACKLOG_ROWS= scripts/bench-scale.sh   # another build, same sink
+#   SCALE_LEADS="100000 1000000" SCALE_MEASURE=50000 SCALE_BACKENDS=sqlite BACKLOG_ROWS= scripts/bench-scale.sh  # the rate while 1M are due
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,7 +80,10 @@ run() {  # backend leads workers
     "$nurture" worker --poll-ms 100 --database "$database" --config "$work/nurture.toml" >"$work/worker-$n.log" 2>&1 &
     pids+=($!)
   done
-  "$bench" wait-sent --database "$database" --messages "$leads" --pids "${pids[@]}" "${extra[@]}" \
+  # SCALE_MEASURE times only the first sends of a larger backlog (the rate while N are due).
+  local measure=${SCALE_MEASURE:-$leads}
+  (( measure > leads )) && measure=$leads
+  "$bench" wait-sent --database "$database" --messages "$measure" --pids "${pids[@]}" "${extra[@]}" \
     --label "run-due backend=$backend leads=$leads workers=$workers"
   kill -TERM "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true

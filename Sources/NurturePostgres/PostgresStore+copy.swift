@@ -26,22 +26,10 @@ extension PostgresStore: CopyTarget {
         try await transaction { connection in
             switch rows {
             case .leads(let leads):
-                try await connection.insert(into: "lead", columns: [
-                    "id", "email", "phone", "first_name", "last_name", "company", "job_title", "industry", "company_size", "country", "timezone",
-                    "source", "stage", "score", "tags", "attributes", "email_consent", "sms_consent", "owner", "score_fixed", "score_gains",
-                    "score_losses", "score_rank", "scored_at", "last_activity_at", "score_version", "score_thresholds", "created_at", "updated_at", "version",
-                ], rows: leads, logger) { row, binds in
-                    let lead = row.lead, scoring = row.scoring
-                    binds.append(lead.id); binds.append(lead.email?.lowercased()); binds.append(lead.phone); binds.append(lead.firstName)
-                    binds.append(lead.lastName); binds.append(lead.company); binds.append(lead.jobTitle); binds.append(lead.industry)
-                    binds.append(lead.companySize); binds.append(lead.country); binds.append(lead.timeZone); binds.append(lead.source)
-                    binds.append(lead.stage.rawValue); binds.append(lead.score); binds.append(FlatJSON.json(lead.tags.sorted()))
-                    binds.append(FlatJSON.json(lead.attributes)); binds.append(lead.emailConsent); binds.append(lead.smsConsent); binds.append(lead.owner)
-                    binds.append(scoring.fixedPoints); binds.append(scoring.gains); binds.append(scoring.losses); binds.append(scoring.gainsRank)
-                    binds.append(scoring.scoredAt?.timeIntervalSince1970); binds.append(scoring.lastActivityAt?.timeIntervalSince1970)
-                    binds.append(scoring.modelVersion)
-                    binds.append(scoring.thresholds.fired.isEmpty ? "[]" : "[" + scoring.thresholds.fired.sorted().map { Value.number($0).textValue }.joined(separator: ",") + "]")
-                    binds.append(row.createdAt.timeIntervalSince1970); binds.append(row.updatedAt.timeIntervalSince1970); binds.append(row.version)
+                try await connection.insert(into: "lead", columns: Self.leadColumns.map(\.name) + ["created_at", "version"], rows: leads, logger) { row, binds in
+                    Self.bindLead(row.lead, row.scoring, now: row.updatedAt, &binds)
+                    binds.append(row.createdAt.timeIntervalSince1970)
+                    binds.append(row.version)
                 }
             case .events(let events):
                 try await connection.insert(into: "event", columns: ["seq", "lead_id", "type", "at", "properties", "client_id"], rows: events, logger) { row, binds in

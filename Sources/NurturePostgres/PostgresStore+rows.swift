@@ -137,41 +137,9 @@ extension PostgresStore {
             binds.append(lead.id)
             return try await !connection.all(PostgresQuery(unsafeSQL: "UPDATE lead SET version = version + 1" + leaseClause(base, now: now, &binds) + " RETURNING 1", binds: binds), logger).isEmpty
         }
-        try TextWithNUL.refuse([
-            ("email", lead.email), ("phone", lead.phone), ("first_name", lead.firstName), ("last_name", lead.lastName),
-            ("company", lead.company), ("job_title", lead.jobTitle), ("industry", lead.industry), ("country", lead.country),
-            ("timezone", lead.timeZone), ("source", lead.source), ("owner", lead.owner),
-        ])
-        let fired = scoring.thresholds.fired.isEmpty ? "[]" : "[" + scoring.thresholds.fired.sorted().map { Value.number($0).textValue }.joined(separator: ",") + "]"
+        try refuseNUL(lead)
         var binds = PostgresBindings()
-        binds.append(lead.id)
-        binds.append(lead.email?.lowercased())
-        binds.append(lead.phone)
-        binds.append(lead.firstName)
-        binds.append(lead.lastName)
-        binds.append(lead.company)
-        binds.append(lead.jobTitle)
-        binds.append(lead.industry)
-        binds.append(lead.companySize)
-        binds.append(lead.country)
-        binds.append(lead.timeZone)
-        binds.append(lead.source)
-        binds.append(lead.stage.rawValue)
-        binds.append(lead.score)
-        binds.append(FlatJSON.json(lead.tags.sorted()))
-        binds.append(FlatJSON.json(lead.attributes))
-        binds.append(lead.emailConsent)
-        binds.append(lead.smsConsent)
-        binds.append(lead.owner)
-        binds.append(scoring.fixedPoints)
-        binds.append(scoring.gains)
-        binds.append(scoring.losses)
-        binds.append(scoring.gainsRank)
-        binds.append(scoring.scoredAt?.timeIntervalSince1970)
-        binds.append(scoring.lastActivityAt?.timeIntervalSince1970)
-        binds.append(scoring.modelVersion)
-        binds.append(fired)
-        binds.append(now.timeIntervalSince1970)
+        bindLead(lead, scoring, now: now, &binds)
         let sql = insert ? """
             INSERT INTO lead (id, email, phone, first_name, last_name, company, job_title, industry, company_size, country,
                 timezone, source, stage, score, tags, attributes, email_consent, sms_consent, owner,
