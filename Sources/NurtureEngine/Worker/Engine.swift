@@ -218,7 +218,7 @@ public struct Engine: Sendable {
             // A lead still due after its own work ran (a step due at this very instant) waits for the next pass.
             let fresh = leases.filter { !seen.contains($0.leadID) }
             var pending = Dictionary(uniqueKeysWithValues: leases.map { ($0.leadID, $0.token) })
-            let again = leases.filter { seen.contains($0.leadID) }
+            let again = Set(leases.map(\.leadID).filter(seen.contains))
             seen.formUnion(fresh.map(\.leadID))
             // A lead that changes on every attempt is left, still leased, to the next pass after
             // its lease runs out: nothing of it is lost, and the rest of the batch is not held up.
@@ -231,7 +231,7 @@ public struct Engine: Sendable {
                 let held = pending.compactMap { id, token -> (LeadSnapshot, Int, Bool)? in
                     guard let snapshot = snapshots[.id(id)], snapshot.leaseToken == token, snapshot.leaseOwner == owner,
                           let until = snapshot.leaseUntil, until >= now else { return nil }
-                    return (snapshot, token, again.contains { $0.leadID == id })
+                    return (snapshot, token, again.contains(id))
                 }
                 let units = await Self.inParallel(held) { snapshot, token, isRepeat in
                     var unit = UnitOfWork(snapshot, base: .leased(version: snapshot.version, token: token, owner: owner), rotation: rotation)

@@ -14,6 +14,8 @@ public struct Worker: Service {
     public var heartbeat: Heartbeat?
     /// The longest pause between failed scheduling rounds.
     public var maximumBackoff: Duration = .seconds(30)
+    /// How long one scheduling pass runs before the next begins at a fresh instant.
+    static let longestPass: Duration = .seconds(60)
     let now: @Sendable () -> Date
     let logger: Logger
 
@@ -49,7 +51,11 @@ public struct Worker: Service {
             var pause = Duration.zero
             do {
                 heartbeat?.beat()
-                let steps = try await engine.runDue(now: now(), stopping: stopping)
+                // A pass works at the instant it began, and so do its leases; ending a pass after
+                // a minute keeps them within a minute of the clocks other workers read, well
+                // inside the five-minute lease, however large the backlog.
+                let began = ContinuousClock.now
+                let steps = try await engine.runDue(now: now()) { stopping() || ContinuousClock.now - began > Self.longestPass }
                 if steps.leads == 0 {
                     // Idle: an event or an import committed elsewhere wakes us at once where the
                     // database can tell (PostgreSQL); otherwise the next poll finds the work.
