@@ -30,6 +30,18 @@ extension PostgresStore {
         binds.append(scoring.modelVersion); binds.append(fired); binds.append(now.timeIntervalSince1970)
     }
 
+    static func bindEnrollment(_ enrollment: Enrollment, now: Date, _ binds: inout PostgresBindings) {
+        // An active enrollment always has a wake time, so the due-work index finds it.
+        var wake = enrollment.wakeAt?.timeIntervalSince1970
+        if enrollment.isActive, wake == nil { wake = enrollment.phase == .ready ? now.timeIntervalSince1970 : Date.distantFuture.timeIntervalSince1970 }
+        binds.append(enrollment.leadID); binds.append(enrollment.campaignID); binds.append(enrollment.sequence)
+        binds.append(enrollment.status.rawValue); binds.append(enrollment.stepID); binds.append(enrollment.phase.rawValue)
+        binds.append(enrollment.isActive ? wake : nil); binds.append(enrollment.enrolledAt.timeIntervalSince1970)
+        binds.append(enrollment.endedAt?.timeIntervalSince1970); binds.append(enrollment.endReason)
+        binds.append(enrollment.variants.isEmpty ? "{}" : FlatJSON.json(enrollment.variants))
+        binds.append(enrollment.trigger.isEmpty ? "{}" : FlatJSON.json(enrollment.trigger)); binds.append(enrollment.messagesProduced)
+    }
+
     static func refuseNUL(_ lead: Lead) throws {
         try TextWithNUL.refuse([
             ("email", lead.email), ("phone", lead.phone), ("first_name", lead.firstName), ("last_name", lead.lastName),
@@ -38,9 +50,10 @@ extension PostgresStore {
         ])
     }
 
-    /// Changes without event ids (due work, imports, recomputes): nothing in them can fail after
-    /// their check, so they need no savepoint and go through together. Returns the outcome of each.
-    static func commitTogether(_ all: [LeadChange], _ connection: PostgresConnection, now: Date, logger: Logger) async throws -> [CommitOutcome] {
+    /// Writes the changes whose checks pass, and returns the outcome of each. An event id found
+    /// stored already makes its change `.duplicateEvent` after that change's other writes, so a
+    /// caller passing changes that carry event ids passes them one at a time in a savepoint.
+    static func write(_ all: [LeadChange], _ connection: PostgresConnection, now: Date, logger: Logger) async throws -> [CommitOutcome] {
         // Two changes to one lead read the same version: the first goes, the second is a
         // conflict (one statement cannot tell which of two VALUES rows moved the lead).
         var leads: Set<String> = []
@@ -48,10 +61,17 @@ extension PostgresStore {
         let changes = zip(all, first).filter(\.1).map(\.0)
         for change in changes {
             try refuseNUL(change.lead)
-            for event in change.events { try TextWithNUL.refuse([("event type", event.event.type)]) }
+            for event in change.events { try TextWithNUL.refuse([("event type", event.event.type), ("event id", event.clientID)]) }
         }
         var committed: Set<String> = []
         let moment = now.timeIntervalSince1970
+        // Every commit locks its existing leads in id order before writing them (the lock their
+        // UPDATE takes, which leaves event inserts' key-share locks alone), so two commits over
+        // the same leads wait for each other instead of deadlocking.
+        let existing = changes.filter { $0.base != .new }.map(\.lead.id).sorted()
+        if !existing.isEmpty {
+            _ = try await connection.all("SELECT 1 FROM lead WHERE id = ANY(\(existing)) ORDER BY id FOR NO KEY UPDATE", logger)
+        }
         let columns = leadColumns.map(\.name)
 
         let created = changes.filter { $0.base == .new }
@@ -115,24 +135,19 @@ extension PostgresStore {
                  ON CONFLICT (lead_id, campaign_id, sequence) DO UPDATE SET status = excluded.status, step_id = excluded.step_id,
                     phase = excluded.phase, wake_at = excluded.wake_at, ended_at = excluded.ended_at, end_reason = excluded.end_reason,
                     variants = excluded.variants, messages_produced = excluded.messages_produced
-                """, logger) { enrollment, binds in
-                // An active enrollment always has a wake time, so the due-work index finds it.
-                var wake = enrollment.wakeAt?.timeIntervalSince1970
-                if enrollment.isActive, wake == nil { wake = enrollment.phase == .ready ? moment : Date.distantFuture.timeIntervalSince1970 }
-                binds.append(enrollment.leadID); binds.append(enrollment.campaignID); binds.append(enrollment.sequence)
-                binds.append(enrollment.status.rawValue); binds.append(enrollment.stepID); binds.append(enrollment.phase.rawValue)
-                binds.append(enrollment.isActive ? wake : nil); binds.append(enrollment.enrolledAt.timeIntervalSince1970)
-                binds.append(enrollment.endedAt?.timeIntervalSince1970); binds.append(enrollment.endReason)
-                binds.append(enrollment.variants.isEmpty ? "{}" : FlatJSON.json(enrollment.variants))
-                binds.append(enrollment.trigger.isEmpty ? "{}" : FlatJSON.json(enrollment.trigger)); binds.append(enrollment.messagesProduced)
-            }
+                """, logger) { enrollment, binds in bindEnrollment(enrollment, now: now, &binds) }
         }
-        let events = kept.flatMap { change in change.events.map { (change.lead.id, $0.event) } }
+        let events = kept.flatMap { change in change.events.map { (change.lead.id, $0) } }
+        var storedIDs: Set<String> = []
         if !events.isEmpty {
-            try await connection.insert(into: "event", columns: ["lead_id", "type", "at", "properties"], rows: events, logger) { entry, binds in
-                binds.append(entry.0); binds.append(entry.1.type); binds.append(entry.1.at.timeIntervalSince1970)
-                binds.append(entry.1.properties.isEmpty ? "{}" : FlatJSON.json(entry.1.properties))
+            let rows = try await connection.many(
+                "INSERT INTO event (lead_id, type, at, properties, client_id) VALUES ", columns: 5, types: ["text", "text", "float8", "text", "text"],
+                rows: events, then: " ON CONFLICT (client_id) DO NOTHING RETURNING client_id", logger
+            ) { entry, binds in
+                binds.append(entry.0); binds.append(entry.1.event.type); binds.append(entry.1.event.at.timeIntervalSince1970)
+                binds.append(entry.1.event.properties.isEmpty ? "{}" : FlatJSON.json(entry.1.event.properties)); binds.append(entry.1.clientID)
             }
+            for row in rows { if let id = try row["client_id"].decode(String?.self) { storedIDs.insert(id) } }
         }
         let messages = kept.flatMap(\.messages)
         if !messages.isEmpty {
@@ -154,6 +169,7 @@ extension PostgresStore {
             }
         }
         for change in kept {
+            // Rare (an unsubscribe, a provider's report): one statement each.
             for suppression in change.suppressions {
                 if let reason = suppression.reason {
                     try await connection.query("""
@@ -168,6 +184,10 @@ extension PostgresStore {
                 try await connection.query("UPDATE outbox_message SET delivery = \(delivery), delivery_at = \(moment) WHERE id = \(messageID) AND lead_id = \(change.lead.id)", logger: logger)
             }
         }
-        return zip(all, first).map { change, isFirst in isFirst && committed.contains(change.lead.id) ? .committed : .conflict }
+        return zip(all, first).map { change, isFirst in
+            guard isFirst, committed.contains(change.lead.id) else { return .conflict }
+            if let taken = change.events.compactMap(\.clientID).first(where: { !storedIDs.contains($0) }) { return .duplicateEvent(clientID: taken) }
+            return .committed
+        }
     }
 }

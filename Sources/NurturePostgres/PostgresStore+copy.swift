@@ -40,13 +40,7 @@ extension PostgresStore: CopyTarget {
                 try await connection.insert(into: "enrollment", columns: [
                     "lead_id", "campaign_id", "sequence", "status", "step_id", "phase", "wake_at", "enrolled_at", "ended_at", "end_reason",
                     "variants", "trigger", "messages_produced",
-                ], rows: enrollments, logger) { row, binds in
-                    binds.append(row.leadID); binds.append(row.campaignID); binds.append(row.sequence); binds.append(row.status.rawValue)
-                    binds.append(row.stepID); binds.append(row.phase.rawValue); binds.append(row.wakeAt?.timeIntervalSince1970)
-                    binds.append(row.enrolledAt.timeIntervalSince1970); binds.append(row.endedAt?.timeIntervalSince1970); binds.append(row.endReason)
-                    binds.append(row.variants.isEmpty ? "{}" : FlatJSON.json(row.variants)); binds.append(row.trigger.isEmpty ? "{}" : FlatJSON.json(row.trigger))
-                    binds.append(row.messagesProduced)
-                }
+                ], rows: enrollments, logger) { row, binds in Self.bindEnrollment(row, now: Date(), &binds) }
             case .messages(let messages):
                 try await connection.insert(into: "outbox_message", columns: [
                     "id", "lead_id", "campaign_id", "step_id", "channel", "address", "variant", "transactional", "created_at", "status", "attempts",

@@ -1,10 +1,9 @@
 import Foundation
-import Logging
 import NurtureDSL
 import NurtureStorage
 import PostgresNIO
 
-/// Row mapping, and the checked writes of a commit.
+/// Row mapping.
 extension PostgresStore {
     static func date(_ seconds: Double?) -> Date? { seconds.map { Date(timeIntervalSince1970: $0) } }
 
@@ -85,134 +84,5 @@ extension PostgresStore {
         message.sentAt = date(try row["sent_at"].decode(Double?.self))
         message.delivery = try row["delivery"].decode(String?.self)
         return message
-    }
-
-    // MARK: - Writes
-
-    /// One change, inside its own savepoint: the version (and lease) check first, then the writes.
-    static func apply(_ change: LeadChange, _ connection: PostgresConnection, now: Date, logger: Logger) async throws -> CommitOutcome {
-        let lead = change.lead
-        let moment = now.timeIntervalSince1970
-        switch change.base {
-        case .new:
-            guard try await save(lead, scoring: change.scoring, connection, now: now, insert: true, logger: logger) else { return .conflict }
-        case .version, .leased:
-            // The check and the lead's new row in one statement: the row moves to the next
-            // version only if it is still at the one the work read (and, for due work, the lease
-            // is still this worker's and unexpired).
-            guard try await save(lead, scoring: change.scoring, connection, now: now, insert: false, base: change.base,
-                                 rowChanged: change.leadChanged, logger: logger) else { return .conflict }
-        }
-        for enrollment in change.enrollments { try await save(enrollment, connection, now: now, logger: logger) }
-        for event in change.events where try await !insert(event, leadID: lead.id, connection, logger) {
-            return .duplicateEvent(clientID: event.clientID ?? "")
-        }
-        for message in change.messages { try await insert(message, connection, logger) }
-        for suppression in change.suppressions {
-            if let reason = suppression.reason {
-                try await connection.query("""
-                    INSERT INTO suppression (address, channel, reason, at) VALUES (\(suppression.address.lowercased()), \(suppression.channel.rawValue), \(reason), \(moment))
-                    ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, at = excluded.at
-                    """, logger: logger)
-            } else {
-                try await connection.query("DELETE FROM suppression WHERE address = \(suppression.address.lowercased()) AND channel = \(suppression.channel.rawValue)", logger: logger)
-            }
-        }
-        for (messageID, delivery) in change.deliveries.sorted(by: { $0.key < $1.key }) {
-            try await connection.query("""
-                UPDATE outbox_message SET delivery = \(delivery), delivery_at = \(moment) WHERE id = \(messageID) AND lead_id = \(lead.id)
-                """, logger: logger)
-        }
-        return .committed
-    }
-
-    /// False when a new lead's id or email is taken, or an existing lead is no longer at the
-    /// base's version (or lease). `rowChanged` false moves only the version and the lease.
-    static func save(
-        _ lead: Lead, scoring: ScoreSnapshot, _ connection: PostgresConnection, now: Date, insert: Bool, base: LeadChange.Base = .new,
-        rowChanged: Bool = true, logger: Logger
-    ) async throws -> Bool {
-        if !insert, !rowChanged {
-            var binds = PostgresBindings()
-            binds.append(lead.id)
-            return try await !connection.all(PostgresQuery(unsafeSQL: "UPDATE lead SET version = version + 1" + leaseClause(base, now: now, &binds) + " RETURNING 1", binds: binds), logger).isEmpty
-        }
-        try refuseNUL(lead)
-        var binds = PostgresBindings()
-        bindLead(lead, scoring, now: now, &binds)
-        let sql = insert ? """
-            INSERT INTO lead (id, email, phone, first_name, last_name, company, job_title, industry, company_size, country,
-                timezone, source, stage, score, tags, attributes, email_consent, sms_consent, owner,
-                score_fixed, score_gains, score_losses, score_rank, scored_at, last_activity_at, score_version, score_thresholds,
-                updated_at, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $28)
-            ON CONFLICT DO NOTHING RETURNING 1
-            """ : """
-            UPDATE lead SET email = $2, phone = $3, first_name = $4, last_name = $5, company = $6, job_title = $7, industry = $8,
-                company_size = $9, country = $10, timezone = $11, source = $12, stage = $13, score = $14, tags = $15, attributes = $16,
-                email_consent = $17, sms_consent = $18, owner = $19, score_fixed = $20, score_gains = $21, score_losses = $22, score_rank = $23,
-                scored_at = $24, last_activity_at = $25, score_version = $26, score_thresholds = $27, updated_at = $28, version = version + 1
-            """ + leaseClause(base, now: now, &binds) + " RETURNING 1"
-        return !(try await connection.all(PostgresQuery(unsafeSQL: sql, binds: binds), logger)).isEmpty
-    }
-
-    /// The rest of an UPDATE of lead `$1` under `base`: freeing the lease of due work, and the
-    /// WHERE that checks the version (and the lease) the work read.
-    static func leaseClause(_ base: LeadChange.Base, now: Date, _ binds: inout PostgresBindings) -> String {
-        func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
-            binds.append(value)
-            return "$\(binds.count)"
-        }
-        switch base {
-        case .new: return " WHERE id = $1 AND false"
-        case .version(let version): return " WHERE id = $1 AND version = \(bind(version))"
-        case .leased(let version, let token, let owner):
-            return ", lease_owner = NULL, lease_until = NULL WHERE id = $1 AND version = \(bind(version)) AND lease_token = \(bind(token))"
-                + " AND lease_owner = \(bind(owner)) AND lease_until >= \(bind(now.timeIntervalSince1970))"
-        }
-    }
-
-    static func save(_ enrollment: Enrollment, _ connection: PostgresConnection, now: Date, logger: Logger) async throws {
-        // An active enrollment always has a wake time, so the due-work index finds it.
-        var wake = enrollment.wakeAt?.timeIntervalSince1970
-        if enrollment.isActive, wake == nil { wake = enrollment.phase == .ready ? now.timeIntervalSince1970 : Date.distantFuture.timeIntervalSince1970 }
-        let variants = enrollment.variants.isEmpty ? "{}" : FlatJSON.json(enrollment.variants)
-        let trigger = enrollment.trigger.isEmpty ? "{}" : FlatJSON.json(enrollment.trigger)
-        try await connection.query("""
-            INSERT INTO enrollment (lead_id, campaign_id, sequence, status, step_id, phase, wake_at, enrolled_at, ended_at,
-                end_reason, variants, trigger, messages_produced)
-            VALUES (\(enrollment.leadID), \(enrollment.campaignID), \(enrollment.sequence), \(enrollment.status.rawValue), \(enrollment.stepID),
-                \(enrollment.phase.rawValue), \(enrollment.isActive ? wake : nil), \(enrollment.enrolledAt.timeIntervalSince1970),
-                \(enrollment.endedAt?.timeIntervalSince1970), \(enrollment.endReason), \(variants), \(trigger), \(enrollment.messagesProduced))
-            ON CONFLICT (lead_id, campaign_id, sequence) DO UPDATE SET status = excluded.status, step_id = excluded.step_id,
-                phase = excluded.phase, wake_at = excluded.wake_at, ended_at = excluded.ended_at, end_reason = excluded.end_reason,
-                variants = excluded.variants, messages_produced = excluded.messages_produced
-            """, logger: logger)
-    }
-
-    /// False when the event's id was stored before (nothing is written then).
-    static func insert(_ new: NewEvent, leadID: String, _ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
-        let event = new.event
-        try TextWithNUL.refuse([("event type", event.type), ("event id", new.clientID)])
-        let properties = event.properties.isEmpty ? "{}" : FlatJSON.json(event.properties)
-        return !(try await connection.all("""
-            INSERT INTO event (lead_id, type, at, properties, client_id) VALUES (\(leadID), \(event.type), \(event.at.timeIntervalSince1970), \(properties), \(new.clientID))
-            ON CONFLICT (client_id) DO NOTHING RETURNING 1
-            """, logger)).isEmpty
-    }
-
-    /// A message id is written once: replaying the same step produces the same id and no copy.
-    static func insert(_ message: OutboxMessage, _ connection: PostgresConnection, _ logger: Logger) async throws {
-        let inserted = try await connection.all("""
-            INSERT INTO outbox_message (id, lead_id, campaign_id, step_id, channel, address, variant, transactional, created_at,
-                status, attempts, next_attempt_at)
-            VALUES (\(message.id), \(message.leadID), \(message.campaignID), \(message.stepID), \(message.channel.rawValue), \(message.address),
-                \(message.variant), \(message.isTransactional), \(message.createdAt.timeIntervalSince1970), 'pending', 0, \(message.nextAttemptAt.timeIntervalSince1970))
-            ON CONFLICT (id) DO NOTHING RETURNING 1
-            """, logger)
-        guard !inserted.isEmpty else { return }
-        try await connection.query("""
-            INSERT INTO outbox_content (id, subject, preview, payload) VALUES (\(message.id), \(message.subject), \(message.preview), \(message.payload))
-            """, logger: logger)
     }
 }

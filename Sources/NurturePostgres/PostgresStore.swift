@@ -63,8 +63,13 @@ public final class PostgresStore: LeadStore, Sendable {
         precondition(name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }, "a plain database name")
         let admin = try PostgresStore(configuration: try PostgresURL(adminURL).configuration(maximumConnections: 1), logger: Logger(label: "nurture.postgres.admin"))
         await admin.waitUntilRunning()
-        defer { Task { await admin.close() } }
-        try await admin.execute(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        do {
+            try await admin.execute(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+            await admin.close()
+        } catch {
+            await admin.close()
+            throw error
+        }
         guard var components = URLComponents(string: adminURL) else { throw PostgresStoreError("cannot read \(PostgresURL.redacted(adminURL))") }
         components.path = "/" + name
         return components.string!
@@ -130,16 +135,26 @@ public final class PostgresStore: LeadStore, Sendable {
         _ = try await rows(query)
     }
 
+    /// One transaction; one the server chose to abort (a deadlock, a serialization failure) is
+    /// run again, since it wrote nothing.
     func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await withConnection { connection in
-            try await connection.query("BEGIN", logger: logger)
+        var attempt = 0
+        while true {
+            attempt += 1
             do {
-                let value = try await body(connection)
-                try await connection.query("COMMIT", logger: logger)
-                return value
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
+                return try await withConnection { connection in
+                    try await connection.query("BEGIN", logger: logger)
+                    do {
+                        let value = try await body(connection)
+                        try await connection.query("COMMIT", logger: logger)
+                        return value
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        throw error
+                    }
+                }
+            } catch let failure as PostgresFailure where attempt < 4 && ["40P01", "40001"].contains(failure.sqlState ?? "") {
+                continue
             }
         }
     }
@@ -233,17 +248,17 @@ public final class PostgresStore: LeadStore, Sendable {
 
     public func commit(_ changes: [LeadChange], rotationAdvance: Int, now: Date) async throws -> [CommitOutcome] {
         try await transaction { connection in
-            // Changes carrying event ids can meet a duplicate after their check and take a
-            // savepoint each; the rest go through together.
+            // Changes carrying event ids can meet a duplicate after their other writes, so each
+            // takes a savepoint; the rest go through together.
             var outcomes = [CommitOutcome](repeating: .conflict, count: changes.count)
-            let undoable = changes.indices.filter { changes[$0].events.contains { $0.clientID != nil } }
-            let together = changes.indices.filter { index in !changes[index].events.contains { $0.clientID != nil } }
-            for (index, outcome) in zip(together, try await Self.commitTogether(together.map { changes[$0] }, connection, now: now, logger: logger)) {
+            let carriesIDs = changes.map { change in change.events.contains { $0.clientID != nil } }
+            let together = changes.indices.filter { !carriesIDs[$0] }
+            for (index, outcome) in zip(together, try await Self.write(together.map { changes[$0] }, connection, now: now, logger: logger)) {
                 outcomes[index] = outcome
             }
-            for index in undoable {
+            for index in changes.indices.filter({ carriesIDs[$0] }).sorted(by: { changes[$0].lead.id < changes[$1].lead.id }) {
                 try await connection.query("SAVEPOINT change", logger: logger)
-                let outcome = try await Self.apply(changes[index], connection, now: now, logger: logger)
+                let outcome = try await Self.write([changes[index]], connection, now: now, logger: logger)[0]
                 try await connection.query(outcome == .committed ? "RELEASE SAVEPOINT change" : "ROLLBACK TO SAVEPOINT change", logger: logger)
                 outcomes[index] = outcome
             }
@@ -306,7 +321,7 @@ public final class PostgresStore: LeadStore, Sendable {
             if !unique.isEmpty {
                 let taken = try await rows("""
                     UPDATE lead SET lease_owner = \(owner), lease_until = \(leaseUntil.timeIntervalSince1970), lease_token = lead.lease_token + 1
-                    FROM (SELECT id FROM lead WHERE id = ANY(\(unique)) AND (lease_until IS NULL OR lease_until < \(moment))
+                    FROM (SELECT id FROM lead WHERE id = ANY(\(unique)) AND (lease_until IS NULL OR lease_until < \(moment) OR lease_owner = \(owner))
                           ORDER BY array_position(\(unique), id) LIMIT \(limit - leases.count) FOR UPDATE SKIP LOCKED) free
                     WHERE lead.id = free.id RETURNING lead.id, lead.lease_token
                     """)
@@ -333,7 +348,7 @@ public final class PostgresStore: LeadStore, Sendable {
     /// Waits until a commit creates due work (a `NOTIFY` on the work channel) or `timeout` passes;
     /// polling stays the fallback for work that becomes due with time.
     public func waitForWork(timeout: Duration) async {
-        let client = self.client, logger = self.logger
+        let client = self.client
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 try? await client.withConnection { connection in
@@ -345,7 +360,6 @@ public final class PostgresStore: LeadStore, Sendable {
             group.addTask { try? await Task.sleep(for: timeout) }
             _ = await group.next()
             group.cancelAll()
-            _ = logger
         }
     }
 

@@ -115,7 +115,7 @@ public final class SQLiteStore: LeadStore, Sendable {
             var seen: Set<String> = []
             // A range scan of the partial index on wake_at; grouping in SQL would scan every
             // active enrollment for every batch.
-            let cursor = try String.fetchCursor(db, sql: Self.dueFreeLeadsSQL, arguments: [moment, moment])
+            let cursor = try String.fetchCursor(db, sql: Self.dueFreeLeadsSQL, arguments: [moment, moment, owner])
             while ids.count < limit, let id = try cursor.next() {
                 if seen.insert(id).inserted { ids.append(id) }
             }
@@ -226,7 +226,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     /// Due leads no other worker holds: the due index in order, each lead looked up by key.
     static let dueFreeLeadsSQL = """
         SELECT e.lead_id FROM enrollment e INDEXED BY enrollment_due JOIN lead l ON l.id = e.lead_id
-        WHERE e.status = 'active' AND e.wake_at <= ? AND (l.lease_until IS NULL OR l.lease_until < ?) ORDER BY e.wake_at
+        WHERE e.status = 'active' AND e.wake_at <= ? AND (l.lease_until IS NULL OR l.lease_until < ? OR l.lease_owner = ?) ORDER BY e.wake_at
         """
 
     /// Oldest due first, and among messages due at one instant the one produced first, so a
@@ -260,7 +260,7 @@ public final class SQLiteStore: LeadStore, Sendable {
             let gains = try Self.rankingPageSQL(.gainsRank, filter: prospects, after: RankingCursor(value: 10, id: "lead_x"), limit: 512)
             return [
                 "claim": try plan(Self.claimSQL(channelFilter: " AND channel IN (:channel0)"), ["now": 0, "limit": 64, "channel0": "email"]),
-                "due leads": try plan(Self.dueFreeLeadsSQL, [0, 0]),
+                "due leads": try plan(Self.dueFreeLeadsSQL, [0, 0, "w"]),
                 "ranking by fixed points": try plan(fixed.0, fixed.1),
                 "ranking by behaviour": try plan(gains.0, gains.1),
             ]

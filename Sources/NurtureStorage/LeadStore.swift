@@ -39,8 +39,9 @@ public protocol LeadStates: Sendable {
 /// Which leads have a step due, handed out under leases so workers never share one.
 public protocol DueWork: WorkSignal {
     /// Leases up to `limit` leads with an enrollment due at `now` (soonest first) whose lease is
-    /// free or expired, to `owner` until `leaseUntil`. Each lease carries a fencing token: a
-    /// commit under an older token, or after the lease expired, is refused.
+    /// free, expired, or `owner`'s own (a round that failed takes its leads again at once), to
+    /// `owner` until `leaseUntil`. Each lease carries a fencing token: a commit under an older
+    /// token, or after the lease expired, is refused.
     func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [LeadLease]
 
     /// Ids of leads with an enrollment due at `now`, soonest first, leased or not (reports, tests).

@@ -287,6 +287,16 @@ public enum StorageConformance {
             try expect(try await commit(store, [redone]), [.committed])
             try expect(try await store.messages(status: nil, limit: 10).map(\.id), ["msg_1"])
         },
+        Check(name: "a worker whose round failed takes its own leased leads again, under a new token") { store in
+            try await insert(store, lead("ana@example.com"))
+            let lost = try await store.claimDueLeads(now: t0, limit: 10, owner: "w1", leaseUntil: t0.addingTimeInterval(300))
+            try expect(lost.map(\.leadID), ["lead_ana"])
+            // Another worker may not; the one that holds it may, without waiting for the lease to end.
+            try expect(try await store.claimDueLeads(now: t0.addingTimeInterval(1), limit: 10, owner: "w2", leaseUntil: t0.addingTimeInterval(301)), [])
+            let again = try await store.claimDueLeads(now: t0.addingTimeInterval(1), limit: 10, owner: "w1", leaseUntil: t0.addingTimeInterval(301))
+            try expect(again.map(\.leadID), ["lead_ana"])
+            try expect(again[0].token > lost[0].token, "a new fencing token, so the failed round's work can no longer commit")
+        },
         Check(name: "concurrent claims of due leads never hand one lead to two workers") { store in
             for index in 0..<40 { try await insert(store, lead("lead\(index)@example.com")) }
             let claims = try await withThrowingTaskGroup(of: [LeadLease].self) { group in
