@@ -17,9 +17,14 @@ public struct MessageRenderer: Sendable {
     public let playbook: Playbook
     public let library: TemplateLibrary
 
+    private let attributeDefaults: [String: Value]
+    private let brand: [String: String]
+
     public init(playbook: Playbook, library: TemplateLibrary) {
         self.playbook = playbook
         self.library = library
+        attributeDefaults = Dictionary(playbook.attributes.compactMap { attribute in attribute.defaultValue.map { (attribute.name, $0) } }) { first, _ in first }
+        brand = playbook.brand.templateValues
     }
 
     public struct MissingTemplate: Error, CustomStringConvertible {
@@ -34,7 +39,7 @@ public struct MessageRenderer: Sendable {
         _ message: OutgoingMessage, lead: Lead, trigger: [String: Value] = [:], links: [String: String] = [:],
         tracker: TrackedLinks? = nil
     ) throws -> RenderedMessage {
-        let values = context(for: lead, trigger: trigger, links: links)
+        let values = Values(renderer: self, lead: lead, trigger: trigger, links: links)
         switch message.channel {
         case .email:
             guard let subject = try? render(message.template, .subject, values) else {
@@ -59,11 +64,54 @@ public struct MessageRenderer: Sendable {
         }
     }
 
+    /// One message's values, looked up as a plan asks for them; the dictionary swift-mustache
+    /// needs is built only for a template without a plan.
+    private struct Values {
+        let renderer: MessageRenderer
+        let lead: Lead
+        let trigger: [String: Value]
+        let links: [String: String]
+
+        /// The same precedence as `context(for:)`: links, then attributes, then fields, then
+        /// attribute defaults; empty values are absent.
+        func resolve(_ slot: RenderPlan.Slot) -> RenderPlan.Resolved? {
+            switch slot {
+            case .name(let name):
+                if let link = links[name] { return .text(link) }
+                if let value = lead.attributes[name], !value.textValue.isEmpty { return value.leadResolved }
+                if LeadField.names.contains(name), let value = lead.value(of: name), !value.textValue.isEmpty { return value.leadResolved }
+                return renderer.attributeDefaults[name].map { value in
+                    if case .bool(let flag) = value { return .bool(flag) }
+                    return .text(value.textValue)
+                }
+            case .brand(let key):
+                return renderer.brand[key].map { .text($0) }
+            case .trigger(let key):
+                return trigger[key]?.leadResolved
+            }
+        }
+    }
+
+    /// One part rendered through its plan or through swift-mustache, so tests can hold the two
+    /// to the same output.
+    func renderPart(
+        _ template: String, _ part: TemplateCatalog.Part, lead: Lead, trigger: [String: Value], links: [String: String], planned: Bool
+    ) throws -> String? {
+        let values = Values(renderer: self, lead: lead, trigger: trigger, links: links)
+        guard planned else { return try render(template, part, context(for: lead, trigger: trigger, links: links)) }
+        return library.plans[template]?[part].map { $0.render(values.resolve) }
+    }
+
+    private func render(_ template: String, _ part: TemplateCatalog.Part, _ values: Values) throws -> String {
+        if let plan = library.plans[template]?[part] { return plan.render(values.resolve) }
+        return try render(template, part, context(for: values.lead, trigger: values.trigger, links: values.links))
+    }
+
     private func render(_ template: String, _ part: TemplateCatalog.Part, _ values: [String: Any]) throws -> String {
         guard let parsed = library.parsed[template]?[part] else { throw MissingTemplate(template: template, part: part) }
         var withDefaults = values
         if let file = library.catalog.templates[template]?[part] {
-            for (name, value) in defaults(of: file, part: part, seen: []) where lookup(name, in: values) == nil {
+            for (name, value) in library.catalog.defaults(of: file, part: part) where lookup(name, in: values) == nil {
                 set(name, to: value, in: &withDefaults)
             }
         }
@@ -113,16 +161,6 @@ public struct MessageRenderer: Sendable {
         return all
     }
 
-    private func defaults(of file: TemplateCatalog.File, part: TemplateCatalog.Part, seen: Set<String>) -> [String: String] {
-        var all = file.defaults
-        for partial in file.partials where !seen.contains(partial.name) {
-            if let included = library.catalog.partials[partial.name]?[part] {
-                all.merge(defaults(of: included, part: part, seen: seen.union([partial.name]))) { mine, _ in mine }
-            }
-        }
-        return all
-    }
-
     private func lookup(_ dotted: String, in values: [String: Any]) -> Any? {
         var current: Any? = values
         for key in dotted.split(separator: ".") {
@@ -151,6 +189,13 @@ extension Value {
         switch self {
         case .bool(let b): b
         default: textValue
+        }
+    }
+
+    var leadResolved: RenderPlan.Resolved {
+        switch self {
+        case .bool(let b): .bool(b)
+        default: .text(SubstitutedValue.fenced(textValue))
         }
     }
 

@@ -20,18 +20,26 @@ enum SubstitutedValue {
     /// bytes first and rebuilds the string only when a fence is there.
     static func unfenced(_ text: String) -> String {
         var text = text
-        let fenced = text.withUTF8 { bytes in
+        let kept: [UInt8]? = text.withUTF8 { bytes in
             var index = 0
+            var out: [UInt8]?
+            var runStart = 0
             while index + 2 < bytes.count {
-                if bytes[index] == 0xEE, bytes[index + 1] == 0x80, bytes[index + 2] & 0xFE == 0x80 { return true }
-                index += 1
+                if bytes[index] == 0xEE, bytes[index + 1] == 0x80, bytes[index + 2] & 0xFE == 0x80 {
+                    if out == nil { out = []; out!.reserveCapacity(bytes.count) }
+                    out!.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                    index += 3
+                    runStart = index
+                } else {
+                    index += 1
+                }
             }
-            return false
+            guard var out else { return nil }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
+            return out
         }
-        guard fenced else { return text }
-        var out = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars where !isFence(scalar) { out.append(scalar) }
-        return String(out)
+        guard let kept else { return text }
+        return String(decoding: kept, as: UTF8.self)
     }
 
     /// True when the URL's scheme and host come from the template: a lead's value may fill a

@@ -13,6 +13,9 @@ public struct TemplateLibrary: Sendable {
     public let catalog: TemplateCatalog
     let parsed: [String: [TemplateCatalog.Part: MustacheTemplate]]
     let partialsByPart: [TemplateCatalog.Part: MustacheLibrary]
+    /// The same templates compiled for rendering; a template a plan cannot express has none and
+    /// renders through swift-mustache.
+    let plans: [String: [TemplateCatalog.Part: RenderPlan]]
 
     public struct LoadError: Error, CustomStringConvertible {
         public let directory: String
@@ -32,6 +35,8 @@ public struct TemplateLibrary: Sendable {
         var catalog = TemplateCatalog()
         var parsed: [String: [TemplateCatalog.Part: MustacheTemplate]] = [:]
         var partials: [TemplateCatalog.Part: [String: MustacheTemplate]] = [:]
+        var sources: [String: [TemplateCatalog.Part: String]] = [:]
+        var partialSources: [TemplateCatalog.Part: [String: String]] = [:]
         for fileName in names where !fileName.hasPrefix(".") {
             let path = (directory as NSString).appendingPathComponent(fileName)
             let location = Step.Location(file: path, line: 1)
@@ -60,6 +65,11 @@ public struct TemplateLibrary: Sendable {
                 // The pragma gets a line of its own so a first-line comment stays standalone (and
                 // vanishes with its newline); parser lines are shifted back by that one line.
                 template = try MustacheTemplate(string: part.pragma + "\n" + text)
+                if name.hasPrefix("_") {
+                    partialSources[part, default: [:]][String(name.dropFirst())] = part.pragma + "\n" + text
+                } else {
+                    sources[name, default: [:]][part] = part.pragma + "\n" + text
+                }
             } catch let error as MustacheTemplate.ParserError {
                 if scan.problems.isEmpty {
                     let line = max(1, error.context.lineNumber - 1)
@@ -80,12 +90,33 @@ public struct TemplateLibrary: Sendable {
                 parsed[name, default: [:]][part] = template
             }
         }
+        var plans: [String: [TemplateCatalog.Part: RenderPlan]] = [:]
+        for (name, parts) in sources {
+            for (part, source) in parts {
+                guard let file = catalog.templates[name]?[part] else { continue }
+                plans[name, default: [:]][part] = RenderPlan.compile(
+                    source, part: part, partials: partialSources[part] ?? [:], defaults: catalog.defaults(of: file, part: part))
+            }
+        }
         return TemplateLibrary(
             directory: directory, catalog: catalog, parsed: parsed,
-            partialsByPart: partials.mapValues { MustacheLibrary(templates: $0) })
+            partialsByPart: partials.mapValues { MustacheLibrary(templates: $0) }, plans: plans)
     }
 
     public func has(_ template: String, part: TemplateCatalog.Part) -> Bool { parsed[template]?[part] != nil }
+}
+
+extension TemplateCatalog {
+    /// The defaults a file declares, with those of the partials it includes (its own win).
+    func defaults(of file: File, part: Part, seen: Set<String> = []) -> [String: String] {
+        var all = file.defaults
+        for partial in file.partials where !seen.contains(partial.name) {
+            if let included = partials[partial.name]?[part] {
+                all.merge(defaults(of: included, part: part, seen: seen.union([partial.name]))) { mine, _ in mine }
+            }
+        }
+        return all
+    }
 }
 
 extension TemplateCatalog.Part {

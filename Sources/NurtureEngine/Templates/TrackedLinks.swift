@@ -38,39 +38,43 @@ public struct TrackedLinks: Sendable {
     /// Replaces the value of every `href` attribute that is an absolute http(s) URL, and drops
     /// the ones whose destination a lead's value supplies.
     static func rewriteLinks(_ html: String, replacement: (String) -> String?) -> String {
-        let bytes = Array(html.utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + 512)
-        let href = Array("href=".utf8)
-        var index = 0
-        while index < bytes.count {
-            guard index + href.count < bytes.count, Self.matchesIgnoringCase(bytes, at: index, href),
-                  index == 0 || !Self.isNameByte(bytes[index - 1])
-            else {
-                out.append(bytes[index])
-                index += 1
-                continue
-            }
-            let quote = bytes[index + href.count]
-            guard quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'"),
-                  let close = bytes[(index + href.count + 1)...].firstIndex(of: quote)
-            else {
-                out.append(bytes[index])
-                index += 1
-                continue
-            }
-            let value = String(decoding: bytes[(index + href.count + 1)..<close], as: UTF8.self)
-            if value.contains(where: SubstitutedValue.isFence), !SubstitutedValue.hasTemplateAuthority(value[...]) {
+        var html = html
+        return html.withUTF8 { bytes in
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count + 512)
+            let href = Array("href=".utf8)
+            var runStart = 0, index = 0
+            while index < bytes.count {
+                guard bytes[index] | 0x20 == UInt8(ascii: "h"), index + href.count < bytes.count, Self.matchesIgnoringCase(bytes, at: index, href),
+                      index == 0 || !Self.isNameByte(bytes[index - 1])
+                else {
+                    index += 1
+                    continue
+                }
+                let quote = bytes[index + href.count]
+                guard quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'"),
+                      let close = bytes[(index + href.count + 1)...].firstIndex(of: quote)
+                else {
+                    index += 1
+                    continue
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                let valueBytes = UnsafeBufferPointer(rebasing: bytes[(index + href.count + 1)..<close])
+                let value = String(decoding: valueBytes, as: UTF8.self)
                 index = close + 1
-                continue
+                runStart = index
+                if valueBytes.contains(0xEE), value.unicodeScalars.contains(where: SubstitutedValue.isFence),
+                   !SubstitutedValue.hasTemplateAuthority(value[...]) {
+                    continue
+                }
+                out.append(contentsOf: href)
+                out.append(quote)
+                if let replaced = replacement(value) { out.append(contentsOf: replaced.utf8) } else { out.append(contentsOf: valueBytes) }
+                out.append(quote)
             }
-            out.append(contentsOf: href)
-            out.append(quote)
-            out.append(contentsOf: (replacement(value) ?? value).utf8)
-            out.append(quote)
-            index = close + 1
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
+            return String(decoding: out, as: UTF8.self)
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The tracked form of an attribute value, or nil to keep it as it is.
@@ -91,7 +95,7 @@ public struct TrackedLinks: Sendable {
             .replacingOccurrences(of: "&#61;", with: "=")
     }
 
-    private static func matchesIgnoringCase(_ bytes: [UInt8], at index: Int, _ word: [UInt8]) -> Bool {
+    private static func matchesIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int, _ word: [UInt8]) -> Bool {
         for offset in word.indices where bytes[index + offset] | 0x20 != word[offset] | 0x20 { return false }
         return true
     }
