@@ -304,7 +304,7 @@ public final class PostgresStore: LeadStore, Sendable {
 
     // MARK: - Due work
 
-    public func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [LeadLease] {
+    public func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date, excluding: Set<String>) async throws -> [LeadLease] {
         let moment = now.timeIntervalSince1970
         var leases: [LeadLease] = []
         var offset = 0
@@ -316,7 +316,7 @@ public final class PostgresStore: LeadStore, Sendable {
                 SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at <= \(moment) ORDER BY wake_at LIMIT \(page) OFFSET \(offset)
                 """).map { try $0["lead_id"].decode(String.self) }
             var unique: [String] = []
-            var seen = Set(leases.map(\.leadID))
+            var seen = excluding.union(leases.map(\.leadID))
             for id in candidates where seen.insert(id).inserted { unique.append(id) }
             if !unique.isEmpty {
                 let taken = try await rows("""

@@ -18,6 +18,9 @@ public final class SQLiteStore: LeadStore, Sendable {
         configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // A new file gets 16 KB pages (an existing one keeps its own): a rendered message
+            // fits in one page instead of a chain of four, and the WAL takes a quarter of the writes.
+            try db.execute(sql: "PRAGMA page_size = 16384")
             // 32 MB of page cache per connection: far fewer reads during imports and due passes.
             try db.execute(sql: "PRAGMA cache_size = -32768")
         }
@@ -108,11 +111,11 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     // MARK: - Due work
 
-    public func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [LeadLease] {
+    public func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date, excluding: Set<String>) async throws -> [LeadLease] {
         try await write { db in
             let moment = now.timeIntervalSince1970
             var ids: [String] = []
-            var seen: Set<String> = []
+            var seen = excluding
             // A range scan of the partial index on wake_at; grouping in SQL would scan every
             // active enrollment for every batch.
             let cursor = try String.fetchCursor(db, sql: Self.dueFreeLeadsSQL, arguments: [moment, moment, owner])

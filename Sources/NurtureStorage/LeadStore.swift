@@ -36,13 +36,20 @@ public protocol LeadStates: Sendable {
     func leadIDs(after: String?, limit: Int) async throws -> [String]
 }
 
+extension DueWork {
+    public func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [LeadLease] {
+        try await claimDueLeads(now: now, limit: limit, owner: owner, leaseUntil: leaseUntil, excluding: [])
+    }
+}
+
 /// Which leads have a step due, handed out under leases so workers never share one.
 public protocol DueWork: WorkSignal {
     /// Leases up to `limit` leads with an enrollment due at `now` (soonest first) whose lease is
     /// free, expired, or `owner`'s own (a round that failed takes its leads again at once), to
     /// `owner` until `leaseUntil`. Each lease carries a fencing token: a commit under an older
-    /// token, or after the lease expired, is refused.
-    func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [LeadLease]
+    /// token, or after the lease expired, is refused. Leads in `excluding` are passed over: the
+    /// owner is still working on them (a batch being committed while the next one is computed).
+    func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date, excluding: Set<String>) async throws -> [LeadLease]
 
     /// Ids of leads with an enrollment due at `now`, soonest first, leased or not (reports, tests).
     func dueLeadIDs(at now: Date, limit: Int) async throws -> [String]

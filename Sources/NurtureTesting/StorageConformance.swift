@@ -297,6 +297,15 @@ public enum StorageConformance {
             try expect(again.map(\.leadID), ["lead_ana"])
             try expect(again[0].token > lost[0].token, "a new fencing token, so the failed round's work can no longer commit")
         },
+        Check(name: "a claim passes over the leads its owner says it is still committing") { store in
+            try await insert(store, lead("ana@example.com"))
+            try await insert(store, lead("ben@example.com"))
+            let first = try await store.claimDueLeads(now: t0, limit: 1, owner: "w1", leaseUntil: t0.addingTimeInterval(300))
+            let next = try await store.claimDueLeads(now: t0, limit: 10, owner: "w1", leaseUntil: t0.addingTimeInterval(300),
+                                                     excluding: Set(first.map(\.leadID)))
+            try expect(next.map(\.leadID), ["lead_ana", "lead_ben"].filter { $0 != first[0].leadID })
+            try expect(try await snapshot(store, .id(first[0].leadID)).leaseToken, first[0].token)
+        },
         Check(name: "concurrent claims of due leads never hand one lead to two workers") { store in
             for index in 0..<40 { try await insert(store, lead("lead\(index)@example.com")) }
             let claims = try await withThrowingTaskGroup(of: [LeadLease].self) { group in

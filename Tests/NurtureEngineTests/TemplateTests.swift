@@ -1,7 +1,7 @@
 import Campaigns
 import Foundation
 import NurtureDSL
-import NurtureEngine
+@testable import NurtureEngine
 import NurtureTesting
 import Testing
 
@@ -47,6 +47,16 @@ struct TemplateTests {
         #expect(rendered.subject == "Hi Ana, news from Acme")
         #expect(rendered.text == "Dear Ana at Fernhill & co,\n\nUnsubscribe: https://n.example/u/T")
         #expect(rendered.html == "<p>Dear Ana at Fernhill</p>\n<a href=\"https://n.example/u/T\">Unsubscribe</a>")
+    }
+
+    @Test func theOpenPixelGoesJustBeforeTheLastClosingBodyTagWhateverItsCase() {
+        let tracker = TrackedLinks(links: LinkSigner(secret: Data(repeating: 7, count: 32), publicURL: "https://n.example"),
+                                   tracking: .opensAndClicks, messageID: "m-1")
+        let html = tracker.apply(to: "<html><BODY><p>a</body> b</p></Body >\n</bOdY></html>")
+        #expect(html.hasPrefix("<html><BODY><p>a</body> b</p></Body >\n<img src=\"https://n.example/t/o/"))
+        #expect(html.hasSuffix("style=\"display:none\"></bOdY></html>"))
+        let bare = tracker.apply(to: "<p>no body</p>")
+        #expect(bare.hasPrefix("<p>no body</p><img src="))
     }
 
     @Test func defaultsFillMissingValues() throws {

@@ -93,8 +93,8 @@ final class InterleavingStore: LeadStore {
     func lead(id: String) async throws -> Lead? { try await inner.lead(id: id) }
     func lead(email: String) async throws -> Lead? { try await inner.lead(email: email) }
     func leadIDs(after: String?, limit: Int) async throws -> [String] { try await inner.leadIDs(after: after, limit: limit) }
-    func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [LeadLease] {
-        try await inner.claimDueLeads(now: now, limit: limit, owner: owner, leaseUntil: leaseUntil)
+    func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date, excluding: Set<String>) async throws -> [LeadLease] {
+        try await inner.claimDueLeads(now: now, limit: limit, owner: owner, leaseUntil: leaseUntil, excluding: excluding)
     }
     func dueLeadIDs(at now: Date, limit: Int) async throws -> [String] { try await inner.dueLeadIDs(at: now, limit: limit) }
     func claimMessages(

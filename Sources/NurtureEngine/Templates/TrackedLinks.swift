@@ -23,13 +23,33 @@ public struct TrackedLinks: Sendable {
         var out = Self.rewriteLinks(html) { tracking == .off ? nil : tracked($0) }
         if tracking == .opensAndClicks {
             let pixel = "<img src=\"\(links.openURL(messageID: messageID))\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\">"
-            if let body = out.range(of: "</body>", options: [.caseInsensitive, .backwards]) {
-                out.insert(contentsOf: pixel, at: body.lowerBound)
+            if let body = Self.lastBodyClose(in: out) {
+                out.insert(contentsOf: pixel, at: body)
             } else {
                 out += pixel
             }
         }
         return out
+    }
+
+    /// Where the last `</body>` (any case) starts.
+    private static func lastBodyClose(in html: String) -> String.Index? {
+        let tag = Array("</body>".utf8)
+        func lowered(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+        let utf8 = html.utf8
+        var index = utf8.endIndex
+        var matched = tag.count
+        while index > utf8.startIndex {
+            index = utf8.index(before: index)
+            let byte = lowered(utf8[index])
+            if byte == tag[matched - 1] {
+                matched -= 1
+                if matched == 0 { return index }
+            } else {
+                matched = byte == tag[tag.count - 1] ? tag.count - 1 : tag.count
+            }
+        }
+        return nil
     }
 
     /// An untracked part keeps the template's links and drops the ones a lead's value points.

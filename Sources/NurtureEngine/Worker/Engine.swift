@@ -207,51 +207,93 @@ public struct Engine: Sendable {
     /// `stopping` says so (checked between batches, so a shutdown waits for one batch). Each
     /// batch is leased to this process, worked on every core outside any transaction, and
     /// committed under the lease: a lead an event changed meanwhile is read again and redone.
+    /// One batch is committed while the next is claimed, read and computed, so the database's
+    /// writer and the cores that render work at the same time.
     public func runDue(now: Date, batchSize: Int = 256, stopping: @Sendable () -> Bool = { false }) async throws -> Pass {
         let now = Self.asStored(now)
         var pass = Pass()
         var seen: Set<String> = []
-        let processor = self.processor
+        var committing: (leads: Set<String>, task: Task<Int, any Error>)?
+        // Owner turns the batch in flight has taken but may not have stored yet.
+        var rotationExpected = 0
+        // A failure waits for the batch in flight, so no commit outlives the pass that made it.
+        func finishing<T>(_ step: () async throws -> T) async throws -> T {
+            do { return try await step() } catch {
+                if let inFlight = committing { _ = try? await inFlight.task.value }
+                throw error
+            }
+        }
         while !stopping() {
-            let leases = try await store.claimDueLeads(now: now, limit: batchSize, owner: owner, leaseUntil: now.addingTimeInterval(leadLease))
-            guard !leases.isEmpty else { return pass }
+            let inFlight = committing?.leads ?? []
+            let leases = try await finishing {
+                try await store.claimDueLeads(now: now, limit: batchSize, owner: owner, leaseUntil: now.addingTimeInterval(leadLease), excluding: inFlight)
+            }
+            guard !leases.isEmpty else { break }
             // A lead still due after its own work ran (a step due at this very instant) waits for the next pass.
             let fresh = leases.filter { !seen.contains($0.leadID) }
-            var pending = Dictionary(uniqueKeysWithValues: leases.map { ($0.leadID, $0.token) })
             let again = Set(leases.map(\.leadID).filter(seen.contains))
             seen.formUnion(fresh.map(\.leadID))
-            // A lead that changes on every attempt is left, still leased, to the next pass after
-            // its lease runs out: nothing of it is lost, and the rest of the batch is not held up.
-            for _ in 0..<Self.maxRedos {
-                guard !pending.isEmpty else { break }
-                let snapshots = try await store.snapshots(pending.keys.sorted().map(LeadKey.id), window: Self.window(at: now))
-                let rotation = OwnerRotation(next: try await store.rotationPosition())
-                let owner = self.owner
-                // Only leads whose lease this process still holds; another worker took over the rest.
-                let held = pending.compactMap { id, token -> (LeadSnapshot, Int, Bool)? in
-                    guard let snapshot = snapshots[.id(id)], snapshot.leaseToken == token, snapshot.leaseOwner == owner,
-                          let until = snapshot.leaseUntil, until >= now else { return nil }
-                    return (snapshot, token, again.contains(id))
-                }
-                let units = await Self.inParallel(held) { snapshot, token, isRepeat in
-                    var unit = UnitOfWork(snapshot, base: .leased(version: snapshot.version, token: token, owner: owner), rotation: rotation)
-                    if !isRepeat { processor.advanceDue(&unit.work, now: now) }
-                    return unit
-                }
-                let outcomes = try await store.commit(units.map(\.change), rotationAdvance: rotation.taken, now: now)
-                pending = [:]
-                for (unit, outcome) in zip(units, outcomes) {
-                    if outcome == .committed {
-                        pass.messages += unit.work.newMessages.count
-                    } else if case .leased(_, let token, _) = unit.base {
-                        pending[unit.work.lead.id] = token
-                    }
-                }
+            let expected = rotationExpected
+            let batch = try await finishing {
+                try await dueWork(Dictionary(uniqueKeysWithValues: leases.map { ($0.leadID, $0.token) }), again: again, now: now,
+                                  rotation: OwnerRotation(next: max(try await store.rotationPosition(), expected)))
             }
+            if let previous = committing { pass.messages += try await previous.task.value }
+            rotationExpected = batch.rotation.next
+            committing = (Set(leases.map(\.leadID)), Task { try await self.commitDue(batch, again: again, now: now) })
             pass.leads += fresh.count
-            if fresh.isEmpty { return pass }
+            if fresh.isEmpty { break }
+        }
+        if let last = committing {
+            committing = nil
+            pass.messages += try await last.task.value
         }
         return pass
+    }
+
+    private struct DueBatch: Sendable {
+        var units: [UnitOfWork]
+        var rotation: OwnerRotation
+    }
+
+    /// Reads the leased leads and advances, on every core, those whose lease this process still
+    /// holds; another worker took over the rest.
+    private func dueWork(_ pending: [String: Int], again: Set<String>, now: Date, rotation: OwnerRotation) async throws -> DueBatch {
+        let snapshots = try await store.snapshots(pending.keys.sorted().map(LeadKey.id), window: Self.window(at: now))
+        let owner = self.owner, processor = self.processor
+        let held = pending.compactMap { id, token -> (LeadSnapshot, Int, Bool)? in
+            guard let snapshot = snapshots[.id(id)], snapshot.leaseToken == token, snapshot.leaseOwner == owner,
+                  let until = snapshot.leaseUntil, until >= now else { return nil }
+            return (snapshot, token, again.contains(id))
+        }
+        let units = await Self.inParallel(held) { snapshot, token, isRepeat in
+            var unit = UnitOfWork(snapshot, base: .leased(version: snapshot.version, token: token, owner: owner), rotation: rotation)
+            if !isRepeat { processor.advanceDue(&unit.work, now: now) }
+            return unit
+        }
+        return DueBatch(units: units, rotation: rotation)
+    }
+
+    /// Commits a batch and redoes the leads that changed meanwhile; returns the messages queued.
+    /// A lead that changes on every attempt is left, still leased, to the next pass after its
+    /// lease runs out: nothing of it is lost, and the rest of the batch is not held up.
+    private func commitDue(_ batch: DueBatch, again: Set<String>, now: Date) async throws -> Int {
+        var batch = batch
+        var messages = 0
+        for attempt in 0..<Self.maxRedos {
+            let outcomes = try await store.commit(batch.units.map(\.change), rotationAdvance: batch.rotation.taken, now: now)
+            var pending: [String: Int] = [:]
+            for (unit, outcome) in zip(batch.units, outcomes) {
+                if outcome == .committed {
+                    messages += unit.work.newMessages.count
+                } else if case .leased(_, let token, _) = unit.base {
+                    pending[unit.work.lead.id] = token
+                }
+            }
+            guard !pending.isEmpty, attempt + 1 < Self.maxRedos else { break }
+            batch = try await dueWork(pending, again: again, now: now, rotation: OwnerRotation(next: try await store.rotationPosition()))
+        }
+        return messages
     }
 }
 
