@@ -18,9 +18,6 @@ public final class SQLiteStore: LeadStore, Sendable {
         configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            // A new file gets 16 KB pages (an existing one keeps its own): a rendered message
-            // fits in one page instead of a chain of four, and the WAL takes a quarter of the writes.
-            try db.execute(sql: "PRAGMA page_size = 16384")
             // 32 MB of page cache per connection: far fewer reads during imports and due passes.
             try db.execute(sql: "PRAGMA cache_size = -32768")
         }
