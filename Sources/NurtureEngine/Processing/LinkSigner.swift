@@ -77,21 +77,24 @@ extension Data {
 
     /// Base64url without padding, written directly: this runs once per message on the hot path.
     var base64URL: String {
-        var out = [UInt8]()
-        out.reserveCapacity((count * 4 + 2) / 3)
-        var index = startIndex
-        while index < endIndex {
-            let b0 = self[index]
-            let b1 = index + 1 < endIndex ? self[index + 1] : 0
-            let b2 = index + 2 < endIndex ? self[index + 2] : 0
-            let remaining = endIndex - index
-            out.append(Self.base64URLAlphabet[Int(b0 >> 2)])
-            out.append(Self.base64URLAlphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            if remaining > 1 { out.append(Self.base64URLAlphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)]) }
-            if remaining > 2 { out.append(Self.base64URLAlphabet[Int(b2 & 0x3F)]) }
-            index += 3
+        withUnsafeBytes { bytes in
+            let alphabet = Self.base64URLAlphabet
+            var out = [UInt8]()
+            out.reserveCapacity((bytes.count * 4 + 2) / 3)
+            var index = 0
+            while index < bytes.count {
+                let b0 = bytes[index]
+                let b1 = index + 1 < bytes.count ? bytes[index + 1] : 0
+                let b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
+                let remaining = bytes.count - index
+                out.append(alphabet[Int(b0 >> 2)])
+                out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
+                if remaining > 1 { out.append(alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)]) }
+                if remaining > 2 { out.append(alphabet[Int(b2 & 0x3F)]) }
+                index += 3
+            }
+            return String(decoding: out, as: UTF8.self)
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     init?(base64URL text: String) {
