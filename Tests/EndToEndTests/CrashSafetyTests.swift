@@ -19,26 +19,7 @@ struct CrashSafetyTests {
 
     /// A webhook configuration pointing at the sink, with a short lease so the test need not wait.
     func configure(sink: WebhookSink, leadCount: Int) async throws -> [String] {
-        let config = directory.appendingPathComponent("nurture.toml")
-        try """
-            [channels.email]
-            kind = "webhook"
-            url = "\(sink.url.absoluteString)"
-            secret_env = "NURTURE_TEST_SECRET"
-            timeout_seconds = 1
-            concurrency = 8
-            [sending]
-            lease_seconds = 3
-            """.write(to: config, atomically: true, encoding: .utf8)
-        var csv = "email,first_name,timezone\n"
-        for n in 0..<leadCount { csv += "lead\(n)@example.com,Lead \(n),Europe/Lisbon\n" }
-        let file = directory.appendingPathComponent("leads.csv")
-        try csv.write(to: file, atomically: true, encoding: .utf8)
-        let common = ["--database", database, "--config", config.path]
-        let imported = try await NurtureBinary.run(["leads", "import", file.path] + common, environment: ["NURTURE_TEST_SECRET": secret])
-        #expect(imported.status == 0, "\(imported.stderr)")
-        #expect(imported.stdout.hasPrefix("imported \(leadCount),"))
-        return common
+        try await NurtureBinary.importedDeployment(database: database, in: directory, sink: sink, leadCount: leadCount, secret: secret)
     }
 
     @Test func killingTheWorkerRepeatedlyLosesNothingAndDuplicatesNothing() async throws {

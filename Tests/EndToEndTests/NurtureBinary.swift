@@ -1,4 +1,5 @@
 import Foundation
+import NurtureTesting
 import Testing
 
 /// Runs the real `nurture` executable that `swift build` produced, as a user would.
@@ -81,5 +82,33 @@ struct NurtureBinary {
         let source = try String(contentsOf: repositoryRoot.appendingPathComponent("Campaigns/\(file)"), encoding: .utf8)
         let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
         return try #require(lines.firstIndex { $0.contains(text) }) + 1
+    }
+}
+
+extension NurtureBinary {
+    /// A webhook configuration pointing at the sink (short lease, so tests need not wait) and
+    /// `leadCount` new leads imported into `database` through the CLI; returns the options that
+    /// reach that deployment.
+    static func importedDeployment(database: String, in directory: URL, sink: WebhookSink, leadCount: Int, secret: String) async throws -> [String] {
+        let config = directory.appendingPathComponent("nurture.toml")
+        try """
+            [channels.email]
+            kind = "webhook"
+            url = "\(sink.url.absoluteString)"
+            secret_env = "NURTURE_TEST_SECRET"
+            timeout_seconds = 1
+            concurrency = 8
+            [sending]
+            lease_seconds = 3
+            """.write(to: config, atomically: true, encoding: .utf8)
+        var csv = "email,first_name,timezone\n"
+        for n in 0..<leadCount { csv += "lead\(n)@example.com,Lead \(n),Europe/Lisbon\n" }
+        let file = directory.appendingPathComponent("leads.csv")
+        try csv.write(to: file, atomically: true, encoding: .utf8)
+        let common = ["--database", database, "--config", config.path]
+        let imported = try await run(["leads", "import", file.path] + common, environment: ["NURTURE_TEST_SECRET": secret])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.hasPrefix("imported \(leadCount),"), "\(imported.stdout)")
+        return common
     }
 }

@@ -20,27 +20,8 @@ struct ScaleOutTests {
 
     /// A new PostgreSQL database with `leadCount` leads imported, and the options that reach it.
     func deployment(sink: WebhookSink, leadCount: Int) async throws -> [String] {
-        let database = try await TestPostgres.newDatabase()
-        let config = directory.appendingPathComponent("nurture.toml")
-        try """
-            [channels.email]
-            kind = "webhook"
-            url = "\(sink.url.absoluteString)"
-            secret_env = "NURTURE_TEST_SECRET"
-            timeout_seconds = 1
-            concurrency = 8
-            [sending]
-            lease_seconds = 3
-            """.write(to: config, atomically: true, encoding: .utf8)
-        var csv = "email,first_name,timezone\n"
-        for n in 0..<leadCount { csv += "lead\(n)@example.com,Lead \(n),Europe/Lisbon\n" }
-        let file = directory.appendingPathComponent("leads.csv")
-        try csv.write(to: file, atomically: true, encoding: .utf8)
-        let common = ["--database", database, "--config", config.path]
-        let imported = try await NurtureBinary.run(["leads", "import", file.path] + common, environment: ["NURTURE_TEST_SECRET": secret])
-        #expect(imported.status == 0, "\(imported.stderr)")
-        #expect(imported.stdout.hasPrefix("imported \(leadCount),"), "\(imported.stdout)")
-        return common
+        try await NurtureBinary.importedDeployment(database: try await TestPostgres.newDatabase(), in: directory, sink: sink,
+                                                   leadCount: leadCount, secret: secret)
     }
 
     func worker(_ name: String, _ common: [String]) throws -> Process {
