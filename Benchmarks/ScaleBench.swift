@@ -34,7 +34,8 @@ struct WaitSent: AsyncParsableCommand {
         let server = serverUser.map { cpuSeconds(processes(of: $0)) - serverBefore } ?? 0
         let cpu = cpuSeconds(pids) + server
         report(label, [("messages", "\(sent)"), ("seconds", String(format: "%.1f", seconds)), ("msgs_per_s", String(format: "%.0f", Double(sent) / seconds)),
-                       ("cores_used", String(format: "%.2f", cpu / seconds)), ("server_cores", String(format: "%.2f", server / seconds))])
+                       ("cores_used", String(format: "%.2f", cpu / seconds)), ("server_cores", String(format: "%.2f", server / seconds)),
+                       ("worker_peak_rss_mb", String(format: "%.0f", pids.map(peakRSSMegabytes(of:)).max() ?? 0))])
         await Deployment.close(store)
     }
 }
@@ -52,6 +53,14 @@ func cpuSeconds(_ pids: [Int32]) -> Double {
         if fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) { total += (user + system) / ticks }
     }
     return total
+}
+
+/// A running process's peak resident set (VmHWM), from /proc.
+func peakRSSMegabytes(of pid: Int32) -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kilobytes = line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap({ Double($0) }) else { return 0 }
+    return kilobytes / 1024
 }
 
 /// Pids of the processes a user runs, from /proc.

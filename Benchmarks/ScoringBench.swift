@@ -77,6 +77,23 @@ struct ScoreRanking: AsyncParsableCommand {
             ("p90_ms", String(format: "%.1f", latencies[latencies.count * 9 / 10])), ("best_score", String(format: "%.1f", top.first?.score ?? 0)),
             ("100th_score", String(format: "%.1f", top.last?.score ?? 0)),
         ])
+        // `leads show` of random leads: the lead, its score explained from its history, its timeline.
+        var random = SeededRandom(seed: 5)
+        var shows: [Double] = []
+        var timeline = 0
+        for _ in 0..<queries {
+            let email = ScoringBenchData.patch(Int(random.next() % UInt64(leads))).email
+            shows.append(try await elapsed {
+                timeline = try await engine.detail(.email(email), now: later)?.detail.timeline.count ?? -1
+            } * 1000)
+            guard timeline >= 0 else { throw ValidationError("\(email) is not in the seeded file") }
+        }
+        shows.sort()
+        report("leads-show", [
+            ("leads", "\(leads)"), ("events", "\(leads * eventsPerLead)"), ("queries", "\(queries)"),
+            ("median_ms", String(format: "%.1f", shows[shows.count / 2])), ("p90_ms", String(format: "%.1f", shows[shows.count * 9 / 10])),
+            ("peak_rss_mb", String(format: "%.0f", peakRSSMegabytes())),
+        ])
     }
 
     /// Leads and events in bulk, as years of imports and tracking would have left them.

@@ -75,7 +75,10 @@ run() {  # backend leads workers
     extra=(--server-user postgres)
   fi
   [ -f "$work/leads-$leads.csv" ] || "$bench" make-csv --rows "$leads" --output "$work/leads-$leads.csv" >/dev/null
+  local started=$(date +%s.%N)
   "$nurture" leads import "$work/leads-$leads.csv" --database "$database" --config "$work/nurture.toml" >/dev/null
+  awk -v b="$backend" -v n="$leads" -v s="$started" -v e="$(date +%s.%N)" \
+    'BEGIN{printf "import backend=%s rows=%d seconds=%.1f rows_per_s=%.0f\n", b, n, e-s, n/(e-s)}'
   for n in $(seq "$workers"); do
     "$nurture" worker --poll-ms 100 --database "$database" --config "$work/nurture.toml" >"$work/worker-$n.log" 2>&1 &
     pids+=($!)

@@ -52,7 +52,7 @@ extension PostgresStore {
 
     /// Writes the changes whose checks pass, and returns the outcome of each. An event id found
     /// stored already makes its change `.duplicateEvent` after that change's other writes, so a
-    /// caller passing changes that carry event ids passes them one at a time in a savepoint.
+    /// caller passing changes that carry event ids writes them under a savepoint it can roll back.
     static func write(_ all: [LeadChange], _ connection: PostgresConnection, now: Date, logger: Logger) async throws -> [CommitOutcome] {
         // Two changes to one lead read the same version: the first goes, the second is a
         // conflict (one statement cannot tell which of two VALUES rows moved the lead).

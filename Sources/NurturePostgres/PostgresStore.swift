@@ -248,19 +248,39 @@ public final class PostgresStore: LeadStore, Sendable {
 
     public func commit(_ changes: [LeadChange], rotationAdvance: Int, now: Date) async throws -> [CommitOutcome] {
         try await transaction { connection in
-            // Changes carrying event ids can meet a duplicate after their other writes, so each
-            // takes a savepoint; the rest go through together.
+            // Changes carrying event ids can meet a duplicate after their other writes. They are
+            // written together under one savepoint (a few round trips for the whole batch); only
+            // when one of them met a stored id is that undone and each written again under a
+            // savepoint of its own, so the duplicate's change alone writes nothing.
             var outcomes = [CommitOutcome](repeating: .conflict, count: changes.count)
             let carriesIDs = changes.map { change in change.events.contains { $0.clientID != nil } }
             let together = changes.indices.filter { !carriesIDs[$0] }
             for (index, outcome) in zip(together, try await Self.write(together.map { changes[$0] }, connection, now: now, logger: logger)) {
                 outcomes[index] = outcome
             }
-            for index in changes.indices.filter({ carriesIDs[$0] }).sorted(by: { changes[$0].lead.id < changes[$1].lead.id }) {
-                try await connection.query("SAVEPOINT change", logger: logger)
-                let outcome = try await Self.write([changes[index]], connection, now: now, logger: logger)[0]
-                try await connection.query(outcome == .committed ? "RELEASE SAVEPOINT change" : "ROLLBACK TO SAVEPOINT change", logger: logger)
-                outcomes[index] = outcome
+            let carrying = changes.indices.filter { carriesIDs[$0] }.sorted { changes[$0].lead.id < changes[$1].lead.id }
+            if !carrying.isEmpty {
+                // One statement cannot tell which of two rows with one id was the duplicate.
+                let ids = carrying.flatMap { changes[$0].events.compactMap(\.clientID) }
+                let batch: [CommitOutcome]
+                if Set(ids).count == ids.count {
+                    try await connection.query("SAVEPOINT carrying", logger: logger)
+                    batch = try await Self.write(carrying.map { changes[$0] }, connection, now: now, logger: logger)
+                } else {
+                    batch = []
+                }
+                if batch.isEmpty || batch.contains(where: { if case .duplicateEvent = $0 { true } else { false } }) {
+                    if !batch.isEmpty { try await connection.query("ROLLBACK TO SAVEPOINT carrying", logger: logger) }
+                    for index in carrying {
+                        try await connection.query("SAVEPOINT change", logger: logger)
+                        let outcome = try await Self.write([changes[index]], connection, now: now, logger: logger)[0]
+                        try await connection.query(outcome == .committed ? "RELEASE SAVEPOINT change" : "ROLLBACK TO SAVEPOINT change", logger: logger)
+                        outcomes[index] = outcome
+                    }
+                } else {
+                    try await connection.query("RELEASE SAVEPOINT carrying", logger: logger)
+                    for (index, outcome) in zip(carrying, batch) { outcomes[index] = outcome }
+                }
             }
             let createdWork = zip(changes, outcomes).contains { change, outcome in
                 outcome == .committed && (!change.messages.isEmpty || change.enrollments.contains { $0.isActive && ($0.wakeAt ?? now) <= now })

@@ -175,6 +175,27 @@ public enum StorageConformance {
             try expect(after.lead.score, 0)
             try expect(after.version, again.version)
             try expect(try await store.storedEventIDs(["evt-2"]), [])
+            // In a batch, the duplicate's change alone writes nothing; the others go through.
+            let ben = try await insert(store, lead("ben@example.com"))
+            let cleo = try await insert(store, lead("cleo@example.com"))
+            let batch = [
+                duplicate,
+                change(ben) { $0.events = [NewEvent(LeadEvent("page.viewed", at: t0), clientID: "evt-3")] },
+                change(cleo) { $0.events = [NewEvent(LeadEvent("page.viewed", at: t0), clientID: "evt-4")] },
+            ]
+            try expect(try await commit(store, batch), [.duplicateEvent(clientID: "evt-1"), .committed, .committed])
+            try expect(try await store.storedEventIDs(["evt-2", "evt-3", "evt-4"]), ["evt-3", "evt-4"])
+            // Two changes of one batch carrying one new id: the first stores it, the second is its duplicate.
+            let benAgain = try await snapshot(store, .id(ben.lead.id)), cleoAgain = try await snapshot(store, .id(cleo.lead.id))
+            let twice = [
+                change(benAgain) { $0.events = [NewEvent(LeadEvent("page.viewed", at: t0), clientID: "evt-5")] },
+                change(cleoAgain) { $0.events = [NewEvent(LeadEvent("page.viewed", at: t0), clientID: "evt-5")] },
+            ]
+            let eventsBefore = try await store.counts().events
+            let outcomes = try await commit(store, twice)
+            try expect(outcomes.filter { $0 == .committed }.count, 1)
+            try expect(outcomes.filter { $0 == .duplicateEvent(clientID: "evt-5") }.count, 1)
+            try expect(try await store.counts().events, eventsBefore + 1)
         },
         Check(name: "a string with NUL is refused, never stored cut") { store in
             let read = try await insert(store, lead("ana@example.com"))

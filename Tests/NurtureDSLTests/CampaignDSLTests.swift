@@ -82,6 +82,21 @@ struct CampaignDSLTests {
         #expect(Comparison.equals(3).matches(.string("3.0")))
     }
 
+    /// Text tests compare bytes when both sides are ASCII; they must agree with full Unicode
+    /// lowercasing on every input, ASCII or not (every text contains the empty text).
+    @Test func textTestsIgnoreCaseExactlyAsUnicodeLowercasingDoes() {
+        let pieces = ["Head", "head", "of", " ", "MARKETING", "é", "É", "ß", "SS", "İ", "i", "", "@gmail.", "/Pricing", "x"]
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let text = (0..<Int.random(in: 0...4, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+            let part = (0..<Int.random(in: 0...2, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+            let value = Value.string(text)
+            #expect(Comparison.contains(part).matches(value) == (part.isEmpty || text.lowercased().contains(part.lowercased())), "\(text) contains \(part)")
+            #expect(Comparison.hasPrefix(part).matches(value) == text.lowercased().hasPrefix(part.lowercased()), "\(text) starts with \(part)")
+            #expect(Comparison.equals(.string(part)).matches(value) == (text.lowercased() == part.lowercased()), "\(text) = \(part)")
+        }
+    }
+
     @Test func spansParseAndPrintCompactly() {
         #expect(Span(compact: "3d4h") == .days(3) + .hours(4))
         #expect(Span(compact: "2w") == .days(14))

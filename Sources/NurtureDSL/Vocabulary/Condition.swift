@@ -28,8 +28,8 @@ public enum Comparison: Sendable, Hashable, CustomStringConvertible {
         case .atMost(let n): return value?.numberValue.map { $0 <= n } ?? false
         case .greaterThan(let n): return value?.numberValue.map { $0 > n } ?? false
         case .lessThan(let n): return value?.numberValue.map { $0 < n } ?? false
-        case .hasPrefix(let prefix): return value?.textValue.lowercased().hasPrefix(prefix.lowercased()) ?? false
-        case .contains(let part): return value?.textValue.lowercased().contains(part.lowercased()) ?? false
+        case .hasPrefix(let prefix): return value.map { CaseInsensitive.hasPrefix($0.textValue, prefix) } ?? false
+        case .contains(let part): return value.map { CaseInsensitive.contains($0.textValue, part) } ?? false
         }
     }
 
@@ -37,7 +37,7 @@ public enum Comparison: Sendable, Hashable, CustomStringConvertible {
         switch (a, b) {
         case (.number(let x), _): return b.numberValue == x
         case (_, .number(let y)): return a.numberValue == y
-        default: return a.textValue.lowercased() == b.textValue.lowercased()
+        default: return CaseInsensitive.equal(a.textValue, b.textValue)
         }
     }
 
@@ -200,5 +200,54 @@ public indirect enum Condition: Sendable, Hashable, CustomStringConvertible {
         case .not(let c): [self] + c.flattened
         default: [self]
         }
+    }
+}
+
+/// Text tests that ignore case, byte by byte when both sides are ASCII (job titles, industries,
+/// emails, paths: nearly every value), and through full Unicode lowercasing otherwise. Scoring
+/// runs these for every profile rule of every lead it scores, and `String.contains` on Linux
+/// goes through Foundation's general search.
+enum CaseInsensitive {
+    static func contains(_ text: String, _ part: String) -> Bool {
+        guard !part.isEmpty else { return true }
+        return ascii(text, part) { text, part in
+            guard part.count <= text.count else { return false }
+            let first = lower(part[0])
+            var start = 0
+            while start + part.count <= text.count {
+                if lower(text[start]) == first, same(text, from: start, part) { return true }
+                start += 1
+            }
+            return false
+        } ?? text.lowercased().contains(part.lowercased())
+    }
+
+    static func hasPrefix(_ text: String, _ prefix: String) -> Bool {
+        ascii(text, prefix) { text, prefix in prefix.count <= text.count && same(text, from: 0, prefix) }
+            ?? text.lowercased().hasPrefix(prefix.lowercased())
+    }
+
+    static func equal(_ a: String, _ b: String) -> Bool {
+        ascii(a, b) { a, b in a.count == b.count && same(a, from: 0, b) } ?? (a.lowercased() == b.lowercased())
+    }
+
+    /// `body` over both texts' UTF-8 when both are ASCII; nil otherwise.
+    private static func ascii(_ a: String, _ b: String, _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool? {
+        var a = a, b = b
+        return a.withUTF8 { a in
+            b.withUTF8 { b in
+                guard a.allSatisfy({ $0 < 0x80 }), b.allSatisfy({ $0 < 0x80 }) else { return nil }
+                return body(a, b)
+            }
+        }
+    }
+
+    private static func same(_ text: UnsafeBufferPointer<UInt8>, from start: Int, _ part: UnsafeBufferPointer<UInt8>) -> Bool {
+        for offset in 0..<part.count where lower(text[start + offset]) != lower(part[offset]) { return false }
+        return true
+    }
+
+    private static func lower(_ byte: UInt8) -> UInt8 {
+        byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
     }
 }

@@ -53,15 +53,18 @@ public struct LeadPatch: Sendable, Hashable {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    /// A fresh, unguessable lead id: `ld_` and 20 hex digits from the system's CSPRNG.
+    /// A fresh, unguessable lead id: `ld_`, 11 hex digits of the creation time in milliseconds
+    /// and 16 hex digits (64 bits) from the system's CSPRNG. The time prefix makes new ids sort
+    /// after older ones, so the lead, enrollment and event indexes keyed by lead id grow at their
+    /// right edge instead of rewriting a random page per new lead (the 1M-row import).
     public static func newID() -> String {
-        // Two 64-bit draws: one getrandom call each, not one per byte.
         var generator = SystemRandomNumberGenerator()
-        let high = generator.next(), low = generator.next()
+        let random = generator.next()
+        let milliseconds = UInt64(max(0, Date().timeIntervalSince1970 * 1_000))
         var text: [UInt8] = Array("ld_".utf8)
-        text.reserveCapacity(23)
-        for shift in stride(from: 60, through: 0, by: -4) { text.append(hexDigits[Int((high >> UInt64(shift)) & 0xF)]) }
-        for shift in stride(from: 60, through: 44, by: -4) { text.append(hexDigits[Int((low >> UInt64(shift)) & 0xF)]) }
+        text.reserveCapacity(30)
+        for shift in stride(from: 40, through: 0, by: -4) { text.append(hexDigits[Int((milliseconds >> UInt64(shift)) & 0xF)]) }
+        for shift in stride(from: 60, through: 0, by: -4) { text.append(hexDigits[Int((random >> UInt64(shift)) & 0xF)]) }
         return String(decoding: text, as: UTF8.self)
     }
 }
