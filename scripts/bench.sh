@@ -6,14 +6,14 @@
 #   BENCH_QUICK=1 scripts/bench.sh   # every row at small sizes (a few minutes): does it all still run?
 #
 # Sizes: CEILING_ROWS, SCHEDULER_LEADS, IMPORT_ROWS, SCORE_LEADS, RANKING_LEADS, RANKING_EVENTS_PER_LEAD,
-# DISPATCH_MESSAGES, HTTP_LEADS, HTTP_SECONDS, SCALE_LEADS, SCALE_WORKERS, DUE_LEADS, DUE_MEASURE.
+# DISPATCH_MESSAGES, HTTP_LEADS, HTTP_SECONDS, SCALE_LEADS, SCALE_WORKERS, DUE_LEADS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -n "${BENCH_QUICK:-}" ]; then
   : "${CEILING_ROWS:=100000}" "${SCHEDULER_LEADS:=10000}" "${IMPORT_ROWS:=50000}" "${SCORE_LEADS:=2000}"
   : "${RANKING_LEADS:=20000}" "${DISPATCH_MESSAGES:=5000}" "${HTTP_SECONDS:=3}" "${SCALE_LEADS:=5000}"
-  : "${SCALE_WORKERS:=1 2}" "${DUE_LEADS:=20000}" "${DUE_MEASURE:=5000}"
+  : "${SCALE_WORKERS:=1 2}" "${DUE_LEADS:=20000}"
 fi
 
 scripts/setup.sh
@@ -55,5 +55,5 @@ HTTP_LEADS=${HTTP_LEADS:-10000} HTTP_SECONDS=${HTTP_SECONDS:-15} scripts/bench-h
 
 echo "== run-due end to end into nginx: SQLite, PostgreSQL with 1/2/4 workers"
 SCALE_LEADS=${SCALE_LEADS:-100000} SCALE_WORKERS=${SCALE_WORKERS:-1 2 4} BACKLOG_ROWS= scripts/bench-scale.sh
-echo "== run-due with ${DUE_LEADS:-1000000} leads due: the rate of the first ${DUE_MEASURE:-100000} sends, and the worker's RSS"
-SCALE_LEADS=${DUE_LEADS:-1000000} SCALE_MEASURE=${DUE_MEASURE:-100000} SCALE_BACKENDS=sqlite BACKLOG_ROWS= scripts/bench-scale.sh
+echo "== run-due with ${DUE_LEADS:-1000000} leads due, until all are sent, and the worker's RSS"
+SCALE_LEADS=${DUE_LEADS:-1000000} SCALE_BACKENDS=sqlite BACKLOG_ROWS= scripts/bench-scale.sh

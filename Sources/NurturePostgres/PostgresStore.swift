@@ -392,17 +392,29 @@ public final class PostgresStore: LeadStore, Sendable {
         let moment = now.timeIntervalSince1970
         let names = (channels ?? [.email, .sms, .sales]).map(\.rawValue).sorted()
         return try await transaction { connection in
-            let select = "SELECT m.*, c.subject, c.preview, c.payload, l.timezone AS lead_timezone, s.reason AS suppression FROM outbox_message m "
-                + "JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id LEFT JOIN suppression s ON s.address = lower(m.address) AND s.channel = m.channel "
-            var rows = try await connection.all(PostgresQuery(unsafeSQL: select + """
-                WHERE m.status = 'pending' AND m.next_attempt_at <= $1 AND m.channel = ANY($2)
-                ORDER BY m.next_attempt_at, m.created_at, m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED
-                """, binds: Self.binds(moment, names, limit)), logger)
+            // The messages are picked and locked alone, walking the partial index to the limit,
+            // and only then joined to their content, lead and suppression. With the joins in the
+            // same query the planner, its statistics lagging a queue that fills and drains, chose
+            // to hash-join the whole content table: 15,000 buffers and 19 ms per claim, 80% of
+            // the server's time in a run-due.
+            func claim(_ condition: String, order: String) -> String {
+                """
+                WITH picked AS MATERIALIZED (
+                    SELECT * FROM outbox_message WHERE \(condition) AND channel = ANY($2)
+                    ORDER BY \(order) LIMIT $3 FOR UPDATE SKIP LOCKED)
+                SELECT m.*, c.subject, c.preview, c.payload, l.timezone AS lead_timezone, s.reason AS suppression FROM picked m
+                JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id
+                LEFT JOIN suppression s ON s.address = lower(m.address) AND s.channel = m.channel
+                ORDER BY \(order.split(separator: ",").map { "m.\($0.trimmingCharacters(in: .whitespaces))" }.joined(separator: ", "))
+                """
+            }
+            var rows = try await connection.all(PostgresQuery(
+                unsafeSQL: claim("status = 'pending' AND next_attempt_at <= $1", order: "next_attempt_at, created_at, id"),
+                binds: Self.binds(moment, names, limit)), logger)
             if rows.count < limit {
-                rows += try await connection.all(PostgresQuery(unsafeSQL: select + """
-                    WHERE m.status = 'sending' AND m.lease_until <= $1 AND m.channel = ANY($2)
-                    ORDER BY m.lease_until, m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED
-                    """, binds: Self.binds(moment, names, limit - rows.count)), logger)
+                rows += try await connection.all(PostgresQuery(
+                    unsafeSQL: claim("status = 'sending' AND lease_until <= $1", order: "lease_until, id"),
+                    binds: Self.binds(moment, names, limit - rows.count)), logger)
             }
             let candidates = try rows.map { row in
                 (message: try Self.message(row), timeZone: try row["lead_timezone"].decode(String.self), suppression: try row["suppression"].decode(String?.self))

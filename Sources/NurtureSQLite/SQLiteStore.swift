@@ -374,6 +374,11 @@ public final class SQLiteStore: LeadStore, Sendable {
         try await read { db in try Self.outboxCounts(db) }
     }
 
+    /// Sent messages only, through the status index: what a benchmark polls while it runs.
+    public func sentMessageCount() async throws -> Int {
+        try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox_message WHERE status = 'sent'") ?? 0 }
+    }
+
     static func outboxCounts(_ db: Database) throws -> [String: Int] {
         var counts: [String: Int] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM outbox_message GROUP BY status") {
