@@ -9,9 +9,27 @@ enum PostgresSchema {
 
     /// A migration's statements one by one: the extended protocol runs one statement a query.
     /// Comment lines go first, so a `;` inside one splits nothing.
+    /// A `;` inside a `$$`-quoted function body belongs to the body.
     static func statements(_ sql: String) -> [String] {
-        sql.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }.joined(separator: "\n")
-            .split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        let text = sql.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }.joined(separator: "\n")
+        var statements: [String] = []
+        var current = ""
+        for (index, piece) in text.components(separatedBy: "$$").enumerated() {
+            if index % 2 == 1 {
+                current += "$$" + piece + "$$"
+                continue
+            }
+            let parts = piece.split(separator: ";", omittingEmptySubsequences: false)
+            for (partIndex, part) in parts.enumerated() {
+                current += part
+                if partIndex < parts.count - 1 {
+                    statements.append(current)
+                    current = ""
+                }
+            }
+        }
+        statements.append(current)
+        return statements.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
     }
 
     static let migrations: [(version: Int, name: String, sql: String)] = [
@@ -126,5 +144,113 @@ enum PostgresSchema {
                 PRIMARY KEY (address, channel)
             );
             """),
+        (2, "campaign counters", """
+            -- Results are counted as the facts are written, by triggers in the same transaction,
+            -- as on the embedded store. Each connection counts into rows of its own (its backend
+            -- pid as the shard), so concurrent workers never wait on, or deadlock over, one
+            -- counter row; a report adds the shards up.
+            ALTER TABLE outbox_message ADD COLUMN opened_at double precision;
+            ALTER TABLE outbox_message ADD COLUMN clicked_at double precision;
+            CREATE TABLE campaign_counter (
+                campaign_id text NOT NULL,
+                step_id text NOT NULL,
+                variant text NOT NULL,
+                channel text NOT NULL,
+                metric text NOT NULL,
+                detail text NOT NULL,
+                day text NOT NULL,
+                shard integer NOT NULL,
+                count bigint NOT NULL,
+                PRIMARY KEY (campaign_id, step_id, variant, channel, metric, detail, day, shard)
+            );
+            CREATE FUNCTION nurture_count(campaign text, step text, variant text, channel text, metric text, detail text, at double precision, n bigint)
+            RETURNS void LANGUAGE sql AS $$
+                INSERT INTO campaign_counter (campaign_id, step_id, variant, channel, metric, detail, day, shard, count)
+                VALUES (campaign, step, coalesce(variant, ''), channel, metric, coalesce(detail, ''),
+                        to_char(to_timestamp(at) AT TIME ZONE 'UTC', 'YYYY-MM-DD'), pg_backend_pid(), n)
+                ON CONFLICT (campaign_id, step_id, variant, channel, metric, detail, day, shard)
+                DO UPDATE SET count = campaign_counter.count + excluded.count
+            $$;
+            -- Deployments that ran before counting: the facts already there, counted once,
+            -- before the triggers exist.
+            UPDATE outbox_message m SET opened_at = e.at FROM (
+                SELECT properties::jsonb ->> 'message' AS id, MIN(at) AS at FROM event WHERE type IN ('email.opened', 'email.clicked') GROUP BY 1
+            ) e WHERE m.id = e.id;
+            UPDATE outbox_message m SET clicked_at = e.at FROM (
+                SELECT properties::jsonb ->> 'message' AS id, MIN(at) AS at FROM event WHERE type = 'email.clicked' GROUP BY 1
+            ) e WHERE m.id = e.id;
+            \(recountSQL.map { select in
+                "INSERT INTO campaign_counter (campaign_id, step_id, variant, channel, metric, detail, day, count, shard) SELECT *, 0 FROM (\(select)) counted "
+                    + "ON CONFLICT (campaign_id, step_id, variant, channel, metric, detail, day, shard) DO UPDATE SET count = campaign_counter.count + excluded.count;"
+            }.joined(separator: "\n"))
+            CREATE FUNCTION count_enrollment() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    PERFORM nurture_count(NEW.campaign_id, '', '', '', 'entered', '', NEW.enrolled_at, 1);
+                END IF;
+                IF NEW.status <> 'active' AND (TG_OP = 'INSERT' OR OLD.status = 'active') THEN
+                    PERFORM nurture_count(NEW.campaign_id, '', '', '', NEW.status, NEW.end_reason, coalesce(NEW.ended_at, NEW.enrolled_at), 1);
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER count_enrollment AFTER INSERT OR UPDATE OF status ON enrollment FOR EACH ROW EXECUTE FUNCTION count_enrollment();
+            CREATE FUNCTION count_message() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    PERFORM nurture_count(NEW.campaign_id, NEW.step_id, NEW.variant, NEW.channel, 'queued', '', NEW.created_at, 1);
+                    RETURN NULL;
+                END IF;
+                IF NEW.status IS DISTINCT FROM OLD.status AND NEW.status IN ('sent', 'dead', 'suppressed') THEN
+                    PERFORM nurture_count(NEW.campaign_id, NEW.step_id, NEW.variant, NEW.channel, NEW.status,
+                        CASE WHEN NEW.status = 'suppressed' THEN NEW.last_error ELSE '' END, coalesce(NEW.sent_at, NEW.next_attempt_at), 1);
+                END IF;
+                IF NEW.delivery IS NOT NULL AND NEW.delivery IS DISTINCT FROM OLD.delivery THEN
+                    PERFORM nurture_count(NEW.campaign_id, NEW.step_id, NEW.variant, NEW.channel, NEW.delivery, '', coalesce(NEW.delivery_at, NEW.created_at), 1);
+                END IF;
+                IF OLD.opened_at IS NULL AND NEW.opened_at IS NOT NULL THEN
+                    PERFORM nurture_count(NEW.campaign_id, NEW.step_id, NEW.variant, NEW.channel, 'opened', '', NEW.opened_at, 1);
+                END IF;
+                IF OLD.clicked_at IS NULL AND NEW.clicked_at IS NOT NULL THEN
+                    PERFORM nurture_count(NEW.campaign_id, NEW.step_id, NEW.variant, NEW.channel, 'clicked', '', NEW.clicked_at, 1);
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER count_message AFTER INSERT OR UPDATE ON outbox_message FOR EACH ROW EXECUTE FUNCTION count_message();
+            -- An open or a click names its message: the first of each marks the message, which counts it once.
+            CREATE FUNCTION mark_message_engaged() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE outbox_message SET opened_at = NEW.at WHERE id = NEW.properties::jsonb ->> 'message' AND opened_at IS NULL;
+                IF NEW.type = 'email.clicked' THEN
+                    UPDATE outbox_message SET clicked_at = NEW.at WHERE id = NEW.properties::jsonb ->> 'message' AND clicked_at IS NULL;
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER mark_message_engaged AFTER INSERT ON event FOR EACH ROW
+                WHEN (NEW.type IN ('email.opened', 'email.clicked')) EXECUTE FUNCTION mark_message_engaged();
+            """),
     ]
+
+    /// The counters from the rows as they stand (see the SQLite store's `recountSQL`), each
+    /// select giving campaign, step, variant, channel, metric, detail, day and count.
+    static let recountSQL = [
+        "SELECT campaign_id, '', '', '', 'entered', '', \(day("enrolled_at")), COUNT(*) FROM enrollment GROUP BY 1, 7",
+        """
+        SELECT campaign_id, '', '', '', status, coalesce(end_reason, ''), \(day("coalesce(ended_at, enrolled_at)")), COUNT(*)
+        FROM enrollment WHERE status <> 'active' GROUP BY 1, 5, 6, 7
+        """,
+        "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'queued', '', \(day("created_at")), COUNT(*) FROM outbox_message GROUP BY 1, 2, 3, 4, 7",
+        """
+        SELECT campaign_id, step_id, coalesce(variant, ''), channel, status, CASE WHEN status = 'suppressed' THEN coalesce(last_error, '') ELSE '' END,
+            \(day("coalesce(sent_at, next_attempt_at)")), COUNT(*)
+        FROM outbox_message WHERE status IN ('sent', 'dead', 'suppressed') GROUP BY 1, 2, 3, 4, 5, 6, 7
+        """,
+        """
+        SELECT campaign_id, step_id, coalesce(variant, ''), channel, delivery, '', \(day("coalesce(delivery_at, created_at)")), COUNT(*)
+        FROM outbox_message WHERE delivery IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 7
+        """,
+        "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'opened', '', \(day("opened_at")), COUNT(*) FROM outbox_message WHERE opened_at IS NOT NULL GROUP BY 1, 2, 3, 4, 7",
+        "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'clicked', '', \(day("clicked_at")), COUNT(*) FROM outbox_message WHERE clicked_at IS NOT NULL GROUP BY 1, 2, 3, 4, 7",
+    ]
+
+    static func day(_ seconds: String) -> String { "to_char(to_timestamp(\(seconds)) AT TIME ZONE 'UTC', 'YYYY-MM-DD')" }
 }

@@ -142,6 +142,117 @@ extension SQLiteStore {
                 CREATE INDEX lead_rank_id ON lead(score_rank DESC, id) WHERE score_rank IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v5 campaign counters") { db in
+            // Results are counted as the facts are written, by triggers in the same transaction,
+            // so every path that writes an enrollment, a message or an event (a commit, a claim,
+            // a send, a provider's report) counts, and a report over millions of rows reads a
+            // few hundred counter rows instead. See `counterSQL` for what each trigger counts.
+            try db.execute(sql: """
+                ALTER TABLE outbox_message ADD COLUMN opened_at REAL;
+                ALTER TABLE outbox_message ADD COLUMN clicked_at REAL;
+                CREATE TABLE campaign_counter (
+                    campaign_id TEXT NOT NULL,
+                    step_id TEXT NOT NULL,
+                    variant TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    metric TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    day TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (campaign_id, step_id, variant, channel, metric, detail, day)
+                ) WITHOUT ROWID;
+                """)
+            // Deployments that ran before counting: the facts already there, counted once,
+            // before the triggers exist.
+            try db.execute(sql: engagementBackfill)
+            for select in recountSQL { try db.execute(sql: count(select)) }
+            try db.execute(sql: counterTriggers)
+        }
         return migrator
     }
+
+    /// One counter row per (campaign, step, variant, channel, metric, detail, UTC day).
+    static func count(_ select: String) -> String {
+        """
+        INSERT INTO campaign_counter (campaign_id, step_id, variant, channel, metric, detail, day, count) \(select)
+            ON CONFLICT (campaign_id, step_id, variant, channel, metric, detail, day) DO UPDATE SET count = count + excluded.count;
+        """
+    }
+
+    static let counterTriggers = """
+        CREATE TRIGGER count_enrollment_entered AFTER INSERT ON enrollment BEGIN
+            \(count("SELECT new.campaign_id, '', '', '', 'entered', '', date(new.enrolled_at, 'unixepoch'), 1"))
+            \(count("SELECT new.campaign_id, '', '', '', new.status, coalesce(new.end_reason, ''), date(coalesce(new.ended_at, new.enrolled_at), 'unixepoch'), 1 WHERE new.status != 'active'"))
+        END;
+        CREATE TRIGGER count_enrollment_ended AFTER UPDATE OF status ON enrollment WHEN old.status = 'active' AND new.status != 'active' BEGIN
+            \(count("SELECT new.campaign_id, '', '', '', new.status, coalesce(new.end_reason, ''), date(coalesce(new.ended_at, new.enrolled_at), 'unixepoch'), 1"))
+        END;
+        CREATE TRIGGER count_message_queued AFTER INSERT ON outbox_message BEGIN
+            \(count("SELECT new.campaign_id, new.step_id, coalesce(new.variant, ''), new.channel, 'queued', '', date(new.created_at, 'unixepoch'), 1"))
+        END;
+        CREATE TRIGGER count_message_outcome AFTER UPDATE OF status ON outbox_message
+            WHEN new.status != old.status AND new.status IN ('sent', 'dead', 'suppressed') BEGIN
+            \(count("""
+                SELECT new.campaign_id, new.step_id, coalesce(new.variant, ''), new.channel, new.status,
+                    CASE new.status WHEN 'suppressed' THEN coalesce(new.last_error, '') ELSE '' END,
+                    date(coalesce(new.sent_at, new.next_attempt_at), 'unixepoch'), 1
+                """))
+        END;
+        CREATE TRIGGER count_message_delivery AFTER UPDATE OF delivery ON outbox_message
+            WHEN new.delivery IS NOT NULL AND new.delivery IS NOT old.delivery BEGIN
+            \(count("SELECT new.campaign_id, new.step_id, coalesce(new.variant, ''), new.channel, new.delivery, '', date(coalesce(new.delivery_at, new.created_at), 'unixepoch'), 1"))
+        END;
+        CREATE TRIGGER count_message_opened AFTER UPDATE OF opened_at ON outbox_message WHEN old.opened_at IS NULL AND new.opened_at IS NOT NULL BEGIN
+            \(count("SELECT new.campaign_id, new.step_id, coalesce(new.variant, ''), new.channel, 'opened', '', date(new.opened_at, 'unixepoch'), 1"))
+        END;
+        CREATE TRIGGER count_message_clicked AFTER UPDATE OF clicked_at ON outbox_message WHEN old.clicked_at IS NULL AND new.clicked_at IS NOT NULL BEGIN
+            \(count("SELECT new.campaign_id, new.step_id, coalesce(new.variant, ''), new.channel, 'clicked', '', date(new.clicked_at, 'unixepoch'), 1"))
+        END;
+        -- An open or a click names its message: the first of each marks the message, which counts it once.
+        CREATE TRIGGER mark_message_engaged AFTER INSERT ON event WHEN new.type IN ('email.opened', 'email.clicked') BEGIN
+            UPDATE outbox_message SET opened_at = new.at
+                WHERE id = json_extract(new.properties, '$.message') AND opened_at IS NULL;
+            UPDATE outbox_message SET clicked_at = new.at
+                WHERE new.type = 'email.clicked' AND id = json_extract(new.properties, '$.message') AND clicked_at IS NULL;
+        END;
+        """
+
+    /// The counters from the rows as they stand, one query per kind of fact: what a migration
+    /// counts once for a deployment that ran before counting, and what `recountedCounters()`
+    /// compares the live counters with.
+    static let recountSQL = [
+        "SELECT campaign_id, '', '', '', 'entered', '', date(enrolled_at, 'unixepoch'), COUNT(*) FROM enrollment GROUP BY 1, 7",
+        """
+        SELECT campaign_id, '', '', '', status, coalesce(end_reason, ''), date(coalesce(ended_at, enrolled_at), 'unixepoch'), COUNT(*)
+        FROM enrollment WHERE status != 'active' GROUP BY 1, 5, 6, 7
+        """,
+        "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'queued', '', date(created_at, 'unixepoch'), COUNT(*) FROM outbox_message GROUP BY 1, 2, 3, 4, 7",
+        """
+        SELECT campaign_id, step_id, coalesce(variant, ''), channel, status, CASE status WHEN 'suppressed' THEN coalesce(last_error, '') ELSE '' END,
+            date(coalesce(sent_at, next_attempt_at), 'unixepoch'), COUNT(*)
+        FROM outbox_message WHERE status IN ('sent', 'dead', 'suppressed') GROUP BY 1, 2, 3, 4, 5, 6, 7
+        """,
+        """
+        SELECT campaign_id, step_id, coalesce(variant, ''), channel, delivery, '', date(coalesce(delivery_at, created_at), 'unixepoch'), COUNT(*)
+        FROM outbox_message WHERE delivery IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 7
+        """,
+        """
+        SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'opened', '', date(opened_at, 'unixepoch'), COUNT(*)
+        FROM outbox_message WHERE opened_at IS NOT NULL GROUP BY 1, 2, 3, 4, 7
+        """,
+        """
+        SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'clicked', '', date(clicked_at, 'unixepoch'), COUNT(*)
+        FROM outbox_message WHERE clicked_at IS NOT NULL GROUP BY 1, 2, 3, 4, 7
+        """,
+    ]
+
+    /// Marks the first open and click of each message from the events already stored.
+    static let engagementBackfill = """
+        UPDATE outbox_message SET opened_at = e.at FROM (
+            SELECT json_extract(properties, '$.message') AS id, MIN(at) AS at FROM event WHERE type IN ('email.opened', 'email.clicked') GROUP BY 1
+        ) e WHERE outbox_message.id = e.id;
+        UPDATE outbox_message SET clicked_at = e.at FROM (
+            SELECT json_extract(properties, '$.message') AS id, MIN(at) AS at FROM event WHERE type = 'email.clicked' GROUP BY 1
+        ) e WHERE outbox_message.id = e.id;
+        """
 }

@@ -90,7 +90,67 @@ public enum StorageConformance {
 
     // MARK: - The checks
 
-    public static let checks: [Check] = leads + dueWork + outbox + reads + settings
+    public static let checks: [Check] = leads + dueWork + outbox + reads + settings + counting
+
+    static let counting: [Check] = [
+        Check(name: "every fact is counted once, in its transaction, and the counters equal a recount") { store in
+            // Two leads enter; one exits on a goal, one completes.
+            let ana = try await insert(store, lead("ana@example.com"), messages: [
+                message("msg_1", leadID: "lead_ana"), message("msg_2", leadID: "lead_ana"), message("msg_3", leadID: "lead_ana"),
+            ])
+            let ben = try await insert(store, lead("ben@example.com"), messages: [message("msg_4", leadID: "lead_ben", address: "ben@example.com")])
+            var exited = ana.enrollments[0]
+            exited.status = .exited
+            exited.endReason = "demo.booked"
+            exited.endedAt = t0.addingTimeInterval(86_400)
+            var completed = ben.enrollments[0]
+            completed.status = .completed
+            completed.endedAt = t0.addingTimeInterval(86_400)
+            try expect(try await commit(store, [change(ana) { $0.enrollments = [exited] }, change(ben) { $0.enrollments = [completed] }]),
+                       [.committed, .committed])
+            // A claim: msg_4's address is suppressed; the rest go out, one sent, one dead, one retried.
+            try await store.suppress(address: "ben@example.com", channel: .email, reason: "unsubscribed", at: t0)
+            let claimed = try await store.claimMessages(now: t0, limit: 10, owner: "w", leaseUntil: t0.addingTimeInterval(30))
+            try expect(claimed.map(\.id).sorted(), ["msg_1", "msg_2", "msg_3"])
+            try expect(try await store.finish([
+                FinishedAttempt(messageID: "msg_1", attempt: 1, result: .sent), FinishedAttempt(messageID: "msg_2", attempt: 1, result: .dead(error: "HTTP 404")),
+                FinishedAttempt(messageID: "msg_3", attempt: 1, result: .retry(at: t0.addingTimeInterval(600), error: "HTTP 503")),
+            ], owner: "w", now: t0.addingTimeInterval(5)), [true, true, true])
+            // The provider reports a delivery; two opens and two clicks of one message count once each.
+            let later = try await snapshot(store, .id("lead_ana"))
+            let engaged = [
+                NewEvent(LeadEvent("email.opened", at: t0.addingTimeInterval(60), properties: ["message": "msg_1"]), clientID: "open-1"),
+                NewEvent(LeadEvent("email.opened", at: t0.addingTimeInterval(70), properties: ["message": "msg_1"]), clientID: "open-2"),
+                NewEvent(LeadEvent("email.clicked", at: t0.addingTimeInterval(80), properties: ["message": "msg_1", "url": "https://a.example"]), clientID: "click-1"),
+                NewEvent(LeadEvent("email.clicked", at: t0.addingTimeInterval(90), properties: ["message": "msg_1", "url": "https://b.example"]), clientID: "click-2"),
+            ]
+            try expect(try await commit(store, [change(later) { $0.events = engaged; $0.deliveries = ["msg_1": "delivered"] }]), [.committed])
+            // A change refused for its version counts nothing.
+            try expect(try await commit(store, [change(later) { $0.messages = [message("msg_5", leadID: "lead_ana")] }]), [.conflict])
+
+            let counters = try await store.campaignCounters(CounterFilter())
+            try expect(counters, try await store.recountedCampaignCounters())
+            func total(_ metric: String, detail: String? = nil) -> Int {
+                counters.filter { $0.metric == metric && (detail == nil || $0.detail == detail) }.map(\.count).reduce(0, +)
+            }
+            try expect(total("entered"), 2)
+            try expect(total("exited", detail: "demo.booked"), 1)
+            try expect(total("completed"), 1)
+            try expect(total("queued"), 4)
+            try expect(total("sent"), 1)
+            try expect(total("dead"), 1)
+            try expect(total("suppressed"), 1)
+            try expect(total("delivered"), 1)
+            try expect(total("opened"), 1)
+            try expect(total("clicked"), 1)
+            try expect(counters.filter { $0.metric == "exited" }.map(\.day), ["2026-11-19"])
+            try expect(Set(counters.filter { $0.metric == "sent" }.map(\.stepID)), ["a"])
+            // Filters: one campaign, a range of days.
+            try expect(try await store.campaignCounters(CounterFilter(campaignID: "nurture")), [])
+            try expect(try await store.campaignCounters(CounterFilter(since: "2026-11-19")).map(\.metric).sorted(), ["completed", "exited"])
+            try expect(try await store.campaignCounters(CounterFilter(until: "2026-11-18")).contains { $0.metric == "exited" }, false)
+        },
+    ]
 
     static let leads: [Check] = [
         Check(name: "leads are found by id, by email whatever its case, and by phone") { store in

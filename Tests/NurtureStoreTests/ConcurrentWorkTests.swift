@@ -121,4 +121,6 @@ final class InterleavingStore: LeadStore {
     func latestMessages(leadID: String, limit: Int) async throws -> [OutboxMessage] { try await inner.latestMessages(leadID: leadID, limit: limit) }
     func scoreVersions() async throws -> [String: Int] { try await inner.scoreVersions() }
     func counts() async throws -> StoreCounts { try await inner.counts() }
+    func campaignCounters(_ filter: CounterFilter) async throws -> [CampaignCounter] { try await inner.campaignCounters(filter) }
+    func recountedCampaignCounters() async throws -> [CampaignCounter] { try await inner.recountedCampaignCounters() }
 }

@@ -1,0 +1,71 @@
+/// One counted fact of a campaign's results: how many times `metric` happened to a campaign (and,
+/// for message facts, one step, variant and channel) on one UTC day. Kept by the store in the
+/// same transaction as the fact, so reports read these rows instead of the history.
+///
+/// Metrics: `entered`, `completed`, `exited` (detail: the reason, e.g. the goal's event) for
+/// enrollments; `queued`, `sent`, `dead`, `suppressed` (detail: why), `delivered`, `bounced`,
+/// `soft-bounced`, `complained`, `failed`, and the first `opened` and `clicked` of each message.
+public struct CampaignCounter: Sendable, Hashable, Codable {
+    public var campaignID: String
+    /// "" for facts of the campaign as a whole (entries and exits).
+    public var stepID: String
+    public var variant: String
+    public var channel: String
+    public var metric: String
+    public var detail: String
+    /// `YYYY-MM-DD`, UTC.
+    public var day: String
+    public var count: Int
+
+    public init(campaignID: String, stepID: String = "", variant: String = "", channel: String = "", metric: String, detail: String = "", day: String, count: Int) {
+        self.campaignID = campaignID
+        self.stepID = stepID
+        self.variant = variant
+        self.channel = channel
+        self.metric = metric
+        self.detail = detail
+        self.day = day
+        self.count = count
+    }
+}
+
+/// Which counters a report reads: one campaign or all, and UTC days from `since` to `until`
+/// (both `YYYY-MM-DD`, inclusive; nil leaves that side open).
+public struct CounterFilter: Sendable, Hashable {
+    public var campaignID: String?
+    public var since: String?
+    public var until: String?
+
+    public init(campaignID: String? = nil, since: String? = nil, until: String? = nil) {
+        self.campaignID = campaignID
+        self.since = since
+        self.until = until
+    }
+}
+
+/// The campaign results a store keeps as it writes.
+public protocol CampaignCounters: Sendable {
+    /// The counters matching `filter`, one row per campaign, step, variant, channel, metric,
+    /// detail and day.
+    func campaignCounters(_ filter: CounterFilter) async throws -> [CampaignCounter]
+
+    /// The same counted afresh from the enrollments and messages as they stand: what the kept
+    /// counters must equal while no message has gone back to the queue (a dead letter retried
+    /// counts `dead` once and `sent` once; the recount sees only where it ended).
+    func recountedCampaignCounters() async throws -> [CampaignCounter]
+}
+
+extension CampaignCounter {
+    /// Counters with one identity (everything but the count) added together, in report order.
+    public static func merged(_ counters: some Sequence<CampaignCounter>) -> [CampaignCounter] {
+        var totals: [[String]: CampaignCounter] = [:]
+        for counter in counters {
+            totals[counter.identity, default: CampaignCounter(
+                campaignID: counter.campaignID, stepID: counter.stepID, variant: counter.variant, channel: counter.channel,
+                metric: counter.metric, detail: counter.detail, day: counter.day, count: 0)].count += counter.count
+        }
+        return totals.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map(\.value)
+    }
+
+    var identity: [String] { [campaignID, stepID, variant, channel, metric, detail, day] }
+}
