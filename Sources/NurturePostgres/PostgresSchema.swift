@@ -1,4 +1,5 @@
 import Foundation
+import NurtureStorage
 
 /// Versioned migrations, applied in order at start-up (or alone by `nurture migrate`), each in its
 /// own transaction under an advisory lock so two processes starting together apply each once.
@@ -149,8 +150,7 @@ enum PostgresSchema {
             -- as on the embedded store. Each connection counts into rows of its own (its backend
             -- pid as the shard), so concurrent workers never wait on, or deadlock over, one
             -- counter row; a report adds the shards up.
-            ALTER TABLE outbox_message ADD COLUMN opened_at double precision;
-            ALTER TABLE outbox_message ADD COLUMN clicked_at double precision;
+            \(CampaignCounter.firstMarks.map { "ALTER TABLE outbox_message ADD COLUMN \($0.column) double precision;" }.joined(separator: "\n"))
             CREATE TABLE campaign_counter (
                 campaign_id text NOT NULL,
                 step_id text NOT NULL,
@@ -173,16 +173,16 @@ enum PostgresSchema {
             $$;
             -- Deployments that ran before counting: the facts already there, counted once,
             -- before the triggers exist.
+            \(CampaignCounter.firstMarks.compactMap { mark in
+                CampaignCounter.markColumn(forDelivery: mark.metric).map { "UPDATE outbox_message SET \($0) = delivery_at WHERE delivery = '\(mark.metric)';" }
+            }.joined(separator: "\n"))
             UPDATE outbox_message m SET opened_at = e.at FROM (
                 SELECT properties::jsonb ->> 'message' AS id, MIN(at) AS at FROM event WHERE type IN ('email.opened', 'email.clicked') GROUP BY 1
             ) e WHERE m.id = e.id;
             UPDATE outbox_message m SET clicked_at = e.at FROM (
                 SELECT properties::jsonb ->> 'message' AS id, MIN(at) AS at FROM event WHERE type = 'email.clicked' GROUP BY 1
             ) e WHERE m.id = e.id;
-            \(recountSQL.map { select in
-                "INSERT INTO campaign_counter (campaign_id, step_id, variant, channel, metric, detail, day, count, shard) SELECT *, 0 FROM (\(select)) counted "
-                    + "ON CONFLICT (campaign_id, step_id, variant, channel, metric, detail, day, shard) DO UPDATE SET count = campaign_counter.count + excluded.count;"
-            }.joined(separator: "\n"))
+            \(recountInto.map { $0 + ";" }.joined(separator: "\n"))
             CREATE FUNCTION count_enrollment() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF TG_OP = 'INSERT' THEN
@@ -204,24 +204,26 @@ enum PostgresSchema {
                     PERFORM nurture_count(NEW.campaign_id, NEW.step_id, NEW.variant, NEW.channel, NEW.status,
                         CASE WHEN NEW.status = 'suppressed' THEN NEW.last_error ELSE '' END, coalesce(NEW.sent_at, NEW.next_attempt_at), 1);
                 END IF;
-                IF NEW.delivery IS NOT NULL AND NEW.delivery IS DISTINCT FROM OLD.delivery THEN
-                    PERFORM nurture_count(NEW.campaign_id, NEW.step_id, NEW.variant, NEW.channel, NEW.delivery, '', coalesce(NEW.delivery_at, NEW.created_at), 1);
-                END IF;
-                IF OLD.opened_at IS NULL AND NEW.opened_at IS NOT NULL THEN
-                    PERFORM nurture_count(NEW.campaign_id, NEW.step_id, NEW.variant, NEW.channel, 'opened', '', NEW.opened_at, 1);
-                END IF;
-                IF OLD.clicked_at IS NULL AND NEW.clicked_at IS NOT NULL THEN
-                    PERFORM nurture_count(NEW.campaign_id, NEW.step_id, NEW.variant, NEW.channel, 'clicked', '', NEW.clicked_at, 1);
-                END IF;
+                \(CampaignCounter.firstMarks.map { mark in
+                    """
+                    IF OLD.\(mark.column) IS NULL AND NEW.\(mark.column) IS NOT NULL THEN
+                        PERFORM nurture_count(NEW.campaign_id, NEW.step_id, NEW.variant, NEW.channel, '\(mark.metric)', '', NEW.\(mark.column), 1);
+                    END IF;
+                    """
+                }.joined(separator: "\n"))
                 RETURN NULL;
             END $$;
             CREATE TRIGGER count_message AFTER INSERT OR UPDATE ON outbox_message FOR EACH ROW EXECUTE FUNCTION count_message();
-            -- An open or a click names its message: the first of each marks the message, which counts it once.
+            -- An open or a click names its message, or only its step: then it is the lead's latest
+            -- message of that step. The first of each marks the message, which counts it once.
             CREATE FUNCTION mark_message_engaged() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                engaged text := coalesce(NEW.properties::jsonb ->> 'message', (SELECT m.id FROM outbox_message m WHERE m.lead_id = NEW.lead_id
+                    AND m.step_id = NEW.properties::jsonb ->> 'step' AND m.channel = 'email' ORDER BY m.created_at DESC LIMIT 1));
             BEGIN
-                UPDATE outbox_message SET opened_at = NEW.at WHERE id = NEW.properties::jsonb ->> 'message' AND opened_at IS NULL;
+                UPDATE outbox_message SET opened_at = NEW.at WHERE id = engaged AND opened_at IS NULL;
                 IF NEW.type = 'email.clicked' THEN
-                    UPDATE outbox_message SET clicked_at = NEW.at WHERE id = NEW.properties::jsonb ->> 'message' AND clicked_at IS NULL;
+                    UPDATE outbox_message SET clicked_at = NEW.at WHERE id = engaged AND clicked_at IS NULL;
                 END IF;
                 RETURN NULL;
             END $$;
@@ -232,7 +234,7 @@ enum PostgresSchema {
 
     /// The counters from the rows as they stand (see the SQLite store's `recountSQL`), each
     /// select giving campaign, step, variant, channel, metric, detail, day and count.
-    static let recountSQL = [
+    static let recountSQL: [String] = [
         "SELECT campaign_id, '', '', '', 'entered', '', \(day("enrolled_at")), COUNT(*) FROM enrollment GROUP BY 1, 7",
         """
         SELECT campaign_id, '', '', '', status, coalesce(end_reason, ''), \(day("coalesce(ended_at, enrolled_at)")), COUNT(*)
@@ -244,13 +246,17 @@ enum PostgresSchema {
             \(day("coalesce(sent_at, next_attempt_at)")), COUNT(*)
         FROM outbox_message WHERE status IN ('sent', 'dead', 'suppressed') GROUP BY 1, 2, 3, 4, 5, 6, 7
         """,
-        """
-        SELECT campaign_id, step_id, coalesce(variant, ''), channel, delivery, '', \(day("coalesce(delivery_at, created_at)")), COUNT(*)
-        FROM outbox_message WHERE delivery IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 7
-        """,
-        "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'opened', '', \(day("opened_at")), COUNT(*) FROM outbox_message WHERE opened_at IS NOT NULL GROUP BY 1, 2, 3, 4, 7",
-        "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'clicked', '', \(day("clicked_at")), COUNT(*) FROM outbox_message WHERE clicked_at IS NOT NULL GROUP BY 1, 2, 3, 4, 7",
-    ]
+    ] + CampaignCounter.firstMarks.map { mark in
+        "SELECT campaign_id, step_id, coalesce(variant, ''), channel, '\(mark.metric)', '', \(day(mark.column)), COUNT(*) FROM outbox_message "
+            + "WHERE \(mark.column) IS NOT NULL GROUP BY 1, 2, 3, 4, 7"
+    }
+
+    /// The recount written into the counters (shard 0): what a migration counts once for an
+    /// existing deployment, and what a copy from the embedded store counts from its rows.
+    static let recountInto = recountSQL.map { select in
+        "INSERT INTO campaign_counter (campaign_id, step_id, variant, channel, metric, detail, day, count, shard) SELECT *, 0 FROM (\(select)) counted "
+            + "ON CONFLICT (campaign_id, step_id, variant, channel, metric, detail, day, shard) DO UPDATE SET count = campaign_counter.count + excluded.count"
+    }
 
     static func day(_ seconds: String) -> String { "to_char(to_timestamp(\(seconds)) AT TIME ZONE 'UTC', 'YYYY-MM-DD')" }
 }

@@ -181,7 +181,12 @@ extension PostgresStore {
                 }
             }
             for (messageID, delivery) in change.deliveries.sorted(by: { $0.key < $1.key }) {
-                try await connection.query("UPDATE outbox_message SET delivery = \(delivery), delivery_at = \(moment) WHERE id = \(messageID) AND lead_id = \(change.lead.id)", logger: logger)
+                // The report's first arrival is marked too: that mark is what the results count.
+                let mark = CampaignCounter.markColumn(forDelivery: delivery).map { ", \($0) = coalesce(\($0), $2)" } ?? ""
+                var binds = PostgresBindings()
+                binds.append(delivery); binds.append(moment); binds.append(messageID); binds.append(change.lead.id)
+                try await connection.query(PostgresQuery(
+                    unsafeSQL: "UPDATE outbox_message SET delivery = $1, delivery_at = $2\(mark) WHERE id = $3 AND lead_id = $4", binds: binds), logger: logger)
             }
         }
         return zip(all, first).map { change, isFirst in

@@ -18,7 +18,7 @@ extension PostgresStore: CopyTarget {
     }
 
     public func eraseForCopy() async throws {
-        try await execute("TRUNCATE lead, event, enrollment, outbox_message, outbox_content, suppression, setting")
+        try await execute("TRUNCATE lead, event, enrollment, outbox_message, outbox_content, suppression, setting, campaign_counter")
     }
 
     public func writeCopy(_ rows: CopyRows) async throws {
@@ -45,7 +45,7 @@ extension PostgresStore: CopyTarget {
                 try await connection.insert(into: "outbox_message", columns: [
                     "id", "lead_id", "campaign_id", "step_id", "channel", "address", "variant", "transactional", "created_at", "status", "attempts",
                     "next_attempt_at", "last_error", "lease_owner", "lease_until", "sent_at", "delivery", "delivery_at",
-                ], rows: messages, logger) { row, binds in
+                ] + CampaignCounter.firstMarks.map(\.column), rows: messages, logger) { row, binds in
                     let message = row.message
                     binds.append(message.id); binds.append(message.leadID); binds.append(message.campaignID); binds.append(message.stepID)
                     binds.append(message.channel.rawValue); binds.append(message.address); binds.append(message.variant); binds.append(message.isTransactional)
@@ -53,6 +53,7 @@ extension PostgresStore: CopyTarget {
                     binds.append(message.nextAttemptAt.timeIntervalSince1970); binds.append(message.lastError); binds.append(message.leaseOwner)
                     binds.append(message.leaseUntil?.timeIntervalSince1970); binds.append(message.sentAt?.timeIntervalSince1970); binds.append(message.delivery)
                     binds.append(row.deliveryAt?.timeIntervalSince1970)
+                    for mark in CampaignCounter.firstMarks { binds.append(row.marks[mark.column]?.timeIntervalSince1970) }
                 }
                 try await connection.insert(into: "outbox_content", columns: ["id", "subject", "preview", "payload"], rows: messages, logger) { row, binds in
                     binds.append(row.message.id); binds.append(row.message.subject); binds.append(row.message.preview); binds.append(row.message.payload)
@@ -70,6 +71,12 @@ extension PostgresStore: CopyTarget {
     }
 
     public func finishCopy() async throws {
+        // The counters are counted afresh from the rows as copied: the inserts counted only
+        // entries, endings and queued messages, not what happened to the messages since.
+        try await transaction { connection in
+            try await connection.query("DELETE FROM campaign_counter", logger: logger)
+            for statement in PostgresSchema.recountInto { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+        }
         // Events keep their order numbers; new ones continue after the highest.
         try await execute("SELECT setval(pg_get_serial_sequence('event', 'seq'), GREATEST(COALESCE((SELECT MAX(seq) FROM event), 0), 1))")
         try await execute("ANALYZE")

@@ -27,7 +27,10 @@ extension SQLiteStore: CopySource {
                 copied = .enrollments(rows.map(Self.enrollment))
             case .messages:
                 rows = try fetch("SELECT t.rowid AS copy_cursor, t.*, c.subject, c.preview, c.payload FROM outbox_message t JOIN outbox_content c ON c.id = t.id")
-                copied = .messages(rows.map { StoredMessage(message: Self.message($0), deliveryAt: Self.date($0["delivery_at"])) })
+                copied = .messages(rows.map { row in
+                    StoredMessage(message: Self.message(row), deliveryAt: Self.date(row["delivery_at"]), marks: Dictionary(uniqueKeysWithValues:
+                        CampaignCounter.firstMarks.compactMap { mark in Self.date(row[mark.column]).map { (mark.column, $0) } }))
+                })
             case .suppressions:
                 rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM suppression t")
                 copied = .suppressions(rows.map { StoredSuppression(address: $0["address"], channel: $0["channel"], reason: $0["reason"], at: Date(timeIntervalSince1970: $0["at"])) })

@@ -206,8 +206,11 @@ extension SQLiteStore {
             }
         }
         for (messageID, delivery) in change.deliveries {
-            try db.cachedStatement(sql: "UPDATE outbox_message SET delivery = ?, delivery_at = ? WHERE id = ? AND lead_id = ?")
-                .execute(arguments: [delivery, now.timeIntervalSince1970, messageID, lead.id])
+            // The report's first arrival is marked too: that mark is what the results count.
+            let mark = CampaignCounter.markColumn(forDelivery: delivery).map { ", \($0) = coalesce(\($0), ?)" } ?? ""
+            let at = now.timeIntervalSince1970
+            try db.cachedStatement(sql: "UPDATE outbox_message SET delivery = ?, delivery_at = ?\(mark) WHERE id = ? AND lead_id = ?")
+                .execute(arguments: mark.isEmpty ? [delivery, at, messageID, lead.id] : [delivery, at, at, messageID, lead.id])
         }
         return .committed
     }

@@ -1,4 +1,5 @@
 import GRDB
+import NurtureStorage
 
 extension SQLiteStore {
     /// Versioned migrations. Shipped migrations are never edited; new ones are appended.
@@ -148,8 +149,7 @@ extension SQLiteStore {
             // a send, a provider's report) counts, and a report over millions of rows reads a
             // few hundred counter rows instead. See `counterSQL` for what each trigger counts.
             try db.execute(sql: """
-                ALTER TABLE outbox_message ADD COLUMN opened_at REAL;
-                ALTER TABLE outbox_message ADD COLUMN clicked_at REAL;
+                \(CampaignCounter.firstMarks.map { "ALTER TABLE outbox_message ADD COLUMN \($0.column) REAL;" }.joined(separator: "\n"))
                 CREATE TABLE campaign_counter (
                     campaign_id TEXT NOT NULL,
                     step_id TEXT NOT NULL,
@@ -179,6 +179,11 @@ extension SQLiteStore {
         """
     }
 
+    static let engagedMessage = """
+        coalesce(json_extract(new.properties, '$.message'), (SELECT m.id FROM outbox_message m WHERE m.lead_id = new.lead_id
+            AND m.step_id = json_extract(new.properties, '$.step') AND m.channel = 'email' ORDER BY m.created_at DESC LIMIT 1))
+        """
+
     static let counterTriggers = """
         CREATE TRIGGER count_enrollment_entered AFTER INSERT ON enrollment BEGIN
             \(count("SELECT new.campaign_id, '', '', '', 'entered', '', date(new.enrolled_at, 'unixepoch'), 1"))
@@ -198,29 +203,29 @@ extension SQLiteStore {
                     date(coalesce(new.sent_at, new.next_attempt_at), 'unixepoch'), 1
                 """))
         END;
-        CREATE TRIGGER count_message_delivery AFTER UPDATE OF delivery ON outbox_message
-            WHEN new.delivery IS NOT NULL AND new.delivery IS NOT old.delivery BEGIN
-            \(count("SELECT new.campaign_id, new.step_id, coalesce(new.variant, ''), new.channel, new.delivery, '', date(coalesce(new.delivery_at, new.created_at), 'unixepoch'), 1"))
-        END;
-        CREATE TRIGGER count_message_opened AFTER UPDATE OF opened_at ON outbox_message WHEN old.opened_at IS NULL AND new.opened_at IS NOT NULL BEGIN
-            \(count("SELECT new.campaign_id, new.step_id, coalesce(new.variant, ''), new.channel, 'opened', '', date(new.opened_at, 'unixepoch'), 1"))
-        END;
-        CREATE TRIGGER count_message_clicked AFTER UPDATE OF clicked_at ON outbox_message WHEN old.clicked_at IS NULL AND new.clicked_at IS NOT NULL BEGIN
-            \(count("SELECT new.campaign_id, new.step_id, coalesce(new.variant, ''), new.channel, 'clicked', '', date(new.clicked_at, 'unixepoch'), 1"))
-        END;
-        -- An open or a click names its message: the first of each marks the message, which counts it once.
+        \(CampaignCounter.firstMarks.map { mark in
+            """
+            CREATE TRIGGER "count_message_\(mark.metric)" AFTER UPDATE OF \(mark.column) ON outbox_message
+                WHEN old.\(mark.column) IS NULL AND new.\(mark.column) IS NOT NULL BEGIN
+                \(count("SELECT new.campaign_id, new.step_id, coalesce(new.variant, ''), new.channel, '\(mark.metric)', '', date(new.\(mark.column), 'unixepoch'), 1"))
+            END;
+            """
+        }.joined(separator: "\n"))
+        -- An open or a click names its message (Nurture's own pixel and links), or only its step
+        -- (a provider's report, a script): then it is the lead's latest message of that step.
+        -- The first of each marks the message, which counts it once.
         CREATE TRIGGER mark_message_engaged AFTER INSERT ON event WHEN new.type IN ('email.opened', 'email.clicked') BEGIN
             UPDATE outbox_message SET opened_at = new.at
-                WHERE id = json_extract(new.properties, '$.message') AND opened_at IS NULL;
+                WHERE id = \(engagedMessage) AND opened_at IS NULL;
             UPDATE outbox_message SET clicked_at = new.at
-                WHERE new.type = 'email.clicked' AND id = json_extract(new.properties, '$.message') AND clicked_at IS NULL;
+                WHERE new.type = 'email.clicked' AND id = \(engagedMessage) AND clicked_at IS NULL;
         END;
         """
 
     /// The counters from the rows as they stand, one query per kind of fact: what a migration
     /// counts once for a deployment that ran before counting, and what `recountedCounters()`
     /// compares the live counters with.
-    static let recountSQL = [
+    static let recountSQL: [String] = [
         "SELECT campaign_id, '', '', '', 'entered', '', date(enrolled_at, 'unixepoch'), COUNT(*) FROM enrollment GROUP BY 1, 7",
         """
         SELECT campaign_id, '', '', '', status, coalesce(end_reason, ''), date(coalesce(ended_at, enrolled_at), 'unixepoch'), COUNT(*)
@@ -232,22 +237,18 @@ extension SQLiteStore {
             date(coalesce(sent_at, next_attempt_at), 'unixepoch'), COUNT(*)
         FROM outbox_message WHERE status IN ('sent', 'dead', 'suppressed') GROUP BY 1, 2, 3, 4, 5, 6, 7
         """,
+    ] + CampaignCounter.firstMarks.map { mark in
         """
-        SELECT campaign_id, step_id, coalesce(variant, ''), channel, delivery, '', date(coalesce(delivery_at, created_at), 'unixepoch'), COUNT(*)
-        FROM outbox_message WHERE delivery IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 7
-        """,
+        SELECT campaign_id, step_id, coalesce(variant, ''), channel, '\(mark.metric)', '', date(\(mark.column), 'unixepoch'), COUNT(*)
+        FROM outbox_message WHERE \(mark.column) IS NOT NULL GROUP BY 1, 2, 3, 4, 7
         """
-        SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'opened', '', date(opened_at, 'unixepoch'), COUNT(*)
-        FROM outbox_message WHERE opened_at IS NOT NULL GROUP BY 1, 2, 3, 4, 7
-        """,
-        """
-        SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'clicked', '', date(clicked_at, 'unixepoch'), COUNT(*)
-        FROM outbox_message WHERE clicked_at IS NOT NULL GROUP BY 1, 2, 3, 4, 7
-        """,
-    ]
+    }
 
-    /// Marks the first open and click of each message from the events already stored.
-    static let engagementBackfill = """
+    /// Marks the first open and click of each message from the events already stored, and the
+    /// report each message holds now.
+    static let engagementBackfill = CampaignCounter.firstMarks.compactMap { mark in
+        CampaignCounter.markColumn(forDelivery: mark.metric).map { "UPDATE outbox_message SET \($0) = delivery_at WHERE delivery = '\(mark.metric)';" }
+    }.joined(separator: "\n") + """
         UPDATE outbox_message SET opened_at = e.at FROM (
             SELECT json_extract(properties, '$.message') AS id, MIN(at) AS at FROM event WHERE type IN ('email.opened', 'email.clicked') GROUP BY 1
         ) e WHERE outbox_message.id = e.id;

@@ -68,6 +68,7 @@ public struct NurtureServer: Sendable {
         let api = router.group("v1").add(middleware: APIKeyMiddleware(keys: settings.apiKeys))
         addLeadRoutes(api)
         addEventRoutes(api)
+        addStatsRoutes(api)
         router.add(middleware: UnmatchedRouteMiddleware(routes: router.routes))
         return router
     }

@@ -29,6 +29,9 @@ enum OpenAPIDocument {
         return #"^(\#(years))-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])$"#
     }
 
+    /// A UTC day as `stats` takes it (CampaignStats.isDay): month 01–12, day 01–31.
+    static let dayPattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
     static func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
     static func list(_ items: [String]) -> String { "[" + items.map(quoted).joined(separator: ", ") + "]" }
@@ -251,6 +254,48 @@ enum OpenAPIDocument {
                     score: {type: number}
                     owner: {type: string}
                     reasons: {type: array, items: {type: object, properties: {label: {type: string}, points: {type: number}}}}
+                CampaignStats:
+                  type: object
+                  required: [campaign, name, entered, active, completed, exited, outcomes, steps, suppressed_by]
+                  properties:
+                    campaign: {type: string}
+                    name: {type: string}
+                    since: {type: [string, "null"]}
+                    until: {type: [string, "null"]}
+                    entered: {type: integer}
+                    active: {type: integer}
+                    completed: {type: integer}
+                    exited: {type: integer}
+                    outcomes:
+                      type: array
+                      items: {type: object, required: [status, reason, count, goal], properties: {status: {type: string}, reason: {type: string}, count: {type: integer}, rate: {type: [number, "null"]}, goal: {type: boolean}}}
+                    steps:
+                      type: array
+                      description: Message steps in journey order, each followed by its A/B variants; rates are shares of what was sent
+                      items:
+                        type: object
+                        required: [step, channel, queued, sent, delivered, opened, clicked, bounced, complained, dead, suppressed]
+                        properties:
+                          step: {type: string}
+                          channel: {type: string}
+                          variant: {type: string}
+                          queued: {type: integer}
+                          sent: {type: integer}
+                          delivered: {type: integer}
+                          bounced: {type: integer}
+                          soft_bounced: {type: integer}
+                          complained: {type: integer}
+                          failed: {type: integer}
+                          opened: {type: integer}
+                          clicked: {type: integer}
+                          dead: {type: integer}
+                          suppressed: {type: integer}
+                          delivery_rate: {type: [number, "null"]}
+                          open_rate: {type: [number, "null"]}
+                          click_rate: {type: [number, "null"]}
+                          bounce_rate: {type: [number, "null"]}
+                          complaint_rate: {type: [number, "null"]}
+                    suppressed_by: {type: object, additionalProperties: {type: integer}}
                 InboundAnswer:
                   type: object
                   required: [replayed, results]
@@ -396,6 +441,37 @@ enum OpenAPIDocument {
                     "401": {$ref: "#/components/responses/Unauthorized"}
                     "404": {$ref: "#/components/responses/NotFound"}
                     "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/stats:
+                get:
+                  summary: How each campaign did, from the counters kept as facts are written (what nurture stats --format json prints)
+                  security: [{apiKey: []}]
+                  parameters:
+                    - {name: campaign, in: query, schema: {type: string, enum: \#(list(playbook.campaigns.map(\.id)))}}
+                    - {name: since, in: query, description: First UTC day counted, schema: {type: string, pattern: \#(quoted(dayPattern))}}
+                    - {name: until, in: query, description: Last UTC day counted, schema: {type: string, pattern: \#(quoted(dayPattern))}}
+                  responses:
+                    "200":
+                      description: The campaigns' results
+                      content: {application/json: {schema: {type: object, required: [campaigns], properties: {campaigns: {type: array, items: {$ref: "#/components/schemas/CampaignStats"}}}}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/campaigns/{campaign}/stats:
+                get:
+                  summary: One campaign's results
+                  security: [{apiKey: []}]
+                  parameters:
+                    - {name: campaign, in: path, required: true, schema: {type: string, minLength: 1}}
+                    - {name: since, in: query, description: First UTC day counted, schema: {type: string, pattern: \#(quoted(dayPattern))}}
+                    - {name: until, in: query, description: Last UTC day counted, schema: {type: string, pattern: \#(quoted(dayPattern))}}
+                  responses:
+                    "200":
+                      description: The campaign's results
+                      content: {application/json: {schema: {type: object, required: [campaigns], properties: {campaigns: {type: array, items: {$ref: "#/components/schemas/CampaignStats"}}}}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "404": {$ref: "#/components/responses/NotFound"}
                     "503": {$ref: "#/components/responses/Busy"}
               /v1/inbound/email:
                 post:

@@ -69,3 +69,19 @@ extension CampaignCounter {
 
     var identity: [String] { [campaignID, stepID, variant, channel, metric, detail, day] }
 }
+
+extension CampaignCounter {
+    /// What is counted once per message, the first time it happens, with the outbox column that
+    /// marks it: a provider's reports (by the delivery value a report sets) and the first open and
+    /// click. A report repeated, or one followed by another (delivered, then complained), keeps
+    /// each first mark, so the counters and a recount from the marks agree.
+    public static let firstMarks: [(metric: String, column: String)] = [
+        ("delivered", "delivered_at"), ("bounced", "bounced_at"), ("soft-bounced", "soft_bounced_at"), ("complained", "complained_at"),
+        ("failed", "failed_at"), ("opened", "opened_at"), ("clicked", "clicked_at"),
+    ]
+
+    /// The column marking a delivery report's first arrival, for the reports that have one.
+    public static func markColumn(forDelivery delivery: String) -> String? {
+        firstMarks.first { $0.metric == delivery && $0.metric != "opened" && $0.metric != "clicked" }?.column
+    }
+}

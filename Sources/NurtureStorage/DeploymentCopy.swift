@@ -63,10 +63,13 @@ public struct StoredEvent: Sendable {
 public struct StoredMessage: Sendable {
     public var message: OutboxMessage
     public var deliveryAt: Date?
+    /// The first-report marks the results count (`CampaignCounter.firstMarks`), by column.
+    public var marks: [String: Date]
 
-    public init(message: OutboxMessage, deliveryAt: Date?) {
+    public init(message: OutboxMessage, deliveryAt: Date?, marks: [String: Date] = [:]) {
         self.message = message
         self.deliveryAt = deliveryAt
+        self.marks = marks
     }
 }
 

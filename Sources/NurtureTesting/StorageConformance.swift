@@ -127,21 +127,25 @@ public enum StorageConformance {
             try expect(try await commit(store, [change(later) { $0.events = engaged; $0.deliveries = ["msg_1": "delivered"] }]), [.committed])
             // A change refused for its version counts nothing.
             try expect(try await commit(store, [change(later) { $0.messages = [message("msg_5", leadID: "lead_ana")] }]), [.conflict])
+            // An open that names only its step (a provider's report) marks the lead's message of that step.
+            let cleo = try await insert(store, lead("cleo@example.com"), messages: [message("msg_6", leadID: "lead_cleo", address: "cleo@example.com")])
+            let stepOnly = NewEvent(LeadEvent("email.opened", at: t0.addingTimeInterval(100), properties: ["step": "a"]), clientID: "open-step")
+            try expect(try await commit(store, [change(cleo) { $0.events = [stepOnly] }]), [.committed])
 
             let counters = try await store.campaignCounters(CounterFilter())
             try expect(counters, try await store.recountedCampaignCounters())
             func total(_ metric: String, detail: String? = nil) -> Int {
                 counters.filter { $0.metric == metric && (detail == nil || $0.detail == detail) }.map(\.count).reduce(0, +)
             }
-            try expect(total("entered"), 2)
+            try expect(total("entered"), 3)
             try expect(total("exited", detail: "demo.booked"), 1)
             try expect(total("completed"), 1)
-            try expect(total("queued"), 4)
+            try expect(total("queued"), 5)
             try expect(total("sent"), 1)
             try expect(total("dead"), 1)
             try expect(total("suppressed"), 1)
             try expect(total("delivered"), 1)
-            try expect(total("opened"), 1)
+            try expect(total("opened"), 2)
             try expect(total("clicked"), 1)
             try expect(counters.filter { $0.metric == "exited" }.map(\.day), ["2026-11-19"])
             try expect(Set(counters.filter { $0.metric == "sent" }.map(\.stepID)), ["a"])

@@ -83,13 +83,8 @@ struct ServeTests {
         return (directory, config)
     }
 
-    struct ServeError: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    @Test func leadsAndEventsOverHTTPThenAClickAnUnsubscribeAndAGracefulStop() async throws {
-        let sink = try await WebhookSink.start()
-        defer { Task { await sink.stop() } }
+    /// A server whose email channel posts to `sink`, with links on a public https address.
+    func startSendingTo(_ sink: WebhookSink) async throws -> (server: Server, directory: URL) {
         let (directory, config) = try scratch("""
             [channels.email]
             kind = "webhook"
@@ -98,7 +93,17 @@ struct ServeTests {
             [sending]
             public_url = "https://links.larkspur.example"
             """)
-        let server = try await start(in: directory, config: config)
+        return (try await start(in: directory, config: config), directory)
+    }
+
+    struct ServeError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    @Test func leadsAndEventsOverHTTPThenAClickAnUnsubscribeAndAGracefulStop() async throws {
+        let sink = try await WebhookSink.start()
+        defer { Task { await sink.stop() } }
+        let (server, _) = try await startSendingTo(sink)
 
         // When a lead and its first behaviour arrive over HTTP
         let lead = try await server.request(.POST, "/v1/leads", json: #"{"email": "ana@fernhill.example", "first_name": "Ana", "job_title": "VP Marketing", "timezone": "Europe/Lisbon"}"#)
@@ -165,6 +170,65 @@ struct ServeTests {
         #expect(log.contains("Worker stopped after finishing its batch."))
         #expect(log.contains("request.id="))
         #expect(!log.contains(String(clickPath.dropFirst(5).prefix(20))), "tokens must not reach the logs")
+    }
+
+    /// Results from the counters the sends and the click kept: the API answers what the command
+    /// line prints, for the whole playbook and for one campaign, and refuses a bad period.
+    @Test func statsOverHTTPEqualTheCommandLineAndCountTheSendsAndTheClick() async throws {
+        let sink = try await WebhookSink.start()
+        defer { Task { await sink.stop() } }
+        let (server, directory) = try await startSendingTo(sink)
+        for email in ["ana@fernhill.example", "ben@fernhill.example"] {
+            #expect(try await server.request(.POST, "/v1/leads", json: #"{"email": "\#(email)", "timezone": "Europe/Lisbon"}"#).status == 200)
+        }
+        for _ in 0..<200 where sink.accepted.count < 2 { try await Task.sleep(for: .milliseconds(50)) }
+        try #require(sink.accepted.count == 2, "the two welcome emails did not arrive")
+        let payload = try #require(try JSONSerialization.jsonObject(with: sink.accepted[0].body) as? [String: Any])
+        let html = try #require(payload["html"] as? String)
+        let clickURL = try #require(html.components(separatedBy: "href=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }.first { $0.contains("/t/c/") })
+        let clickPath = String(clickURL.dropFirst("https://links.larkspur.example".count))
+        // Twice: one lead clicking twice is one click of that message.
+        #expect(try await server.request(.GET, clickPath, key: nil).status == 302)
+        #expect(try await server.request(.GET, clickPath, key: nil).status == 302)
+        // The sends are recorded a moment after the webhook answers.
+        var overHTTP: [String: Any] = [:]
+        for _ in 0..<100 {
+            overHTTP = server.json(try await server.request(.GET, "/v1/stats").body)
+            let welcome = (overHTTP["campaigns"] as? [[String: Any]])?.first { $0["campaign"] as? String == "welcome" }
+            if ((welcome?["steps"] as? [[String: Any]])?.first?["sent"] as? Int) == 2 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let campaigns = try #require(overHTTP["campaigns"] as? [[String: Any]])
+        let welcome = try #require(campaigns.first { $0["campaign"] as? String == "welcome" })
+        #expect(welcome["entered"] as? Int == 2 && welcome["active"] as? Int == 2)
+        let first = try #require((welcome["steps"] as? [[String: Any]])?.first)
+        #expect(first["step"] as? String == "welcome-1")
+        #expect(first["queued"] as? Int == 2 && first["sent"] as? Int == 2)
+        #expect(first["clicked"] as? Int == 1 && first["opened"] as? Int == 1, "a click shows the email was opened: \(first)")
+        #expect(first["click_rate"] as? Double == 0.5)
+
+        // The command line reads the same database to the same numbers.
+        let database = directory.appendingPathComponent("nurture.sqlite").path
+        let cli = try await NurtureBinary.run(["stats", "--format", "json", "--database", database])
+        #expect(cli.status == 0, "\(cli.stderr)")
+        let printed = try #require(try JSONSerialization.jsonObject(with: Data(cli.stdout.utf8)) as? NSDictionary)
+        #expect(printed == overHTTP as NSDictionary)
+        let one = server.json(try await server.request(.GET, "/v1/campaigns/welcome/stats").body)
+        #expect(((one["campaigns"] as? [[String: Any]])?.map { $0 as NSDictionary }) == [welcome as NSDictionary])
+        let table = try await NurtureBinary.run(["stats", "--campaign", "welcome", "--database", database])
+        #expect(table.stdout.contains("Welcome series (welcome)") && table.stdout.contains("entered 2 · active 2"), "\(table.stdout)")
+        let csv = try await NurtureBinary.run(["stats", "--format", "csv", "--campaign", "welcome", "--database", database])
+        #expect(csv.stdout.split(separator: "\n").first?.hasPrefix("campaign,step,variant,channel,entered") == true)
+        #expect(csv.stdout.contains("welcome,welcome-1,,email,2,0,0,2,2,"), "\(csv.stdout)")
+
+        // A period past today counts nothing; bad input is refused with where it went wrong.
+        let future = server.json(try await server.request(.GET, "/v1/stats?campaign=welcome&since=2099-01-01").body)
+        #expect((future["campaigns"] as? [[String: Any]])?.first?["entered"] as? Int == 0)
+        #expect(try await server.request(.GET, "/v1/stats?since=yesterday").status == 400)
+        #expect(try await server.request(.GET, "/v1/campaigns/nope/stats").status == 404)
+        #expect(try await server.request(.GET, "/v1/stats", key: nil).status == 401)
+        let refused = try await NurtureBinary.run(["stats", "--since", "2026-13-01", "--database", database])
+        #expect(refused.status != 0 && refused.stderr.contains("--since '2026-13-01'"), "\(refused.stderr)")
     }
 
     /// A client that writes its whole body before reading (as many do) must get its 413 and

@@ -32,7 +32,7 @@ public struct EnrollmentMachine: Sendable {
         var effects: [Effect] = []
         guard enrollment.isActive else { return effects }
         if let goal = reachedGoal(enrollment, state: state, now: now) {
-            return end(&enrollment, .exited, reason: goal, now: now)
+            return end(&enrollment, .exited, reason: goal.reason, because: goal.because, now: now)
         }
         let clock = LocalClock(zone: state.lead.zone)
         for _ in 0..<Self.maximumStepsPerAdvance {
@@ -57,7 +57,7 @@ public struct EnrollmentMachine: Sendable {
                 effects += run(node, &enrollment, state: &state, clock: clock, now: now)
                 if !enrollment.isActive { return effects }
                 if state.lead != before, let goal = reachedGoal(enrollment, state: state, now: now) {
-                    return effects + end(&enrollment, .exited, reason: goal, now: now)
+                    return effects + end(&enrollment, .exited, reason: goal.reason, because: goal.because, now: now)
                 }
             }
         }
@@ -205,12 +205,14 @@ public struct EnrollmentMachine: Sendable {
         enrollment.wakeAt = nil
     }
 
-    private func end(_ enrollment: inout Enrollment, _ status: Enrollment.Status, reason: String, now: Date) -> [Effect] {
+    /// The stored reason names the goal or step alone, so the results count every lead that left
+    /// one way under one reason; the effect (what `simulate` and timelines show) also says why.
+    private func end(_ enrollment: inout Enrollment, _ status: Enrollment.Status, reason: String, because: String? = nil, now: Date) -> [Effect] {
         enrollment.status = status
         enrollment.endedAt = now
         enrollment.endReason = reason
         enrollment.wakeAt = nil
-        return [status == .completed ? .completed : .exited(reason: reason)]
+        return [status == .completed ? .completed : .exited(reason: because.map { "\(reason) (\($0))" } ?? reason)]
     }
 
     // MARK: - Events and goals
@@ -230,7 +232,7 @@ public struct EnrollmentMachine: Sendable {
             return [.eventArrived(step: id, event: event.type)] + advance(&enrollment, state: &state, now: now)
         }
         if let goal = reachedGoal(enrollment, state: state, now: now) {
-            return end(&enrollment, .exited, reason: goal, now: now)
+            return end(&enrollment, .exited, reason: goal.reason, because: goal.because, now: now)
         }
         return []
     }
@@ -239,7 +241,7 @@ public struct EnrollmentMachine: Sendable {
     /// step, an import, the API).
     public func leadChanged(_ enrollment: inout Enrollment, state: LeadState, now: Date) -> [Effect] {
         guard enrollment.isActive, let goal = reachedGoal(enrollment, state: state, now: now) else { return [] }
-        return end(&enrollment, .exited, reason: goal, now: now)
+        return end(&enrollment, .exited, reason: goal.reason, because: goal.because, now: now)
     }
 
     private func goalReached(by event: LeadEvent, _ enrollment: Enrollment) -> String? {
@@ -248,17 +250,25 @@ public struct EnrollmentMachine: Sendable {
                   matcher.matches(type: event.type, properties: event.properties),
                   keys.allSatisfy({ key in enrollment.trigger[key].map { Comparison.equals($0).matches(event.properties[key]) } ?? false })
             else { continue }
-            return "goal reached: \(event.type)"
+            return Self.goalReason(exit.goal)
         }
         return nil
     }
 
-    private func reachedGoal(_ enrollment: Enrollment, state: LeadState, now: Date) -> String? {
+    /// The reason an enrollment that reached `goal` ends with: what the results count as that goal's conversions.
+    public static func goalReason(_ goal: Exit.Goal) -> String {
+        switch goal {
+        case .event(let matcher, _): "goal reached: \(matcher.type)"
+        case .condition(let condition): "goal reached: \(condition)"
+        }
+    }
+
+    private func reachedGoal(_ enrollment: Enrollment, state: LeadState, now: Date) -> (reason: String, because: String)? {
         let evaluator = ConditionEvaluator(state: state, campaignID: campaign.id, now: now)
         for exit in campaign.exits {
             guard case .condition(let condition) = exit.goal else { continue }
             let result = evaluator.evaluate(condition)
-            if result.holds { return "goal reached: \(condition) (\(result.because))" }
+            if result.holds { return (Self.goalReason(exit.goal), result.because) }
         }
         return nil
     }

@@ -1,0 +1,247 @@
+import Foundation
+public import NurtureDSL
+public import NurtureStorage
+
+/// What `nurture stats`, `GET /v1/stats` and the dashboard show for one campaign: its funnel
+/// (entered → each message step → each way out), each step's results and rates, each A/B
+/// variant's, and the messages not sent with why. Built from the store's counters only, so it
+/// costs the same over a million leads as over ten.
+public struct CampaignStats: Sendable, Hashable, Codable {
+    /// The results of one message step (or of one variant of it).
+    public struct StepResult: Sendable, Hashable, Codable {
+        public var step: String
+        public var channel: String
+        /// nil for the step as a whole; a variant's name for one arm of an A/B split.
+        public var variant: String?
+        public var queued = 0
+        public var sent = 0
+        public var delivered = 0
+        public var bounced = 0
+        public var softBounced = 0
+        public var complained = 0
+        public var failed = 0
+        public var opened = 0
+        public var clicked = 0
+        public var dead = 0
+        public var suppressed = 0
+
+        /// Shares of what was sent: the denominators marketers use (an open rate over sends,
+        /// as the tools they compare with report it).
+        /// nil, not 0%, while no provider has reported on the step (the preview channel, a
+        /// webhook receiver that sends no reports).
+        public var deliveryRate: Double? { reports == 0 ? nil : Self.share(delivered, of: sent) }
+        var reports: Int { delivered + bounced + softBounced + complained + failed }
+        public var openRate: Double? { Self.share(opened, of: sent) }
+        public var clickRate: Double? { Self.share(clicked, of: sent) }
+        public var bounceRate: Double? { reports == 0 ? nil : Self.share(bounced, of: sent) }
+        public var complaintRate: Double? { reports == 0 ? nil : Self.share(complained, of: sent) }
+
+        static func share(_ part: Int, of whole: Int) -> Double? { whole == 0 ? nil : Double(part) / Double(whole) }
+
+        mutating func add(_ metric: String, _ count: Int) {
+            switch metric {
+            case "queued": queued += count
+            case "sent": sent += count
+            case "delivered": delivered += count
+            case "bounced": bounced += count
+            case "soft-bounced": softBounced += count
+            case "complained": complained += count
+            case "failed": failed += count
+            case "opened": opened += count
+            case "clicked": clicked += count
+            case "dead": dead += count
+            case "suppressed": suppressed += count
+            default: break
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case step, channel, variant, queued, sent, delivered, bounced, softBounced = "soft_bounced", complained, failed, opened, clicked,
+                 dead, suppressed, deliveryRate = "delivery_rate", openRate = "open_rate", clickRate = "click_rate", bounceRate = "bounce_rate",
+                 complaintRate = "complaint_rate"
+        }
+
+        public init(step: String, channel: String, variant: String?) {
+            self.step = step
+            self.channel = channel
+            self.variant = variant
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(step: try c.decode(String.self, forKey: .step), channel: try c.decode(String.self, forKey: .channel),
+                      variant: try c.decodeIfPresent(String.self, forKey: .variant))
+            for (key, path) in [(CodingKeys.queued, \Self.queued), (.sent, \.sent), (.delivered, \.delivered), (.bounced, \.bounced),
+                                (.softBounced, \.softBounced), (.complained, \.complained), (.failed, \.failed), (.opened, \.opened),
+                                (.clicked, \.clicked), (.dead, \.dead), (.suppressed, \.suppressed)] {
+                self[keyPath: path] = try c.decode(Int.self, forKey: key)
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(step, forKey: .step)
+            try c.encode(channel, forKey: .channel)
+            try c.encodeIfPresent(variant, forKey: .variant)
+            for (key, path) in [(CodingKeys.queued, \Self.queued), (.sent, \.sent), (.delivered, \.delivered), (.bounced, \.bounced),
+                                (.softBounced, \.softBounced), (.complained, \.complained), (.failed, \.failed), (.opened, \.opened),
+                                (.clicked, \.clicked), (.dead, \.dead), (.suppressed, \.suppressed)] {
+                try c.encode(self[keyPath: path], forKey: key)
+            }
+            try c.encode(deliveryRate, forKey: .deliveryRate)
+            try c.encode(openRate, forKey: .openRate)
+            try c.encode(clickRate, forKey: .clickRate)
+            try c.encode(bounceRate, forKey: .bounceRate)
+            try c.encode(complaintRate, forKey: .complaintRate)
+        }
+    }
+
+    /// One way out of the campaign: a goal reached (a conversion), the journey's end, or another reason.
+    public struct Outcome: Sendable, Hashable, Codable {
+        public var status: String
+        public var reason: String
+        public var count: Int
+        /// Of the leads that entered.
+        public var rate: Double?
+        /// Whether `reason` is one of the campaign's goals.
+        public var isGoal: Bool
+
+        enum CodingKeys: String, CodingKey { case status, reason, count, rate, isGoal = "goal" }
+    }
+
+    public var campaign: String
+    public var name: String
+    public var since: String?
+    public var until: String?
+    public var entered = 0
+    public var completed = 0
+    public var exited = 0
+    /// Entered and not yet out, over the period (every period's leads, when it is open on both sides).
+    public var active: Int { max(0, entered - completed - exited) }
+    public var outcomes: [Outcome] = []
+    /// Message steps in journey order, each followed by its variants when it has them.
+    public var steps: [StepResult] = []
+    /// Messages not sent because their address was suppressed, by reason.
+    public var suppressedBy: [String: Int] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        campaign = try c.decode(String.self, forKey: .campaign)
+        name = try c.decode(String.self, forKey: .name)
+        since = try c.decodeIfPresent(String.self, forKey: .since)
+        until = try c.decodeIfPresent(String.self, forKey: .until)
+        entered = try c.decode(Int.self, forKey: .entered)
+        completed = try c.decode(Int.self, forKey: .completed)
+        exited = try c.decode(Int.self, forKey: .exited)
+        outcomes = try c.decode([Outcome].self, forKey: .outcomes)
+        steps = try c.decode([StepResult].self, forKey: .steps)
+        suppressedBy = try c.decode([String: Int].self, forKey: .suppressedBy)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(campaign, forKey: .campaign)
+        try c.encode(name, forKey: .name)
+        try c.encode(since, forKey: .since)
+        try c.encode(until, forKey: .until)
+        try c.encode(entered, forKey: .entered)
+        try c.encode(active, forKey: .active)
+        try c.encode(completed, forKey: .completed)
+        try c.encode(exited, forKey: .exited)
+        try c.encode(outcomes, forKey: .outcomes)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(suppressedBy, forKey: .suppressedBy)
+    }
+
+    init(campaign: Campaign, filter: CounterFilter) {
+        self.campaign = campaign.id
+        self.name = campaign.name
+        self.since = filter.since
+        self.until = filter.until
+    }
+
+    /// The stats of every campaign of the playbook (or the one `filter` names), in playbook
+    /// order, from the counters a store kept. Counters of steps or campaigns the playbook no
+    /// longer has still count in their campaign's totals.
+    public static func build(_ playbook: Playbook, counters: [CampaignCounter], filter: CounterFilter) -> [CampaignStats] {
+        let byCampaign = Dictionary(grouping: counters, by: \.campaignID)
+        return playbook.campaigns.filter { filter.campaignID == nil || $0.id == filter.campaignID }.map { campaign in
+            var stats = CampaignStats(campaign: campaign, filter: filter)
+            let mine = byCampaign[campaign.id] ?? []
+            var outcomes: [String: Int] = [:]
+            var steps: [String: StepResult] = [:]
+            var variants: [String: [String: StepResult]] = [:]
+            for counter in mine {
+                switch counter.metric {
+                case "entered": stats.entered += counter.count
+                case "completed", "exited":
+                    if counter.metric == "completed" { stats.completed += counter.count } else { stats.exited += counter.count }
+                    outcomes[counter.metric + "\u{0}" + counter.detail, default: 0] += counter.count
+                default:
+                    guard !counter.stepID.isEmpty else { continue }
+                    steps[counter.stepID, default: StepResult(step: counter.stepID, channel: counter.channel, variant: nil)].add(counter.metric, counter.count)
+                    if !counter.variant.isEmpty {
+                        variants[counter.stepID, default: [:]][counter.variant, default: StepResult(step: counter.stepID, channel: counter.channel, variant: counter.variant)]
+                            .add(counter.metric, counter.count)
+                    }
+                    if counter.metric == "suppressed" { stats.suppressedBy[counter.detail.isEmpty ? "suppressed" : counter.detail, default: 0] += counter.count }
+                }
+            }
+            // Journey order first, then whatever the counters hold that the playbook no longer has.
+            let journey = campaign.allSteps.filter { step in
+                switch step.action {
+                case .email, .sms: true
+                default: false
+                }
+            }.map(\.id)
+            for id in journey + steps.keys.filter({ !journey.contains($0) }).sorted() {
+                guard let step = steps[id] else { continue }
+                stats.steps.append(step)
+                stats.steps += (variants[id] ?? [:]).values.sorted { ($0.variant ?? "") < ($1.variant ?? "") }
+            }
+            let goals = Set(campaign.exits.map { EnrollmentMachine.goalReason($0.goal) })
+            stats.outcomes = outcomes.map { key, count in
+                let parts = key.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                return Outcome(status: parts[0], reason: parts[1], count: count, rate: StepResult.share(count, of: stats.entered),
+                               isGoal: goals.contains(parts[1]))
+            }.sorted { ($0.count, $1.reason) > ($1.count, $0.reason) }
+            return stats
+        }
+    }
+}
+
+extension CampaignStats {
+    /// One CSV row per step and variant, for spreadsheets: campaign totals repeat on each row.
+    public static let csvHeader = [
+        "campaign", "step", "variant", "channel", "entered", "completed", "exited", "queued", "sent", "delivered", "bounced", "soft_bounced",
+        "complained", "failed", "opened", "clicked", "dead", "suppressed", "delivery_rate", "open_rate", "click_rate",
+    ]
+
+    public var csvRows: [[String]] {
+        steps.map { step in
+            [campaign, step.step, step.variant ?? "", step.channel, "\(entered)", "\(completed)", "\(exited)", "\(step.queued)", "\(step.sent)",
+             "\(step.delivered)", "\(step.bounced)", "\(step.softBounced)", "\(step.complained)", "\(step.failed)", "\(step.opened)",
+             "\(step.clicked)", "\(step.dead)", "\(step.suppressed)"]
+                + [step.deliveryRate, step.openRate, step.clickRate].map { $0.map { String(format: "%.4f", $0) } ?? "" }
+        }
+    }
+
+    /// `YYYY-MM-DD`, or nil: the days a stats period is given in.
+    public static func isDay(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let month = Int(parts[1]), let day = Int(parts[2]), Int(parts[0]) != nil else { return false }
+        return (1...12).contains(month) && (1...31).contains(day)
+    }
+}
+
+extension Engine {
+    /// The results of every campaign (or one), over UTC days in `filter`, from the kept counters.
+    public func stats(_ filter: CounterFilter) async throws -> [CampaignStats] {
+        CampaignStats.build(playbook, counters: try await store.campaignCounters(filter), filter: filter)
+    }
+}

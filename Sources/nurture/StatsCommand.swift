@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import NurtureEngine
+
+struct StatsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "How each campaign did: its funnel, each step's rates, each variant's, and why messages were not sent.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
+
+    @OptionGroup var runtime: RuntimeOptions
+    @Option(help: "One campaign's id.") var campaign: String?
+    @Option(help: "First UTC day counted (YYYY-MM-DD).") var since: String?
+    @Option(help: "Last UTC day counted (YYYY-MM-DD).") var until: String?
+    @Option(help: "table, json or csv.") var format: Format = .table
+
+    func validate() throws {
+        for (name, value) in [("--since", since), ("--until", until)] {
+            if let value, !CampaignStats.isDay(value) { throw ValidationError("\(name) '\(value)': give a day as YYYY-MM-DD") }
+        }
+        if let since, let until, since > until { throw ValidationError("--since \(since) is after --until \(until)") }
+    }
+
+    func run() async throws {
+        if let campaign { _ = try runtime.playbookOptions.campaign(campaign) }
+        let filter = CounterFilter(campaignID: campaign, since: since, until: until)
+        let store = try await runtime.openStore()
+        let stats = CampaignStats.build(runtime.playbookOptions.playbook, counters: try await store.campaignCounters(filter), filter: filter)
+        switch format {
+        case .json:
+            let data = try LeadViews.encoder(pretty: true).encode(["campaigns": stats])
+            print(String(decoding: data, as: UTF8.self))
+        case .csv:
+            print(([CampaignStats.csvHeader] + stats.flatMap(\.csvRows)).map { $0.map(CSVWriter.cell).joined(separator: ",") }.joined(separator: "\n"))
+        case .table:
+            print(stats.map(Self.table).joined(separator: "\n\n"))
+        }
+    }
+
+    static func table(_ stats: CampaignStats) -> String {
+        var lines = ["\(stats.name) (\(stats.campaign))" + period(stats)]
+        lines.append("  entered \(number(stats.entered)) · active \(number(stats.active)) · completed \(number(stats.completed)) · exited \(number(stats.exited))")
+        guard stats.entered > 0 || !stats.steps.isEmpty else {
+            lines.append("  no leads have entered yet")
+            return lines.joined(separator: "\n")
+        }
+        if !stats.steps.isEmpty {
+            let header = ["step", "channel", "queued", "sent", "delivered", "opened", "clicked", "bounced", "complaints", "not sent"]
+            var rows = [header]
+            for step in stats.steps {
+                rows.append([
+                    step.variant.map { "  variant \($0)" } ?? step.step, step.channel, number(step.queued), number(step.sent),
+                    percent(step.deliveryRate), percent(step.openRate), percent(step.clickRate), percent(step.bounceRate),
+                    percent(step.complaintRate, digits: 2), number(step.suppressed + step.dead),
+                ])
+            }
+            let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+            for row in rows {
+                let cells = row.enumerated().map { column, cell in
+                    // Names left, figures right, so the digits line up.
+                    column < 2 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                        : String(repeating: " ", count: widths[column] - cell.count) + cell
+                }
+                lines.append("  " + cells.joined(separator: "  "))
+            }
+        }
+        if !stats.outcomes.isEmpty {
+            lines.append("  ways out")
+            let width = stats.outcomes.map(\.reason.count).max() ?? 0
+            for outcome in stats.outcomes {
+                let label = outcome.reason.padding(toLength: width, withPad: " ", startingAt: 0)
+                lines.append("    \(label)  \(number(outcome.count))  \(percent(outcome.rate)) of entrants\(outcome.isGoal ? "  (goal)" : "")")
+            }
+        }
+        if !stats.suppressedBy.isEmpty {
+            lines.append("  not sent: " + stats.suppressedBy.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \(number($0.value))" }.joined(separator: ", "))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func period(_ stats: CampaignStats) -> String {
+        switch (stats.since, stats.until) {
+        case (nil, nil): ""
+        case (let since?, nil): ", from \(since)"
+        case (nil, let until?): ", until \(until)"
+        case (let since?, let until?): ", \(since) to \(until)"
+        }
+    }
+
+    static func number(_ value: Int) -> String {
+        let digits = String(value)
+        var grouped = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { grouped.append(",") }
+            grouped.append(digit)
+        }
+        return grouped
+    }
+
+    static func percent(_ share: Double?, digits: Int = 1) -> String {
+        share.map { String(format: "%.\(digits)f%%", $0 * 100) } ?? "–"
+    }
+}
