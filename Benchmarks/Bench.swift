@@ -80,11 +80,28 @@ struct SQLiteCeiling: AsyncParsableCommand {
 
 /// `run-due` over N leads whose welcome series is due: each advance renders and queues a
 /// message and writes the enrollment back, in batches of 256 leads per transaction.
+/// Opens a scratch store; without the results' counting triggers when asked, so a run can show
+/// what counting costs beside one that counts, on the same binary.
+func benchStore(_ name: String, counting: Bool) throws -> SQLiteStore {
+    let path = scratchDatabase(name)
+    let store = try SQLiteStore(path: path)
+    if !counting {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            for trigger in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") {
+                try db.execute(sql: "DROP TRIGGER \"\(trigger)\"")
+            }
+        }
+    }
+    return store
+}
+
 struct Scheduler: AsyncParsableCommand {
     @Option var leads = 100_000
+    @Flag(inversion: .prefixedNo, help: "Keep the results' counters (--no-counting drops their triggers).") var counting = true
 
     func run() async throws {
-        let store = try SQLiteStore(path: scratchDatabase("scheduler.sqlite"))
+        let store = try benchStore("scheduler.sqlite", counting: counting)
         let engine = try engine(store: store)
         let start = Date(timeIntervalSince1970: 1_795_000_000)
         let setup = try await elapsed {
@@ -101,7 +118,7 @@ struct Scheduler: AsyncParsableCommand {
         var pass = Engine.Pass()
         let seconds = try await elapsed { pass = try await engine.runDue(now: start) }
         report("scheduler", [
-            ("leads", "\(leads)"), ("setup_s", String(format: "%.2f", setup)), ("advanced", "\(pass.leads)"),
+            ("leads", "\(leads)"), ("counting", "\(counting)"), ("setup_s", String(format: "%.2f", setup)), ("advanced", "\(pass.leads)"),
             ("messages", "\(pass.messages)"), ("seconds", String(format: "%.2f", seconds)),
             ("steps_per_s", String(format: "%.0f", Double(pass.leads) / seconds)),
         ])
@@ -168,9 +185,10 @@ struct Dispatch: AsyncParsableCommand {
     @Option var url: String
     @Option var transport = "async-http-client"
     @Option var concurrency = 32
+    @Flag(inversion: .prefixedNo, help: "Keep the results' counters (--no-counting drops their triggers).") var counting = true
 
     func run() async throws {
-        let store = try SQLiteStore(path: scratchDatabase("dispatch.sqlite"))
+        let store = try benchStore("dispatch.sqlite", counting: counting)
         let engine = try engine(store: store, policy: .unlimited)
         // 1,000 leads with 50 queued welcome-sized messages each.
         let leads = max(1, messages / 50)
@@ -199,7 +217,7 @@ struct Dispatch: AsyncParsableCommand {
             }
         }
         report("dispatch", [
-            ("transport", transport), ("concurrency", "\(concurrency)"), ("messages", "\(sent)"),
+            ("transport", transport), ("counting", "\(counting)"), ("concurrency", "\(concurrency)"), ("messages", "\(sent)"),
             ("seconds", String(format: "%.2f", seconds)), ("messages_per_s", String(format: "%.0f", Double(sent) / seconds)),
         ])
     }

@@ -296,6 +296,20 @@ enum OpenAPIDocument {
                           bounce_rate: {type: [number, "null"]}
                           complaint_rate: {type: [number, "null"]}
                     suppressed_by: {type: object, additionalProperties: {type: integer}}
+                    experiments:
+                      type: array
+                      description: One per A/B split; each arm against the first by the mSPRT, valid however often it is read
+                      items:
+                        type: object
+                        properties:
+                          step: {type: string}
+                          metric: {type: string}
+                          test: {type: string}
+                          confidence: {type: number}
+                          arms: {type: array, items: {type: object, properties: {variant: {type: string}, weight: {type: integer}, sent: {type: integer}, conversions: {type: integer}, rate: {type: [number, "null"]}}}}
+                          versus: {type: array, items: {type: object, properties: {variant: {type: string}, baseline: {type: string}, significant: {type: boolean}, comparison: {type: object, properties: {difference: {type: number}, low: {type: number}, high: {type: number}, p_value: {type: number}}}}}}
+                          sample_ratio_p_value: {type: [number, "null"]}
+                          sample_ratio_mismatch: {type: boolean}
                 InboundAnswer:
                   type: object
                   required: [replayed, results]

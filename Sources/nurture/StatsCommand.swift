@@ -64,6 +64,19 @@ struct StatsCommand: AsyncParsableCommand {
                 lines.append("  " + cells.joined(separator: "  "))
             }
         }
+        for experiment in stats.experiments {
+            lines.append("  A/B \(experiment.step): \(experiment.metric == "opened" ? "opens" : "clicks") per send, \(experiment.test), \(percent(experiment.confidence, digits: 0)) confidence")
+            lines.append("    " + experiment.arms.map { "\($0.variant) \(percent($0.rate)) of \(number($0.sent))" }.joined(separator: " · "))
+            if experiment.versus.isEmpty { lines.append("    no verdict yet: an arm has no sends, or no arm has converted") }
+            for versus in experiment.versus {
+                let c = versus.comparison
+                let verdict = versus.significant ? (c.difference > 0 ? "\(versus.variant) is ahead" : "\(versus.baseline) is ahead") : "no difference shown yet"
+                lines.append("    \(versus.variant) − \(versus.baseline): \(points(c.difference)) [\(points(c.low)) to \(points(c.high))], p \(String(format: "%.3f", c.pValue)): \(verdict)")
+            }
+            if experiment.sampleRatioMismatch {
+                lines.append("    sample ratio mismatch (p \(String(format: "%.1e", experiment.sampleRatioPValue ?? 0))): the arms' sizes do not match the weights; trust no verdict")
+            }
+        }
         if !stats.outcomes.isEmpty {
             lines.append("  ways out")
             let width = stats.outcomes.map(\.reason.count).max() ?? 0
@@ -95,6 +108,11 @@ struct StatsCommand: AsyncParsableCommand {
             grouped.append(digit)
         }
         return grouped
+    }
+
+    /// A difference of two rates in percentage points, signed.
+    static func points(_ difference: Double) -> String {
+        String(format: "%+.1f pts", difference * 100)
     }
 
     static func percent(_ share: Double?, digits: Int = 1) -> String {

@@ -109,6 +109,66 @@ public struct CampaignStats: Sendable, Hashable, Codable {
         enum CodingKeys: String, CodingKey { case status, reason, count, rate, isGoal = "goal" }
     }
 
+    /// An A/B split's verdict so far: each arm's rate of the metric over what it sent, each arm
+    /// against the first with an always-valid interval and p-value (``ExperimentStatistics``),
+    /// and the sample ratio check of the arms' sizes against the split's weights.
+    public struct Experiment: Sendable, Hashable, Codable {
+        public struct Arm: Sendable, Hashable, Codable {
+            public var variant: String
+            public var weight: Int
+            public var sent: Int
+            public var conversions: Int
+            public var rate: Double?
+        }
+
+        public struct Versus: Sendable, Hashable, Codable {
+            public var variant: String
+            public var baseline: String
+            public var comparison: ExperimentStatistics.Comparison
+            /// The interval leaves out 0 at the split's confidence.
+            public var significant: Bool
+        }
+
+        public var step: String
+        /// What counts as a conversion: a click (the default) or an open.
+        public var metric: String
+        public var test: String
+        public var confidence: Double
+        public var arms: [Arm]
+        public var versus: [Versus]
+        public var sampleRatioPValue: Double?
+        /// Under 0.001: the arms' sizes do not match the weights, so no verdict can be trusted.
+        public var sampleRatioMismatch: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case step, metric, test, confidence, arms, versus, sampleRatioPValue = "sample_ratio_p_value", sampleRatioMismatch = "sample_ratio_mismatch"
+        }
+
+        init(step: String, variants: [(name: String, weight: Int)], results: [String: StepResult], metric: String = "clicked", confidence: Double = 0.95) {
+            self.step = step
+            self.metric = metric
+            self.test = "mSPRT, always valid under daily looks"
+            self.confidence = confidence
+            let arms = variants.map { variant in
+                let result = results[variant.name]
+                let sent = result?.sent ?? 0
+                let conversions = metric == "opened" ? result?.opened ?? 0 : result?.clicked ?? 0
+                return Arm(variant: variant.name, weight: variant.weight, sent: sent, conversions: conversions,
+                           rate: StepResult.share(conversions, of: sent))
+            }
+            self.arms = arms
+            let alpha = 1 - confidence
+            versus = arms.dropFirst().compactMap { arm in
+                guard let baseline = arms.first,
+                      let comparison = ExperimentStatistics.compare(baseline: (baseline.conversions, baseline.sent), variant: (arm.conversions, arm.sent), alpha: alpha)
+                else { return nil }
+                return Versus(variant: arm.variant, baseline: baseline.variant, comparison: comparison, significant: comparison.low > 0 || comparison.high < 0)
+            }
+            sampleRatioPValue = ExperimentStatistics.sampleRatioPValue(counts: arms.map(\.sent), weights: arms.map { Double($0.weight) })
+            sampleRatioMismatch = (sampleRatioPValue ?? 1) < 0.001
+        }
+    }
+
     public var campaign: String
     public var name: String
     public var since: String?
@@ -123,9 +183,11 @@ public struct CampaignStats: Sendable, Hashable, Codable {
     public var steps: [StepResult] = []
     /// Messages not sent because their address was suppressed, by reason.
     public var suppressedBy: [String: Int] = [:]
+    /// One per A/B split of the campaign, in journey order.
+    public var experiments: [Experiment] = []
 
     enum CodingKeys: String, CodingKey {
-        case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by"
+        case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by", experiments
     }
 
     public init(from decoder: any Decoder) throws {
@@ -140,6 +202,7 @@ public struct CampaignStats: Sendable, Hashable, Codable {
         outcomes = try c.decode([Outcome].self, forKey: .outcomes)
         steps = try c.decode([StepResult].self, forKey: .steps)
         suppressedBy = try c.decode([String: Int].self, forKey: .suppressedBy)
+        experiments = try c.decode([Experiment].self, forKey: .experiments)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -155,6 +218,7 @@ public struct CampaignStats: Sendable, Hashable, Codable {
         try c.encode(outcomes, forKey: .outcomes)
         try c.encode(steps, forKey: .steps)
         try c.encode(suppressedBy, forKey: .suppressedBy)
+        try c.encode(experiments, forKey: .experiments)
     }
 
     init(campaign: Campaign, filter: CounterFilter) {
@@ -192,12 +256,16 @@ public struct CampaignStats: Sendable, Hashable, Codable {
                 }
             }
             // Journey order first, then whatever the counters hold that the playbook no longer has.
-            let journey = campaign.allSteps.filter { step in
+            let messageSteps = campaign.allSteps.compactMap { step -> (id: String, message: Message)? in
                 switch step.action {
-                case .email, .sms: true
-                default: false
+                case .email(let message), .sms(let message): (step.id, message)
+                default: nil
                 }
-            }.map(\.id)
+            }
+            let journey = messageSteps.map(\.id)
+            stats.experiments = messageSteps.filter { $0.message.variants.count >= 2 }.map { step in
+                Experiment(step: step.id, variants: step.message.variants.map { ($0.name, $0.weight) }, results: variants[step.id] ?? [:])
+            }
             for id in journey + steps.keys.filter({ !journey.contains($0) }).sorted() {
                 guard let step = steps[id] else { continue }
                 stats.steps.append(step)
