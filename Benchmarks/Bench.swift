@@ -16,7 +16,7 @@ struct Bench: AsyncParsableCommand {
         commandName: "nurture-bench",
         subcommands: [
             SQLiteCeiling.self, Scheduler.self, MakeCSV.self, Import.self, Sink.self, Dispatch.self, Transport.self, ScoreIngest.self, ScoreRanking.self,
-            WaitSent.self, Backlog.self,
+            WaitSent.self, Backlog.self, StatsRead.self,
         ])
 }
 

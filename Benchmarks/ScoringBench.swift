@@ -148,3 +148,58 @@ enum ScoringBenchData {
         return patch
     }
 }
+
+/// `stats` over a year of counters for every step of the shipped playbook: what a report reads
+/// whatever the number of leads and events behind it (the counters grow by day, not by lead).
+struct StatsRead: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stats-read")
+    @Option var days = 365
+    @Option var queries = 15
+
+    func run() async throws {
+        let path = scratchDatabase("stats.sqlite")
+        let store = try SQLiteStore(path: path)
+        let playbook = Campaigns.playbook
+        let metrics = ["queued", "sent", "delivered", "opened", "clicked", "bounced", "soft-bounced", "complained", "dead", "suppressed"]
+        let pool = try DatabasePool(path: path)
+        let rows = try await pool.write { db -> Int in
+            var rows = 0
+            let insert = try db.cachedStatement(sql: "INSERT INTO campaign_counter VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            let start = Date(timeIntervalSince1970: 1_764_000_000)
+            let formatter = DateFormatter()
+            formatter.dateFormat = "yyyy-MM-dd"
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            for offset in 0..<days {
+                let day = formatter.string(from: start.addingTimeInterval(Double(offset) * 86_400))
+                for campaign in playbook.campaigns {
+                    for (metric, detail) in [("entered", ""), ("completed", "completed"), ("exited", "goal reached: demo.booked")] {
+                        try insert.execute(arguments: [campaign.id, "", "", "", metric, detail, day, 100 + offset])
+                        rows += 1
+                    }
+                    for step in campaign.allSteps {
+                        guard case .email(let message) = step.action else { continue }
+                        for variant in [""] + message.variants.map(\.name) {
+                            for metric in metrics {
+                                try insert.execute(arguments: [campaign.id, step.id, variant, "email", metric, "", day, 1_000 + offset])
+                                rows += 1
+                            }
+                        }
+                    }
+                }
+            }
+            return rows
+        }
+        var latencies: [Double] = []
+        var built: [CampaignStats] = []
+        for _ in 0..<queries {
+            latencies.append(try await elapsed {
+                built = CampaignStats.build(playbook, counters: try await store.campaignCounters(CounterFilter()), filter: CounterFilter())
+            } * 1000)
+        }
+        latencies.sort()
+        report("stats-read", [
+            ("days", "\(days)"), ("counter_rows", "\(rows)"), ("campaigns", "\(built.count)"), ("queries", "\(queries)"),
+            ("median_ms", String(format: "%.1f", latencies[latencies.count / 2])), ("p90_ms", String(format: "%.1f", latencies[latencies.count * 9 / 10])),
+        ])
+    }
+}

@@ -37,6 +37,8 @@ rm -f "$work/leads.csv" /tmp/nurture-bench-*/import.sqlite*
 echo "== one SQLite file with ${RANKING_LEADS:-1000000} leads and their events: recompute, leads top, leads show"
 "$bench" score-ranking --leads "${RANKING_LEADS:-1000000}" --events-per-lead "${RANKING_EVENTS_PER_LEAD:-10}"
 rm -f /tmp/nurture-bench-*/ranking.sqlite*
+echo "== stats over a year of counters for every step of the shipped playbook"
+"$bench" stats-read
 echo "== event ingestion through the engine call, one per transaction and 100 per transaction"
 "$bench" score-ingest --leads "${SCORE_LEADS:-10000}"
 

@@ -296,6 +296,10 @@ enum OpenAPIDocument {
                           bounce_rate: {type: [number, "null"]}
                           complaint_rate: {type: [number, "null"]}
                     suppressed_by: {type: object, additionalProperties: {type: integer}}
+                    days:
+                      type: array
+                      description: The campaign day by day (UTC), for charts; days with nothing counted are left out
+                      items: {type: object, properties: {day: {type: string}, entered: {type: integer}, sent: {type: integer}, opened: {type: integer}, clicked: {type: integer}, conversions: {type: integer}}}
                     experiments:
                       type: array
                       description: One per A/B split; each arm against the first by the mSPRT, valid however often it is read

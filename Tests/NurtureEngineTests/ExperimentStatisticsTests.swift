@@ -91,8 +91,9 @@ struct ExperimentVerdictTests {
         let versus = try #require(experiment.versus.first)
         #expect(versus.variant == "B" && versus.baseline == "A" && versus.significant)
         #expect(!experiment.sampleRatioMismatch)
-        // The step's own totals add its arms up.
+        // The step's own totals add its arms up, and the days hold them for charts.
         #expect(stats.first?.steps.first { $0.step == "welcome-3-value" && $0.variant == nil }?.clicked == 500)
+        #expect(stats.first?.days.map { [$0.day, "\($0.sent)", "\($0.clicked)"] } == [["2026-11-20", "4000", "0"], ["2026-11-21", "0", "500"]])
     }
 
     @Test func armsOfTheWrongSizesAreFlaggedWhateverTheirRates() throws {

@@ -185,9 +185,21 @@ public struct CampaignStats: Sendable, Hashable, Codable {
     public var suppressedBy: [String: Int] = [:]
     /// One per A/B split of the campaign, in journey order.
     public var experiments: [Experiment] = []
+    /// The campaign day by day (UTC), for charts: days with nothing counted are left out.
+    public var days: [Day] = []
+
+    public struct Day: Sendable, Hashable, Codable {
+        public var day: String
+        public var entered = 0
+        public var sent = 0
+        public var opened = 0
+        public var clicked = 0
+        /// Leads that reached one of the campaign's goals that day.
+        public var conversions = 0
+    }
 
     enum CodingKeys: String, CodingKey {
-        case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by", experiments
+        case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by", experiments, days
     }
 
     public init(from decoder: any Decoder) throws {
@@ -203,6 +215,7 @@ public struct CampaignStats: Sendable, Hashable, Codable {
         steps = try c.decode([StepResult].self, forKey: .steps)
         suppressedBy = try c.decode([String: Int].self, forKey: .suppressedBy)
         experiments = try c.decode([Experiment].self, forKey: .experiments)
+        days = try c.decode([Day].self, forKey: .days)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -219,6 +232,7 @@ public struct CampaignStats: Sendable, Hashable, Codable {
         try c.encode(steps, forKey: .steps)
         try c.encode(suppressedBy, forKey: .suppressedBy)
         try c.encode(experiments, forKey: .experiments)
+        try c.encode(days, forKey: .days)
     }
 
     init(campaign: Campaign, filter: CounterFilter) {
@@ -272,6 +286,20 @@ public struct CampaignStats: Sendable, Hashable, Codable {
                 stats.steps += (variants[id] ?? [:]).values.sorted { ($0.variant ?? "") < ($1.variant ?? "") }
             }
             let goals = Set(campaign.exits.map { EnrollmentMachine.goalReason($0.goal) })
+            var days: [String: Day] = [:]
+            for counter in mine {
+                var day = days[counter.day] ?? Day(day: counter.day)
+                switch counter.metric {
+                case "entered": day.entered += counter.count
+                case "sent": day.sent += counter.count
+                case "opened": day.opened += counter.count
+                case "clicked": day.clicked += counter.count
+                case "exited" where goals.contains(counter.detail): day.conversions += counter.count
+                default: continue
+                }
+                days[counter.day] = day
+            }
+            stats.days = days.values.sorted { $0.day < $1.day }
             stats.outcomes = outcomes.map { key, count in
                 let parts = key.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 return Outcome(status: parts[0], reason: parts[1], count: count, rate: StepResult.share(count, of: stats.entered),
