@@ -586,6 +586,13 @@ public final class PostgresStore: LeadStore, Sendable {
         return count
     }
 
+    public func oldestDueMessage(at now: Date) async throws -> Date? {
+        try await rows("""
+            SELECT next_attempt_at FROM outbox_message WHERE status = 'pending' AND next_attempt_at <= \(now.timeIntervalSince1970)
+            ORDER BY next_attempt_at, created_at, id LIMIT 1
+            """).first.map { Date(timeIntervalSince1970: try $0["next_attempt_at"].decode(Double.self)) }
+    }
+
     public func outboxCounts() async throws -> [String: Int] {
         var counts: [String: Int] = [:]
         for row in try await rows("SELECT status, COUNT(*) AS n FROM outbox_message GROUP BY status") {

@@ -372,6 +372,15 @@ public final class SQLiteStore: LeadStore, Sendable {
         }
     }
 
+    public func oldestDueMessage(at now: Date) async throws -> Date? {
+        try await read { db in
+            try Double.fetchOne(db, sql: """
+                SELECT next_attempt_at FROM outbox_message INDEXED BY outbox_due WHERE status = 'pending' AND next_attempt_at <= ?
+                ORDER BY next_attempt_at LIMIT 1
+                """, arguments: [now.timeIntervalSince1970]).map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
     public func outboxCounts() async throws -> [String: Int] {
         try await read { db in try Self.outboxCounts(db) }
     }

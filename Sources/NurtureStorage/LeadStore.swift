@@ -101,6 +101,10 @@ public protocol OutboxQueue: WorkSignal {
 
     /// Outbox messages by status: the queue depth `/metrics` reports, cheap enough to scrape.
     func outboxCounts() async throws -> [String: Int]
+
+    /// When the longest-waiting message due by `now` became due (nil when none is waiting): one
+    /// index lookup, which the worker reads to hold scheduling back while sending lags.
+    func oldestDueMessage(at now: Date) async throws -> Date?
 }
 
 /// Addresses that must never be sent to.

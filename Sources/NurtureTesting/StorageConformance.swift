@@ -426,6 +426,17 @@ public enum StorageConformance {
             let events = try await snapshot(store, .id("lead_ana")).events
             try expect(events.filter { $0.type == "email.sent" }.map(\.properties), [["message": "msg_1"]])
         },
+        Check(name: "the oldest message waiting to be sent is found, and only if it is due") { store in
+            try expect(try await store.oldestDueMessage(at: t0), nil)
+            try await insert(store, lead("ana@example.com"), messages: [
+                message("msg_1", leadID: "lead_ana", at: t0.addingTimeInterval(-30)), message("msg_2", leadID: "lead_ana", at: t0.addingTimeInterval(60)),
+            ])
+            try expect(try await store.oldestDueMessage(at: t0), t0.addingTimeInterval(-30))
+            try expect(try await store.oldestDueMessage(at: t0.addingTimeInterval(-31)), nil)
+            _ = try await store.claimMessages(now: t0, limit: 1, owner: "w", leaseUntil: t0.addingTimeInterval(30))
+            try expect(try await store.oldestDueMessage(at: t0) == nil, "a claimed message is not waiting")
+            try expect(try await store.oldestDueMessage(at: t0.addingTimeInterval(90)), t0.addingTimeInterval(60))
+        },
         Check(name: "retries and dead letters keep their ids") { store in
             try await insert(store, lead("ana@example.com"), messages: [message("msg_1", leadID: "lead_ana")])
             _ = try await store.claimMessages(now: t0, limit: 1, owner: "w", leaseUntil: t0.addingTimeInterval(30))

@@ -109,6 +109,7 @@ final class InterleavingStore: LeadStore {
     func message(id: String) async throws -> OutboxMessage? { try await inner.message(id: id) }
     func retryDeadLetters(ids: [String]?, now: Date) async throws -> Int { try await inner.retryDeadLetters(ids: ids, now: now) }
     func outboxCounts() async throws -> [String: Int] { try await inner.outboxCounts() }
+    func oldestDueMessage(at now: Date) async throws -> Date? { try await inner.oldestDueMessage(at: now) }
     func suppress(address: String, channel: MessageChannel, reason: String, at: Date) async throws {
         try await inner.suppress(address: address, channel: channel, reason: reason, at: at)
     }

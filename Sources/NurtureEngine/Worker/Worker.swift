@@ -33,7 +33,9 @@ public struct Worker: Service {
             // Scheduling and sending run side by side: a send waiting on a slow receiver never
             // holds up due steps, and a long scheduling batch never idles the channels.
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await schedule(stopping: { stopping.isSet }) }
+                let behind = SendingBehind()
+                group.addTask { await watchSending(behind, stopping: { stopping.isSet }) }
+                group.addTask { await schedule(stopping: { stopping.isSet }, behind: behind) }
                 group.addTask { try await send(stopping: { stopping.isSet }) }
                 try await group.waitForAll()
             }
@@ -45,7 +47,21 @@ public struct Worker: Service {
 
     /// Due steps until stopped. A locked or unreachable database is a reason to wait, never to
     /// stop: the batch's transaction rolled back, so nothing is lost and the next one retries.
-    private func schedule(stopping: @escaping @Sendable () -> Bool) async {
+    /// How long a due message may wait before scheduling yields to sending.
+    static let sendingLag: TimeInterval = 10
+
+    /// Keeps `behind` true while a due message has waited longer than ``sendingLag``: with a
+    /// million leads due at once, scheduling would otherwise take the database's single writer
+    /// from the sends for as long as it has leads (2,300 scheduled to 300 sent a second).
+    private func watchSending(_ behind: SendingBehind, stopping: @escaping @Sendable () -> Bool) async {
+        while !stopping() {
+            let oldest = try? await engine.store.oldestDueMessage(at: now())
+            behind.set(oldest.flatMap { $0 }.map { now().timeIntervalSince($0) > Self.sendingLag } ?? false)
+            await sleep(min(pollInterval, .milliseconds(500)), unless: stopping)
+        }
+    }
+
+    private func schedule(stopping: @escaping @Sendable () -> Bool, behind: SendingBehind) async {
         var failures = 0
         while !stopping() {
             var pause = Duration.zero
@@ -53,9 +69,17 @@ public struct Worker: Service {
                 heartbeat?.beat()
                 // A pass works at the instant it began, and so do its leases; ending a pass after
                 // a minute keeps them within a minute of the clocks other workers read, well
-                // inside the five-minute lease, however large the backlog.
+                // inside the five-minute lease, however large the backlog. While sending lags, a
+                // pass takes one batch and then waits as long as that took: the sends get at least
+                // half the writer, and scheduling never stops (a channel that is down must not
+                // hold up waits, branches and the other channel).
                 let began = ContinuousClock.now
-                let steps = try await engine.runDue(now: now()) { stopping() || ContinuousClock.now - began > Self.longestPass }
+                let checks = Atomic(0)
+                let steps = try await engine.runDue(now: now()) {
+                    let first = checks.add(1, ordering: .relaxed).newValue == 1
+                    return stopping() || ContinuousClock.now - began > Self.longestPass || (!first && behind.isSet)
+                }
+                if behind.isSet, steps.leads > 0 { pause = min(.seconds(1), ContinuousClock.now - began) }
                 if steps.leads == 0 {
                     // Idle: an event or an import committed elsewhere wakes us at once where the
                     // database can tell (PostgreSQL); otherwise the next poll finds the work.
@@ -118,4 +142,11 @@ private final class StopFlag: Sendable {
 
 private final class FailureCount: Sendable {
     let value = Atomic(0)
+}
+
+/// Whether sending lags behind scheduling, as the worker last looked.
+final class SendingBehind: Sendable {
+    private let value = Atomic(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set(_ behind: Bool) { value.store(behind, ordering: .relaxed) }
 }
