@@ -34,6 +34,10 @@ echo "==> nurture leads show ana.costa@fernhill.example: why she is sales-ready,
 "$nurture" leads show ana.costa@fernhill.example --database nurture-demo.sqlite --now 2026-12-14T08:00:00Z --limit 8
 
 echo
+echo "==> nurture stats --campaign welcome (how the welcome series did: funnel, steps, the A/B split)"
+"$nurture" stats --campaign welcome --database nurture-demo.sqlite
+
+echo
 echo "==> nurture simulate welcome --lead Demo/ana.json (one lead, every decision explained)"
 "$nurture" simulate welcome --lead Demo/ana.json --days 30 --start 2026-11-23T09:00 \
   --events "2d2h:email.opened step=welcome-1,6d:page.viewed path=/pricing,7d:resource.downloaded"
