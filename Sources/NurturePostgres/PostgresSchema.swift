@@ -173,8 +173,8 @@ enum PostgresSchema {
             $$;
             -- Deployments that ran before counting: the facts already there, counted once,
             -- before the triggers exist.
-            \(CampaignCounter.firstMarks.compactMap { mark in
-                CampaignCounter.markColumn(forDelivery: mark.metric).map { "UPDATE outbox_message SET \($0) = delivery_at WHERE delivery = '\(mark.metric)';" }
+            \(CampaignCounter.deliveryMarks.map { mark in
+                "UPDATE outbox_message SET \(mark.column) = delivery_at WHERE delivery = '\(mark.metric)';"
             }.joined(separator: "\n"))
             UPDATE outbox_message m SET opened_at = e.at FROM (
                 SELECT properties::jsonb ->> 'message' AS id, MIN(at) AS at FROM event WHERE type IN ('email.opened', 'email.clicked') GROUP BY 1

@@ -246,8 +246,8 @@ extension SQLiteStore {
 
     /// Marks the first open and click of each message from the events already stored, and the
     /// report each message holds now.
-    static let engagementBackfill = CampaignCounter.firstMarks.compactMap { mark in
-        CampaignCounter.markColumn(forDelivery: mark.metric).map { "UPDATE outbox_message SET \($0) = delivery_at WHERE delivery = '\(mark.metric)';" }
+    static let engagementBackfill = CampaignCounter.deliveryMarks.map { mark in
+        "UPDATE outbox_message SET \(mark.column) = delivery_at WHERE delivery = '\(mark.metric)';"
     }.joined(separator: "\n") + """
         UPDATE outbox_message SET opened_at = e.at FROM (
             SELECT json_extract(properties, '$.message') AS id, MIN(at) AS at FROM event WHERE type IN ('email.opened', 'email.clicked') GROUP BY 1

@@ -75,13 +75,14 @@ extension CampaignCounter {
     /// marks it: a provider's reports (by the delivery value a report sets) and the first open and
     /// click. A report repeated, or one followed by another (delivered, then complained), keeps
     /// each first mark, so the counters and a recount from the marks agree.
-    public static let firstMarks: [(metric: String, column: String)] = [
+    public static let deliveryMarks: [(metric: String, column: String)] = [
         ("delivered", "delivered_at"), ("bounced", "bounced_at"), ("soft-bounced", "soft_bounced_at"), ("complained", "complained_at"),
-        ("failed", "failed_at"), ("opened", "opened_at"), ("clicked", "clicked_at"),
+        ("failed", "failed_at"),
     ]
+    public static let firstMarks = deliveryMarks + [("opened", "opened_at"), ("clicked", "clicked_at")]
 
     /// The column marking a delivery report's first arrival, for the reports that have one.
     public static func markColumn(forDelivery delivery: String) -> String? {
-        firstMarks.first { $0.metric == delivery && $0.metric != "opened" && $0.metric != "clicked" }?.column
+        deliveryMarks.first { $0.metric == delivery }?.column
     }
 }

@@ -214,3 +214,46 @@ final class Once: Sendable {
     func first() -> Bool { !done.exchange(true, ordering: .relaxed) }
     var isDone: Bool { done.load(ordering: .relaxed) }
 }
+
+/// The passes a worker logs, by the leads each advanced.
+final class PassLog: LogHandler, @unchecked Sendable {
+    private let passes = Mutex<[Int]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    var advanced: [Int] { passes.withLock { $0 } }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        guard message.description == "Advanced due leads.", case .string(let leads)? = metadata?["steps.leads"], let count = Int(leads) else { return }
+        passes.withLock { $0.append(count) }
+    }
+}
+
+extension SendingFlowTests {
+    /// A million leads due at once would let scheduling take the database's writer from the
+    /// sends. While a due message has waited past the lag, each pass takes one batch and then
+    /// yields; scheduling still gets through every lead.
+    @Test func whileSendingLagsSchedulingTakesOneBatchAtATimeAndStillFinishes() async throws {
+        let fixture = try Fixture()
+        let sink = try await WebhookSink.start()
+        sink.answer { _, _ in .hang(.seconds(2)) }
+        // Messages that have waited a minute, to a receiver that does not answer: more than the
+        // dispatcher claims ahead (four rounds of its two slots), so some stay waiting in the queue.
+        _ = try await queue(fixture, "waiting", count: 20, now: Date().addingTimeInterval(-60))
+        _ = try await fixture.engine.upsert((0..<600).map { fixture.lead("due\($0)@example.com") }, now: Date())
+        let dispatcher = Dispatcher(engine: fixture.engine, channels: [.email: webhook(sink, concurrency: 2)], retry: RetryPolicy(), owner: "worker")
+        let log = PassLog()
+        var worker = Worker(engine: fixture.engine, dispatcher: dispatcher, logger: Logger(label: "worker") { _ in log })
+        worker.pollInterval = .milliseconds(100)
+        try await withWorker(worker) {
+            for _ in 0..<200 where log.advanced.reduce(0, +) < 620 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        await sink.stop()
+        #expect(log.advanced.reduce(0, +) == 620, "every due lead was scheduled: \(log.advanced)")
+        #expect(log.advanced.allSatisfy { $0 <= 256 }, "one batch a pass while sending lags: \(log.advanced)")
+    }
+}

@@ -6,9 +6,9 @@ public import NurtureStorage
 /// (entered → each message step → each way out), each step's results and rates, each A/B
 /// variant's, and the messages not sent with why. Built from the store's counters only, so it
 /// costs the same over a million leads as over ten.
-public struct CampaignStats: Sendable, Hashable, Codable {
+public struct CampaignStats: Sendable, Hashable, Encodable {
     /// The results of one message step (or of one variant of it).
-    public struct StepResult: Sendable, Hashable, Codable {
+    public struct StepResult: Sendable, Hashable, Encodable {
         public var step: String
         public var channel: String
         /// nil for the step as a whole; a variant's name for one arm of an A/B split.
@@ -37,6 +37,12 @@ public struct CampaignStats: Sendable, Hashable, Codable {
         public var complaintRate: Double? { reports == 0 ? nil : Self.share(complained, of: sent) }
 
         static func share(_ part: Int, of whole: Int) -> Double? { whole == 0 ? nil : Double(part) / Double(whole) }
+
+        /// Each count with its JSON key.
+        static var counts: [(key: CodingKeys, path: KeyPath<StepResult, Int>)] { [
+            (.queued, \.queued), (.sent, \.sent), (.delivered, \.delivered), (.bounced, \.bounced), (.softBounced, \.softBounced),
+            (.complained, \.complained), (.failed, \.failed), (.opened, \.opened), (.clicked, \.clicked), (.dead, \.dead), (.suppressed, \.suppressed),
+        ] }
 
         mutating func add(_ metric: String, _ count: Int) {
             switch metric {
@@ -67,27 +73,12 @@ public struct CampaignStats: Sendable, Hashable, Codable {
             self.variant = variant
         }
 
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.init(step: try c.decode(String.self, forKey: .step), channel: try c.decode(String.self, forKey: .channel),
-                      variant: try c.decodeIfPresent(String.self, forKey: .variant))
-            for (key, path) in [(CodingKeys.queued, \Self.queued), (.sent, \.sent), (.delivered, \.delivered), (.bounced, \.bounced),
-                                (.softBounced, \.softBounced), (.complained, \.complained), (.failed, \.failed), (.opened, \.opened),
-                                (.clicked, \.clicked), (.dead, \.dead), (.suppressed, \.suppressed)] {
-                self[keyPath: path] = try c.decode(Int.self, forKey: key)
-            }
-        }
-
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(step, forKey: .step)
             try c.encode(channel, forKey: .channel)
             try c.encodeIfPresent(variant, forKey: .variant)
-            for (key, path) in [(CodingKeys.queued, \Self.queued), (.sent, \.sent), (.delivered, \.delivered), (.bounced, \.bounced),
-                                (.softBounced, \.softBounced), (.complained, \.complained), (.failed, \.failed), (.opened, \.opened),
-                                (.clicked, \.clicked), (.dead, \.dead), (.suppressed, \.suppressed)] {
-                try c.encode(self[keyPath: path], forKey: key)
-            }
+            for (key, path) in Self.counts { try c.encode(self[keyPath: path], forKey: key) }
             try c.encode(deliveryRate, forKey: .deliveryRate)
             try c.encode(openRate, forKey: .openRate)
             try c.encode(clickRate, forKey: .clickRate)
@@ -202,22 +193,6 @@ public struct CampaignStats: Sendable, Hashable, Codable {
         case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by", experiments, days
     }
 
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        campaign = try c.decode(String.self, forKey: .campaign)
-        name = try c.decode(String.self, forKey: .name)
-        since = try c.decodeIfPresent(String.self, forKey: .since)
-        until = try c.decodeIfPresent(String.self, forKey: .until)
-        entered = try c.decode(Int.self, forKey: .entered)
-        completed = try c.decode(Int.self, forKey: .completed)
-        exited = try c.decode(Int.self, forKey: .exited)
-        outcomes = try c.decode([Outcome].self, forKey: .outcomes)
-        steps = try c.decode([StepResult].self, forKey: .steps)
-        suppressedBy = try c.decode([String: Int].self, forKey: .suppressedBy)
-        experiments = try c.decode([Experiment].self, forKey: .experiments)
-        days = try c.decode([Day].self, forKey: .days)
-    }
-
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(campaign, forKey: .campaign)
@@ -250,7 +225,8 @@ public struct CampaignStats: Sendable, Hashable, Codable {
         return playbook.campaigns.filter { filter.campaignID == nil || $0.id == filter.campaignID }.map { campaign in
             var stats = CampaignStats(campaign: campaign, filter: filter)
             let mine = byCampaign[campaign.id] ?? []
-            var outcomes: [String: Int] = [:]
+            struct Way: Hashable { let status: String, reason: String }
+            var outcomes: [Way: Int] = [:]
             var steps: [String: StepResult] = [:]
             var variants: [String: [String: StepResult]] = [:]
             for counter in mine {
@@ -258,7 +234,7 @@ public struct CampaignStats: Sendable, Hashable, Codable {
                 case "entered": stats.entered += counter.count
                 case "completed", "exited":
                     if counter.metric == "completed" { stats.completed += counter.count } else { stats.exited += counter.count }
-                    outcomes[counter.metric + "\u{0}" + counter.detail, default: 0] += counter.count
+                    outcomes[Way(status: counter.metric, reason: counter.detail), default: 0] += counter.count
                 default:
                     guard !counter.stepID.isEmpty else { continue }
                     steps[counter.stepID, default: StepResult(step: counter.stepID, channel: counter.channel, variant: nil)].add(counter.metric, counter.count)
@@ -300,10 +276,9 @@ public struct CampaignStats: Sendable, Hashable, Codable {
                 days[counter.day] = day
             }
             stats.days = days.values.sorted { $0.day < $1.day }
-            stats.outcomes = outcomes.map { key, count in
-                let parts = key.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-                return Outcome(status: parts[0], reason: parts[1], count: count, rate: StepResult.share(count, of: stats.entered),
-                               isGoal: goals.contains(parts[1]))
+            stats.outcomes = outcomes.map { way, count in
+                Outcome(status: way.status, reason: way.reason, count: count, rate: StepResult.share(count, of: stats.entered),
+                        isGoal: goals.contains(way.reason))
             }.sorted { ($0.count, $1.reason) > ($1.count, $0.reason) }
             return stats
         }

@@ -32,8 +32,10 @@ public struct Worker: Service {
         try await withGracefulShutdownHandler {
             // Scheduling and sending run side by side: a send waiting on a slow receiver never
             // holds up due steps, and a long scheduling batch never idles the channels.
+            let behind = SendingBehind()
+            // Looked at once before the first pass, so a worker starting on a backlog yields from its first batch.
+            await lookAtSending(behind)
             try await withThrowingTaskGroup(of: Void.self) { group in
-                let behind = SendingBehind()
                 group.addTask { await watchSending(behind, stopping: { stopping.isSet }) }
                 group.addTask { await schedule(stopping: { stopping.isSet }, behind: behind) }
                 group.addTask { try await send(stopping: { stopping.isSet }) }
@@ -55,10 +57,14 @@ public struct Worker: Service {
     /// from the sends for as long as it has leads (2,300 scheduled to 300 sent a second).
     private func watchSending(_ behind: SendingBehind, stopping: @escaping @Sendable () -> Bool) async {
         while !stopping() {
-            let oldest = try? await engine.store.oldestDueMessage(at: now())
-            behind.set(oldest.flatMap { $0 }.map { now().timeIntervalSince($0) > Self.sendingLag } ?? false)
             await sleep(min(pollInterval, .milliseconds(500)), unless: stopping)
+            await lookAtSending(behind)
         }
+    }
+
+    private func lookAtSending(_ behind: SendingBehind) async {
+        let oldest = try? await engine.store.oldestDueMessage(at: now())
+        behind.set(oldest.flatMap { $0 }.map { now().timeIntervalSince($0) > Self.sendingLag } ?? false)
     }
 
     private func schedule(stopping: @escaping @Sendable () -> Bool, behind: SendingBehind) async {
