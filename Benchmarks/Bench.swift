@@ -15,7 +15,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nurture-bench",
         subcommands: [
-            SQLiteCeiling.self, Scheduler.self, MakeCSV.self, Import.self, Sink.self, Dispatch.self, Transport.self, ScoreIngest.self, ScoreRanking.self,
+            SQLiteCeiling.self, ImportCeiling.self, Scheduler.self, MakeCSV.self, Import.self, Sink.self, Dispatch.self, Transport.self, ScoreIngest.self, ScoreRanking.self,
             WaitSent.self, Backlog.self, StatsRead.self,
         ])
 }
@@ -75,6 +75,59 @@ struct SQLiteCeiling: AsyncParsableCommand {
             }
         }
         report("sqlite-ceiling", [("rows", "\(rows)"), ("seconds", String(format: "%.2f", seconds)), ("rows_per_s", String(format: "%.0f", Double(rows) / seconds))])
+    }
+}
+
+/// The ceiling for `leads import` on the store's own schema: what SQLite alone needs to write a
+/// new lead as the importer does (the lead with its indexes, its `lead.created` event, its
+/// welcome enrollment and the counters' triggers), from values prepared beforehand, one
+/// transaction per 2,000 rows like the importer. What the import does above this is our code.
+struct ImportCeiling: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "import-ceiling")
+    @Option var rows = 1_000_000
+
+    func run() async throws {
+        let path = scratchDatabase("import-ceiling.sqlite")
+        _ = try SQLiteStore(path: path)
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            try db.execute(sql: "PRAGMA cache_size = -32768")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        let batch = 2_000
+        let now = Date().timeIntervalSince1970
+        let seconds = try await elapsed {
+            for start in stride(from: 0, to: rows, by: batch) {
+                let ids = (start..<min(start + batch, rows)).map { n in (n, "ld_1a2355af" + String(format: "%019llx", 0x0100_0000_0000_0000 + UInt64(n))) }
+                try await pool.write { db in
+                    let lead = try db.cachedStatement(sql: """
+                        INSERT INTO lead (email, phone, first_name, last_name, company, job_title, industry, company_size, country,
+                            timezone, source, stage, score, tags, attributes, email_consent, sms_consent, owner,
+                            score_fixed, score_gains, score_losses, score_rank, scored_at, last_activity_at, score_version, score_thresholds,
+                            updated_at, created_at, id)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
+                    let event = try db.cachedStatement(sql: "INSERT INTO event (lead_id, type, at, properties, client_id) VALUES (?, ?, ?, '{}', NULL)")
+                    let enrollment = try db.cachedStatement(sql: """
+                        INSERT INTO enrollment (lead_id, campaign_id, sequence, status, step_id, phase, wake_at, enrolled_at, ended_at,
+                            end_reason, variants, trigger, messages_produced)
+                        VALUES (?, 'welcome', 1, 'active', 'welcome-1', 'ready', ?, ?, NULL, NULL, '{}', '{}', 0)
+                        """)
+                    for (n, id) in ids {
+                        try lead.execute(arguments: [
+                            "lead\(n)@example\(n % 997).com", "+4477009\(String(format: "%05d", n % 100_000))", "First\(n)", "Last\(n)",
+                            "Company \(n % 5_000), Ltd", "Head of Marketing", "SaaS", 10 + n % 5_000, "GB", "Europe/London", "website", 0, 25.0,
+                            "[]", #"{"plan":"trial"}"#, true, n % 4 == 0, nil, 25.0, 0.0, 0.0, nil, now, now, "2026-11-b", "[]", now, now, id,
+                        ])
+                        try event.execute(arguments: [id, "lead.created", now])
+                        try enrollment.execute(arguments: [id, now, now])
+                    }
+                }
+            }
+        }
+        report("import-ceiling", [("rows", "\(rows)"), ("seconds", String(format: "%.2f", seconds)), ("rows_per_s", String(format: "%.0f", Double(rows) / seconds))])
     }
 }
 

@@ -119,6 +119,7 @@ extension SQLiteStore {
                     score_fixed, score_gains, score_losses, score_rank, scored_at, last_activity_at, score_version, score_thresholds,
                     updated_at, created_at, id)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (email) DO NOTHING
                 """).execute(arguments: values + [now.timeIntervalSince1970, lead.id])
         } else {
             try db.cachedStatement(sql: """
@@ -172,12 +173,9 @@ extension SQLiteStore {
         let lead = change.lead
         switch change.base {
         case .new:
-            if let email = lead.email,
-               try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM lead WHERE email = ?"), arguments: [email.lowercased()]) == true
-            {
-                return .conflict
-            }
+            // The insert itself claims the email: taken meanwhile, nothing is written.
             try save(lead, scoring: change.scoring, db, now: now, insert: true)
+            guard db.changesCount == 1 else { return .conflict }
         case .version(let version):
             try db.cachedStatement(sql: "UPDATE lead SET version = version + 1 WHERE id = ? AND version = ?").execute(arguments: [lead.id, version])
             guard db.changesCount == 1 else { return .conflict }

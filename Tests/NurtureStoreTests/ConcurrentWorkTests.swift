@@ -68,20 +68,25 @@ struct ConcurrentWorkTests {
     }
 }
 
-/// A store that runs a hook just before the first commit of due work under a lease, and counts
-/// the conflicts commits report; everything else goes straight through.
+/// A store that runs a hook just before the first commit of due work under a lease, can hold
+/// back the commits holding a given change, and counts the conflicts commits report;
+/// everything else goes straight through.
 final class InterleavingStore: LeadStore {
     let inner: any LeadStore
     private let state = Mutex<(hook: (@Sendable () async throws -> Void)?, conflicts: Int)>((nil, 0))
+    private let slow = Mutex<(matching: (@Sendable (LeadChange) -> Bool)?, delay: Duration)>((nil, .zero))
 
     init(_ inner: any LeadStore) { self.inner = inner }
 
     func beforeFirstLeasedCommit(_ hook: @escaping @Sendable () async throws -> Void) { state.withLock { $0.hook = hook } }
+    func delayCommits(holding matching: @escaping @Sendable (LeadChange) -> Bool, by delay: Duration) { slow.withLock { $0 = (matching, delay) } }
     var conflicts: Int { state.withLock { $0.conflicts } }
 
     func commit(_ changes: [LeadChange], rotationAdvance: Int, now: Date) async throws -> [CommitOutcome] {
         let leased = changes.contains { if case .leased = $0.base { true } else { false } }
         if leased, let hook = state.withLock({ state in defer { state.hook = nil }; return state.hook }) { try await hook() }
+        let (matching, delay) = slow.withLock { $0 }
+        if let matching, changes.contains(where: matching) { try await Task.sleep(for: delay) }
         let outcomes = try await inner.commit(changes, rotationAdvance: rotationAdvance, now: now)
         state.withLock { $0.conflicts += outcomes.count { $0 == .conflict } }
         return outcomes

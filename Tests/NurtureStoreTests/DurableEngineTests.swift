@@ -93,6 +93,22 @@ struct ImportTests {
         #expect(counts.activeEnrollments == 3)
     }
 
+    /// Batches overlap (one commits while the next is worked out), so a person's rows in
+    /// consecutive batches must still apply in file order, however long the earlier batch's
+    /// commit takes: the last row wins and the person is made once.
+    @Test func rowsOfOnePersonInConsecutiveBatchesApplyInFileOrder() async throws {
+        let fixture = try Fixture()
+        let store = InterleavingStore(fixture.store)
+        store.delayCommits(holding: { $0.lead.company == "Round 1" }, by: .milliseconds(300))
+        var importer = LeadImporter(engine: Engine(store: store, processor: fixture.engine.processor))
+        importer.batchSize = 2
+        let csv = "email,company\na@example.com,A\nb@example.com,B\nana@example.com,Round 1\nc@example.com,C\nana@example.com,Round 2\nd@example.com,D\n"
+        let report = try await importer.run(path: try fixture.write("rounds.csv", csv), source: nil, defaultCountry: nil, rejectsPath: nil, now: t0)
+        #expect((report.imported, report.updated, report.unchanged) == (5, 1, 0))
+        #expect(try await fixture.store.lead(email: "ana@example.com")?.company == "Round 2")
+        #expect(try await fixture.store.counts().leads == 5)
+    }
+
     @Test func anEmptyFileOrAHeaderWithoutEmailIsAClearError() async throws {
         let fixture = try Fixture()
         await #expect(throws: LeadRowParser.HeaderProblem.self) {

@@ -35,7 +35,7 @@ public struct LeadImporter: Sendable {
     }
 
     public let engine: Engine
-    public var batchSize = 2_000
+    public var batchSize = 1_000
 
     public init(engine: Engine) {
         self.engine = engine
@@ -59,25 +59,28 @@ public struct LeadImporter: Sendable {
         var report = Report()
         var batch: [LeadPatch] = []
         batch.reserveCapacity(batchSize)
-        // The previous batch is written while the next one is parsed, so both cores work.
-        var writing: Task<[UpsertOutcome], any Error>?
-        func collect() async throws {
-            guard let task = writing else { return }
-            writing = nil
-            for outcome in try await task.value {
-                switch outcome {
-                case .imported: report.imported += 1
-                case .updated: report.updated += 1
-                case .unchanged: report.unchanged += 1
+        // While one batch commits, the next is worked out and a third is parsed, so both cores
+        // work; each batch commits only after the one before it, so the file's order holds.
+        var writing: [Task<[UpsertOutcome], any Error>] = []
+        func collect(leaving inFlight: Int) async throws {
+            while writing.count > inFlight {
+                for outcome in try await writing.removeFirst().value {
+                    switch outcome {
+                    case .imported: report.imported += 1
+                    case .updated: report.updated += 1
+                    case .unchanged: report.unchanged += 1
+                    }
                 }
+                progress(report.rows)
             }
-            progress(report.rows)
         }
         func flush() async throws {
-            try await collect()
+            try await collect(leaving: 1)
             guard !batch.isEmpty else { return }
             let patches = batch, engine = self.engine
-            writing = Task { try await engine.upsert(patches, now: now) }
+            var waiting: (@Sendable () async throws -> Void)?
+            if let earlier = writing.last { waiting = { _ = try await earlier.value } }
+            writing.append(Task { [waiting] in try await engine.upsert(patches, now: now, committingAfter: waiting) })
             batch.removeAll(keepingCapacity: true)
         }
         var stoppedAt: CSVReader.UnclosedQuote?
@@ -103,10 +106,11 @@ public struct LeadImporter: Sendable {
                 }
             }
             try await flush()
-            try await collect()
+            try await collect(leaving: 0)
         } catch {
-            // Never leave a write running behind a failure.
-            _ = try? await writing?.value
+            // Never leave a write running behind a failure (a later batch waits for the failed
+            // one and then refuses to commit).
+            for task in writing { _ = try? await task.value }
             throw error
         }
         if let stoppedAt {

@@ -26,13 +26,21 @@ public struct Engine: Sendable {
 
     /// Upserts leads; each new one records `lead.created` and enters the campaigns that start
     /// on it (whose first steps the worker then runs); a changed one fires goals and entries.
-    public func upsert(_ patches: [LeadPatch], now: Date) async throws -> [UpsertOutcome] {
-        try await upsertLeads(patches, now: now).map(\.outcome)
+    /// `committingAfter` is awaited before the first commit: an import works out batch N+1
+    /// while batch N commits, and still commits them in file order.
+    public func upsert(
+        _ patches: [LeadPatch], now: Date, committingAfter earlier: (@Sendable () async throws -> Void)? = nil
+    ) async throws -> [UpsertOutcome] {
+        try await upsertLeads(patches, now: now, committingAfter: earlier).map(\.outcome)
     }
 
     /// The same, with the id of each lead (new or found), for callers that answer with them.
-    /// Patches for one email apply in order to one lead.
-    public func upsertLeads(_ patches: [LeadPatch], now: Date) async throws -> [UpsertResult] {
+    /// Patches for one email apply in order to one lead; a lead another batch created after
+    /// this one looked is a conflict, worked out again as an update.
+    public func upsertLeads(
+        _ patches: [LeadPatch], now: Date, committingAfter earlier: (@Sendable () async throws -> Void)? = nil
+    ) async throws -> [UpsertResult] {
+        var earlier = earlier
         let now = Self.asStored(now)
         var results = [UpsertResult?](repeating: nil, count: patches.count)
         var byEmail: [String: [Int]] = [:]
@@ -75,6 +83,10 @@ public struct Engine: Sendable {
                 return (email, changed ? unit : nil, outcomes)
             }
             let committing = worked.filter { $0.1 != nil }
+            if let waiting = earlier {
+                try await waiting()
+                earlier = nil
+            }
             let outcomes = try await store.commit(committing.map { $0.1!.change }, rotationAdvance: rotation.taken, now: now)
             var redo: Set<String> = []
             for ((email, _, _), outcome) in zip(committing, outcomes) where outcome != .committed { redo.insert(email) }
