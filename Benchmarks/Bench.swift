@@ -203,13 +203,16 @@ struct MakeCSV: AsyncParsableCommand {
 
 struct Import: AsyncParsableCommand {
     @Option var file = "bench-leads.csv"
+    @Option(help: "Rows per transaction (the importer's default when left out).") var batchSize: Int?
 
     func run() async throws {
         let store = try SQLiteStore(path: scratchDatabase("import.sqlite"))
         let engine = try engine(store: store)
         var result: LeadImporter.Report?
         let seconds = try await elapsed {
-            result = try await LeadImporter(engine: engine).run(path: file, source: nil, defaultCountry: "GB", rejectsPath: nil, now: Date())
+            var importer = LeadImporter(engine: engine)
+            if let batchSize { importer.batchSize = batchSize }
+            result = try await importer.run(path: file, source: nil, defaultCountry: "GB", rejectsPath: nil, now: Date())
         }
         guard let result else { return }
         report("import", [

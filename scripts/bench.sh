@@ -29,7 +29,9 @@ echo "== ceiling: raw batched SQLite inserts with GRDB"
 "$bench" sqlite-ceiling --rows "${CEILING_ROWS:-1000000}"
 echo "== scheduling alone: due step -> rendered outbox row (preview channel)"
 "$bench" scheduler --leads "${SCHEDULER_LEADS:-100000}"
-echo "== import of a CSV, every row new (peak RSS of the importing process)"
+echo "== import of a CSV, every row new (peak RSS of the importing process), beside the same rows written alone"
+"$bench" import-ceiling --rows "${IMPORT_ROWS:-1000000}"
+rm -f /tmp/nurture-bench-*/import-ceiling.sqlite*
 "$bench" make-csv --rows "${IMPORT_ROWS:-1000000}" --output "$work/leads.csv"
 "$bench" import --file "$work/leads.csv"
 rm -f "$work/leads.csv" /tmp/nurture-bench-*/import.sqlite*

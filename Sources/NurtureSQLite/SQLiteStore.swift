@@ -52,20 +52,24 @@ public final class SQLiteStore: LeadStore, Sendable {
     public func snapshots(_ keys: [LeadKey], window: HistoryWindow) async throws -> [LeadKey: LeadSnapshot] {
         try await read { db in
             var found: [LeadKey: LeadSnapshot] = [:]
-            // An import asks for thousands of emails that are mostly not there yet: one query
-            // per few hundred tells which are, instead of a lookup that finds nothing for each.
-            var emailsHeld: Set<String> = []
+            // A batch (an import, a request of events) asks for many emails at once: one query
+            // per few hundred reads the rows of those that exist, instead of one lookup each.
+            var rowsByEmail: [String: Row] = [:]
             let emails = keys.compactMap { key -> String? in if case .email(let email) = key { email.lowercased() } else { nil } }
             if emails.count > 1 {
                 try TextWithNUL.refuse(emails.map { ("lead", $0) })
-                for chunk in stride(from: 0, to: emails.count, by: 500).map({ emails[$0..<min($0 + 500, emails.count)] }) {
+                for start in stride(from: 0, to: emails.count, by: 500) {
+                    let chunk = Array(emails[start..<min(start + 500, emails.count)])
                     let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                    emailsHeld.formUnion(try String.fetchAll(db, sql: "SELECT lower(email) FROM lead WHERE email IN (\(marks))", arguments: StatementArguments(Array(chunk))))
+                    for row in try Row.fetchAll(db, sql: "SELECT * FROM lead WHERE email IN (\(marks))", arguments: StatementArguments(chunk)) {
+                        if let email: String = row["email"] { rowsByEmail[email.lowercased()] = row }
+                    }
                 }
             }
             for key in keys {
-                if emails.count > 1, case .email(let email) = key, !emailsHeld.contains(email.lowercased()) { continue }
-                guard let row = try Self.leadRow(db, key) else { continue }
+                let row: Row?
+                if emails.count > 1, case .email(let email) = key { row = rowsByEmail[email.lowercased()] } else { row = try Self.leadRow(db, key) }
+                guard let row else { continue }
                 found[key] = try Self.snapshot(db, row: row, window: window)
             }
             return found

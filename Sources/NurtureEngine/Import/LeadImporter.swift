@@ -35,7 +35,10 @@ public struct LeadImporter: Sendable {
     }
 
     public let engine: Engine
-    public var batchSize = 1_000
+    /// Rows per transaction. Two batches are in flight at once and each lead's unit of work is
+    /// large, so this sets the peak memory: a million-row import peaked at 134 MB with 250, 147 MB
+    /// with 400 and 218 MB with 2,000, while the rate moved within the machine's noise (14–15k rows/s).
+    public var batchSize = 250
 
     public init(engine: Engine) {
         self.engine = engine
