@@ -56,7 +56,8 @@ public final class SQLiteStore: LeadStore, Sendable {
             // per few hundred reads the rows of those that exist, instead of one lookup each.
             var rowsByEmail: [String: Row] = [:]
             let emails = keys.compactMap { key -> String? in if case .email(let email) = key { email.lowercased() } else { nil } }
-            if emails.count > 1 {
+            let batched = emails.count > 1
+            if batched {
                 try TextWithNUL.refuse(emails.map { ("lead", $0) })
                 for start in stride(from: 0, to: emails.count, by: 500) {
                     let chunk = Array(emails[start..<min(start + 500, emails.count)])
@@ -68,7 +69,7 @@ public final class SQLiteStore: LeadStore, Sendable {
             }
             for key in keys {
                 let row: Row?
-                if emails.count > 1, case .email(let email) = key { row = rowsByEmail[email.lowercased()] } else { row = try Self.leadRow(db, key) }
+                if batched, case .email(let email) = key { row = rowsByEmail[email.lowercased()] } else { row = try Self.leadRow(db, key) }
                 guard let row else { continue }
                 found[key] = try Self.snapshot(db, row: row, window: window)
             }
