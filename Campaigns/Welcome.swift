@@ -14,7 +14,9 @@ let welcome = Campaign("welcome", kind: .welcome, name: "Welcome series", window
         Email("welcome-2-resend")                          // same promise, a plainer subject line
     }
     Wait(.days(3))
-    Email("welcome-3-value", variants: ["A": 50, "B": 50]) // A: the benchmark report, B: the 5-minute tour
+    // A: the benchmark report, B: the 5-minute tour. The engine keeps whichever gets more
+    // clicks once each has gone to 200 leads and the difference holds at 95%.
+    Email("welcome-3-value", variants: ["A": 50, "B": 50], winner: .auto(metric: .clicked, confidence: 0.95, minimumPerVariant: 200))
     WaitFor("resource.downloaded", timeout: .days(4)) {
         AdjustScore(10, reason: "downloaded a resource from the welcome series")
     } onTimeout: {

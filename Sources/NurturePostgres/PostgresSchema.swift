@@ -230,6 +230,32 @@ enum PostgresSchema {
             CREATE TRIGGER mark_message_engaged AFTER INSERT ON event FOR EACH ROW
                 WHEN (NEW.type IN ('email.opened', 'email.clicked')) EXECUTE FUNCTION mark_message_engaged();
             """),
+        (3, "campaign controls: pauses, experiment decisions, journal", """
+            CREATE TABLE campaign_pause (
+                campaign_id text PRIMARY KEY,
+                at double precision NOT NULL,
+                reason text NOT NULL,
+                paused_by text NOT NULL,
+                notice_sent_at double precision
+            );
+            CREATE TABLE experiment_decision (
+                campaign_id text NOT NULL,
+                step_id text NOT NULL,
+                variant text NOT NULL,
+                at double precision NOT NULL,
+                decided_by text NOT NULL,
+                figures text NOT NULL DEFAULT '{}',
+                PRIMARY KEY (campaign_id, step_id)
+            );
+            CREATE TABLE campaign_journal (
+                seq bigserial PRIMARY KEY,
+                campaign_id text NOT NULL,
+                type text NOT NULL,
+                at double precision NOT NULL,
+                properties text NOT NULL DEFAULT '{}'
+            );
+            CREATE INDEX campaign_journal_campaign ON campaign_journal (campaign_id, seq);
+            """),
     ]
 
     /// The counters from the rows as they stand (see the SQLite store's `recountSQL`), each

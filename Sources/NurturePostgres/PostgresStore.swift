@@ -424,9 +424,20 @@ public final class PostgresStore: LeadStore, Sendable {
             let counted = candidates.filter { $0.message.campaignID != OutboxMessage.systemCampaign && !$0.message.isTransactional }
             var sends = try await Self.sendsThatCount(leadIDs: Array(Set(counted.map(\.message.leadID))), excluding: candidates.map(\.message.id),
                                                       since: sendsSince, now: now, connection, logger)
+            // Read in the claim's transaction: a pause committed before it holds every message it takes.
+            let paused = candidates.isEmpty ? [] : Set(try await connection.all("SELECT campaign_id FROM campaign_pause", logger)
+                .map { try $0["campaign_id"].decode(String.self) })
             var claimed: [OutboxMessage] = []
             for candidate in candidates {
                 var message = candidate.message
+                if paused.contains(message.campaignID) {
+                    // Queued before the pause reached the work that produced it: parked with the rest.
+                    try await connection.query("""
+                        UPDATE outbox_message SET status = 'pending', next_attempt_at = \(CampaignPause.parked(message.nextAttemptAt).timeIntervalSince1970),
+                            lease_owner = NULL, lease_until = NULL WHERE id = \(message.id)
+                        """, logger: logger)
+                    continue
+                }
                 let key = SendKey(leadID: message.leadID, channel: message.channel)
                 let isCounted = message.campaignID != OutboxMessage.systemCampaign && !message.isTransactional
                 switch decide(ClaimCandidate(message: message, timeZone: candidate.timeZone, suppression: candidate.suppression,

@@ -168,8 +168,40 @@ extension SQLiteStore {
             for select in recountSQL { try db.execute(sql: count(select)) }
             try db.execute(sql: counterTriggers)
         }
+        migrator.registerMigration("v6 campaign controls: pauses, experiment decisions, journal") { db in
+            try db.execute(sql: campaignControlTables)
+        }
         return migrator
     }
+
+    /// Shared with the PostgreSQL schema but for the types: one row per paused campaign and per
+    /// decided split, and the journal of what happened to campaigns.
+    static let campaignControlTables = """
+        CREATE TABLE campaign_pause (
+            campaign_id TEXT PRIMARY KEY NOT NULL,
+            at REAL NOT NULL,
+            reason TEXT NOT NULL,
+            paused_by TEXT NOT NULL,
+            notice_sent_at REAL
+        );
+        CREATE TABLE experiment_decision (
+            campaign_id TEXT NOT NULL,
+            step_id TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            at REAL NOT NULL,
+            decided_by TEXT NOT NULL,
+            figures TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (campaign_id, step_id)
+        );
+        CREATE TABLE campaign_journal (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            campaign_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            at REAL NOT NULL,
+            properties TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX campaign_journal_campaign ON campaign_journal(campaign_id, seq);
+        """
 
     /// One counter row per (campaign, step, variant, channel, metric, detail, UTC day).
     static func count(_ select: String) -> String {

@@ -217,9 +217,17 @@ public final class SQLiteStore: LeadStore, Sendable {
                 channelFilter = " AND channel IN (" + names.indices.map { ":channel\($0)" }.joined(separator: ", ") + ")"
             }
             let rows = try Row.fetchAll(db, sql: Self.claimSQL(channelFilter: channelFilter), arguments: StatementArguments(arguments))
+            let paused = rows.isEmpty ? [] : try Self.pausedCampaigns(db)
             var claimed: [OutboxMessage] = []
             for row in rows {
                 var message = Self.message(row)
+                if paused.contains(message.campaignID) {
+                    // Queued before the pause reached the work that produced it: parked with the rest.
+                    try db.cachedStatement(sql: """
+                        UPDATE outbox_message SET status = 'pending', next_attempt_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?
+                        """).execute(arguments: [CampaignPause.parked(message.nextAttemptAt).timeIntervalSince1970, message.id])
+                    continue
+                }
                 let reason = try String.fetchOne(db.cachedStatement(sql: "SELECT reason FROM suppression WHERE address = ? AND channel = ?"),
                                                  arguments: [message.address, message.channel.rawValue])
                 let counted = message.campaignID != OutboxMessage.systemCampaign && !message.isTransactional

@@ -314,6 +314,16 @@ enum OpenAPIDocument {
                           versus: {type: array, items: {type: object, properties: {variant: {type: string}, baseline: {type: string}, significant: {type: boolean}, comparison: {type: object, properties: {difference: {type: number}, low: {type: number}, high: {type: number}, p_value: {type: number}}}}}}
                           sample_ratio_p_value: {type: [number, "null"]}
                           sample_ratio_mismatch: {type: boolean}
+                          winner_rule: {type: string}
+                          decision: {type: [object, "null"], properties: {variant: {type: string}, at: {type: string, format: date-time}, by: {type: string}}}
+                    paused:
+                      type: [object, "null"]
+                      description: Why and since when nothing is sent from the campaign, while it is paused
+                      properties: {at: {type: string, format: date-time}, reason: {type: string}, by: {type: string}}
+                ControlAnswer:
+                  type: object
+                  required: [campaign, paused, changed]
+                  properties: {campaign: {type: string}, paused: {type: boolean}, changed: {type: boolean}}
                 InboundAnswer:
                   type: object
                   required: [replayed, results]
@@ -490,6 +500,50 @@ enum OpenAPIDocument {
                     "400": {$ref: "#/components/responses/BadRequest"}
                     "401": {$ref: "#/components/responses/Unauthorized"}
                     "404": {$ref: "#/components/responses/NotFound"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/campaigns/{campaign}/pause:
+                post:
+                  summary: Stop sending from a campaign; its leads keep their place until it is resumed
+                  security: [{apiKey: []}]
+                  parameters:
+                    - {name: campaign, in: path, required: true, schema: {type: string, minLength: 1}}
+                  requestBody:
+                    content: {application/json: {schema: {type: object, properties: {reason: {type: string, pattern: '^[^\x00-\x1F\x7F]*$'}}}}}
+                  responses:
+                    "200": {description: Paused (changed is false when it already was), content: {application/json: {schema: {$ref: "#/components/schemas/ControlAnswer"}}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "404": {$ref: "#/components/responses/NotFound"}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/campaigns/{campaign}/resume:
+                post:
+                  summary: Send from a paused campaign again; what waited is due at once
+                  security: [{apiKey: []}]
+                  parameters:
+                    - {name: campaign, in: path, required: true, schema: {type: string, minLength: 1}}
+                  responses:
+                    "200": {description: Resumed (changed is false when it was not paused), content: {application/json: {schema: {$ref: "#/components/schemas/ControlAnswer"}}}}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "404": {$ref: "#/components/responses/NotFound"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/campaigns/{campaign}/experiments/{step}/decide:
+                post:
+                  summary: Settle an A/B split on one variant by hand; leads reaching the step from then on get only it
+                  security: [{apiKey: []}]
+                  parameters:
+                    - {name: campaign, in: path, required: true, schema: {type: string, minLength: 1}}
+                    - {name: step, in: path, required: true, schema: {type: string, minLength: 1}}
+                  requestBody:
+                    required: true
+                    content: {application/json: {schema: {type: object, required: [variant], properties: {variant: {type: string}}}}}
+                  responses:
+                    "200": {description: Decided, content: {application/json: {schema: {type: object, required: [campaign, step, variant], properties: {campaign: {type: string}, step: {type: string}, variant: {type: string}}}}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "404": {$ref: "#/components/responses/NotFound"}
+                    "409": {description: The split was decided before; a decision stands, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                    "413": {$ref: "#/components/responses/TooLarge"}
                     "503": {$ref: "#/components/responses/Busy"}
               /v1/inbound/email:
                 post:

@@ -9,6 +9,56 @@ extension NurtureServer {
             guard engine.playbook.campaign(id) != nil else { throw APIError.notFound("no campaign '\(id)' in this playbook") }
             return try await stats(request, campaign: id)
         }
+        api.post("campaigns/:campaign/pause") { request, context in try await pause(request, context) }
+        api.post("campaigns/:campaign/resume") { _, context in
+            let id = try campaignParameter(context)
+            let resumed = try await engine.resume(campaign: id, by: "api", now: now())
+            return try JSONResponse.make(.ok, ControlAnswer(campaign: id, paused: false, changed: resumed))
+        }
+        api.post("campaigns/:campaign/experiments/:step/decide") { request, context in try await decide(request, context) }
+    }
+
+    struct ControlAnswer: Encodable {
+        let campaign: String
+        let paused: Bool
+        /// False when the campaign already was as asked.
+        let changed: Bool
+    }
+
+    func campaignParameter(_ context: BasicRequestContext) throws -> String {
+        let id = context.parameters.get("campaign") ?? ""
+        guard engine.playbook.campaign(id) != nil else { throw APIError.notFound("no campaign '\(id)' in this playbook") }
+        return id
+    }
+
+    /// `{"reason": "…"}`, optional.
+    func pause(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        struct Body: Decodable { let reason: String? }
+        let id = try campaignParameter(context)
+        let buffer = try await JSONBody.collect(request, limit: settings.maxBodyBytes)
+        let reason = buffer.readableBytes == 0 ? nil : try JSONBody.decode(Body.self, from: buffer).reason
+        if let reason, reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw APIError.invalid([.init(path: "$.reason", message: "contains control characters")])
+        }
+        let paused = try await engine.pause(campaign: id, reason: reason ?? "paused by hand", by: "api", now: now())
+        return try JSONResponse.make(.ok, ControlAnswer(campaign: id, paused: true, changed: paused))
+    }
+
+    /// `{"variant": "B"}`: 409 when the split was decided before.
+    func decide(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        struct Body: Decodable { let variant: String }
+        let id = try campaignParameter(context)
+        let step = context.parameters.get("step") ?? ""
+        let body = try JSONBody.decode(Body.self, from: try await JSONBody.collect(request, limit: settings.maxBodyBytes))
+        let decided: Bool
+        do {
+            decided = try await engine.decide(campaign: id, step: step, variant: body.variant, by: "api", now: now())
+        } catch let error as Engine.UnknownControl {
+            throw APIError.notFound(error.description)
+        }
+        guard decided else { throw APIError(.conflict, code: "already_decided", message: "split '\(step)' of '\(id)' was decided before; a decision stands") }
+        struct Decided: Encodable { let campaign: String, step: String, variant: String }
+        return try JSONResponse.make(.ok, Decided(campaign: id, step: step, variant: body.variant))
     }
 
     /// The numbers `nurture stats --format json` prints, for the same filter.

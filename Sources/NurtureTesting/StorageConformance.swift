@@ -90,7 +90,69 @@ public enum StorageConformance {
 
     // MARK: - The checks
 
-    public static let checks: [Check] = leads + dueWork + outbox + reads + settings + counting
+    public static let checks: [Check] = leads + dueWork + outbox + reads + settings + counting + controls
+
+    static let controls: [Check] = [
+        Check(name: "a paused campaign's due work and queued messages wait in place, and come back exactly on resume") { store in
+            let ana = try await insert(store, lead("ana@example.com"), messages: [message("msg_1", leadID: "lead_ana")])
+            let ben = try await insert(store, lead("ben@example.com"), due: false,
+                                       messages: [message("msg_2", leadID: "lead_ben", address: "ben@example.com", campaign: "nurture")])
+            var nurture = Enrollment(leadID: "lead_ben", campaignID: "nurture", firstStep: "a", enrolledAt: t0)
+            nurture.wakeAt = t0
+            try expect(try await commit(store, [change(ben) { $0.enrollments = [nurture] }]), [.committed])
+            let due = try await store.dueLeadIDs(at: t0, limit: 10)
+            try expect(due.sorted(), ["lead_ana", "lead_ben"])
+            try expect(try await store.pauseCampaign(CampaignPause(campaignID: "welcome", at: t0, reason: "checking", by: "cli")), true)
+            try expect(try await store.pauseCampaign(CampaignPause(campaignID: "welcome", at: t0, reason: "again", by: "cli")), false)
+            // Nothing of the paused campaign is due or claimable, however late it gets; the other campaign goes on.
+            let later = t0.addingTimeInterval(30 * 86_400)
+            try expect(try await store.dueLeadIDs(at: later, limit: 10), ["lead_ben"])
+            try expect(try await store.claimMessages(now: later, limit: 10, owner: "w", leaseUntil: later.addingTimeInterval(30)).map(\.id), ["msg_2"])
+            // Work read before the pause cannot commit over it.
+            try expect(try await commit(store, [change(ana) { $0.leadChanged = true }]), [.conflict])
+            let controls = try await store.campaignControls()
+            try expect(controls.pauses["welcome"]?.reason, "checking")
+            try expect(controls.pauses["welcome"]?.noticeSentAt == nil, true)
+            try await store.markPauseNoticeSent(campaignID: "welcome", at: t0)
+            try expect(try await store.campaignControls().pauses["welcome"]?.noticeSentAt != nil, true)
+
+            let parked = try await snapshot(store, .id("lead_ana"))
+            try expect(try await store.resumeCampaign(CampaignJournalEntry(campaignID: "welcome", type: "campaign.resumed", at: later, properties: ["sent": 0])), true)
+            try expect(try await store.resumeCampaign(CampaignJournalEntry(campaignID: "welcome", type: "campaign.resumed", at: later)), false)
+            let resumed = try await snapshot(store, .id("lead_ana"))
+            try expect(resumed.version > parked.version, true)
+            try expect(abs((resumed.enrollments[0].wakeAt ?? .distantFuture).timeIntervalSince(t0)) < 0.001, true)
+            try expect(try await store.claimMessages(now: later, limit: 10, owner: "w", leaseUntil: later.addingTimeInterval(30)).map(\.id), ["msg_1"])
+            let journal = try await store.campaignJournal(campaignID: "welcome", limit: 10)
+            try expect(journal.map(\.type), ["campaign.resumed", "campaign.paused"])
+            try expect(try await store.campaignControls().resumes["welcome"]?.at, later)
+        },
+        Check(name: "a message queued after a pause is parked at its claim, not sent") { store in
+            try await insert(store, lead("ana@example.com"), due: false, messages: [message("msg_1", leadID: "lead_ana")])
+            try expect(try await store.pauseCampaign(CampaignPause(campaignID: "other", at: t0, reason: "x", by: "cli")), true)
+            // The pause of another campaign holds nothing of this one.
+            try expect(try await store.claimMessages(now: t0, limit: 10, owner: "w", leaseUntil: t0.addingTimeInterval(30)).map(\.id), ["msg_1"])
+            try expect(try await store.finish([FinishedAttempt(messageID: "msg_1", attempt: 1, result: .sent)], owner: "w", now: t0), [true])
+            // A message written by work that read before the pause (parking did not see it) is parked at its claim.
+            try expect(try await store.pauseCampaign(CampaignPause(campaignID: "welcome", at: t0, reason: "x", by: "cli")), true)
+            let fresh = try await snapshot(store, .id("lead_ana"))
+            try expect(try await commit(store, [change(fresh) { $0.messages = [message("msg_2", leadID: "lead_ana")] }]), [.committed])
+            try expect(try await store.claimMessages(now: t0, limit: 10, owner: "w", leaseUntil: t0.addingTimeInterval(30)).map(\.id), [])
+            try expect(try await store.message(id: "msg_2")?.status, .pending)
+            try expect(try await store.resumeCampaign(CampaignJournalEntry(campaignID: "welcome", type: "campaign.resumed", at: t0)), true)
+            try expect(try await store.claimMessages(now: t0, limit: 10, owner: "w", leaseUntil: t0.addingTimeInterval(30)).map(\.id), ["msg_2"])
+        },
+        Check(name: "a split's first decision stands and is journalled") { store in
+            let first = ExperimentDecision(campaignID: "welcome", stepID: "welcome-3", variant: "B", at: t0, by: "auto", figures: ["B.sent": 400])
+            try expect(try await store.decideExperiment(first), true)
+            try expect(try await store.decideExperiment(ExperimentDecision(campaignID: "welcome", stepID: "welcome-3", variant: "A", at: t0, by: "cli")), false)
+            try expect(try await store.campaignControls().decisions["welcome"]?["welcome-3"], first)
+            let journal = try await store.campaignJournal(campaignID: nil, limit: 10)
+            try expect(journal.map(\.type), ["experiment.decided"])
+            try expect(journal[0].properties["variant"], "B")
+            try expect(journal[0].properties["B.sent"], 400)
+        },
+    ]
 
     static let counting: [Check] = [
         Check(name: "every fact is counted once, in its transaction, and the counters equal a recount") { store in

@@ -57,6 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
             var worker = Worker(engine: server.engine, dispatcher: dispatcher)
             worker.pollInterval = .milliseconds(pollMilliseconds)
             worker.heartbeat = heartbeat
+            worker.autoPause = live.configuration.autoPause
             services.append(.init(service: worker))
         }
         services.append(.init(service: application))

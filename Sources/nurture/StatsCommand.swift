@@ -25,7 +25,8 @@ struct StatsCommand: AsyncParsableCommand {
         if let campaign { _ = try runtime.playbookOptions.campaign(campaign) }
         let filter = CounterFilter(campaignID: campaign, since: since, until: until)
         let store = try await runtime.openStore()
-        let stats = CampaignStats.build(runtime.playbookOptions.playbook, counters: try await store.campaignCounters(filter), filter: filter)
+        let stats = CampaignStats.build(runtime.playbookOptions.playbook, counters: try await store.campaignCounters(filter), filter: filter,
+                                        controls: try await store.campaignControls())
         switch format {
         case .json:
             let data = try LeadViews.encoder(pretty: true).encode(["campaigns": stats])
@@ -39,6 +40,9 @@ struct StatsCommand: AsyncParsableCommand {
 
     static func table(_ stats: CampaignStats) -> String {
         var lines = ["\(stats.name) (\(stats.campaign))" + period(stats)]
+        if let pause = stats.paused {
+            lines.append("  PAUSED since \(ISO8601DateFormatter().string(from: pause.at)) (\(pause.by)): \(pause.reason)")
+        }
         lines.append("  entered \(number(stats.entered)) · active \(number(stats.active)) · completed \(number(stats.completed)) · exited \(number(stats.exited))")
         guard stats.entered > 0 || !stats.steps.isEmpty else {
             lines.append("  no leads have entered yet")
@@ -72,6 +76,11 @@ struct StatsCommand: AsyncParsableCommand {
                 let c = versus.comparison
                 let verdict = versus.significant ? (c.difference > 0 ? "\(versus.variant) is ahead" : "\(versus.baseline) is ahead") : "no difference shown yet"
                 lines.append("    \(versus.variant) − \(versus.baseline): \(points(c.difference)) [\(points(c.low)) to \(points(c.high))], p \(String(format: "%.3f", c.pValue)): \(verdict)")
+            }
+            if let decision = experiment.decision {
+                lines.append("    decided: \(decision.variant) (\(decision.by), \(ISO8601DateFormatter().string(from: decision.at))); leads reaching the step now get only \(decision.variant)")
+            } else {
+                lines.append("    winner: \(experiment.winnerRule)")
             }
             if experiment.sampleRatioMismatch {
                 lines.append("    sample ratio mismatch (p \(String(format: "%.1e", experiment.sampleRatioPValue ?? 0))): the arms' sizes do not match the weights; trust no verdict")

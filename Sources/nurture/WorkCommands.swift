@@ -27,6 +27,10 @@ struct RunDue: AsyncParsableCommand {
         }
         print("advanced \(steps.leads) lead\(steps.leads == 1 ? "" : "s"), queued \(steps.messages) message\(steps.messages == 1 ? "" : "s"); "
             + "sent \(sends.sent), will retry \(sends.retried), dead \(sends.dead)")
+        let watched = try await live.engine.watchResults(policy: live.configuration.autoPause, now: instant)
+        for pause in watched.paused { print("paused campaign \(pause.campaignID): \(pause.reason)") }
+        for decision in watched.decided { print("decided \(decision.campaignID) \(decision.stepID): variant \(decision.variant) wins") }
+        if let alerts = dispatcher.channels[.sales] { _ = try await live.engine.deliverPauseNotices(via: alerts, now: Date()) }
     }
 }
 
@@ -46,6 +50,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let live = try await runtime.makeRuntime()
         var worker = Worker(engine: live.engine, dispatcher: live.dispatcher())
         worker.pollInterval = .milliseconds(pollMilliseconds)
+        worker.autoPause = live.configuration.autoPause
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: worker)], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "nurture")))
         try await group.run()

@@ -231,6 +231,50 @@ struct ServeTests {
         #expect(refused.status != 0 && refused.stderr.contains("--since '2026-13-01'"), "\(refused.stderr)")
     }
 
+    /// Paused over the API, a campaign sends nothing while leads keep entering; the command line
+    /// shows why and resumes it, and what waited is sent at once. Splits are decided once.
+    @Test func aCampaignPausedOverHTTPHoldsItsSendsUntilTheCommandLineResumesIt() async throws {
+        let sink = try await WebhookSink.start()
+        defer { Task { await sink.stop() } }
+        let (server, directory) = try await startSendingTo(sink)
+        let database = directory.appendingPathComponent("nurture.sqlite").path
+        #expect(try await server.request(.POST, "/v1/campaigns/welcome/pause", json: #"{"reason": "checking the copy"}"#, key: nil).status == 401)
+        #expect(try await server.request(.POST, "/v1/campaigns/nope/pause", json: "{}").status == 404)
+        #expect(try await server.request(.POST, "/v1/campaigns/welcome/pause", json: #"{"reason": "bad\u0007"}"#).status == 400)
+        let paused = try await server.request(.POST, "/v1/campaigns/welcome/pause", json: #"{"reason": "checking the copy"}"#)
+        #expect(paused.status == 200)
+        #expect(server.json(paused.body)["changed"] as? Bool == true)
+        #expect(try await server.request(.POST, "/v1/leads", json: #"{"email": "ana@fernhill.example", "timezone": "Europe/Lisbon"}"#).status == 200)
+        // The worker polls every 50 ms: two seconds is forty looks at a due lead it must not send to.
+        try await Task.sleep(for: .seconds(2))
+        #expect(sink.accepted.isEmpty)
+        let stats = try await NurtureBinary.run(["stats", "--campaign", "welcome", "--database", database])
+        #expect(stats.stdout.contains("PAUSED since") && stats.stdout.contains("(api): checking the copy"), "\(stats.stdout)")
+        let show = try await NurtureBinary.run(["campaigns", "show", "welcome", "--database", database])
+        #expect(show.stdout.contains("PAUSED since"), "\(show.stdout)")
+        #expect(show.stdout.contains("split welcome-3-value: running, decided automatically when a variant wins"), "\(show.stdout)")
+
+        let resumed = try await NurtureBinary.run(["campaigns", "resume", "welcome", "--database", database])
+        #expect(resumed.status == 0 && resumed.stdout.contains("resumed welcome"), "\(resumed.stderr)")
+        for _ in 0..<200 where sink.accepted.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(sink.accepted.count == 1)
+        let again = try await NurtureBinary.run(["campaigns", "resume", "welcome", "--database", database])
+        #expect(again.stdout.contains("welcome was not paused"))
+
+        let unknown = try await NurtureBinary.run(["experiments", "decide", "welcome", "welcome-3-value", "C", "--database", database])
+        #expect(unknown.status != 0 && unknown.stderr.contains("no variant 'C'; its variants: A, B"), "\(unknown.stderr)")
+        let decided = try await NurtureBinary.run(["experiments", "decide", "welcome", "welcome-3-value", "B", "--database", database])
+        #expect(decided.status == 0, "\(decided.stderr)")
+        let twice = try await server.request(.POST, "/v1/campaigns/welcome/experiments/welcome-3-value/decide", json: #"{"variant": "A"}"#)
+        #expect(twice.status == 409)
+        let listed = try await NurtureBinary.run(["experiments", "list", "--database", database])
+        #expect(listed.stdout.contains("welcome split welcome-3-value: variant B decided"), "\(listed.stdout)")
+        let json = server.json(try await server.request(.GET, "/v1/campaigns/welcome/stats").body)
+        let experiment = ((json["campaigns"] as? [[String: Any]])?.first?["experiments"] as? [[String: Any]])?.first
+        #expect((experiment?["decision"] as? [String: Any])?["variant"] as? String == "B")
+        #expect(experiment?["winner_rule"] as? String == "auto, at least 200 per variant")
+    }
+
     /// A client that writes its whole body before reading (as many do) must get its 413 and
     /// then EOF: the server reads and discards the rest of the body rather than leaving the
     /// client stuck in a write, and closes rather than wait for a request that cannot follow.

@@ -129,4 +129,10 @@ final class InterleavingStore: LeadStore {
     func counts() async throws -> StoreCounts { try await inner.counts() }
     func campaignCounters(_ filter: CounterFilter) async throws -> [CampaignCounter] { try await inner.campaignCounters(filter) }
     func recountedCampaignCounters() async throws -> [CampaignCounter] { try await inner.recountedCampaignCounters() }
+    func campaignControls() async throws -> CampaignControls { try await inner.campaignControls() }
+    func pauseCampaign(_ pause: CampaignPause) async throws -> Bool { try await inner.pauseCampaign(pause) }
+    func resumeCampaign(_ entry: CampaignJournalEntry) async throws -> Bool { try await inner.resumeCampaign(entry) }
+    func markPauseNoticeSent(campaignID: String, at: Date) async throws { try await inner.markPauseNoticeSent(campaignID: campaignID, at: at) }
+    func decideExperiment(_ decision: ExperimentDecision) async throws -> Bool { try await inner.decideExperiment(decision) }
+    func campaignJournal(campaignID: String?, limit: Int) async throws -> [CampaignJournalEntry] { try await inner.campaignJournal(campaignID: campaignID, limit: limit) }
 }

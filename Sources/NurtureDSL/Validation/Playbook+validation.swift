@@ -162,13 +162,6 @@ extension Playbook {
 }
 
 extension Step {
-    var message: Message? {
-        switch action {
-        case .email(let m), .sms(let m): m
-        default: nil
-        }
-    }
-
     var moveTarget: String? {
         if case .moveTo(let target) = action { return target }
         return nil
@@ -385,6 +378,17 @@ struct CampaignRules {
             }
             if Set(message.variants.map { $0.name.lowercased() }).count != message.variants.count {
                 report.append(.error(at: step.location, "variant names of '\(step.id)' repeat"))
+            }
+        }
+        if case .auto(_, let confidence, let minimum)? = message.winner {
+            if message.variants.count < 2 {
+                report.append(.error(at: step.location, "'\(step.id)' declares a winner rule but has no A/B variants to pick from"))
+            }
+            if !(confidence > 0.5 && confidence < 1) {
+                report.append(.error(at: step.location, "the winner confidence of '\(step.id)' must be between 0.5 and 1 (e.g. 0.95), not \(confidence)"))
+            }
+            if minimum < 1 {
+                report.append(.error(at: step.location, "the winner of '\(step.id)' needs a minimum of at least 1 message per variant, not \(minimum)"))
             }
         }
         let required: [TemplateCatalog.Part] = channel == .email ? [.subject, .text] : [.sms]

@@ -33,15 +33,17 @@ public struct IdentifiedStep: StepConvertible {
 /// Sends an email from `Templates/<template>.{subject,text,html}.mustache`.
 ///
 /// With `variants: ["A": 50, "B": 50]` each lead gets one variant, chosen deterministically from
-/// its id, from `Templates/<template>-a.*` or `Templates/<template>-b.*`.
+/// its id, from `Templates/<template>-a.*` or `Templates/<template>-b.*`. The split is judged on
+/// `metric` (clicks unless it says opens); `winner: .auto(confidence: 0.95, minimumPerVariant: 200)`
+/// lets the engine settle it, otherwise `nurture experiments decide` does.
 public struct Email: SingleStep {
     public let step: Step
 
     public init(
-        _ template: String, variants: KeyValuePairs<String, Int> = [:], window: SendWindow? = nil,
-        fileID: String = #fileID, line: UInt = #line
+        _ template: String, variants: KeyValuePairs<String, Int> = [:], window: SendWindow? = nil, metric: SplitMetric = .clicked,
+        winner: WinnerRule? = nil, fileID: String = #fileID, line: UInt = #line
     ) {
-        step = Step(.email(Message(template: template, variants: variants, window: window)),
+        step = Step(.email(Message(template: template, variants: variants, window: window, metric: metric, winner: winner)),
                     at: .init(fileID: fileID, line: line))
     }
 
@@ -53,10 +55,10 @@ public struct SMS: SingleStep {
     public let step: Step
 
     public init(
-        _ template: String, variants: KeyValuePairs<String, Int> = [:], window: SendWindow? = nil,
-        fileID: String = #fileID, line: UInt = #line
+        _ template: String, variants: KeyValuePairs<String, Int> = [:], window: SendWindow? = nil, metric: SplitMetric = .clicked,
+        winner: WinnerRule? = nil, fileID: String = #fileID, line: UInt = #line
     ) {
-        step = Step(.sms(Message(template: template, variants: variants, window: window)),
+        step = Step(.sms(Message(template: template, variants: variants, window: window, metric: metric, winner: winner)),
                     at: .init(fileID: fileID, line: line))
     }
 

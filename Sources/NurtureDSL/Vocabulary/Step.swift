@@ -116,13 +116,49 @@ public struct Message: Sendable, Hashable {
     public var window: SendWindow?
 
     public init(template: String, variants: KeyValuePairs<String, Int>, window: SendWindow?) {
+        metric = .clicked
         self.template = template
         self.variants = variants.map { Variant(name: $0.key, weight: $0.value, template: "\(template)-\($0.key.lowercased())") }
         self.window = window
     }
 
+    /// What the split is judged on.
+    public var metric: SplitMetric
+    /// How the split ends: nil leaves it to a person (`nurture experiments decide`).
+    public var winner: WinnerRule?
+
+    public init(template: String, variants: KeyValuePairs<String, Int>, window: SendWindow?, metric: SplitMetric = .clicked, winner: WinnerRule? = nil) {
+        self.init(template: template, variants: variants, window: window)
+        if case .auto(let declared, _, _)? = winner { self.metric = declared } else { self.metric = metric }
+        self.winner = winner
+    }
+
     /// The templates this step may render: the variants' when split, otherwise its own.
     public var templates: [String] { variants.isEmpty ? [template] : variants.map(\.template) }
+}
+
+/// What counts as a success in an A/B split, per message sent.
+public enum SplitMetric: String, Sendable, Hashable, CustomStringConvertible {
+    case opened, clicked
+    public var description: String { rawValue }
+}
+
+/// How an A/B split picks its winner.
+public enum WinnerRule: Sendable, Hashable {
+    /// Once every variant has sent `minimumPerVariant` messages and one is better than every
+    /// other on `metric` at `confidence` under the always-valid test, it wins: from then on every
+    /// lead reaching the step gets it.
+    case auto(metric: SplitMetric = .clicked, confidence: Double = 0.95, minimumPerVariant: Int = 200)
+}
+
+extension Step {
+    /// What a send step sends; nil for other steps.
+    public var message: Message? {
+        switch action {
+        case .email(let message), .sms(let message): message
+        default: nil
+        }
+    }
 }
 
 extension String {

@@ -17,6 +17,11 @@ import TOMLKit
 /// url = "https://hooks.slack.com/services/…"
 /// [database]
 /// busy_timeout_seconds = 30              # wait this long for another connection's lock
+/// [auto_pause]                           # the deliverability watch; these are the defaults
+/// complaint_percent = 0.1                # pause a campaign above 0.1% complaints …
+/// hard_bounce_percent = 2                # … or above 2% hard bounces of its sent email
+/// minimum_sends = 1000                   # over at least this many sends
+/// window_days = 7                        # in the last 7 UTC days
 /// [sending]
 /// email_per_lead_per_day = 1
 /// sms_per_lead_per_3_days = 1
@@ -62,6 +67,8 @@ public struct NurtureConfiguration: Sendable {
     /// Where sales alerts go (`[alerts.sales]`): the preview outbox unless configured.
     public var salesAlerts = Channel()
     public var policy = SendingPolicy.standard
+    /// When the deliverability watch pauses a campaign (`[auto_pause]`).
+    public var autoPause = AutoPausePolicy()
     public var publicURL = "http://localhost:8080"
     /// How long a failing message keeps being retried before it becomes a dead letter.
     public var retryHorizon: Duration = .seconds(3 * 86_400)
@@ -162,6 +169,22 @@ public struct NurtureConfiguration: Sendable {
             configuration.smsStopReply = sms.stop_reply
             configuration.smsStartReply = sms.start_reply
             configuration.smsHelpReply = sms.help_reply
+        }
+        if let watch = raw.auto_pause {
+            if let enabled = watch.enabled { configuration.autoPause.enabled = enabled }
+            for (key, value, range) in [("complaint_percent", watch.complaint_percent?.value, 0.0...100), ("hard_bounce_percent", watch.hard_bounce_percent?.value, 0.0...100)] {
+                guard let value else { continue }
+                guard range.contains(value) else { throw Problem(description: "\(path): error: 'auto_pause.\(key)' must be a percentage between 0 and 100, not \(value)") }
+                if key == "complaint_percent" { configuration.autoPause.complaintPercent = value } else { configuration.autoPause.hardBouncePercent = value }
+            }
+            if let n = watch.minimum_sends {
+                guard n >= 1 else { throw Problem(description: "\(path): error: 'auto_pause.minimum_sends' must be at least 1") }
+                configuration.autoPause.minimumSends = n
+            }
+            if let days = watch.window_days {
+                guard (1...90).contains(days) else { throw Problem(description: "\(path): error: 'auto_pause.window_days' must be between 1 and 90") }
+                configuration.autoPause.windowDays = days
+            }
         }
         if let bytes = raw.server?.max_body_bytes {
             guard (1024...(64 << 20)).contains(bytes) else {
@@ -302,6 +325,14 @@ public struct NurtureConfiguration: Sendable {
             var busy_timeout_seconds: Number?
         }
 
+        struct AutoPause: Decodable {
+            var enabled: Bool?
+            var complaint_percent: Number?
+            var hard_bounce_percent: Number?
+            var minimum_sends: Int?
+            var window_days: Int?
+        }
+
         var channels: Channels?
         var alerts: Alerts?
         var sending: Sending?
@@ -309,6 +340,7 @@ public struct NurtureConfiguration: Sendable {
         var sms: SMS?
         var server: Server?
         var database: DatabaseSettings?
+        var auto_pause: AutoPause?
 
         /// `2` and `2.5` both mean seconds: TOML integers are not floats, people write either.
         struct Number: Decodable {

@@ -10,6 +10,11 @@ public struct EnrollmentMachine: Sendable {
     public let campaign: Campaign
     public let policy: SendingPolicy
     let program: Program
+    /// While the campaign is paused: goals still end enrollments and an awaited event still
+    /// moves one on to its branch, but no step runs.
+    var holdsSteps = false
+    /// Variants decided for split steps, by step id: leads not yet split there get the winner.
+    var decidedVariants: [String: String] = [:]
 
     /// A guard against a campaign that never yields; validation already refuses such campaigns.
     static let maximumStepsPerAdvance = 1_000
@@ -34,6 +39,7 @@ public struct EnrollmentMachine: Sendable {
         if let goal = reachedGoal(enrollment, state: state, now: now) {
             return end(&enrollment, .exited, reason: goal.reason, because: goal.because, now: now)
         }
+        if holdsSteps { return effects }
         let clock = LocalClock(zone: state.lead.zone)
         for _ in 0..<Self.maximumStepsPerAdvance {
             if let wake = enrollment.wakeAt, wake > now { return effects }
@@ -146,6 +152,9 @@ public struct EnrollmentMachine: Sendable {
         let variant: String?
         if let chosen = enrollment.variants[stepID] {
             variant = chosen
+        } else if let winner = decidedVariants[stepID], message.variants.contains(where: { $0.name == winner }) {
+            enrollment.variants[stepID] = winner
+            variant = winner
         } else if let chosen = VariantChoice.choose(message.variants, leadID: lead.id, campaignID: campaign.id, stepID: stepID) {
             enrollment.variants[stepID] = chosen.name
             variant = chosen.name

@@ -88,12 +88,20 @@ public struct LeadProcessor: Sendable {
         _ campaignID: String, _ work: inout LeadWork, now: Date,
         _ operation: (EnrollmentMachine, inout Enrollment, inout LeadState) -> [Effect]
     ) {
-        guard let machine = machines[campaignID],
+        guard var machine = machines[campaignID],
               let index = work.enrollments.lastIndex(where: { $0.campaignID == campaignID && $0.isActive })
         else { return }
+        let paused = work.controls.isPaused(campaignID)
+        machine.holdsSteps = paused
+        if let decided = work.controls.decisions[campaignID] { machine.decidedVariants = decided.mapValues(\.variant) }
         let before = work.lead
         var enrollment = work.enrollments[index]
-        let effects = operation(machine, &enrollment, &work.state)
+        var effects = operation(machine, &enrollment, &work.state)
+        if paused, enrollment.isActive, !CampaignPause.isParked(enrollment.wakeAt ?? now) {
+            // Out of the due index until the campaign resumes, with its due time kept.
+            enrollment.wakeAt = CampaignPause.parked(enrollment.wakeAt ?? now)
+            effects.append(.held(step: enrollment.stepID ?? "", until: CampaignPause.unparked(enrollment.wakeAt!), reason: "campaign paused"))
+        }
         work.enrollments[index] = enrollment
         var movedTo: Campaign?
         var adjusted = false

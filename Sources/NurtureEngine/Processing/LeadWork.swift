@@ -18,6 +18,8 @@ public struct LeadWork: Sendable {
     public var log: [Occurrence] = []
     /// The sales round-robin, shared by every lead of a transaction; nil assigns by rules only.
     public var rotation: OwnerRotation?
+    /// Paused campaigns and decided splits, as read with the lead.
+    public var controls = CampaignControls.none
 
     public init(state: LeadState, enrollments: [Enrollment] = []) {
         self.state = state

@@ -40,21 +40,7 @@ struct SalesAlert {
 
     /// Slack's mrkdwn: `*bold*`, and `&`, `<`, `>` escaped so lead data cannot forge links or mentions.
     var text: String {
-        func escaped(_ text: String) -> String {
-            // Most text has none of the three: skip the copies (this runs for every alert line).
-            guard text.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") }) else { return text }
-            var out = ""
-            out.reserveCapacity(text.utf8.count + 8)
-            for character in text {
-                switch character {
-                case "&": out += "&amp;"
-                case "<": out += "&lt;"
-                case ">": out += "&gt;"
-                default: out.append(character)
-                }
-            }
-            return out
-        }
+        let escaped = SlackText.escaped
         var who = "*\(escaped(name))*"
         let role = [lead.jobTitle, lead.company].compactMap { $0 }.joined(separator: " at ")
         if !role.isEmpty { who += ", \(escaped(role))" }
@@ -145,5 +131,24 @@ public final class OwnerRotation: Sendable {
             defer { value += 1 }
             return value
         }
+    }
+}
+
+/// Slack's mrkdwn escaping: `&`, `<`, `>`, so lead data cannot forge links or mentions.
+enum SlackText {
+    static func escaped(_ text: String) -> String {
+        // Most text has none of the three: skip the copies (this runs for every alert line).
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") }) else { return text }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 8)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            default: out.append(character)
+            }
+        }
+        return out
     }
 }

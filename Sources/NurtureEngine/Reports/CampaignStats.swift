@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import NurtureDSL
 public import NurtureStorage
 
@@ -129,10 +129,32 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         public var versus: [Versus]
         public var sampleRatioPValue: Double?
         /// Under 0.001: the arms' sizes do not match the weights, so no verdict can be trusted.
+        /// Not judged once the split is decided (from then on every lead gets the winner).
         public var sampleRatioMismatch: Bool
+        /// `auto, at least N per variant`, or `manual`.
+        public var winnerRule: String
+        /// The variant the split settled on, when, by whom; nil while it runs.
+        public var decision: Decision?
+
+        public struct Decision: Sendable, Hashable, Codable {
+            public var variant: String
+            public var at: Date
+            public var by: String
+        }
 
         enum CodingKeys: String, CodingKey {
-            case step, metric, test, confidence, arms, versus, sampleRatioPValue = "sample_ratio_p_value", sampleRatioMismatch = "sample_ratio_mismatch"
+            case step, metric, test, confidence, arms, versus, sampleRatioPValue = "sample_ratio_p_value", sampleRatioMismatch = "sample_ratio_mismatch",
+                 winnerRule = "winner_rule", decision
+        }
+
+        init(step: String, message: Message, results: [String: StepResult], decision: ExperimentDecision?) {
+            var confidence = 0.95
+            if case .auto(_, let declared, _)? = message.winner { confidence = declared }
+            self.init(step: step, variants: message.variants.map { ($0.name, $0.weight) }, results: results, metric: message.metric.rawValue,
+                      confidence: confidence)
+            if case .auto(_, _, let minimum)? = message.winner { winnerRule = "auto, at least \(minimum) per variant" }
+            self.decision = decision.map { Decision(variant: $0.variant, at: $0.at, by: $0.by) }
+            if decision != nil { sampleRatioMismatch = false }
         }
 
         init(step: String, variants: [(name: String, weight: Int)], results: [String: StepResult], metric: String = "clicked", confidence: Double = 0.95) {
@@ -140,6 +162,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
             self.metric = metric
             self.test = "mSPRT, always valid under daily looks"
             self.confidence = confidence
+            winnerRule = "manual"
             let arms = variants.map { variant in
                 let result = results[variant.name]
                 let sent = result?.sent ?? 0
@@ -157,6 +180,36 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
             }
             sampleRatioPValue = ExperimentStatistics.sampleRatioPValue(counts: arms.map(\.sent), weights: arms.map { Double($0.weight) })
             sampleRatioMismatch = (sampleRatioPValue ?? 1) < 0.001
+        }
+
+        /// The arm that beats every other arm at the split's confidence (each pair by the
+        /// always-valid test at alpha shared out over the pairs, Bonferroni), once every arm has
+        /// sent `minimumPerVariant`; nil while none does, or while the arms' sizes are off.
+        public func winner(minimumPerVariant: Int) -> String? {
+            guard arms.count >= 2, arms.allSatisfy({ $0.sent >= minimumPerVariant }), !sampleRatioMismatch,
+                  let best = arms.max(by: { ($0.rate ?? 0) < ($1.rate ?? 0) })
+            else { return nil }
+            let alpha = (1 - confidence) / Double(arms.count - 1)
+            for other in arms where other.variant != best.variant {
+                guard let comparison = ExperimentStatistics.compare(baseline: (other.conversions, other.sent), variant: (best.conversions, best.sent), alpha: alpha),
+                      comparison.low > 0
+                else { return nil }
+            }
+            return best.variant
+        }
+
+        /// What a decision keeps of the split as it stood.
+        public var figures: [String: Value] {
+            var figures: [String: Value] = ["metric": .string(metric), "confidence": .number(confidence)]
+            for arm in arms {
+                figures["\(arm.variant).sent"] = .number(Double(arm.sent))
+                figures["\(arm.variant).conversions"] = .number(Double(arm.conversions))
+            }
+            for pair in versus {
+                figures["\(pair.variant).difference"] = .number(pair.comparison.difference)
+                figures["\(pair.variant).p_value"] = .number(pair.comparison.pValue)
+            }
+            return figures
         }
     }
 
@@ -178,6 +231,8 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
     public var experiments: [Experiment] = []
     /// The campaign day by day (UTC), for charts: days with nothing counted are left out.
     public var days: [Day] = []
+    /// Why and since when nothing is sent from the campaign, while it is paused.
+    public var paused: CampaignPause?
 
     public struct Day: Sendable, Hashable, Codable {
         public var day: String
@@ -190,7 +245,11 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by", experiments, days
+        case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by", experiments, days, paused
+    }
+
+    struct PauseJSON: Encodable {
+        let at: Date, reason: String, by: String
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -208,6 +267,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         try c.encode(suppressedBy, forKey: .suppressedBy)
         try c.encode(experiments, forKey: .experiments)
         try c.encode(days, forKey: .days)
+        try c.encode(paused.map { PauseJSON(at: $0.at, reason: $0.reason, by: $0.by) }, forKey: .paused)
     }
 
     init(campaign: Campaign, filter: CounterFilter) {
@@ -220,10 +280,11 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
     /// The stats of every campaign of the playbook (or the one `filter` names), in playbook
     /// order, from the counters a store kept. Counters of steps or campaigns the playbook no
     /// longer has still count in their campaign's totals.
-    public static func build(_ playbook: Playbook, counters: [CampaignCounter], filter: CounterFilter) -> [CampaignStats] {
+    public static func build(_ playbook: Playbook, counters: [CampaignCounter], filter: CounterFilter, controls: CampaignControls = .none) -> [CampaignStats] {
         let byCampaign = Dictionary(grouping: counters, by: \.campaignID)
         return playbook.campaigns.filter { filter.campaignID == nil || $0.id == filter.campaignID }.map { campaign in
             var stats = CampaignStats(campaign: campaign, filter: filter)
+            stats.paused = controls.pauses[campaign.id]
             let mine = byCampaign[campaign.id] ?? []
             struct Way: Hashable { let status: String, reason: String }
             var outcomes: [Way: Int] = [:]
@@ -254,7 +315,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
             }
             let journey = messageSteps.map(\.id)
             stats.experiments = messageSteps.filter { $0.message.variants.count >= 2 }.map { step in
-                Experiment(step: step.id, variants: step.message.variants.map { ($0.name, $0.weight) }, results: variants[step.id] ?? [:])
+                Experiment(step: step.id, message: step.message, results: variants[step.id] ?? [:], decision: controls.decisions[campaign.id]?[step.id])
             }
             for id in journey + steps.keys.filter({ !journey.contains($0) }).sorted() {
                 guard let step = steps[id] else { continue }
@@ -310,9 +371,21 @@ extension CampaignStats {
     }
 }
 
+extension CampaignStats {
+    /// The UTC day a counter of `date` is kept under.
+    static func day(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+}
+
 extension Engine {
-    /// The results of every campaign (or one), over UTC days in `filter`, from the kept counters.
+    /// The results of every campaign (or one), over UTC days in `filter`, from the kept counters,
+    /// with each campaign's pause and each split's decision.
     public func stats(_ filter: CounterFilter) async throws -> [CampaignStats] {
-        CampaignStats.build(playbook, counters: try await store.campaignCounters(filter), filter: filter)
+        let controls = try await store.campaignControls()
+        return CampaignStats.build(playbook, counters: try await store.campaignCounters(filter), filter: filter, controls: controls)
     }
 }

@@ -79,7 +79,7 @@ extension Engine {
         let now = Self.asStored(now)
         let key = subject.normalised
         guard let snapshot = try await store.snapshots([key], window: Self.window(at: now))[key] else { return nil }
-        let work = UnitOfWork(snapshot, base: .version(snapshot.version), rotation: nil).work
+        let work = UnitOfWork(snapshot, base: .version(snapshot.version), rotation: nil, controls: .none).work
         let detail = LeadDetail(
             work: work, timeline: try await store.latestEvents(leadID: snapshot.lead.id, limit: timelineLimit),
             messages: try await store.latestMessages(leadID: snapshot.lead.id, limit: timelineLimit))

@@ -38,9 +38,10 @@ extension Engine {
         for _ in 0..<Self.maxRedos {
             guard !pending.isEmpty else { return }
             let snapshots = try await store.snapshots(pending.map(LeadKey.id), window: Self.window(at: now))
+            let controls = try await store.campaignControls()
             let rotation = OwnerRotation(next: try await store.rotationPosition())
             let units = await Self.inParallel(pending.compactMap { snapshots[.id($0)] }) { snapshot in
-                var unit = UnitOfWork(snapshot, base: .version(snapshot.version), rotation: rotation)
+                var unit = UnitOfWork(snapshot, base: .version(snapshot.version), rotation: rotation, controls: controls)
                 body(&unit.work)
                 return unit
             }
@@ -75,7 +76,7 @@ struct UnitOfWork: Sendable {
     /// Client ids of the incoming events among `work.newEvents`, by position.
     var clientIDs: [Int: String] = [:]
 
-    init(_ snapshot: LeadSnapshot, base: LeadChange.Base, rotation: OwnerRotation?) {
+    init(_ snapshot: LeadSnapshot, base: LeadChange.Base, rotation: OwnerRotation?, controls: CampaignControls) {
         self.base = base
         loaded = LeadWork(
             state: LeadState(lead: snapshot.lead, events: snapshot.events, sends: snapshot.sends, suppressions: snapshot.suppressions,
@@ -83,11 +84,12 @@ struct UnitOfWork: Sendable {
             enrollments: snapshot.enrollments)
         work = loaded
         work.rotation = rotation
+        work.controls = controls
     }
 
     /// A lead that does not exist yet.
-    init(newLead lead: Lead, rotation: OwnerRotation?) {
-        self.init(LeadSnapshot(lead: lead), base: .new, rotation: rotation)
+    init(newLead lead: Lead, rotation: OwnerRotation?, controls: CampaignControls) {
+        self.init(LeadSnapshot(lead: lead), base: .new, rotation: rotation, controls: controls)
     }
 
     /// Records an event from outside (stored under its client id) and lets it act.

@@ -54,10 +54,11 @@ public struct Engine: Sendable {
         for _ in 0..<Self.maxRedos {
             guard !emails.isEmpty else { break }
             let snapshots = try await store.snapshots(emails.map(LeadKey.email), window: Self.window(at: now))
+            let controls = try await store.campaignControls()
             let rotation = OwnerRotation(next: try await store.rotationPosition())
             let groups = emails.map { email in (email, byEmail[email]!.map { patches[$0] }, snapshots[.email(email)]) }
             let worked = await Self.inParallel(groups) { email, group, snapshot -> (String, UnitOfWork?, [UpsertResult]) in
-                var unit = snapshot.map { UnitOfWork($0, base: .version($0.version), rotation: rotation) }
+                var unit = snapshot.map { UnitOfWork($0, base: .version($0.version), rotation: rotation, controls: controls) }
                 var outcomes: [UpsertResult] = []
                 for patch in group {
                     if var current = unit {
@@ -72,7 +73,7 @@ public struct Engine: Sendable {
                         unit = current
                         outcomes.append(UpsertResult(.updated, leadID: before.id))
                     } else {
-                        var created = UnitOfWork(newLead: patch.newLead(id: LeadPatch.newID()), rotation: rotation)
+                        var created = UnitOfWork(newLead: patch.newLead(id: LeadPatch.newID()), rotation: rotation, controls: controls)
                         processor.leadCreated(&created.work, now: now)
                         unit = created
                         outcomes.append(UpsertResult(.imported, leadID: created.work.lead.id))
@@ -136,10 +137,11 @@ public struct Engine: Sendable {
         for _ in 0..<Self.maxRedos {
             guard !subjects.isEmpty else { break }
             let snapshots = try await store.snapshots(subjects, window: Self.window(at: now))
+            let controls = try await store.campaignControls()
             let rotation = OwnerRotation(next: try await store.rotationPosition())
             let groups = subjects.map { key in (key, bySubject[key]!, snapshots[key]) }
             let worked = await Self.inParallel(groups) { key, indices, snapshot -> (LeadKey, UnitOfWork?, [(Int, IngestOutcome)]) in
-                var unit = snapshot.map { UnitOfWork($0, base: .version($0.version), rotation: rotation) }
+                var unit = snapshot.map { UnitOfWork($0, base: .version($0.version), rotation: rotation, controls: controls) }
                 var results: [(Int, IngestOutcome)] = []
                 for index in indices {
                     let event = events[index]
@@ -148,7 +150,7 @@ public struct Engine: Sendable {
                             results.append((index, .unknownLead))
                             continue
                         }
-                        var created = UnitOfWork(newLead: LeadPatch(email: email).newLead(id: LeadPatch.newID()), rotation: rotation)
+                        var created = UnitOfWork(newLead: LeadPatch(email: email).newLead(id: LeadPatch.newID()), rotation: rotation, controls: controls)
                         processor.leadCreated(&created.work, now: now)
                         unit = created
                         results.append((index, .created(leadID: created.work.lead.id)))
@@ -272,6 +274,8 @@ public struct Engine: Sendable {
     /// holds; another worker took over the rest.
     private func dueWork(_ pending: [String: Int], again: Set<String>, now: Date, rotation: OwnerRotation) async throws -> DueBatch {
         let snapshots = try await store.snapshots(pending.keys.sorted().map(LeadKey.id), window: Self.window(at: now))
+        // Read after the leads: a resume between the two moves their versions, so this batch cannot commit parked work.
+        let controls = try await store.campaignControls()
         let owner = self.owner, processor = self.processor
         let held = pending.compactMap { id, token -> (LeadSnapshot, Int, Bool)? in
             guard let snapshot = snapshots[.id(id)], snapshot.leaseToken == token, snapshot.leaseOwner == owner,
@@ -279,7 +283,7 @@ public struct Engine: Sendable {
             return (snapshot, token, again.contains(id))
         }
         let units = await Self.inParallel(held) { snapshot, token, isRepeat in
-            var unit = UnitOfWork(snapshot, base: .leased(version: snapshot.version, token: token, owner: owner), rotation: rotation)
+            var unit = UnitOfWork(snapshot, base: .leased(version: snapshot.version, token: token, owner: owner), rotation: rotation, controls: controls)
             if !isRepeat { processor.advanceDue(&unit.work, now: now) }
             return unit
         }

@@ -16,6 +16,10 @@ public struct Worker: Service {
     public var maximumBackoff: Duration = .seconds(30)
     /// How long one scheduling pass runs before the next begins at a fresh instant.
     static let longestPass: Duration = .seconds(60)
+    /// When the deliverability watch pauses a campaign.
+    public var autoPause = AutoPausePolicy()
+    /// How often the results are looked at (auto-pause, auto winners, pause notices).
+    public var watchInterval: Duration = .seconds(60)
     let now: @Sendable () -> Date
     let logger: Logger
 
@@ -37,6 +41,7 @@ public struct Worker: Service {
             await lookAtSending(behind)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await watchSending(behind, stopping: { stopping.isSet }) }
+                group.addTask { await watchResults(stopping: { stopping.isSet }) }
                 group.addTask { await schedule(stopping: { stopping.isSet }, behind: behind) }
                 group.addTask { try await send(stopping: { stopping.isSet }) }
                 try await group.waitForAll()
@@ -65,6 +70,31 @@ public struct Worker: Service {
     private func lookAtSending(_ behind: SendingBehind) async {
         let oldest = try? await engine.store.oldestDueMessage(at: now())
         behind.set(oldest.flatMap { $0 }.map { now().timeIntervalSince($0) > Self.sendingLag } ?? false)
+    }
+
+    private func watchResults(stopping: @escaping @Sendable () -> Bool) async {
+        while !stopping() {
+            await lookAtResults()
+            await sleep(watchInterval, unless: stopping)
+        }
+    }
+
+    /// One look: pauses, decided splits, and the notices of pauses not yet delivered. A failure
+    /// is logged and the next look tries again.
+    func lookAtResults() async {
+        do {
+            let result = try await engine.watchResults(policy: autoPause, now: now())
+            for pause in result.paused {
+                logger.warning("Campaign paused automatically.", metadata: ["campaign": "\(pause.campaignID)", "reason": "\(pause.reason)"])
+            }
+            for decision in result.decided {
+                logger.notice("A/B split decided.", metadata: [
+                    "campaign": "\(decision.campaignID)", "step": "\(decision.stepID)", "variant": "\(decision.variant)"])
+            }
+            if let alerts = dispatcher.channels[.sales] { _ = try await engine.deliverPauseNotices(via: alerts, now: now()) }
+        } catch {
+            logger.error("Looking at campaign results failed; trying again at the next look.", metadata: ["error": "\(error)"])
+        }
     }
 
     private func schedule(stopping: @escaping @Sendable () -> Bool, behind: SendingBehind) async {
