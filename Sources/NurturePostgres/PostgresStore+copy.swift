@@ -7,7 +7,8 @@ import PostgresNIO
 /// values bound, never spliced into the SQL.
 extension PostgresStore: CopyTarget {
     static let copyTables: [CopyTable: String] = [.leads: "lead", .events: "event", .enrollments: "enrollment", .messages: "outbox_message",
-                                                  .suppressions: "suppression", .settings: "setting"]
+                                                  .suppressions: "suppression", .settings: "setting", .pauses: "campaign_pause",
+                                                  .decisions: "experiment_decision", .journal: "campaign_journal"]
 
     public func copyCounts() async throws -> [CopyTable: Int] {
         var counts: [CopyTable: Int] = [:]
@@ -18,7 +19,7 @@ extension PostgresStore: CopyTarget {
     }
 
     public func eraseForCopy() async throws {
-        try await execute("TRUNCATE lead, event, enrollment, outbox_message, outbox_content, suppression, setting, campaign_counter")
+        try await execute("TRUNCATE lead, event, enrollment, outbox_message, outbox_content, suppression, setting, campaign_counter, campaign_pause, experiment_decision, campaign_journal")
     }
 
     public func writeCopy(_ rows: CopyRows) async throws {
@@ -65,6 +66,21 @@ extension PostgresStore: CopyTarget {
             case .settings(let settings):
                 try await connection.insert(into: "setting", columns: ["key", "value"], rows: settings, logger) { row, binds in
                     binds.append(row.key); binds.append(ByteBuffer(bytes: row.value))
+                }
+            case .pauses(let pauses):
+                try await connection.insert(into: "campaign_pause", columns: ["campaign_id", "at", "reason", "paused_by", "notice_sent_at"], rows: pauses, logger) { row, binds in
+                    binds.append(row.campaignID); binds.append(row.at.timeIntervalSince1970); binds.append(row.reason); binds.append(row.by)
+                    binds.append(row.noticeSentAt?.timeIntervalSince1970)
+                }
+            case .decisions(let decisions):
+                try await connection.insert(into: "experiment_decision", columns: ["campaign_id", "step_id", "variant", "at", "decided_by", "figures"],
+                                            rows: decisions, logger) { row, binds in
+                    binds.append(row.campaignID); binds.append(row.stepID); binds.append(row.variant); binds.append(row.at.timeIntervalSince1970)
+                    binds.append(row.by); binds.append(FlatJSON.json(row.figures))
+                }
+            case .journal(let entries):
+                try await connection.insert(into: "campaign_journal", columns: ["campaign_id", "type", "at", "properties"], rows: entries, logger) { row, binds in
+                    binds.append(row.campaignID); binds.append(row.type); binds.append(row.at.timeIntervalSince1970); binds.append(FlatJSON.json(row.properties))
                 }
             }
         }

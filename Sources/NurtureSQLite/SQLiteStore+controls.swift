@@ -10,14 +10,10 @@ extension SQLiteStore {
 
     static func controls(_ db: Database) throws -> CampaignControls {
         var controls = CampaignControls()
-        for row in try Row.fetchAll(db, sql: "SELECT * FROM campaign_pause") {
-            let pause = CampaignPause(campaignID: row["campaign_id"], at: date(row["at"]) ?? .distantPast, reason: row["reason"],
-                                      by: row["paused_by"], noticeSentAt: date(row["notice_sent_at"]))
+        for pause in try Row.fetchAll(db, sql: "SELECT * FROM campaign_pause").map(pause) {
             controls.pauses[pause.campaignID] = pause
         }
-        for row in try Row.fetchAll(db, sql: "SELECT * FROM experiment_decision") {
-            let decision = ExperimentDecision(campaignID: row["campaign_id"], stepID: row["step_id"], variant: row["variant"],
-                                              at: date(row["at"]) ?? .distantPast, by: row["decided_by"], figures: FlatJSON.object(row["figures"]) ?? [:])
+        for decision in try Row.fetchAll(db, sql: "SELECT * FROM experiment_decision").map(decision) {
             controls.decisions[decision.campaignID, default: [:]][decision.stepID] = decision
         }
         for row in try Row.fetchAll(db, sql: """
@@ -95,6 +91,16 @@ extension SQLiteStore {
     static func journal(_ entry: CampaignJournalEntry, _ db: Database) throws {
         try db.execute(sql: "INSERT INTO campaign_journal (campaign_id, type, at, properties) VALUES (?, ?, ?, ?)",
                        arguments: [entry.campaignID, entry.type, entry.at.timeIntervalSince1970, FlatJSON.json(entry.properties)])
+    }
+
+    static func pause(_ row: Row) -> CampaignPause {
+        CampaignPause(campaignID: row["campaign_id"], at: date(row["at"]) ?? .distantPast, reason: row["reason"], by: row["paused_by"],
+                      noticeSentAt: date(row["notice_sent_at"]))
+    }
+
+    static func decision(_ row: Row) -> ExperimentDecision {
+        ExperimentDecision(campaignID: row["campaign_id"], stepID: row["step_id"], variant: row["variant"], at: date(row["at"]) ?? .distantPast,
+                           by: row["decided_by"], figures: FlatJSON.object(row["figures"]) ?? [:])
     }
 
     static func journalEntry(_ row: Row) -> CampaignJournalEntry {

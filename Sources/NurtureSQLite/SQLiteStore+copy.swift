@@ -37,6 +37,15 @@ extension SQLiteStore: CopySource {
             case .settings:
                 rows = try fetch("SELECT t.rowid AS copy_cursor, t.key, CAST(t.value AS BLOB) AS value FROM setting t")
                 copied = .settings(rows.map { StoredSetting(key: $0["key"], value: $0["value"]) })
+            case .pauses:
+                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM campaign_pause t")
+                copied = .pauses(rows.map(Self.pause))
+            case .decisions:
+                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM experiment_decision t")
+                copied = .decisions(rows.map(Self.decision))
+            case .journal:
+                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM campaign_journal t")
+                copied = .journal(rows.map(Self.journalEntry))
             }
             return (copied, rows.last.map { $0["copy_cursor"] })
         }
@@ -45,7 +54,8 @@ extension SQLiteStore: CopySource {
     public func copyCounts() async throws -> [CopyTable: Int] {
         try await read { db in
             let tables: [CopyTable: String] = [.leads: "lead", .events: "event", .enrollments: "enrollment", .messages: "outbox_message",
-                                               .suppressions: "suppression", .settings: "setting"]
+                                               .suppressions: "suppression", .settings: "setting", .pauses: "campaign_pause",
+                                               .decisions: "experiment_decision", .journal: "campaign_journal"]
             var counts: [CopyTable: Int] = [:]
             for (table, name) in tables { counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(name)") ?? 0 }
             return counts

@@ -4,9 +4,11 @@ public import Foundation
 /// another, table by table, in the order foreign keys need: everything a lead has (its version
 /// included, so work computed against the old database can never commit against the new one as
 /// if nothing had happened), the outbox with every status and attempt, suppressions, and the
-/// settings (the link secret among them, so old unsubscribe links keep working).
+/// settings (the link secret among them, so old unsubscribe links keep working), and the
+/// campaigns' pauses, decided splits and journal (a paused campaign's parked work would otherwise
+/// wait for a resume that could never be asked for).
 public enum CopyTable: String, Sendable, CaseIterable {
-    case leads, events, enrollments, messages, suppressions, settings
+    case leads, events, enrollments, messages, suppressions, settings, pauses, decisions, journal
 }
 
 public enum CopyRows: Sendable {
@@ -16,6 +18,9 @@ public enum CopyRows: Sendable {
     case messages([StoredMessage])
     case suppressions([StoredSuppression])
     case settings([StoredSetting])
+    case pauses([CampaignPause])
+    case decisions([ExperimentDecision])
+    case journal([CampaignJournalEntry])
 
     public var count: Int {
         switch self {
@@ -25,6 +30,9 @@ public enum CopyRows: Sendable {
         case .messages(let rows): rows.count
         case .suppressions(let rows): rows.count
         case .settings(let rows): rows.count
+        case .pauses(let rows): rows.count
+        case .decisions(let rows): rows.count
+        case .journal(let rows): rows.count
         }
     }
 }

@@ -229,7 +229,9 @@ struct LeadReport {
         for enrollment in detail.work.enrollments {
             var line = "  \(enrollment.campaignID) #\(enrollment.sequence)  \(enrollment.status.rawValue)  since \(clock.format(enrollment.enrolledAt))"
             if enrollment.isActive {
-                line += "  at \(enrollment.stepID ?? "start")" + (enrollment.wakeAt.map { "  next \(clock.format($0))" } ?? "")
+                line += "  at \(enrollment.stepID ?? "start")" + (enrollment.wakeAt.map { wake in
+                    CampaignPause.isParked(wake) ? "  held: campaign paused (was due \(clock.format(CampaignPause.unparked(wake))))" : "  next \(clock.format(wake))"
+                } ?? "")
             } else if let reason = enrollment.endReason {
                 line += "  (\(reason))"
             }

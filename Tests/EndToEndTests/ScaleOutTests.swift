@@ -193,6 +193,10 @@ struct ScaleOutTests {
         let sqlite = directory.appendingPathComponent("demo.sqlite").path
         let demo = try await NurtureBinary.run(["demo", "--database", sqlite, "--hours-per-second", "0"])
         #expect(demo.status == 0, "\(demo.stderr)")
+        // A paused campaign and a decided split move with the data: the paused work would
+        // otherwise wait for a resume nobody could ask for.
+        #expect(try await NurtureBinary.run(["campaigns", "pause", "nurture", "--reason", "new pricing", "--database", sqlite]).status == 0)
+        #expect(try await NurtureBinary.run(["experiments", "decide", "welcome", "welcome-3-value", "B", "--database", sqlite]).status == 0)
         let postgres = try await TestPostgres.newDatabase()
 
         let copy = try await NurtureBinary.run(["migrate", "--from", "sqlite:" + sqlite, "--to", postgres])
@@ -204,7 +208,8 @@ struct ScaleOutTests {
 
         // The same questions get the same answers on both.
         for question in [["leads", "top", "--now", "2026-12-01T00:00:00Z"], ["outbox", "--limit", "500"], ["dead-letters", "list"],
-                         ["leads", "show", "ana.costa@fernhill.example", "--now", "2026-12-01T00:00:00Z"], ["stats", "--format", "json"]] {
+                         ["leads", "show", "ana.costa@fernhill.example", "--now", "2026-12-01T00:00:00Z"], ["stats", "--format", "json"],
+                         ["experiments", "list"], ["campaigns", "show", "nurture"]] {
             let embedded = try await NurtureBinary.run(question + ["--database", sqlite])
             let shared = try await NurtureBinary.run(question + ["--database", postgres])
             #expect(embedded.status == 0 && !embedded.stdout.isEmpty, "\(question): \(embedded.stderr)")
@@ -213,6 +218,10 @@ struct ScaleOutTests {
         // Old unsubscribe links keep working: the link secret moved with the data.
         let from = try SQLiteStore(path: sqlite), to = try await Deployment.openStore(postgres)
         #expect(try await from.secret(named: "links") == (try await to.secret(named: "links")))
+        #expect(try await to.campaignControls().pauses["nurture"]?.reason == "new pricing")
+        #expect(try await to.campaignJournal(campaignID: nil, limit: 10).map(\.type) == ["experiment.decided", "campaign.paused"])
+        let resumed = try await NurtureBinary.run(["campaigns", "resume", "nurture", "--database", postgres])
+        #expect(resumed.stdout.contains("resumed nurture"), "\(resumed.stderr)")
         await Deployment.close(to)
 
         // A second copy into the now non-empty database is refused, unless told to replace.
@@ -222,6 +231,6 @@ struct ScaleOutTests {
         let replaced = try await NurtureBinary.run(["migrate", "--from", "sqlite:" + sqlite, "--to", postgres, "--replace"])
         #expect(replaced.status == 0, "\(replaced.stderr)")
         let migrated = try await NurtureBinary.run(["migrate", "--database", postgres])
-        #expect(migrated.stdout.contains("schema at version 2"), "\(migrated.stdout)\(migrated.stderr)")
+        #expect(migrated.stdout.contains("schema at version 3"), "\(migrated.stdout)\(migrated.stderr)")
     }
 }

@@ -96,7 +96,7 @@ public enum LeadViews {
             lead: profile, score: score,
             enrollments: detail.work.enrollments.map {
                 Detail.EnrollmentView(campaign: $0.campaignID, sequence: $0.sequence, status: $0.status.rawValue, step: $0.isActive ? $0.stepID : nil,
-                                      next_at: $0.isActive ? $0.wakeAt : nil, enrolled_at: $0.enrolledAt, ended_at: $0.endedAt, end_reason: $0.endReason)
+                                      next_at: $0.isActive ? $0.wakeAt.map(CampaignPause.unparked) : nil, enrolled_at: $0.enrolledAt, ended_at: $0.endedAt, end_reason: $0.endReason)
             },
             events: detail.timeline.map { Detail.EventView(type: $0.type, at: $0.at, properties: $0.properties) },
             messages: detail.messages.map {
