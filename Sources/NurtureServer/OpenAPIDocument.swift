@@ -508,7 +508,7 @@ enum OpenAPIDocument {
                   parameters:
                     - {name: campaign, in: path, required: true, schema: {type: string, minLength: 1}}
                   requestBody:
-                    content: {application/json: {schema: {type: object, properties: {reason: {type: string, pattern: '^[^\x00-\x1F\x7F]*$'}}}}}
+                    content: {application/json: {schema: {type: object, properties: {reason: {type: [string, "null"], pattern: '^[^\x00-\x1F\x7F]*$'}}}}}
                   responses:
                     "200": {description: Paused (changed is false when it already was), content: {application/json: {schema: {$ref: "#/components/schemas/ControlAnswer"}}}}
                     "400": {$ref: "#/components/responses/BadRequest"}

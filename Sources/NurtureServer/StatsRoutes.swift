@@ -37,7 +37,8 @@ extension NurtureServer {
         let id = try campaignParameter(context)
         let buffer = try await JSONBody.collect(request, limit: settings.maxBodyBytes)
         let reason = buffer.readableBytes == 0 ? nil : try JSONBody.decode(Body.self, from: buffer).reason
-        if let reason, reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        // What the schema's pattern refuses: C0 controls and DEL (a reason is one line of text).
+        if let reason, reason.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             throw APIError.invalid([.init(path: "$.reason", message: "contains control characters")])
         }
         let paused = try await engine.pause(campaign: id, reason: reason ?? "paused by hand", by: "api", now: now())
