@@ -256,15 +256,34 @@ enum PostgresSchema {
             );
             CREATE INDEX campaign_journal_campaign ON campaign_journal (campaign_id, seq);
             """),
+        (4, "enrollments counted by holdout arm", """
+            -- Before holdouts no enrollment had an arm, so the counters kept so far stay right.
+            CREATE OR REPLACE FUNCTION count_enrollment() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                arm text := \(arm("NEW."));
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    PERFORM nurture_count(NEW.campaign_id, '', arm, '', 'entered', '', NEW.enrolled_at, 1);
+                END IF;
+                IF NEW.status <> 'active' AND (TG_OP = 'INSERT' OR OLD.status = 'active') THEN
+                    PERFORM nurture_count(NEW.campaign_id, '', arm, '', NEW.status, NEW.end_reason, coalesce(NEW.ended_at, NEW.enrolled_at), 1);
+                END IF;
+                RETURN NULL;
+            END $$;
+            """),
     ]
+
+    /// An enrollment's holdout arm ('holdout' or 'treatment', '' in a campaign without one).
+    static func arm(_ row: String) -> String { "coalesce(\(row)variants::jsonb ->> '\(Enrollment.armKey)', '')" }
 
     /// The counters from the rows as they stand (see the SQLite store's `recountSQL`), each
     /// select giving campaign, step, variant, channel, metric, detail, day and count.
     static let recountSQL: [String] = [
-        "SELECT campaign_id, '', '', '', 'entered', '', \(day("enrolled_at")), COUNT(*) FROM enrollment GROUP BY 1, 7",
+        // By holdout arm (migration 4); every enrollment before holdouts counts under ''.
+        "SELECT campaign_id, '', \(arm("")), '', 'entered', '', \(day("enrolled_at")), COUNT(*) FROM enrollment GROUP BY 1, 3, 7",
         """
-        SELECT campaign_id, '', '', '', status, coalesce(end_reason, ''), \(day("coalesce(ended_at, enrolled_at)")), COUNT(*)
-        FROM enrollment WHERE status <> 'active' GROUP BY 1, 5, 6, 7
+        SELECT campaign_id, '', \(arm("")), '', status, coalesce(end_reason, ''), \(day("coalesce(ended_at, enrolled_at)")), COUNT(*)
+        FROM enrollment WHERE status <> 'active' GROUP BY 1, 3, 5, 6, 7
         """,
         "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'queued', '', \(day("created_at")), COUNT(*) FROM outbox_message GROUP BY 1, 2, 3, 4, 7",
         """

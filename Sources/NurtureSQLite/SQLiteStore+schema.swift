@@ -171,6 +171,10 @@ extension SQLiteStore {
         migrator.registerMigration("v6 campaign controls: pauses, experiment decisions, journal") { db in
             try db.execute(sql: campaignControlTables)
         }
+        migrator.registerMigration("v7 enrollments counted by holdout arm") { db in
+            // Before holdouts no enrollment had an arm, so the counters kept so far stay right.
+            try db.execute(sql: "DROP TRIGGER count_enrollment_entered; DROP TRIGGER count_enrollment_ended;" + enrollmentArmTriggers)
+        }
         return migrator
     }
 
@@ -254,14 +258,29 @@ extension SQLiteStore {
         END;
         """
 
+    /// An enrollment's holdout arm ('holdout' or 'treatment', '' in a campaign without one),
+    /// the variant its entry and its ending are counted under.
+    static func arm(_ row: String) -> String { "coalesce(json_extract(\(row)variants, '$.\"\(Enrollment.armKey)\"'), '')" }
+
+    static let enrollmentArmTriggers = """
+        CREATE TRIGGER count_enrollment_entered AFTER INSERT ON enrollment BEGIN
+            \(count("SELECT new.campaign_id, '', \(arm("new.")), '', 'entered', '', date(new.enrolled_at, 'unixepoch'), 1"))
+            \(count("SELECT new.campaign_id, '', \(arm("new.")), '', new.status, coalesce(new.end_reason, ''), date(coalesce(new.ended_at, new.enrolled_at), 'unixepoch'), 1 WHERE new.status != 'active'"))
+        END;
+        CREATE TRIGGER count_enrollment_ended AFTER UPDATE OF status ON enrollment WHEN old.status = 'active' AND new.status != 'active' BEGIN
+            \(count("SELECT new.campaign_id, '', \(arm("new.")), '', new.status, coalesce(new.end_reason, ''), date(coalesce(new.ended_at, new.enrolled_at), 'unixepoch'), 1"))
+        END;
+        """
+
     /// The counters from the rows as they stand, one query per kind of fact: what a migration
     /// counts once for a deployment that ran before counting, and what `recountedCounters()`
     /// compares the live counters with.
     static let recountSQL: [String] = [
-        "SELECT campaign_id, '', '', '', 'entered', '', date(enrolled_at, 'unixepoch'), COUNT(*) FROM enrollment GROUP BY 1, 7",
+        // By holdout arm (v7); every enrollment before holdouts counts under ''.
+        "SELECT campaign_id, '', \(arm("")), '', 'entered', '', date(enrolled_at, 'unixepoch'), COUNT(*) FROM enrollment GROUP BY 1, 3, 7",
         """
-        SELECT campaign_id, '', '', '', status, coalesce(end_reason, ''), date(coalesce(ended_at, enrolled_at), 'unixepoch'), COUNT(*)
-        FROM enrollment WHERE status != 'active' GROUP BY 1, 5, 6, 7
+        SELECT campaign_id, '', \(arm("")), '', status, coalesce(end_reason, ''), date(coalesce(ended_at, enrolled_at), 'unixepoch'), COUNT(*)
+        FROM enrollment WHERE status != 'active' GROUP BY 1, 3, 5, 6, 7
         """,
         "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'queued', '', date(created_at, 'unixepoch'), COUNT(*) FROM outbox_message GROUP BY 1, 2, 3, 4, 7",
         """

@@ -316,6 +316,16 @@ enum OpenAPIDocument {
                           sample_ratio_mismatch: {type: boolean}
                           winner_rule: {type: string}
                           decision: {type: [object, "null"], properties: {variant: {type: string}, at: {type: string, format: date-time}, by: {type: string}}}
+                    holdout:
+                      type: [object, "null"]
+                      description: The campaign against the entrants it kept out at random, on the share that reached a goal
+                      properties:
+                        percent: {type: integer}
+                        treatment: {type: object, properties: {entered: {type: integer}, converted: {type: integer}, rate: {type: [number, "null"]}}}
+                        holdout: {type: object, properties: {entered: {type: integer}, converted: {type: integer}, rate: {type: [number, "null"]}}}
+                        lift: {type: [object, "null"], properties: {difference: {type: number}, low: {type: number}, high: {type: number}, p_value: {type: number}}}
+                        significant: {type: boolean}
+                        test: {type: string}
                     paused:
                       type: [object, "null"]
                       description: Why and since when nothing is sent from the campaign, while it is paused

@@ -55,6 +55,14 @@ public struct Enrollment: Sendable, Hashable, Codable {
 
     public var isActive: Bool { status == .active }
 
+    /// The key of `variants` that holds the enrollment's arm in a campaign with a holdout: no
+    /// step id can be `*`. Kept there so every store already keeps it and counts by it.
+    public static let armKey = "*"
+    public static let holdoutArm = "holdout", treatmentArm = "treatment"
+
+    /// In its campaign's holdout: it receives nothing from the campaign.
+    public var isHeldOut: Bool { variants[Self.armKey] == Self.holdoutArm }
+
     /// True when the worker should advance this enrollment at `now`.
     public func isDue(at now: Date) -> Bool {
         isActive && (wakeAt.map { $0 <= now } ?? (phase == .ready))

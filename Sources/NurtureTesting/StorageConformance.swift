@@ -142,6 +142,26 @@ public enum StorageConformance {
             try expect(try await store.resumeCampaign(CampaignJournalEntry(campaignID: "welcome", type: "campaign.resumed", at: t0)), true)
             try expect(try await store.claimMessages(now: t0, limit: 10, owner: "w", leaseUntil: t0.addingTimeInterval(30)).map(\.id), ["msg_2"])
         },
+        Check(name: "entries and endings count under their holdout arm, and the counters equal a recount") { store in
+            let ana = try await insert(store, lead("ana@example.com"), due: false)
+            let ben = try await insert(store, lead("ben@example.com"), due: false)
+            func enrolled(_ leadID: String, arm: String) -> Enrollment {
+                var enrollment = Enrollment(leadID: leadID, campaignID: "nurture", firstStep: "a", enrolledAt: t0)
+                enrollment.variants = [Enrollment.armKey: arm, "a": "B"]
+                return enrollment
+            }
+            var held = enrolled("lead_ana", arm: Enrollment.holdoutArm)
+            try expect(try await commit(store, [change(ana) { $0.enrollments = [held] }, change(ben) { $0.enrollments = [enrolled("lead_ben", arm: Enrollment.treatmentArm)] }]),
+                       [.committed, .committed])
+            held.status = .exited
+            held.endReason = "goal reached: demo.booked"
+            held.endedAt = t0
+            try expect(try await commit(store, [change(try await snapshot(store, .id("lead_ana"))) { $0.enrollments = [held] }]), [.committed])
+            let counted = try await store.campaignCounters(CounterFilter(campaignID: "nurture"))
+            try expect(counted.filter { $0.metric == "entered" }.map(\.variant).sorted(), [Enrollment.holdoutArm, Enrollment.treatmentArm])
+            try expect(counted.first { $0.metric == "exited" }?.variant, Enrollment.holdoutArm)
+            try expect(CampaignCounter.merged(counted), CampaignCounter.merged(try await store.recountedCampaignCounters().filter { $0.campaignID == "nurture" }))
+        },
         Check(name: "a split's first decision stands and is journalled") { store in
             let first = ExperimentDecision(campaignID: "welcome", stepID: "welcome-3", variant: "B", at: t0, by: "auto", figures: ["B.sent": 400])
             try expect(try await store.decideExperiment(first), true)

@@ -86,6 +86,16 @@ struct StatsCommand: AsyncParsableCommand {
                 lines.append("    sample ratio mismatch (p \(String(format: "%.1e", experiment.sampleRatioPValue ?? 0))): the arms' sizes do not match the weights; trust no verdict")
             }
         }
+        if let holdout = stats.holdout {
+            let (t, h) = (holdout.treatment, holdout.holdout)
+            lines.append("  holdout \(holdout.percent)%: goals reached by \(percent(t.rate)) of \(number(t.entered)) who got the campaign · \(percent(h.rate)) of \(number(h.entered)) held out")
+            if let lift = holdout.lift {
+                let verdict = holdout.significant ? (lift.difference > 0 ? "the campaign adds conversions" : "the campaign costs conversions") : "no lift shown yet"
+                lines.append("    lift \(points(lift.difference)) [\(points(lift.low)) to \(points(lift.high))], p \(String(format: "%.3f", lift.pValue)) (\(holdout.test)): \(verdict)")
+            } else {
+                lines.append("    no verdict yet: an arm has no entrants, or no goal was reached")
+            }
+        }
         if !stats.outcomes.isEmpty {
             lines.append("  ways out")
             let width = stats.outcomes.map(\.reason.count).max() ?? 0

@@ -154,6 +154,36 @@ struct ValidationTests {
         ])
     }
 
+    @Test func aWinnerRuleNeedsVariantsAndASensibleConfidence() {
+        let campaign = Campaign("c", kind: .welcome) {
+            Entry(on: "lead.created")
+            Email("welcome-1", winner: .auto(confidence: 0.95))
+            Email("offer", variants: ["A": 50, "B": 50], winner: .auto(confidence: 1.2, minimumPerVariant: 0))
+        }
+        #expect(report([campaign], templates: catalog(email: ["welcome-1", "offer-a", "offer-b"])) == [
+            "\(file):\(#line - 3): error: 'welcome-1' declares a winner rule but has no A/B variants to pick from",
+            "\(file):\(#line - 2): error: the winner confidence of 'offer' must be between 0.5 and 1 (e.g. 0.95), not 1.2",
+            "\(file):\(#line - 2): error: the winner of 'offer' needs a minimum of at least 1 message per variant, not 0",
+        ])
+    }
+
+    @Test func aHoldoutIsAModestShareOfAMarketingCampaignWithAGoal() {
+        let tooMany = Campaign("many", kind: .nurture, holdout: 60) {
+            Entry(on: "lead.created")
+            Exit(on: "demo.booked")
+            Email("welcome-1")
+        }
+        let invoices = Campaign("invoices", kind: "billing", transactional: true, holdout: 10) {
+            Entry(on: "invoice.sent")
+            Email("welcome-1")
+        }
+        #expect(report([tooMany, invoices], templates: catalog(email: ["welcome-1"])) == [
+            "\(file):\(#line - 9): error: the holdout of 'many' must be a percentage from 0 to 50, not 60",
+            "\(file):\(#line - 4): warning: campaign 'invoices' holds out 10% but has no goal (Exit) to measure its lift on",
+            "\(file):\(#line - 4): error: transactional campaign 'invoices' cannot hold leads out: they are owed its messages",
+        ])
+    }
+
     @Test func smsThatCouldFireAtNightIsAWarning() {
         let campaign = Campaign("c", kind: .engagement) {
             Entry(on: "lead.created")

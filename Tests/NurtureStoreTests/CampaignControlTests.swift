@@ -213,3 +213,65 @@ final class NoticeChannel: DeliveryChannel {
         return .delivered
     }
 }
+
+/// A campaign's holdout: a stable random share of entrants kept out, and the lift against them.
+struct HoldoutTests {
+    static let playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}) {
+        Campaign("trial-push", kind: .nurture, name: "Trial push", holdout: 20) {
+            Entry(on: "lead.created")
+            Exit(on: "trial.started")
+            Email("welcome-1")
+            Wait(.days(2))
+            Tag("pushed")
+            Email("welcome-2-guide")
+            Wait(.days(7))                 // goals reached in the week after count
+        }
+    }
+
+    @Test func heldOutLeadsReceiveNothingTheirArmIsStableAndStatsShowTheLift() async throws {
+        let fixture = try Fixture()
+        let engine = try CampaignControlTests.engine(fixture.store, playbook: Self.playbook)
+        let t0 = instant("2026-11-02 10:00", "Europe/Lisbon")
+        _ = try await engine.upsert(CampaignControlTests.leads(500), now: t0)
+        _ = try await engine.runDue(now: t0)
+        _ = try await engine.runDue(now: t0.addingTimeInterval(3 * 86_400))
+        var held: [Lead] = [], treated: [Lead] = []
+        for n in 0..<500 {
+            let lead = try #require(try await fixture.store.lead(email: "lead\(n)@example.com"))
+            let window = HistoryWindow(eventsSince: t0.addingTimeInterval(-86_400), sendsSince: t0.addingTimeInterval(-86_400))
+            let snapshot = try #require(try await fixture.store.snapshots([.id(lead.id)], window: window)[.id(lead.id)])
+            let enrollment = try #require(snapshot.enrollments.first)
+            // The same lead lands in the same arm whenever, and wherever, it enters.
+            let again = EnrollmentMachine(campaign: Self.playbook.campaigns[0]).enroll(lead, at: t0.addingTimeInterval(86_400), sequence: 2)
+            #expect(again.isHeldOut == enrollment.isHeldOut)
+            let messages = try await fixture.store.latestMessages(leadID: lead.id, limit: 10)
+            if enrollment.isHeldOut {
+                held.append(lead)
+                #expect(messages.isEmpty, "a held-out lead got \(messages.map(\.stepID))")
+                #expect(!snapshot.lead.tags.contains("pushed"))
+            } else {
+                treated.append(lead)
+                #expect(messages.map(\.stepID).sorted() == ["welcome-1", "welcome-2-guide"])
+                #expect(snapshot.lead.tags.contains("pushed"))
+            }
+        }
+        // 20% of 500 is 100; a binomial spread of ±30 is over three standard deviations.
+        #expect((70...130).contains(held.count), "\(held.count) held out")
+
+        // Half the treated start a trial, a fifth of the held-out: the campaign adds 30 points.
+        let later = t0.addingTimeInterval(4 * 86_400)
+        let converting = treated.enumerated().filter { $0.offset % 2 == 0 }.map(\.element) + held.enumerated().filter { $0.offset % 5 == 0 }.map(\.element)
+        _ = try await engine.track(converting.map { IncomingEvent(subject: .id($0.id), type: "trial.started", at: later, clientID: "trial-\($0.id)") }, now: later)
+        let stats = try #require(try await engine.stats(CounterFilter()).first?.holdout)
+        #expect(stats.percent == 20)
+        #expect(stats.holdout.entered == held.count && stats.treatment.entered == treated.count)
+        #expect(stats.treatment.converted == (treated.count + 1) / 2)
+        #expect(stats.holdout.converted == (held.count + 4) / 5)
+        let lift = try #require(stats.lift)
+        let treatedRate = Double((treated.count + 1) / 2) / Double(treated.count)
+        let heldRate = Double((held.count + 4) / 5) / Double(held.count)
+        #expect(abs(lift.difference - (treatedRate - heldRate)) < 1e-9)
+        #expect(stats.significant && lift.low > 0)
+        #expect(try await fixture.store.recountedCampaignCounters() == CampaignCounter.merged(try await fixture.store.campaignCounters(CounterFilter())))
+    }
+}

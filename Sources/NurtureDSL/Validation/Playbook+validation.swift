@@ -226,6 +226,15 @@ struct CampaignRules {
         if campaign.steps.isEmpty {
             report.append(.error(at: campaign.location, "campaign '\(campaign.id)' has no steps"))
         }
+        if !(0...50).contains(campaign.holdout) {
+            report.append(.error(at: campaign.location, "the holdout of '\(campaign.id)' must be a percentage from 0 to 50, not \(campaign.holdout)"))
+        }
+        if campaign.holdout > 0, campaign.isTransactional {
+            report.append(.error(at: campaign.location, "transactional campaign '\(campaign.id)' cannot hold leads out: they are owed its messages"))
+        }
+        if campaign.holdout > 0, campaign.exits.isEmpty {
+            report.append(.warning(at: campaign.location, "campaign '\(campaign.id)' holds out \(campaign.holdout)% but has no goal (Exit) to measure its lift on"))
+        }
         checkEntries()
         checkExits()
         checkStepIDs()
@@ -264,6 +273,9 @@ struct CampaignRules {
     private mutating func checkStepIDs() {
         var first: [String: Step] = [:]
         for step in campaign.allSteps {
+            if step.id.isEmpty || step.id.contains("*") {
+                report.append(.error(at: step.location, "step id '\(step.id)' in campaign '\(campaign.id)' must be non-empty and without '*'"))
+            }
             if let earlier = first[step.id] {
                 report.append(.error(at: step.location, "duplicate step id '\(step.id)' in campaign '\(campaign.id)' (also at \(earlier.location))"))
             } else {

@@ -48,6 +48,10 @@ public struct Campaign: Sendable {
     /// Whether emails carry an open pixel and tracked links; nil means the default for the kind
     /// (see ``effectiveTracking``).
     public let tracking: Tracking?
+    /// The percentage of entrants kept out at random (stably per lead): enrolled as the holdout,
+    /// they go through the journey's waits and branches but receive nothing, so `stats` can show
+    /// the campaign's true lift on its goals. 0 keeps nobody out.
+    public let holdout: Int
     public let entries: [Entry]
     public let exits: [Exit]
     public let steps: [Step]
@@ -55,7 +59,7 @@ public struct Campaign: Sendable {
 
     public init(
         _ id: String, kind: Kind, name: String? = nil, reentry: Reentry = .never, transactional: Bool = false,
-        window: SendWindow? = nil, tracking: Tracking? = nil, fileID: String = #fileID, line: UInt = #line,
+        window: SendWindow? = nil, tracking: Tracking? = nil, holdout: Int = 0, fileID: String = #fileID, line: UInt = #line,
         @CampaignBuilder _ content: () -> [CampaignPart]
     ) {
         var entries: [Entry] = [], exits: [Exit] = [], steps: [Step] = []
@@ -73,6 +77,7 @@ public struct Campaign: Sendable {
         self.isTransactional = transactional
         self.window = window
         self.tracking = tracking
+        self.holdout = holdout
         self.entries = entries
         self.exits = exits
         self.steps = StepIDs.assign(steps)

@@ -27,7 +27,17 @@ public struct EnrollmentMachine: Sendable {
 
     /// A new enrollment at the first step; runs nothing yet.
     public func enroll(_ lead: Lead, at now: Date, trigger: [String: Value] = [:], sequence: Int = 1) -> Enrollment {
-        Enrollment(leadID: lead.id, campaignID: campaign.id, sequence: sequence, firstStep: program.first, enrolledAt: now, trigger: trigger)
+        var enrollment = Enrollment(leadID: lead.id, campaignID: campaign.id, sequence: sequence, firstStep: program.first, enrolledAt: now, trigger: trigger)
+        if campaign.holdout > 0 {
+            enrollment.variants[Enrollment.armKey] = Self.isHeldOut(leadID: lead.id, campaignID: campaign.id, percent: campaign.holdout)
+                ? Enrollment.holdoutArm : Enrollment.treatmentArm
+        }
+        return enrollment
+    }
+
+    /// The same lead is in or out of a campaign's holdout every time it enters, on every machine.
+    static func isHeldOut(leadID: String, campaignID: String, percent: Int) -> Bool {
+        VariantChoice.fnv1a("\(leadID)|\(campaignID)|holdout") % 100 < UInt64(percent)
     }
 
     // MARK: - Advancing
@@ -72,6 +82,10 @@ public struct EnrollmentMachine: Sendable {
 
     private func run(_ node: Program.Node, _ enrollment: inout Enrollment, state: inout LeadState, clock: LocalClock, now: Date) -> [Effect] {
         let step = node.step
+        if enrollment.isHeldOut, step.actsOnTheLead {
+            move(&enrollment, to: node.next)
+            return [.skipped(step: step.id, reason: "held out: the campaign's holdout group receives nothing")]
+        }
         switch step.action {
         case .email(let message):
             return send(message, channel: .email, node: node, &enrollment, state: &state, clock: clock, now: now)
@@ -310,6 +324,18 @@ struct Program: Sendable {
             let next = index + 1 < steps.count ? steps[index + 1].id : continuation
             if nodes[step.id] == nil { nodes[step.id] = Node(step: step, next: next) }
             for branch in step.branches { link(branch.steps, continuation: next) }
+        }
+    }
+}
+
+extension Step {
+    /// Steps a holdout skips: everything that reaches the lead or changes it (and moving on to
+    /// another campaign). Waits, branches and exits still run, so the holdout keeps the journey's
+    /// timing and leaves it where the others do.
+    var actsOnTheLead: Bool {
+        switch action {
+        case .email, .sms, .adjustScore, .setAttribute, .setStage, .tag, .notifySales, .moveTo: true
+        case .wait, .waitUntil, .waitFor, .branch, .exit: false
         }
     }
 }

@@ -233,6 +233,45 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
     public var days: [Day] = []
     /// Why and since when nothing is sent from the campaign, while it is paused.
     public var paused: CampaignPause?
+    /// The campaign against its holdout, when it keeps one.
+    public var holdout: Holdout?
+
+    /// The true lift of a campaign: entrants who got it against entrants kept out at random,
+    /// on the share of each that reached a goal, by the same always-valid test as the splits.
+    public struct Holdout: Sendable, Hashable, Codable {
+        public struct Arm: Sendable, Hashable, Codable {
+            public var entered = 0
+            /// Reached one of the campaign's goals.
+            public var converted = 0
+            public var rate: Double? { StepResult.share(converted, of: entered) }
+
+            enum CodingKeys: String, CodingKey { case entered, converted, rate }
+
+            public func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(entered, forKey: .entered)
+                try c.encode(converted, forKey: .converted)
+                try c.encode(rate, forKey: .rate)
+            }
+
+            public init() {}
+
+            public init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                entered = try c.decode(Int.self, forKey: .entered)
+                converted = try c.decode(Int.self, forKey: .converted)
+            }
+        }
+
+        public var percent: Int
+        public var treatment = Arm()
+        public var holdout = Arm()
+        /// Treatment's goal rate minus the holdout's, with its 95% always-valid interval.
+        public var lift: ExperimentStatistics.Comparison?
+        /// The interval leaves out 0.
+        public var significant = false
+        public var test = "mSPRT, always valid under daily looks"
+    }
 
     public struct Day: Sendable, Hashable, Codable {
         public var day: String
@@ -245,7 +284,8 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by", experiments, days, paused
+        case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by", experiments, days, paused,
+             holdout
     }
 
     struct PauseJSON: Encodable {
@@ -268,6 +308,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         try c.encode(experiments, forKey: .experiments)
         try c.encode(days, forKey: .days)
         try c.encode(paused.map { PauseJSON(at: $0.at, reason: $0.reason, by: $0.by) }, forKey: .paused)
+        try c.encode(holdout, forKey: .holdout)
     }
 
     init(campaign: Campaign, filter: CounterFilter) {
@@ -337,6 +378,23 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
                 days[counter.day] = day
             }
             stats.days = days.values.sorted { $0.day < $1.day }
+            if campaign.holdout > 0 {
+                var holdout = Holdout(percent: campaign.holdout)
+                for counter in mine {
+                    let arm: WritableKeyPath<Holdout, Holdout.Arm>
+                    switch counter.variant {
+                    case Enrollment.holdoutArm: arm = \.holdout
+                    case Enrollment.treatmentArm: arm = \.treatment
+                    default: continue
+                    }
+                    if counter.metric == "entered" { holdout[keyPath: arm].entered += counter.count }
+                    if counter.metric == "exited", goals.contains(counter.detail) { holdout[keyPath: arm].converted += counter.count }
+                }
+                holdout.lift = ExperimentStatistics.compare(baseline: (holdout.holdout.converted, holdout.holdout.entered),
+                                                            variant: (holdout.treatment.converted, holdout.treatment.entered))
+                holdout.significant = holdout.lift.map { $0.low > 0 || $0.high < 0 } ?? false
+                stats.holdout = holdout
+            }
             stats.outcomes = outcomes.map { way, count in
                 Outcome(status: way.status, reason: way.reason, count: count, rate: StepResult.share(count, of: stats.entered),
                         isGoal: goals.contains(way.reason))
