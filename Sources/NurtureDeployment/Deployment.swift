@@ -62,7 +62,9 @@ public struct Deployment: Sendable {
         var processor = LeadProcessor(playbook: playbook, templates: templates, policy: configuration.policy, links: links)
         processor.smsReplies = configuration.smsReplies(brand: playbook.brand)
         self.store = store
-        engine = Engine(store: store, processor: processor)
+        var engine = Engine(store: store, processor: processor)
+        engine.costs = configuration.costs
+        self.engine = engine
         self.configuration = configuration
     }
 

@@ -271,6 +271,39 @@ enum PostgresSchema {
                 RETURN NULL;
             END $$;
             """),
+        (5, "conversions credited to their last touch", """
+            CREATE TABLE conversion (
+                seq bigserial PRIMARY KEY,
+                lead_id text NOT NULL REFERENCES lead(id) ON DELETE CASCADE,
+                campaign_id text NOT NULL,
+                step_id text NOT NULL,
+                variant text,
+                channel text NOT NULL,
+                goal text NOT NULL,
+                value double precision NOT NULL,
+                at double precision NOT NULL
+            );
+            CREATE INDEX conversion_lead ON conversion (lead_id, at);
+            -- Counted once as a conversion, and its value in hundredths (counters are whole numbers).
+            CREATE FUNCTION count_conversion() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM nurture_count(NEW.campaign_id, NEW.step_id, NEW.variant, NEW.channel, 'converted', NEW.goal, NEW.at, 1);
+                IF NEW.value <> 0 THEN
+                    PERFORM nurture_count(NEW.campaign_id, NEW.step_id, NEW.variant, NEW.channel, 'value-cents', NEW.goal, NEW.at, round(NEW.value * 100)::bigint);
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER count_conversion AFTER INSERT ON conversion FOR EACH ROW EXECUTE FUNCTION count_conversion();
+            """),
+    ]
+
+    /// The conversions' counters from their rows (migration 5, after the one that counts the rest).
+    static let conversionRecountSQL: [String] = [
+        "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'converted', goal, \(day("at")), COUNT(*) FROM conversion GROUP BY 1, 2, 3, 4, 6, 7",
+        """
+        SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'value-cents', goal, \(day("at")), SUM(round(value * 100)::bigint)::bigint
+        FROM conversion WHERE value <> 0 GROUP BY 1, 2, 3, 4, 6, 7
+        """,
     ]
 
     /// An enrollment's holdout arm ('holdout' or 'treatment', '' in a campaign without one).
@@ -298,10 +331,13 @@ enum PostgresSchema {
 
     /// The recount written into the counters (shard 0): what a migration counts once for an
     /// existing deployment, and what a copy from the embedded store counts from its rows.
-    static let recountInto = recountSQL.map { select in
+    static let recountInto = into(recountSQL)
+    static let conversionRecountInto = into(conversionRecountSQL)
+
+    static func into(_ selects: [String]) -> [String] { selects.map { select in
         "INSERT INTO campaign_counter (campaign_id, step_id, variant, channel, metric, detail, day, count, shard) SELECT *, 0 FROM (\(select)) counted "
             + "ON CONFLICT (campaign_id, step_id, variant, channel, metric, detail, day, shard) DO UPDATE SET count = campaign_counter.count + excluded.count"
-    }
+    } }
 
     static func day(_ seconds: String) -> String { "to_char(to_timestamp(\(seconds)) AT TIME ZONE 'UTC', 'YYYY-MM-DD')" }
 }

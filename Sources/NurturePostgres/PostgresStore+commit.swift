@@ -168,6 +168,15 @@ extension PostgresStore {
                 }
             }
         }
+        let conversions = kept.flatMap { change in change.conversions.map { (change.lead.id, $0) } }
+        if !conversions.isEmpty {
+            try await connection.insert(into: "conversion", columns: ["lead_id", "campaign_id", "step_id", "variant", "channel", "goal", "value", "at"],
+                                        rows: conversions, logger) { entry, binds in
+                let conversion = entry.1
+                binds.append(entry.0); binds.append(conversion.campaignID); binds.append(conversion.stepID); binds.append(conversion.variant)
+                binds.append(conversion.channel.rawValue); binds.append(conversion.goal); binds.append(conversion.value); binds.append(conversion.at.timeIntervalSince1970)
+            }
+        }
         for change in kept {
             // Rare (an unsubscribe, a provider's report): one statement each.
             for suppression in change.suppressions {

@@ -8,7 +8,7 @@ import PostgresNIO
 extension PostgresStore: CopyTarget {
     static let copyTables: [CopyTable: String] = [.leads: "lead", .events: "event", .enrollments: "enrollment", .messages: "outbox_message",
                                                   .suppressions: "suppression", .settings: "setting", .pauses: "campaign_pause",
-                                                  .decisions: "experiment_decision", .journal: "campaign_journal"]
+                                                  .decisions: "experiment_decision", .journal: "campaign_journal", .conversions: "conversion"]
 
     public func copyCounts() async throws -> [CopyTable: Int] {
         var counts: [CopyTable: Int] = [:]
@@ -19,7 +19,7 @@ extension PostgresStore: CopyTarget {
     }
 
     public func eraseForCopy() async throws {
-        try await execute("TRUNCATE lead, event, enrollment, outbox_message, outbox_content, suppression, setting, campaign_counter, campaign_pause, experiment_decision, campaign_journal")
+        try await execute("TRUNCATE lead, event, enrollment, outbox_message, outbox_content, suppression, setting, campaign_counter, campaign_pause, experiment_decision, campaign_journal, conversion")
     }
 
     public func writeCopy(_ rows: CopyRows) async throws {
@@ -78,6 +78,12 @@ extension PostgresStore: CopyTarget {
                     binds.append(row.campaignID); binds.append(row.stepID); binds.append(row.variant); binds.append(row.at.timeIntervalSince1970)
                     binds.append(row.by); binds.append(FlatJSON.json(row.figures))
                 }
+            case .conversions(let conversions):
+                try await connection.insert(into: "conversion", columns: ["lead_id", "campaign_id", "step_id", "variant", "channel", "goal", "value", "at"],
+                                            rows: conversions, logger) { row, binds in
+                    binds.append(row.leadID); binds.append(row.campaignID); binds.append(row.stepID); binds.append(row.variant)
+                    binds.append(row.channel.rawValue); binds.append(row.goal); binds.append(row.value); binds.append(row.at.timeIntervalSince1970)
+                }
             case .journal(let entries):
                 try await connection.insert(into: "campaign_journal", columns: ["campaign_id", "type", "at", "properties"], rows: entries, logger) { row, binds in
                     binds.append(row.campaignID); binds.append(row.type); binds.append(row.at.timeIntervalSince1970); binds.append(FlatJSON.json(row.properties))
@@ -91,7 +97,9 @@ extension PostgresStore: CopyTarget {
         // entries, endings and queued messages, not what happened to the messages since.
         try await transaction { connection in
             try await connection.query("DELETE FROM campaign_counter", logger: logger)
-            for statement in PostgresSchema.recountInto { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+            for statement in PostgresSchema.recountInto + PostgresSchema.conversionRecountInto {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
         }
         // Events keep their order numbers; new ones continue after the highest.
         try await execute("SELECT setval(pg_get_serial_sequence('event', 'seq'), GREATEST(COALESCE((SELECT MAX(seq) FROM event), 0), 1))")

@@ -205,12 +205,13 @@ public final class PostgresStore: LeadStore, Sendable {
             }
             var sends: [String: [SendRecord]] = [:]
             for row in try await connection.all("""
-                SELECT lead_id, channel, created_at, transactional FROM outbox_message
+                SELECT lead_id, channel, created_at, transactional, campaign_id, step_id, variant FROM outbox_message
                 WHERE lead_id = ANY(\(leadIDs)) AND created_at >= \(window.sendsSince.timeIntervalSince1970) AND campaign_id != \(OutboxMessage.systemCampaign)
                 """, logger) {
                 guard let channel = MessageChannel(rawValue: try row["channel"].decode(String.self)) else { continue }
                 sends[try row["lead_id"].decode(String.self), default: []].append(SendRecord(
-                    channel: channel, at: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)), isTransactional: try row["transactional"].decode(Bool.self)))
+                    channel: channel, at: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)), isTransactional: try row["transactional"].decode(Bool.self),
+                    campaignID: try row["campaign_id"].decode(String.self), stepID: try row["step_id"].decode(String.self), variant: try row["variant"].decode(String?.self)))
             }
             var enrollments: [String: [Enrollment]] = [:]
             for row in try await connection.all("SELECT * FROM enrollment WHERE lead_id = ANY(\(leadIDs)) ORDER BY lead_id, enrolled_at, sequence", logger) {

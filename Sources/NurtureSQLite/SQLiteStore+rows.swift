@@ -155,10 +155,12 @@ extension SQLiteStore {
         let lead = lead(row)
         let events = try Row.fetchAll(db.cachedStatement(sql: "SELECT type, at, properties FROM event WHERE lead_id = ? AND at >= ? ORDER BY at, seq"),
                                       arguments: [lead.id, window.eventsSince.timeIntervalSince1970]).map(event)
-        let sends = try Row.fetchAll(db.cachedStatement(sql: "SELECT channel, created_at, transactional FROM outbox_message WHERE lead_id = ? AND created_at >= ? AND campaign_id != ?"),
-                                     arguments: [lead.id, window.sendsSince.timeIntervalSince1970, OutboxMessage.systemCampaign]).compactMap { row -> SendRecord? in
+        let sends = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT channel, created_at, transactional, campaign_id, step_id, variant FROM outbox_message WHERE lead_id = ? AND created_at >= ? AND campaign_id != ?
+            """), arguments: [lead.id, window.sendsSince.timeIntervalSince1970, OutboxMessage.systemCampaign]).compactMap { row -> SendRecord? in
             guard let channel = MessageChannel(rawValue: row["channel"]) else { return nil }
-            return SendRecord(channel: channel, at: Date(timeIntervalSince1970: row["created_at"]), isTransactional: row["transactional"])
+            return SendRecord(channel: channel, at: Date(timeIntervalSince1970: row["created_at"]), isTransactional: row["transactional"],
+                              campaignID: row["campaign_id"], stepID: row["step_id"], variant: row["variant"])
         }
         let enrollments = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM enrollment WHERE lead_id = ? ORDER BY enrolled_at, sequence"),
                                            arguments: [lead.id]).map(enrollment)
@@ -192,6 +194,12 @@ extension SQLiteStore {
             return .duplicateEvent(clientID: event.clientID ?? "")
         }
         for message in change.messages { try insert(message, db) }
+        for conversion in change.conversions {
+            try db.cachedStatement(sql: """
+                INSERT INTO conversion (lead_id, campaign_id, step_id, variant, channel, goal, value, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [lead.id, conversion.campaignID, conversion.stepID, conversion.variant, conversion.channel.rawValue,
+                                         conversion.goal, conversion.value, conversion.at.timeIntervalSince1970])
+        }
         for suppression in change.suppressions {
             if let reason = suppression.reason {
                 try db.cachedStatement(sql: """

@@ -175,6 +175,27 @@ extension SQLiteStore {
             // Before holdouts no enrollment had an arm, so the counters kept so far stay right.
             try db.execute(sql: "DROP TRIGGER count_enrollment_entered; DROP TRIGGER count_enrollment_ended;" + enrollmentArmTriggers)
         }
+        migrator.registerMigration("v8 conversions credited to their last touch") { db in
+            try db.execute(sql: """
+                CREATE TABLE conversion (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    lead_id TEXT NOT NULL REFERENCES lead(id) ON DELETE CASCADE,
+                    campaign_id TEXT NOT NULL,
+                    step_id TEXT NOT NULL,
+                    variant TEXT,
+                    channel TEXT NOT NULL,
+                    goal TEXT NOT NULL,
+                    value REAL NOT NULL,
+                    at REAL NOT NULL
+                );
+                CREATE INDEX conversion_lead ON conversion(lead_id, at);
+                -- Counted once as a conversion, and its value in hundredths (counters are whole numbers).
+                CREATE TRIGGER count_conversion AFTER INSERT ON conversion BEGIN
+                    \(count("SELECT new.campaign_id, new.step_id, coalesce(new.variant, ''), new.channel, 'converted', new.goal, date(new.at, 'unixepoch'), 1"))
+                    \(count("SELECT new.campaign_id, new.step_id, coalesce(new.variant, ''), new.channel, 'value-cents', new.goal, date(new.at, 'unixepoch'), CAST(round(new.value * 100) AS INTEGER) WHERE new.value != 0"))
+                END;
+                """)
+        }
         return migrator
     }
 
@@ -294,6 +315,15 @@ extension SQLiteStore {
         FROM outbox_message WHERE \(mark.column) IS NOT NULL GROUP BY 1, 2, 3, 4, 7
         """
     }
+
+    /// The conversions' counters from their rows (v8, after the v5 migration that counts the rest).
+    static let conversionRecountSQL: [String] = [
+        "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'converted', goal, date(at, 'unixepoch'), COUNT(*) FROM conversion GROUP BY 1, 2, 3, 4, 6, 7",
+        """
+        SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'value-cents', goal, date(at, 'unixepoch'), SUM(CAST(round(value * 100) AS INTEGER))
+        FROM conversion WHERE value != 0 GROUP BY 1, 2, 3, 4, 6, 7
+        """,
+    ]
 
     /// Marks the first open and click of each message from the events already stored, and the
     /// report each message holds now.

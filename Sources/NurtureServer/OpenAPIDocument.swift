@@ -295,6 +295,10 @@ enum OpenAPIDocument {
                           click_rate: {type: [number, "null"]}
                           bounce_rate: {type: [number, "null"]}
                           complaint_rate: {type: [number, "null"]}
+                          converted: {type: integer, description: Goals and conversions credited to this step as the last touch}
+                          revenue: {type: number}
+                          cost: {type: [number, "null"], description: "Its sends at [costs]; null when no cost is set for its channel"}
+                          roi: {type: [number, "null"]}
                     suppressed_by: {type: object, additionalProperties: {type: integer}}
                     days:
                       type: array
@@ -316,6 +320,11 @@ enum OpenAPIDocument {
                           sample_ratio_mismatch: {type: boolean}
                           winner_rule: {type: string}
                           decision: {type: [object, "null"], properties: {variant: {type: string}, at: {type: string, format: date-time}, by: {type: string}}}
+                    conversions: {type: integer}
+                    revenue: {type: number}
+                    cost: {type: [number, "null"]}
+                    roi: {type: [number, "null"], description: (revenue − cost) / cost}
+                    attribution: {type: string, description: The rule conversions are credited by}
                     holdout:
                       type: [object, "null"]
                       description: The campaign against the entrants it kept out at random, on the share that reached a goal

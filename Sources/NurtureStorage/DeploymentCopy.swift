@@ -8,7 +8,7 @@ public import Foundation
 /// campaigns' pauses, decided splits and journal (a paused campaign's parked work would otherwise
 /// wait for a resume that could never be asked for).
 public enum CopyTable: String, Sendable, CaseIterable {
-    case leads, events, enrollments, messages, suppressions, settings, pauses, decisions, journal
+    case leads, events, enrollments, messages, suppressions, settings, pauses, decisions, journal, conversions
 }
 
 public enum CopyRows: Sendable {
@@ -21,6 +21,7 @@ public enum CopyRows: Sendable {
     case pauses([CampaignPause])
     case decisions([ExperimentDecision])
     case journal([CampaignJournalEntry])
+    case conversions([ConversionRecord])
 
     public var count: Int {
         switch self {
@@ -33,6 +34,7 @@ public enum CopyRows: Sendable {
         case .pauses(let rows): rows.count
         case .decisions(let rows): rows.count
         case .journal(let rows): rows.count
+        case .conversions(let rows): rows.count
         }
     }
 }

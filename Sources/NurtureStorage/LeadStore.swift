@@ -244,11 +244,15 @@ public struct LeadChange: Sendable {
     public var suppressions: [SuppressionChange]
     /// What providers reported about sent messages: message id → delivered, bounced, …
     public var deliveries: [String: String]
+    /// Conversions credited to campaign messages, counted with the change.
+    public var conversions: [ConversionRecord]
 
     public init(
         base: Base, lead: Lead, scoring: ScoreSnapshot, leadChanged: Bool, enrollments: [Enrollment] = [], events: [NewEvent] = [],
-        messages: [OutboxMessage] = [], suppressions: [SuppressionChange] = [], deliveries: [String: String] = [:]
+        messages: [OutboxMessage] = [], suppressions: [SuppressionChange] = [], deliveries: [String: String] = [:],
+        conversions: [ConversionRecord] = []
     ) {
+        self.conversions = conversions
         self.base = base
         self.lead = lead
         self.scoring = scoring

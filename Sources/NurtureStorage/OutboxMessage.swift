@@ -80,10 +80,43 @@ public struct SendRecord: Sendable, Hashable, Codable {
     public var channel: MessageChannel
     public var at: Date
     public var isTransactional: Bool
+    /// Which campaign, step and variant it came from: the touch a conversion is credited to.
+    /// Nil where only a frequency cap reads it.
+    public var campaignID: String?
+    public var stepID: String?
+    public var variant: String?
 
-    public init(channel: MessageChannel, at: Date, isTransactional: Bool) {
+    public init(channel: MessageChannel, at: Date, isTransactional: Bool, campaignID: String? = nil, stepID: String? = nil, variant: String? = nil) {
         self.channel = channel
         self.at = at
         self.isTransactional = isTransactional
+        self.campaignID = campaignID
+        self.stepID = stepID
+        self.variant = variant
+    }
+}
+
+/// A conversion credited to the campaign message that touched the lead last before it: the
+/// facts behind conversions, revenue and ROI in `stats`.
+public struct ConversionRecord: Sendable, Hashable, Codable {
+    public var leadID: String
+    public var campaignID: String
+    public var stepID: String
+    public var variant: String?
+    public var channel: MessageChannel
+    /// The event type of the goal or conversion.
+    public var goal: String
+    public var value: Double
+    public var at: Date
+
+    public init(leadID: String, campaignID: String, stepID: String, variant: String?, channel: MessageChannel, goal: String, value: Double, at: Date) {
+        self.leadID = leadID
+        self.campaignID = campaignID
+        self.stepID = stepID
+        self.variant = variant
+        self.channel = channel
+        self.goal = goal
+        self.value = value
+        self.at = at
     }
 }

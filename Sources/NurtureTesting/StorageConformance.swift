@@ -281,7 +281,7 @@ public enum StorageConformance {
             try expect(after.enrollments.map(\.stepID), ["b"])
             try expect(after.events.map(\.type), ["lead.created", "sales.notified"])
             try expect(after.events.last?.properties, ["note": "hot"])
-            try expect(after.sends, [SendRecord(channel: .email, at: t0, isTransactional: false)])
+            try expect(after.sends, [SendRecord(channel: .email, at: t0, isTransactional: false, campaignID: "welcome", stepID: "a")])
             try expect(try await store.dueLeadIDs(at: t0, limit: 10), [])
             try expect(try await store.dueLeadIDs(at: t0.addingTimeInterval(86_400), limit: 10), [read.lead.id])
             try expect(try await store.messages(status: .pending, limit: 10).map(\.id), ["msg_1"])
@@ -643,7 +643,8 @@ public enum StorageConformance {
                                         message("msg_system", leadID: "lead_ana", channel: .sms, campaign: OutboxMessage.systemCampaign)])
             let read = try await snapshot(store, .id("lead_ana"))
             try expect(read.events.map(\.type), ["recent"])
-            try expect(read.sends, [SendRecord(channel: .email, at: t0, isTransactional: false)])
+            // Each send names the campaign and step it came from: the touch a conversion is credited to.
+            try expect(read.sends, [SendRecord(channel: .email, at: t0, isTransactional: false, campaignID: "welcome", stepID: "a")])
             try expect(try await store.latestEvents(leadID: "lead_ana", limit: 10).map(\.type), ["recent", "old"])
         },
         Check(name: "counts and score versions report the whole store") { store in

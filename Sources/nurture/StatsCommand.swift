@@ -26,7 +26,7 @@ struct StatsCommand: AsyncParsableCommand {
         let filter = CounterFilter(campaignID: campaign, since: since, until: until)
         let store = try await runtime.openStore()
         let stats = CampaignStats.build(runtime.playbookOptions.playbook, counters: try await store.campaignCounters(filter), filter: filter,
-                                        controls: try await store.campaignControls())
+                                        controls: try await store.campaignControls(), costs: try runtime.loadConfiguration().costs)
         switch format {
         case .json:
             let data = try LeadViews.encoder(pretty: true).encode(["campaigns": stats])
@@ -49,14 +49,17 @@ struct StatsCommand: AsyncParsableCommand {
             return lines.joined(separator: "\n")
         }
         if !stats.steps.isEmpty {
+            // Conversions and revenue only where something converted, so a plain send report stays narrow.
+            let money = stats.conversions > 0
             let header = ["step", "channel", "queued", "sent", "delivered", "opened", "clicked", "bounced", "complaints", "not sent"]
+                + (money ? ["converted", "revenue"] : [])
             var rows = [header]
             for step in stats.steps {
                 rows.append([
                     step.variant.map { "  variant \($0)" } ?? step.step, step.channel, number(step.queued), number(step.sent),
                     percent(step.deliveryRate), percent(step.openRate), percent(step.clickRate), percent(step.bounceRate),
                     percent(step.complaintRate, digits: 2), number(step.suppressed + step.dead),
-                ])
+                ] + (money ? [number(step.converted), amount(step.revenue)] : []))
             }
             let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
             for row in rows {
@@ -86,6 +89,12 @@ struct StatsCommand: AsyncParsableCommand {
                 lines.append("    sample ratio mismatch (p \(String(format: "%.1e", experiment.sampleRatioPValue ?? 0))): the arms' sizes do not match the weights; trust no verdict")
             }
         }
+        if stats.conversions > 0 || stats.cost != nil {
+            var money = "  conversions \(number(stats.conversions)) · revenue \(amount(stats.revenue))"
+            if let cost = stats.cost { money += " · cost \(amount(cost))" + (stats.roi.map { " · ROI \(String(format: "%.0f%%", $0 * 100))" } ?? "") }
+            lines.append(money)
+            lines.append("    \(stats.attribution)")
+        }
         if let holdout = stats.holdout {
             let (t, h) = (holdout.treatment, holdout.holdout)
             lines.append("  holdout \(holdout.percent)%: goals reached by \(percent(t.rate)) of \(number(t.entered)) who got the campaign · \(percent(h.rate)) of \(number(h.entered)) held out")
@@ -108,6 +117,11 @@ struct StatsCommand: AsyncParsableCommand {
             lines.append("  not sent: " + stats.suppressedBy.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \(number($0.value))" }.joined(separator: ", "))
         }
         return lines.joined(separator: "\n")
+    }
+
+    static func amount(_ value: Double) -> String {
+        let cents = Int((value * 100).rounded())
+        return (cents < 0 ? "-" : "") + number(abs(cents) / 100) + String(format: ".%02d", abs(cents) % 100)
     }
 
     static func period(_ stats: CampaignStats) -> String {

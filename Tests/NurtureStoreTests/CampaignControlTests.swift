@@ -11,8 +11,8 @@ import Testing
 
 /// Pauses, the deliverability watch and A/B decisions, through the engine on real stores.
 struct CampaignControlTests {
-    static func engine(_ store: any LeadStore, playbook: Playbook = Campaigns.playbook) throws -> Engine {
-        Deployment(store: store, playbook: playbook, templates: try Fixture.templates(), configuration: NurtureConfiguration(), links: Fixture.links).engine
+    static func engine(_ store: any LeadStore, playbook: Playbook = Campaigns.playbook, configuration: NurtureConfiguration = NurtureConfiguration()) throws -> Engine {
+        Deployment(store: store, playbook: playbook, templates: try Fixture.templates(), configuration: configuration, links: Fixture.links).engine
     }
 
     static func leads(_ count: Int, from first: Int = 0) -> [LeadPatch] {
@@ -273,5 +273,73 @@ struct HoldoutTests {
         #expect(abs(lift.difference - (treatedRate - heldRate)) < 1e-9)
         #expect(stats.significant && lift.low > 0)
         #expect(try await fixture.store.recountedCampaignCounters() == CampaignCounter.merged(try await fixture.store.campaignCounters(CounterFilter())))
+    }
+}
+
+/// Goal values, conversions that do not end the journey, last-touch attribution inside its
+/// window, and cost and ROI from `[costs]`, on a virtual clock.
+struct ConversionTests {
+    static let playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}) {
+        Campaign("deals", kind: .nurture, name: "Deals") {
+            Entry(on: "lead.created")
+            Exit(on: "deal.won", value: .property("amount"))
+            Conversion("trial.started", value: 5)
+            Email("welcome-1")
+            Wait(.days(2))
+            Email("welcome-2-guide")
+            Wait(.days(14))
+        }
+        // Also counts deals, but its one message is older than the other campaign's last one.
+        Campaign("also-deals", kind: .engagement, name: "Also deals") {
+            Entry(on: "lead.created")
+            Exit(on: "deal.won", value: .property("amount"))
+            Email("welcome-2-resend")
+            Wait(.days(30))
+        }
+    }
+
+    @Test(arguments: [Backend.sqliteFile, .postgres])
+    func aGoalIsCreditedOnceToTheLastTouchInsideItsWindowWithItsValueCostAndROI(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
+        defer { if let postgres = store as? PostgresStore { Task { await postgres.close() } } }
+        // No frequency cap, so each campaign's messages go out when its steps say.
+        var configuration = NurtureConfiguration()
+        configuration.policy.emailCap = nil
+        configuration.costs = MessageCosts(email: 0.5)
+        let engine = try CampaignControlTests.engine(store, playbook: Self.playbook, configuration: configuration)
+        let t0 = instant("2026-11-02 10:00", "Europe/Lisbon")
+        _ = try await engine.upsert(CampaignControlTests.leads(3), now: t0)
+        for day in [0.0, 2] {
+            _ = try await engine.runDue(now: t0.addingTimeInterval(day * 86_400))
+            _ = try await CampaignControlTests.sendAll(engine, now: t0.addingTimeInterval(day * 86_400))
+        }
+        func event(_ n: Int, _ type: String, at: Date, _ properties: [String: Value] = [:]) async throws {
+            _ = try await engine.track(IncomingEvent(subject: .email("lead\(n)@example.com"), type: type, at: at, properties: properties,
+                                                     clientID: "\(type)-\(n)"), now: at)
+        }
+        // lead0 wins a deal a day after the second email: credited to it, at its amount.
+        try await event(0, "deal.won", at: t0.addingTimeInterval(3 * 86_400), ["amount": "1200.50"])
+        // lead1 starts a trial: a conversion worth 5 that keeps it in the journey.
+        try await event(1, "trial.started", at: t0.addingTimeInterval(3 * 86_400))
+        // lead2 wins eight days after its last message: outside the 7-day window, credited to nobody.
+        try await event(2, "deal.won", at: t0.addingTimeInterval(10 * 86_400), ["amount": 900])
+
+        let stats = try await engine.stats(CounterFilter())
+        let deals = try #require(stats.first { $0.campaign == "deals" })
+        let also = try #require(stats.first { $0.campaign == "also-deals" })
+        #expect(deals.conversions == 2)
+        #expect(abs(deals.revenue - 1205.50) < 1e-9)
+        let second = try #require(deals.steps.first { $0.step == "welcome-2-guide" })
+        #expect(second.converted == 2 && abs(second.revenue - 1205.50) < 1e-9)
+        #expect(deals.steps.first { $0.step == "welcome-1" }?.converted == 0)
+        // Six emails at 0.50: cost 3.00, ROI (1205.50 − 3) / 3.
+        #expect(deals.cost == 3.0)
+        #expect(abs((deals.roi ?? 0) - (1205.50 - 3) / 3) < 1e-9)
+        #expect(deals.attribution == "last touch: a goal or conversion goes to the campaign message the lead got last, up to 7 days after it")
+        // The older touch of the other campaign gets nothing: each conversion is credited once.
+        #expect(also.conversions == 0 && also.revenue == 0)
+        // The goal still ended both deal winners' journeys; the trial did not.
+        #expect(deals.exited == 2 && deals.active == 1)
+        #expect(try await store.recountedCampaignCounters() == CampaignCounter.merged(try await store.campaignCounters(CounterFilter())))
     }
 }

@@ -16,6 +16,7 @@ public enum StepBuilder {
 public enum CampaignPart: Sendable {
     case entry(Entry)
     case exit(Exit)
+    case conversion(Conversion)
     case step(Step)
 }
 
@@ -23,6 +24,7 @@ public enum CampaignPart: Sendable {
 public enum CampaignBuilder {
     public static func buildExpression(_ entry: Entry) -> [CampaignPart] { [.entry(entry)] }
     public static func buildExpression(_ exit: Exit) -> [CampaignPart] { [.exit(exit)] }
+    public static func buildExpression(_ conversion: Conversion) -> [CampaignPart] { [.conversion(conversion)] }
     public static func buildExpression(_ component: some StepConvertible) -> [CampaignPart] {
         component.makeSteps().map(CampaignPart.step)
     }

@@ -229,6 +229,9 @@ struct CampaignRules {
         if !(0...50).contains(campaign.holdout) {
             report.append(.error(at: campaign.location, "the holdout of '\(campaign.id)' must be a percentage from 0 to 50, not \(campaign.holdout)"))
         }
+        if campaign.attribution.approximateSeconds <= 0 || campaign.attribution.approximateSeconds > 14 * 86_400 {
+            report.append(.error(at: campaign.location, "the attribution window of '\(campaign.id)' must be more than 0 and at most 14 days (the sends a lead's work reads), not \(campaign.attribution)"))
+        }
         if campaign.holdout > 0, campaign.isTransactional {
             report.append(.error(at: campaign.location, "transactional campaign '\(campaign.id)' cannot hold leads out: they are owed its messages"))
         }

@@ -54,19 +54,26 @@ public struct Campaign: Sendable {
     public let holdout: Int
     public let entries: [Entry]
     public let exits: [Exit]
+    /// Events that count as this campaign's conversions without ending the journey.
+    public let conversions: [Conversion]
+    /// How long after the lead's last message from this campaign a conversion is still credited
+    /// to it (the last-touch rule `stats` reports); at most 14 days.
+    public let attribution: Span
     public let steps: [Step]
     public let location: Step.Location
 
     public init(
         _ id: String, kind: Kind, name: String? = nil, reentry: Reentry = .never, transactional: Bool = false,
-        window: SendWindow? = nil, tracking: Tracking? = nil, holdout: Int = 0, fileID: String = #fileID, line: UInt = #line,
+        window: SendWindow? = nil, tracking: Tracking? = nil, holdout: Int = 0, attribution: Span = .days(7),
+        fileID: String = #fileID, line: UInt = #line,
         @CampaignBuilder _ content: () -> [CampaignPart]
     ) {
-        var entries: [Entry] = [], exits: [Exit] = [], steps: [Step] = []
+        var entries: [Entry] = [], exits: [Exit] = [], conversions: [Conversion] = [], steps: [Step] = []
         for part in content() {
             switch part {
             case .entry(let entry): entries.append(entry)
             case .exit(let exit): exits.append(exit)
+            case .conversion(let conversion): conversions.append(conversion)
             case .step(let step): steps.append(step)
             }
         }
@@ -78,8 +85,10 @@ public struct Campaign: Sendable {
         self.window = window
         self.tracking = tracking
         self.holdout = holdout
+        self.attribution = attribution
         self.entries = entries
         self.exits = exits
+        self.conversions = conversions
         self.steps = StepIDs.assign(steps)
         self.location = Step.Location(fileID: fileID, line: line)
     }
@@ -92,6 +101,20 @@ public struct Campaign: Sendable {
     public var allSteps: [Step] { steps.flattened }
 
     public func step(_ id: String) -> Step? { allSteps.first { $0.id == id } }
+
+    /// What `event` is worth to this campaign when it is one of its event goals or conversions
+    /// (the first that matches); nil when it is neither.
+    public func conversionValue(of event: (type: String, properties: [String: Value])) -> Double? {
+        for exit in exits {
+            if case .event(let matcher, _) = exit.goal, matcher.matches(type: event.type, properties: event.properties) {
+                return exit.value.amount(of: event.properties)
+            }
+        }
+        for conversion in conversions where conversion.matcher.matches(type: event.type, properties: event.properties) {
+            return conversion.value.amount(of: event.properties)
+        }
+        return nil
+    }
 
     /// The properties of the entry event that templates may use as `{{trigger.NAME}}`.
     public var capturedProperties: Set<String> {
@@ -169,19 +192,63 @@ public struct Exit: Sendable {
     }
 
     public let goal: Goal
+    /// What reaching it is worth, for revenue and ROI (event goals only).
+    public let value: GoalValue
     public let location: Step.Location
 
+    /// `Exit(on: "deal.won", value: .property("amount"))`
     public init(
-        on eventType: String, where conditions: PropertyCondition..., sameAs keys: [String] = [],
+        on eventType: String, where conditions: PropertyCondition..., sameAs keys: [String] = [], value: GoalValue = 0,
         fileID: String = #fileID, line: UInt = #line
     ) {
         goal = .event(EventMatcher(eventType, where: conditions), sameAs: keys)
+        self.value = value
         location = Step.Location(fileID: fileID, line: line)
     }
 
     public init(when condition: Condition, fileID: String = #fileID, line: UInt = #line) {
         goal = .condition(condition)
+        value = 0
         location = Step.Location(fileID: fileID, line: line)
+    }
+}
+
+/// An event that counts as a conversion of the campaign (credited to its last message, within
+/// the campaign's attribution window) without ending the lead's journey:
+/// `Conversion("trial.started", value: 0)`.
+public struct Conversion: Sendable {
+    public let matcher: EventMatcher
+    public let value: GoalValue
+    public let location: Step.Location
+
+    public init(_ eventType: String, where conditions: PropertyCondition..., value: GoalValue = 0, fileID: String = #fileID, line: UInt = #line) {
+        matcher = EventMatcher(eventType, where: conditions)
+        self.value = value
+        location = Step.Location(fileID: fileID, line: line)
+    }
+}
+
+/// What a conversion is worth: a fixed amount, or a numeric property of the event.
+public enum GoalValue: Sendable, Hashable, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, CustomStringConvertible {
+    case fixed(Double)
+    case property(String)
+
+    public init(integerLiteral value: Int) { self = .fixed(Double(value)) }
+    public init(floatLiteral value: Double) { self = .fixed(value) }
+
+    /// The amount for one event; a missing or non-numeric property is worth 0.
+    public func amount(of properties: [String: Value]) -> Double {
+        switch self {
+        case .fixed(let amount): amount
+        case .property(let name): properties[name]?.numberValue.flatMap { $0.isFinite ? $0 : nil } ?? 0
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .fixed(let amount): Value.number(amount).textValue
+        case .property(let name): "property \(name)"
+        }
     }
 }
 

@@ -17,6 +17,9 @@ import TOMLKit
 /// url = "https://hooks.slack.com/services/…"
 /// [database]
 /// busy_timeout_seconds = 30              # wait this long for another connection's lock
+/// [costs]                                # per message, for cost and ROI in stats
+/// email = 0.0008
+/// sms = 0.0079
 /// [auto_pause]                           # the deliverability watch; these are the defaults
 /// complaint_percent = 0.1                # pause a campaign above 0.1% complaints …
 /// hard_bounce_percent = 2                # … or above 2% hard bounces of its sent email
@@ -69,6 +72,8 @@ public struct NurtureConfiguration: Sendable {
     public var policy = SendingPolicy.standard
     /// When the deliverability watch pauses a campaign (`[auto_pause]`).
     public var autoPause = AutoPausePolicy()
+    /// What one message costs per channel (`[costs]`), for cost and ROI in `stats`.
+    public var costs = MessageCosts()
     public var publicURL = "http://localhost:8080"
     /// How long a failing message keeps being retried before it becomes a dead letter.
     public var retryHorizon: Duration = .seconds(3 * 86_400)
@@ -184,6 +189,13 @@ public struct NurtureConfiguration: Sendable {
             if let days = watch.window_days {
                 guard (1...90).contains(days) else { throw Problem(description: "\(path): error: 'auto_pause.window_days' must be between 1 and 90") }
                 configuration.autoPause.windowDays = days
+            }
+        }
+        if let costs = raw.costs {
+            for (key, value) in [("email", costs.email?.value), ("sms", costs.sms?.value)] {
+                guard let value else { continue }
+                guard value >= 0, value.isFinite else { throw Problem(description: "\(path): error: 'costs.\(key)' must be a cost per message of 0 or more, not \(value)") }
+                if key == "email" { configuration.costs.email = value } else { configuration.costs.sms = value }
             }
         }
         if let bytes = raw.server?.max_body_bytes {
@@ -325,6 +337,11 @@ public struct NurtureConfiguration: Sendable {
             var busy_timeout_seconds: Number?
         }
 
+        struct Costs: Decodable {
+            var email: Number?
+            var sms: Number?
+        }
+
         struct AutoPause: Decodable {
             var enabled: Bool?
             var complaint_percent: Number?
@@ -341,6 +358,7 @@ public struct NurtureConfiguration: Sendable {
         var server: Server?
         var database: DatabaseSettings?
         var auto_pause: AutoPause?
+        var costs: Costs?
 
         /// `2` and `2.5` both mean seconds: TOML integers are not floats, people write either.
         struct Number: Decodable {

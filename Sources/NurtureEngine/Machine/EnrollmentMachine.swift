@@ -180,7 +180,8 @@ public struct EnrollmentMachine: Sendable {
             channel: channel, leadID: lead.id, campaignID: campaign.id, stepID: stepID, template: template,
             variant: variant, occurrence: enrollment.messagesProduced)
         enrollment.messagesProduced += 1
-        state.sends.append(SendRecord(channel: channel, at: now, isTransactional: campaign.isTransactional))
+        state.sends.append(SendRecord(channel: channel, at: now, isTransactional: campaign.isTransactional, campaignID: campaign.id, stepID: stepID,
+                                      variant: variant))
         move(&enrollment, to: node.next)
         return [.send(outgoing)]
     }

@@ -69,6 +69,7 @@ public struct LeadProcessor: Sendable {
         work.log.append(.init(at: now, campaign: "", note: .event(event)))
         applyCompliance(event, &work)
         if event.type == SalesOutcome.eventType { SalesOutcome(event: event)?.apply(to: &work.lead) }
+        creditConversion(event, &work)
         rescore(&work, now: now)
         for campaignID in Set(work.enrollments.filter(\.isActive).map(\.campaignID)).sorted() {
             run(campaignID, &work, now: now) { machine, enrollment, state in
@@ -80,6 +81,24 @@ public struct LeadProcessor: Sendable {
                 enroll(campaign, trigger: EntryRules.captures(of: entry, from: event), because: "entry \(entry.trigger)", &work, now: now)
             }
         }
+    }
+
+    /// Last touch: a goal or conversion event goes to the campaign message the lead got last
+    /// before it, among the campaigns that count that event, if it came within that campaign's
+    /// attribution window. Each event is credited once, so the campaigns' revenue adds up.
+    func creditConversion(_ event: LeadEvent, _ work: inout LeadWork) {
+        var best: (send: SendRecord, value: Double)?
+        for campaign in playbook.campaigns {
+            guard let value = campaign.conversionValue(of: (event.type, event.properties)) else { continue }
+            let window = TimeInterval(campaign.attribution.approximateSeconds)
+            let touch = work.state.sends.filter { send in
+                send.campaignID == campaign.id && send.stepID != nil && send.at <= event.at && event.at.timeIntervalSince(send.at) <= window
+            }.max { $0.at < $1.at }
+            if let touch, touch.at > best?.send.at ?? .distantPast { best = (touch, value) }
+        }
+        guard let (send, value) = best, let campaignID = send.campaignID, let stepID = send.stepID else { return }
+        work.newConversions.append(ConversionRecord(leadID: work.lead.id, campaignID: campaignID, stepID: stepID, variant: send.variant,
+                                                    channel: send.channel, goal: event.type, value: value, at: event.at))
     }
 
     /// Runs one machine operation on the lead's active enrollment in a campaign, then follows

@@ -14,6 +14,8 @@ public struct LeadWork: Sendable {
     public var newMessages: [OutboxMessage] = []
     /// What providers reported about sent messages: message id → delivered, bounced, …
     public var deliveryUpdates: [String: String] = [:]
+    /// Goals and conversions credited to the campaign message that touched the lead last.
+    public var newConversions: [ConversionRecord] = []
     /// What happened, in order: what `simulate` prints and the worker logs.
     public var log: [Occurrence] = []
     /// The sales round-robin, shared by every lead of a transaction; nil assigns by rules only.

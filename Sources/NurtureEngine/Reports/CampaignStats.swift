@@ -24,6 +24,14 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         public var clicked = 0
         public var dead = 0
         public var suppressed = 0
+        /// Goals and conversions credited to this step as the lead's last touch, and their value.
+        public var converted = 0
+        var valueCents = 0
+        public var revenue: Double { Double(valueCents) / 100 }
+        /// What its sends cost at `[costs]`; nil when no cost is configured for its channel.
+        public var cost: Double?
+        /// (revenue − cost) / cost; nil without a cost.
+        public var roi: Double? { cost.flatMap { $0 > 0 ? (revenue - $0) / $0 : nil } }
 
         /// Shares of what was sent: the denominators marketers use (an open rate over sends,
         /// as the tools they compare with report it).
@@ -42,6 +50,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         static var counts: [(key: CodingKeys, path: KeyPath<StepResult, Int>)] { [
             (.queued, \.queued), (.sent, \.sent), (.delivered, \.delivered), (.bounced, \.bounced), (.softBounced, \.softBounced),
             (.complained, \.complained), (.failed, \.failed), (.opened, \.opened), (.clicked, \.clicked), (.dead, \.dead), (.suppressed, \.suppressed),
+            (.converted, \.converted),
         ] }
 
         mutating func add(_ metric: String, _ count: Int) {
@@ -57,6 +66,8 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
             case "clicked": clicked += count
             case "dead": dead += count
             case "suppressed": suppressed += count
+            case "converted": converted += count
+            case "value-cents": valueCents += count
             default: break
             }
         }
@@ -64,7 +75,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         enum CodingKeys: String, CodingKey {
             case step, channel, variant, queued, sent, delivered, bounced, softBounced = "soft_bounced", complained, failed, opened, clicked,
                  dead, suppressed, deliveryRate = "delivery_rate", openRate = "open_rate", clickRate = "click_rate", bounceRate = "bounce_rate",
-                 complaintRate = "complaint_rate"
+                 complaintRate = "complaint_rate", converted, revenue, cost, roi
         }
 
         public init(step: String, channel: String, variant: String?) {
@@ -84,6 +95,9 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
             try c.encode(clickRate, forKey: .clickRate)
             try c.encode(bounceRate, forKey: .bounceRate)
             try c.encode(complaintRate, forKey: .complaintRate)
+            try c.encode(revenue, forKey: .revenue)
+            try c.encode(cost, forKey: .cost)
+            try c.encode(roi, forKey: .roi)
         }
     }
 
@@ -231,6 +245,15 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
     public var experiments: [Experiment] = []
     /// The campaign day by day (UTC), for charts: days with nothing counted are left out.
     public var days: [Day] = []
+    /// Goals and conversions credited to the campaign's messages (last touch), their value, what
+    /// its messages cost, and the return on that cost.
+    public var conversions = 0
+    public var revenue: Double { Double(valueCents) / 100 }
+    var valueCents = 0
+    public var cost: Double?
+    public var roi: Double? { cost.flatMap { $0 > 0 ? (revenue - $0) / $0 : nil } }
+    /// The rule conversions are credited by, in words.
+    public var attribution = ""
     /// Why and since when nothing is sent from the campaign, while it is paused.
     public var paused: CampaignPause?
     /// The campaign against its holdout, when it keeps one.
@@ -285,7 +308,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by", experiments, days, paused,
-             holdout
+             holdout, conversions, revenue, cost, roi, attribution
     }
 
     struct PauseJSON: Encodable {
@@ -309,6 +332,11 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         try c.encode(days, forKey: .days)
         try c.encode(paused.map { PauseJSON(at: $0.at, reason: $0.reason, by: $0.by) }, forKey: .paused)
         try c.encode(holdout, forKey: .holdout)
+        try c.encode(conversions, forKey: .conversions)
+        try c.encode(revenue, forKey: .revenue)
+        try c.encode(cost, forKey: .cost)
+        try c.encode(roi, forKey: .roi)
+        try c.encode(attribution, forKey: .attribution)
     }
 
     init(campaign: Campaign, filter: CounterFilter) {
@@ -321,11 +349,15 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
     /// The stats of every campaign of the playbook (or the one `filter` names), in playbook
     /// order, from the counters a store kept. Counters of steps or campaigns the playbook no
     /// longer has still count in their campaign's totals.
-    public static func build(_ playbook: Playbook, counters: [CampaignCounter], filter: CounterFilter, controls: CampaignControls = .none) -> [CampaignStats] {
+    public static func build(
+        _ playbook: Playbook, counters: [CampaignCounter], filter: CounterFilter, controls: CampaignControls = .none, costs: MessageCosts = MessageCosts()
+    ) -> [CampaignStats] {
         let byCampaign = Dictionary(grouping: counters, by: \.campaignID)
         return playbook.campaigns.filter { filter.campaignID == nil || $0.id == filter.campaignID }.map { campaign in
             var stats = CampaignStats(campaign: campaign, filter: filter)
             stats.paused = controls.pauses[campaign.id]
+            let window = campaign.attribution.seconds == 0 ? "\(campaign.attribution.days) day\(campaign.attribution.days == 1 ? "" : "s")" : "\(campaign.attribution)"
+            stats.attribution = "last touch: a goal or conversion goes to the campaign message the lead got last, up to \(window) after it"
             let mine = byCampaign[campaign.id] ?? []
             struct Way: Hashable { let status: String, reason: String }
             var outcomes: [Way: Int] = [:]
@@ -359,9 +391,17 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
                 Experiment(step: step.id, message: step.message, results: variants[step.id] ?? [:], decision: controls.decisions[campaign.id]?[step.id])
             }
             for id in journey + steps.keys.filter({ !journey.contains($0) }).sorted() {
-                guard let step = steps[id] else { continue }
+                guard var step = steps[id] else { continue }
+                step.cost = costs.cost(of: step)
+                stats.conversions += step.converted
+                stats.valueCents += step.valueCents
+                if let cost = step.cost { stats.cost = (stats.cost ?? 0) + cost }
                 stats.steps.append(step)
-                stats.steps += (variants[id] ?? [:]).values.sorted { ($0.variant ?? "") < ($1.variant ?? "") }
+                stats.steps += (variants[id] ?? [:]).values.sorted { ($0.variant ?? "") < ($1.variant ?? "") }.map { variant in
+                    var variant = variant
+                    variant.cost = costs.cost(of: variant)
+                    return variant
+                }
             }
             let goals = Set(campaign.exits.map { EnrollmentMachine.goalReason($0.goal) })
             var days: [String: Day] = [:]
@@ -408,7 +448,7 @@ extension CampaignStats {
     /// One CSV row per step and variant, for spreadsheets: campaign totals repeat on each row.
     public static let csvHeader = [
         "campaign", "step", "variant", "channel", "entered", "completed", "exited", "queued", "sent", "delivered", "bounced", "soft_bounced",
-        "complained", "failed", "opened", "clicked", "dead", "suppressed", "delivery_rate", "open_rate", "click_rate",
+        "complained", "failed", "opened", "clicked", "dead", "suppressed", "delivery_rate", "open_rate", "click_rate", "converted", "revenue", "cost", "roi",
     ]
 
     public var csvRows: [[String]] {
@@ -417,6 +457,8 @@ extension CampaignStats {
              "\(step.delivered)", "\(step.bounced)", "\(step.softBounced)", "\(step.complained)", "\(step.failed)", "\(step.opened)",
              "\(step.clicked)", "\(step.dead)", "\(step.suppressed)"]
                 + [step.deliveryRate, step.openRate, step.clickRate].map { $0.map { String(format: "%.4f", $0) } ?? "" }
+                + ["\(step.converted)", String(format: "%.2f", step.revenue), step.cost.map { String(format: "%.4f", $0) } ?? "",
+                   step.roi.map { String(format: "%.4f", $0) } ?? ""]
         }
     }
 
@@ -426,6 +468,26 @@ extension CampaignStats {
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
               let month = Int(parts[1]), let day = Int(parts[2]), Int(parts[0]) != nil else { return false }
         return (1...12).contains(month) && (1...31).contains(day)
+    }
+}
+
+/// What one message costs per channel (`[costs]` in nurture.toml); nil where none is set.
+public struct MessageCosts: Sendable, Hashable {
+    public var email: Double?
+    public var sms: Double?
+
+    public init(email: Double? = nil, sms: Double? = nil) {
+        self.email = email
+        self.sms = sms
+    }
+
+    func cost(of step: CampaignStats.StepResult) -> Double? {
+        let each = switch step.channel {
+        case OutgoingMessage.Channel.email.rawValue: email
+        case OutgoingMessage.Channel.sms.rawValue: sms
+        default: Double?.none
+        }
+        return each.map { $0 * Double(step.sent) }
     }
 }
 
@@ -444,6 +506,6 @@ extension Engine {
     /// with each campaign's pause and each split's decision.
     public func stats(_ filter: CounterFilter) async throws -> [CampaignStats] {
         let controls = try await store.campaignControls()
-        return CampaignStats.build(playbook, counters: try await store.campaignCounters(filter), filter: filter, controls: controls)
+        return CampaignStats.build(playbook, counters: try await store.campaignCounters(filter), filter: filter, controls: controls, costs: costs)
     }
 }

@@ -120,7 +120,7 @@ struct UnitOfWork: Sendable {
             leadChanged: base == .new || work.lead != loaded.lead || work.state.scoring != loaded.state.scoring,
             enrollments: enrollments,
             events: work.newEvents.enumerated().map { NewEvent($0.element, clientID: clientIDs[$0.offset]) },
-            messages: work.newMessages, suppressions: suppressions, deliveries: work.deliveryUpdates)
+            messages: work.newMessages, suppressions: suppressions, deliveries: work.deliveryUpdates, conversions: work.newConversions)
     }
 
     private struct EnrollmentKey: Hashable {

@@ -13,6 +13,8 @@ public struct Engine: Sendable {
     public var owner: String
     /// How long a worker may hold due leads before another takes them over.
     public var leadLease: TimeInterval = 300
+    /// What a message costs per channel, for cost and ROI in `stats`.
+    public var costs = MessageCosts()
 
     public init(store: any LeadStore, processor: LeadProcessor, owner: String = Dispatcher.defaultOwner()) {
         self.store = store
