@@ -18,6 +18,8 @@ public struct NurtureServer: Sendable {
         public var maxBatch = 1000
         /// How far an inbound webhook's timestamp may be from now.
         public var signatureTolerance: TimeInterval = 300
+        /// `NURTURE_DASHBOARD_PASSWORD`: signs in to the dashboard besides the API keys.
+        public var dashboardPassword: String?
 
         public init(apiKeys: [String], inboundEmailSecret: Data? = nil, inboundSMSSecret: Data? = nil, maxBodyBytes: Int = 1 << 20) {
             self.apiKeys = apiKeys
@@ -58,7 +60,7 @@ public struct NurtureServer: Sendable {
     }
 
     /// Every route, behind request ids and logging; `/v1` (but its inbound webhooks, which are
-    /// signed instead) behind API keys.
+    /// signed instead) behind API keys; the dashboard behind its sign-in.
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: RequestLogMiddleware())
@@ -69,6 +71,7 @@ public struct NurtureServer: Sendable {
         addLeadRoutes(api)
         addEventRoutes(api)
         addStatsRoutes(api)
+        addDashboardRoutes(router)
         router.add(middleware: UnmatchedRouteMiddleware(routes: router.routes))
         return router
     }

@@ -39,9 +39,10 @@ struct ServeCommand: AsyncParsableCommand {
         if keys.isEmpty { logger.warning("NURTURE_API_KEYS is not set: the /v1 API refuses every request.") }
         let registry = PrometheusCollectorRegistry()
         let heartbeat = noWorker ? nil : Heartbeat()
-        let settings = NurtureServer.Settings(
+        var settings = NurtureServer.Settings(
             apiKeys: keys, inboundEmailSecret: live.configuration.inboundEmailSecret, inboundSMSSecret: live.configuration.inboundSMSSecret,
             maxBodyBytes: live.configuration.maxBodyBytes)
+        settings.dashboardPassword = ProcessInfo.processInfo.environment["NURTURE_DASHBOARD_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         let server = NurtureServer(engine: live.engine, settings: settings, registry: registry, heartbeat: heartbeat)
         let host = self.host
         let application = server.application(host: host, port: port, logger: logger) { bound in

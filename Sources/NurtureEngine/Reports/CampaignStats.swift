@@ -493,7 +493,7 @@ public struct MessageCosts: Sendable, Hashable {
 
 extension CampaignStats {
     /// The UTC day a counter of `date` is kept under.
-    static func day(_ date: Date) -> String {
+    public static func day(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
