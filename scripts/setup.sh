@@ -5,6 +5,8 @@ set -euo pipefail
 
 # sqlite3: the tests hold a real lock from another process, as an operator's shell would.
 packages=(libsqlite3-dev libcurl4-openssl-dev sqlite3)
+# --browser (scripts/test.sh): the dashboard's tests drive a real headless Chromium over WebDriver.
+if [ "${1:-}" = "--browser" ]; then packages+=(chromium chromium-driver); fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -74,7 +74,7 @@ enum DashboardHTML {
         .notice{border-left:4px solid var(--warn);background:#fffaeb;padding:.75rem 1rem;border-radius:6px;margin-bottom:1rem}
         button.primary{background:var(--accent);color:#fff;border:0;border-radius:8px;padding:.5rem 1rem;font:inherit;cursor:pointer}
         button.secondary{background:var(--card);color:var(--ink);border:1px solid var(--line);border-radius:8px;padding:.4rem .9rem;font:inherit;cursor:pointer}
-        .bar{height:.6rem;background:var(--accent);border-radius:3px}.bars td{width:50%}.legend{display:flex;gap:1rem;font-size:.85rem;color:var(--muted)}
+        .bar{height:.6rem;background:var(--accent);border-radius:3px}.bars td.barcell{width:50%}.legend{display:flex;gap:1rem;font-size:.85rem;color:var(--muted)}
         .dot{display:inline-block;width:.7rem;height:.7rem;border-radius:2px;margin-right:.3rem;vertical-align:-1px}
         .login{max-width:380px;margin:10vh auto}.login input{width:100%;padding:.6rem .75rem;border:1px solid var(--line);border-radius:8px;font:inherit;margin:.35rem 0 1rem}
         .error{color:var(--bad)}.row{display:flex;justify-content:space-between;align-items:center;gap:1rem}svg text{font:12px system-ui,sans-serif;fill:var(--ink)}
@@ -96,7 +96,10 @@ enum DashboardHTML {
                 + "<rect x=\"\(fmt(x))\" y=\"\(fmt(height - bottom - eh - sh))\" width=\"\(fmt(barWidth))\" height=\"\(fmt(sh))\" fill=\"#12a37a\"/></g>"
         }
         let labels = [0, days.count / 2, days.count - 1].filter { $0 >= 0 && $0 < days.count }.map { index in
-            "<text x=\"\(fmt(left + Double(index) * slot))\" y=\"\(fmt(height - 6))\">\(h(String(days[index].dropFirst(5))))</text>"
+            // The last label ends at its bar's right edge, so it stays inside the chart.
+            let last = index == days.count - 1
+            return "<text x=\"\(fmt(left + Double(index + (last ? 1 : 0)) * slot))\" y=\"\(fmt(height - 6))\"\(last ? " text-anchor=\"end\"" : "")>"
+                + "\(h(String(days[index].dropFirst(5))))</text>"
         }.joined()
         return """
             <svg viewBox="0 0 \(fmt(width)) \(fmt(height))" width="100%" role="img" aria-label="Messages sent per day by channel">

@@ -6,12 +6,15 @@ import NurtureEngine
 extension NurtureServer {
     typealias H = DashboardHTML
 
+    /// Ids in paths: letters, digits and `-_.` as they are, anything else percent-encoded.
+    static let pathSafe = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
+
     static func campaignLink(_ campaign: String) -> String {
-        "/campaigns/" + (campaign.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+        "/campaigns/" + (campaign.addingPercentEncoding(withAllowedCharacters: pathSafe) ?? "")
     }
 
     static func leadLink(_ id: String) -> String {
-        "/leads/" + (id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+        "/leads/" + (id.addingPercentEncoding(withAllowedCharacters: pathSafe) ?? "")
     }
 
     func overview(csrf: String) async throws -> String {
@@ -91,7 +94,7 @@ extension NurtureServer {
         let widest = max(1, funnel.map(\.1).max() ?? 1)
         for (label, count) in funnel {
             body += "<tr><td>\(H.h(label))</td><td class=\"n\">\(H.number(count))</td>"
-                + "<td><div class=\"bar\" style=\"width:\(String(format: "%.1f", 100 * Double(count) / Double(widest)))%\"></div></td></tr>"
+                + "<td class=\"barcell\"><div class=\"bar\" style=\"width:\(String(format: "%.1f", 100 * Double(count) / Double(widest)))%\"></div></td></tr>"
         }
         body += "</tbody></table>"
         if !stats.experiments.isEmpty {
@@ -154,7 +157,8 @@ extension NurtureServer {
         var svg = "<svg viewBox=\"0 0 \(H.fmt(width)) \(H.fmt(Double(rows.count) * rowHeight + 8))\" width=\"100%\" role=\"img\" aria-label=\"The journey of \(H.h(campaign.name))\">"
         for (index, row) in rows.enumerated() {
             let x = 8 + Double(row.depth) * 22, y = 4 + Double(index) * rowHeight
-            let label = String(row.text.prefix(70))
+            // Long enough for a step's summary, short enough to leave room for its counts.
+            let label = row.text.count > 54 ? String(row.text.prefix(53)) + "…" : row.text
             if row.counts.isEmpty, row.depth > 0, ["then", "else", "on event", "on timeout"].contains(row.text) {
                 svg += "<text x=\"\(H.fmt(x))\" y=\"\(H.fmt(y + 22))\" fill=\"#667085\">\(H.h(label)):</text>"
                 continue
@@ -204,7 +208,7 @@ extension NurtureServer {
             let widest = max(0.1, contributions.map { abs($0.value) }.max() ?? 1)
             for contribution in contributions {
                 body += "<tr><td>\(H.h(contribution.label))</td><td class=\"n\">\(H.h(String(format: "%+.1f", contribution.value)))</td>"
-                    + "<td><div class=\"bar\" style=\"width:\(String(format: "%.1f", 100 * abs(contribution.value) / widest))%;background:\(contribution.value < 0 ? "#b42318" : "#3559e0")\"></div></td></tr>"
+                    + "<td class=\"barcell\"><div class=\"bar\" style=\"width:\(String(format: "%.1f", 100 * abs(contribution.value) / widest))%;background:\(contribution.value < 0 ? "#b42318" : "#3559e0")\"></div></td></tr>"
             }
             body += "</tbody></table>"
         }
@@ -235,7 +239,7 @@ extension NurtureServer {
         for message in dead {
             body += "<tr><td class=\"n\">\(H.h(H.time(message.createdAt)))</td><td>\(H.h(message.campaignID))</td><td>\(H.h(message.stepID))</td>"
                 + "<td><a href=\"\(Self.leadLink(message.leadID))\">lead</a></td><td class=\"muted\">\(H.h(message.lastError ?? ""))</td>"
-                + "<td><form method=\"post\" action=\"/outbox/\(message.id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")/retry\">"
+                + "<td><form method=\"post\" action=\"/outbox/\(message.id.addingPercentEncoding(withAllowedCharacters: Self.pathSafe) ?? "")/retry\">"
                 + "<input type=\"hidden\" name=\"csrf\" value=\"\(H.h(csrf))\"><button class=\"secondary\">Retry</button></form></td></tr>"
         }
         if dead.isEmpty { body += "<tr><td colspan=\"6\" class=\"muted\">No dead letters.</td></tr>" }

@@ -19,7 +19,7 @@ extension NurtureServer {
         }
         router.get("/") { request, _ in try await page(request) { csrf in try await overview(csrf: csrf) } }
         router.get("campaigns/:campaign") { request, context in
-            let id = context.parameters.get("campaign") ?? ""
+            let id = pathParameter(context, "campaign")
             guard let campaign = engine.playbook.campaign(id) else { throw APIError.notFound("no campaign '\(id)' in this playbook") }
             return try await page(request) { csrf in try await campaignPage(campaign, csrf: csrf) }
         }
@@ -27,16 +27,22 @@ extension NurtureServer {
         router.post("campaigns/:campaign/resume") { request, context in try await campaignAction(request, context, pause: false) }
         router.get("leads") { request, _ in try await page(request) { csrf in try await leadsPage(csrf: csrf) } }
         router.get("leads/:lead") { request, context in
-            let id = context.parameters.get("lead") ?? ""
+            let id = pathParameter(context, "lead")
             return try await page(request) { csrf in try await leadPage(id, csrf: csrf) }
         }
         router.get("outbox") { request, _ in try await page(request) { csrf in try await outboxPage(csrf: csrf) } }
         router.post("outbox/:message/retry") { request, context in
             _ = try await signedIn(request, form: try await form(request))
-            let id = context.parameters.get("message") ?? ""
+            let id = pathParameter(context, "message")
             _ = try await engine.store.retryDeadLetters(ids: [id], now: now())
             return redirect("/outbox")
         }
+    }
+
+    /// A path parameter as it was before the page's links percent-encoded it.
+    func pathParameter(_ context: BasicRequestContext, _ name: String) -> String {
+        let raw = context.parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
     }
 
     // MARK: - Signing in
@@ -108,7 +114,7 @@ extension NurtureServer {
     func campaignAction(_ request: Request, _ context: BasicRequestContext, pause: Bool) async throws -> Response {
         let fields = try await form(request)
         _ = try await signedIn(request, form: fields)
-        let id = context.parameters.get("campaign") ?? ""
+        let id = pathParameter(context, "campaign")
         guard engine.playbook.campaign(id) != nil else { throw APIError.notFound("no campaign '\(id)' in this playbook") }
         if pause {
             let reason = (fields["reason"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -117,7 +123,7 @@ extension NurtureServer {
         } else {
             try await engine.resume(campaign: id, by: "dashboard", now: now())
         }
-        return redirect("/campaigns/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)")
+        return redirect(Self.campaignLink(id))
     }
 
     func html(_ text: String, status: HTTPResponse.Status = .ok, cookies: [String] = []) -> Response {
