@@ -10,6 +10,12 @@ import NurtureEngine
 /// and an action without it is refused with 403. Lead data appears in pages, never in URLs
 /// other than lead ids.
 extension NurtureServer {
+    /// The dashboard's routes: pages for people, not the API, so `/openapi.yaml` leaves them out.
+    public static let dashboardRoutes: Set<String> = [
+        "get /", "get /login", "post /login", "post /logout", "get /campaigns/{campaign}", "post /campaigns/{campaign}/pause",
+        "post /campaigns/{campaign}/resume", "get /leads", "get /leads/{lead}", "get /outbox", "post /outbox/{message}/retry",
+    ]
+
     func addDashboardRoutes(_ router: Router<BasicRequestContext>) {
         router.get("login") { request, _ in try await loginPage(request, problem: nil) }
         router.post("login") { request, _ in try await signIn(request) }

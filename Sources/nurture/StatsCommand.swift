@@ -72,7 +72,8 @@ struct StatsCommand: AsyncParsableCommand {
             }
         }
         for experiment in stats.experiments {
-            lines.append("  A/B \(experiment.step): \(experiment.metric == "opened" ? "opens" : "clicks") per send, \(experiment.test), \(percent(experiment.confidence, digits: 0)) confidence")
+            let measured = ["opened": "opens", "converted": "conversions"][experiment.metric] ?? "clicks"
+            lines.append("  A/B \(experiment.step): \(measured) per send, \(experiment.test), \(percent(experiment.confidence, digits: 0)) confidence")
             lines.append("    " + experiment.arms.map { "\($0.variant) \(percent($0.rate)) of \(number($0.sent))" }.joined(separator: " · "))
             if experiment.versus.isEmpty { lines.append("    no verdict yet: an arm has no sends, or no arm has converted") }
             for versus in experiment.versus {

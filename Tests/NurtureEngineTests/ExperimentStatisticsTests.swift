@@ -1,5 +1,6 @@
 import Foundation
 import Campaigns
+import NurtureDSL
 @testable import NurtureEngine
 import NurtureStorage
 import NurtureTesting
@@ -94,6 +95,26 @@ struct ExperimentVerdictTests {
         // The step's own totals add its arms up, and the days hold them for charts.
         #expect(stats.first?.steps.first { $0.step == "welcome-3-value" && $0.variant == nil }?.clicked == 500)
         #expect(stats.first?.days.map { [$0.day, "\($0.sent)", "\($0.clicked)"] } == [["2026-11-20", "4000", "0"], ["2026-11-21", "0", "500"]])
+    }
+
+    @Test func aSplitJudgedOnConversionsCountsWhatEachArmWasCreditedWith() throws {
+        let playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}) {
+            Campaign("welcome", kind: .welcome) {
+                Entry(on: "lead.created")
+                Exit(on: "demo.booked")
+                Email("welcome-3-value", variants: ["A": 50, "B": 50], metric: .converted)
+            }
+        }
+        var counters = counters([("A", 2_000, 400), ("B", 2_000, 100)])
+        counters += [("A", 40), ("B", 90)].map { variant, converted in
+            CampaignCounter(campaignID: "welcome", stepID: "welcome-3-value", variant: variant, channel: "email", metric: "converted",
+                            detail: "demo.booked", day: "2026-11-22", count: converted)
+        }
+        let experiment = try #require(CampaignStats.build(playbook, counters: counters, filter: CounterFilter()).first?.experiments.first)
+        // Judged on conversions, B is ahead though A drew four times the clicks.
+        #expect(experiment.metric == "converted")
+        #expect(experiment.arms.map(\.conversions) == [40, 90])
+        #expect(experiment.versus.first?.significant == true && (experiment.versus.first?.comparison.difference ?? 0) > 0)
     }
 
     @Test func armsOfTheWrongSizesAreFlaggedWhateverTheirRates() throws {

@@ -266,7 +266,10 @@ struct OperationsTests {
             }
         }
         #expect(routes.count >= 13)
-        #expect(routes.subtracting(documented).isEmpty, "routes missing from openapi.yaml: \(routes.subtracting(documented).sorted())")
+        // The dashboard's pages are for people (DashboardTests and the browser test cover them); all of them, and only them, are left out.
+        #expect(NurtureServer.dashboardRoutes.isSubset(of: routes), "dashboard routes the router lacks: \(NurtureServer.dashboardRoutes.subtracting(routes).sorted())")
+        let api = routes.subtracting(NurtureServer.dashboardRoutes)
+        #expect(api.subtracting(documented).isEmpty, "routes missing from openapi.yaml: \(api.subtracting(documented).sorted())")
         #expect(documented.subtracting(routes).isEmpty, "documented routes the router lacks: \(documented.subtracting(routes).sorted())")
     }
 }

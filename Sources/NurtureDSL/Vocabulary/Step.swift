@@ -140,6 +140,9 @@ public struct Message: Sendable, Hashable {
 /// What counts as a success in an A/B split, per message sent.
 public enum SplitMetric: String, Sendable, Hashable, CustomStringConvertible {
     case opened, clicked
+    /// The campaign's goals and conversions credited to the message (last touch, within the
+    /// campaign's attribution window): the split judged on what it earned, not on attention.
+    case converted
     public var description: String { rawValue }
 }
 

@@ -135,7 +135,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         }
 
         public var step: String
-        /// What counts as a conversion: a click (the default) or an open.
+        /// What counts as a success: a click (the default), an open, or a goal or conversion credited to the message.
         public var metric: String
         public var test: String
         public var confidence: Double
@@ -180,7 +180,11 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
             let arms = variants.map { variant in
                 let result = results[variant.name]
                 let sent = result?.sent ?? 0
-                let conversions = metric == "opened" ? result?.opened ?? 0 : result?.clicked ?? 0
+                let conversions = switch metric {
+                case SplitMetric.opened.rawValue: result?.opened ?? 0
+                case SplitMetric.converted.rawValue: result?.converted ?? 0
+                default: result?.clicked ?? 0
+                }
                 return Arm(variant: variant.name, weight: variant.weight, sent: sent, conversions: conversions,
                            rate: StepResult.share(conversions, of: sent))
             }
