@@ -16,7 +16,7 @@ struct Bench: AsyncParsableCommand {
         commandName: "nurture-bench",
         subcommands: [
             SQLiteCeiling.self, ImportCeiling.self, Scheduler.self, MakeCSV.self, Import.self, Sink.self, Dispatch.self, Transport.self, ScoreIngest.self, ScoreRanking.self,
-            WaitSent.self, Backlog.self, StatsRead.self,
+            WaitSent.self, Backlog.self, StatsRead.self, ControlsRead.self,
         ])
 }
 
@@ -320,5 +320,40 @@ extension Sequence {
         var results: [T] = []
         for element in self { results.append(try await transform(element)) }
         return results
+    }
+}
+
+/// What the campaign controls cost the scheduler: every batch of due leads reads the pauses,
+/// decisions and last resumes once, after its snapshots. Times that read (with a pause, a decided
+/// split and a journal in the tables) and a scheduling pass over the same file, in one run.
+struct ControlsRead: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "controls-read")
+    @Option var leads = 20_000
+    @Option var reads = 5_000
+
+    func run() async throws {
+        let store = try benchStore("controls.sqlite", counting: true)
+        let engine = try engine(store: store)
+        let start = Date(timeIntervalSince1970: 1_795_000_000)
+        for first in stride(from: 0, to: leads, by: 5_000) {
+            _ = try await engine.upsert((first..<min(first + 5_000, leads)).map { n in
+                var patch = LeadPatch(email: "lead\(n)@example.com")
+                patch.timeZone = "Europe/Lisbon"
+                return patch
+            }, now: start)
+        }
+        _ = try await store.pauseCampaign(CampaignPause(campaignID: "win-back", at: start, reason: "bench", by: "bench"))
+        _ = try await store.resumeCampaign(CampaignJournalEntry(campaignID: "win-back", type: "campaign.resumed", at: start))
+        _ = try await store.pauseCampaign(CampaignPause(campaignID: "win-back", at: start, reason: "bench", by: "bench"))
+        _ = try await store.decideExperiment(ExperimentDecision(campaignID: "welcome", stepID: "welcome-3-value", variant: "B", at: start, by: "bench"))
+        let readSeconds = try await elapsed { for _ in 0..<reads { _ = try await store.campaignControls() } }
+        var pass = Engine.Pass()
+        let passSeconds = try await elapsed { pass = try await engine.runDue(now: start) }
+        let batches = (pass.leads + 255) / 256
+        let perRead = readSeconds / Double(reads)
+        report("controls-read", [
+            ("leads", "\(pass.leads)"), ("read_us", String(format: "%.1f", perRead * 1e6)), ("pass_s", String(format: "%.2f", passSeconds)),
+            ("batches", "\(batches)"), ("share_of_pass", String(format: "%.3f%%", 100 * perRead * Double(batches) / passSeconds)),
+        ])
     }
 }

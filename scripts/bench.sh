@@ -6,7 +6,7 @@
 #   BENCH_QUICK=1 scripts/bench.sh   # every row at small sizes (a few minutes): does it all still run?
 #
 # Sizes: CEILING_ROWS, SCHEDULER_LEADS, IMPORT_ROWS, SCORE_LEADS, RANKING_LEADS, RANKING_EVENTS_PER_LEAD,
-# DISPATCH_MESSAGES, HTTP_LEADS, HTTP_SECONDS, SCALE_LEADS, SCALE_WORKERS, DUE_LEADS.
+# DISPATCH_MESSAGES, HTTP_LEADS, HTTP_SECONDS, SCALE_LEADS, SCALE_WORKERS, DUE_LEADS, CONTROLS_LEADS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +41,9 @@ echo "== one SQLite file with ${RANKING_LEADS:-1000000} leads and their events: 
 rm -f /tmp/nurture-bench-*/ranking.sqlite*
 echo "== stats over a year of counters for every step of the shipped playbook"
 "$bench" stats-read
+echo "== what the campaign controls read costs a scheduling pass"
+"$bench" controls-read --leads "${CONTROLS_LEADS:-20000}"
+rm -f /tmp/nurture-bench-*/controls.sqlite*
 echo "== event ingestion through the engine call, one per transaction and 100 per transaction"
 "$bench" score-ingest --leads "${SCORE_LEADS:-10000}"
 

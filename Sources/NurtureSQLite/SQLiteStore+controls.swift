@@ -10,16 +10,17 @@ extension SQLiteStore {
 
     static func controls(_ db: Database) throws -> CampaignControls {
         var controls = CampaignControls()
-        for pause in try Row.fetchAll(db, sql: "SELECT * FROM campaign_pause").map(pause) {
+        // Cached: every batch of due work reads these, and compiling them cost more than running them.
+        for pause in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM campaign_pause")).map(pause) {
             controls.pauses[pause.campaignID] = pause
         }
-        for decision in try Row.fetchAll(db, sql: "SELECT * FROM experiment_decision").map(decision) {
+        for decision in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM experiment_decision")).map(decision) {
             controls.decisions[decision.campaignID, default: [:]][decision.stepID] = decision
         }
-        for row in try Row.fetchAll(db, sql: """
+        for row in try Row.fetchAll(db.cachedStatement(sql: """
             SELECT j.* FROM campaign_journal j JOIN (SELECT campaign_id, MAX(seq) AS seq FROM campaign_journal WHERE type = 'campaign.resumed' GROUP BY 1) last
             ON last.seq = j.seq
-            """) {
+            """)) {
             let entry = journalEntry(row)
             controls.resumes[entry.campaignID] = entry
         }
