@@ -295,10 +295,30 @@ enum PostgresSchema {
             END $$;
             CREATE TRIGGER count_conversion AFTER INSERT ON conversion FOR EACH ROW EXECUTE FUNCTION count_conversion();
             """),
+        (6, "send steps skipped or capped", """
+            CREATE TABLE skipped_send (
+                seq bigserial PRIMARY KEY,
+                lead_id text NOT NULL REFERENCES lead(id) ON DELETE CASCADE,
+                campaign_id text NOT NULL,
+                step_id text NOT NULL,
+                channel text NOT NULL,
+                kind text NOT NULL,
+                reason text NOT NULL,
+                at double precision NOT NULL
+            );
+            CREATE INDEX skipped_send_lead ON skipped_send (lead_id, at);
+            CREATE FUNCTION count_skipped_send() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM nurture_count(NEW.campaign_id, NEW.step_id, '', NEW.channel, NEW.kind, NEW.reason, NEW.at, 1);
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER count_skipped_send AFTER INSERT ON skipped_send FOR EACH ROW EXECUTE FUNCTION count_skipped_send();
+            """),
     ]
 
-    /// The conversions' counters from their rows (migration 5, after the one that counts the rest).
-    static let conversionRecountSQL: [String] = [
+    /// The conversions' and skips' counters from their rows (migrations 5 and 6, after the one that counts the rest).
+    static let laterFactsRecountSQL: [String] = [
+        "SELECT campaign_id, step_id, '', channel, kind, reason, \(day("at")), COUNT(*) FROM skipped_send GROUP BY 1, 2, 4, 5, 6, 7",
         "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'converted', goal, \(day("at")), COUNT(*) FROM conversion GROUP BY 1, 2, 3, 4, 6, 7",
         """
         SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'value-cents', goal, \(day("at")), SUM(round(value * 100)::bigint)::bigint
@@ -332,7 +352,7 @@ enum PostgresSchema {
     /// The recount written into the counters (shard 0): what a migration counts once for an
     /// existing deployment, and what a copy from the embedded store counts from its rows.
     static let recountInto = into(recountSQL)
-    static let conversionRecountInto = into(conversionRecountSQL)
+    static let laterFactsRecountInto = into(laterFactsRecountSQL)
 
     static func into(_ selects: [String]) -> [String] { selects.map { select in
         "INSERT INTO campaign_counter (campaign_id, step_id, variant, channel, metric, detail, day, count, shard) SELECT *, 0 FROM (\(select)) counted "

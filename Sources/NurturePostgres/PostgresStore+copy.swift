@@ -8,7 +8,8 @@ import PostgresNIO
 extension PostgresStore: CopyTarget {
     static let copyTables: [CopyTable: String] = [.leads: "lead", .events: "event", .enrollments: "enrollment", .messages: "outbox_message",
                                                   .suppressions: "suppression", .settings: "setting", .pauses: "campaign_pause",
-                                                  .decisions: "experiment_decision", .journal: "campaign_journal", .conversions: "conversion"]
+                                                  .decisions: "experiment_decision", .journal: "campaign_journal", .conversions: "conversion",
+                                                  .skips: "skipped_send"]
 
     public func copyCounts() async throws -> [CopyTable: Int] {
         var counts: [CopyTable: Int] = [:]
@@ -19,7 +20,7 @@ extension PostgresStore: CopyTarget {
     }
 
     public func eraseForCopy() async throws {
-        try await execute("TRUNCATE lead, event, enrollment, outbox_message, outbox_content, suppression, setting, campaign_counter, campaign_pause, experiment_decision, campaign_journal, conversion")
+        try await execute("TRUNCATE lead, event, enrollment, outbox_message, outbox_content, suppression, setting, campaign_counter, campaign_pause, experiment_decision, campaign_journal, conversion, skipped_send")
     }
 
     public func writeCopy(_ rows: CopyRows) async throws {
@@ -78,6 +79,12 @@ extension PostgresStore: CopyTarget {
                     binds.append(row.campaignID); binds.append(row.stepID); binds.append(row.variant); binds.append(row.at.timeIntervalSince1970)
                     binds.append(row.by); binds.append(FlatJSON.json(row.figures))
                 }
+            case .skips(let skips):
+                try await connection.insert(into: "skipped_send", columns: ["lead_id", "campaign_id", "step_id", "channel", "kind", "reason", "at"],
+                                            rows: skips, logger) { row, binds in
+                    binds.append(row.leadID); binds.append(row.campaignID); binds.append(row.stepID); binds.append(row.channel.rawValue)
+                    binds.append(row.kind); binds.append(row.reason); binds.append(row.at.timeIntervalSince1970)
+                }
             case .conversions(let conversions):
                 try await connection.insert(into: "conversion", columns: ["lead_id", "campaign_id", "step_id", "variant", "channel", "goal", "value", "at"],
                                             rows: conversions, logger) { row, binds in
@@ -97,7 +104,7 @@ extension PostgresStore: CopyTarget {
         // entries, endings and queued messages, not what happened to the messages since.
         try await transaction { connection in
             try await connection.query("DELETE FROM campaign_counter", logger: logger)
-            for statement in PostgresSchema.recountInto + PostgresSchema.conversionRecountInto {
+            for statement in PostgresSchema.recountInto + PostgresSchema.laterFactsRecountInto {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
         }

@@ -16,7 +16,7 @@ extension PostgresStore {
 
     public func recountedCampaignCounters() async throws -> [CampaignCounter] {
         var counted: [CampaignCounter] = []
-        for select in PostgresSchema.recountSQL + PostgresSchema.conversionRecountSQL {
+        for select in PostgresSchema.recountSQL + PostgresSchema.laterFactsRecountSQL {
             for row in try await rows(PostgresQuery(unsafeSQL: select)) {
                 func text(_ column: Int) throws -> String { try row[column].decode(String.self) }
                 counted.append(CampaignCounter(campaignID: try text(0), stepID: try text(1), variant: try text(2), channel: try text(3),

@@ -46,6 +46,14 @@ extension SQLiteStore: CopySource {
             case .journal:
                 rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM campaign_journal t")
                 copied = .journal(rows.map(Self.journalEntry))
+            case .skips:
+                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM skipped_send t")
+                copied = .skips(rows.compactMap { row in
+                    MessageChannel(rawValue: row["channel"]).map { channel in
+                        SkipRecord(leadID: row["lead_id"], campaignID: row["campaign_id"], stepID: row["step_id"], channel: channel, kind: row["kind"],
+                                   reason: row["reason"], at: Date(timeIntervalSince1970: row["at"]))
+                    }
+                })
             case .conversions:
                 rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM conversion t")
                 copied = .conversions(rows.compactMap { row in
@@ -63,7 +71,8 @@ extension SQLiteStore: CopySource {
         try await read { db in
             let tables: [CopyTable: String] = [.leads: "lead", .events: "event", .enrollments: "enrollment", .messages: "outbox_message",
                                                .suppressions: "suppression", .settings: "setting", .pauses: "campaign_pause",
-                                               .decisions: "experiment_decision", .journal: "campaign_journal", .conversions: "conversion"]
+                                               .decisions: "experiment_decision", .journal: "campaign_journal", .conversions: "conversion",
+                                               .skips: "skipped_send"]
             var counts: [CopyTable: Int] = [:]
             for (table, name) in tables { counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(name)") ?? 0 }
             return counts

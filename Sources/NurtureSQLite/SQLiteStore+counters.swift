@@ -16,7 +16,7 @@ extension SQLiteStore {
 
     public func recountedCampaignCounters() async throws -> [CampaignCounter] {
         try await read { db in
-            try CampaignCounter.merged((Self.recountSQL + Self.conversionRecountSQL).flatMap { select in
+            try CampaignCounter.merged((Self.recountSQL + Self.laterFactsRecountSQL).flatMap { select in
                 try Row.fetchAll(db, sql: select).map { row in
                     CampaignCounter(campaignID: row[0], stepID: row[1], variant: row[2], channel: row[3], metric: row[4], detail: row[5],
                                     day: row[6], count: row[7])

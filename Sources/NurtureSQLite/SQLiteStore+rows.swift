@@ -200,6 +200,11 @@ extension SQLiteStore {
                 """).execute(arguments: [lead.id, conversion.campaignID, conversion.stepID, conversion.variant, conversion.channel.rawValue,
                                          conversion.goal, conversion.value, conversion.at.timeIntervalSince1970])
         }
+        for skip in change.skips {
+            try db.cachedStatement(sql: """
+                INSERT INTO skipped_send (lead_id, campaign_id, step_id, channel, kind, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [lead.id, skip.campaignID, skip.stepID, skip.channel.rawValue, skip.kind, skip.reason, skip.at.timeIntervalSince1970])
+        }
         for suppression in change.suppressions {
             if let reason = suppression.reason {
                 try db.cachedStatement(sql: """

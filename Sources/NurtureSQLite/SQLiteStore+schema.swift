@@ -196,6 +196,24 @@ extension SQLiteStore {
                 END;
                 """)
         }
+        migrator.registerMigration("v9 send steps skipped or capped") { db in
+            try db.execute(sql: """
+                CREATE TABLE skipped_send (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    lead_id TEXT NOT NULL REFERENCES lead(id) ON DELETE CASCADE,
+                    campaign_id TEXT NOT NULL,
+                    step_id TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    at REAL NOT NULL
+                );
+                CREATE INDEX skipped_send_lead ON skipped_send(lead_id, at);
+                CREATE TRIGGER count_skipped_send AFTER INSERT ON skipped_send BEGIN
+                    \(count("SELECT new.campaign_id, new.step_id, '', new.channel, new.kind, new.reason, date(new.at, 'unixepoch'), 1"))
+                END;
+                """)
+        }
         return migrator
     }
 
@@ -316,8 +334,9 @@ extension SQLiteStore {
         """
     }
 
-    /// The conversions' counters from their rows (v8, after the v5 migration that counts the rest).
-    static let conversionRecountSQL: [String] = [
+    /// The conversions' and skips' counters from their rows (v8 and v9, after the v5 migration that counts the rest).
+    static let laterFactsRecountSQL: [String] = [
+        "SELECT campaign_id, step_id, '', channel, kind, reason, date(at, 'unixepoch'), COUNT(*) FROM skipped_send GROUP BY 1, 2, 4, 5, 6, 7",
         "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'converted', goal, date(at, 'unixepoch'), COUNT(*) FROM conversion GROUP BY 1, 2, 3, 4, 6, 7",
         """
         SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'value-cents', goal, date(at, 'unixepoch'), SUM(CAST(round(value * 100) AS INTEGER))

@@ -296,10 +296,13 @@ enum OpenAPIDocument {
                           bounce_rate: {type: [number, "null"]}
                           complaint_rate: {type: [number, "null"]}
                           converted: {type: integer, description: Goals and conversions credited to this step as the last touch}
+                          skipped: {type: integer, description: "Leads the step produced no message for: no consent or address, suppressed, held out, cannot render"}
+                          capped: {type: integer, description: Times a frequency cap held the step back}
                           revenue: {type: number}
                           cost: {type: [number, "null"], description: "Its sends at [costs]; null when no cost is set for its channel"}
                           roi: {type: [number, "null"]}
                     suppressed_by: {type: object, additionalProperties: {type: integer}}
+                    skipped_by: {type: object, additionalProperties: {type: integer}, description: Send steps that produced no message (and cap holds) by reason}
                     days:
                       type: array
                       description: The campaign day by day (UTC), for charts; days with nothing counted are left out

@@ -96,6 +96,30 @@ public struct SendRecord: Sendable, Hashable, Codable {
     }
 }
 
+/// A send step that produced no message (the lead has no consent or no address, the address is
+/// suppressed, the lead is in the holdout, the template could not render), or one a frequency
+/// cap held back: the facts behind `stats`' skips by reason.
+public struct SkipRecord: Sendable, Hashable, Codable {
+    public var leadID: String
+    public var campaignID: String
+    public var stepID: String
+    public var channel: MessageChannel
+    /// `skipped`, or `capped` for a step a frequency cap held back (once per hold).
+    public var kind: String
+    public var reason: String
+    public var at: Date
+
+    public init(leadID: String, campaignID: String, stepID: String, channel: MessageChannel, kind: String, reason: String, at: Date) {
+        self.leadID = leadID
+        self.campaignID = campaignID
+        self.stepID = stepID
+        self.channel = channel
+        self.kind = kind
+        self.reason = reason
+        self.at = at
+    }
+}
+
 /// A conversion credited to the campaign message that touched the lead last before it: the
 /// facts behind conversions, revenue and ROI in `stats`.
 public struct ConversionRecord: Sendable, Hashable, Codable {

@@ -58,7 +58,7 @@ struct StatsCommand: AsyncParsableCommand {
                 rows.append([
                     step.variant.map { "  variant \($0)" } ?? step.step, step.channel, number(step.queued), number(step.sent),
                     percent(step.deliveryRate), percent(step.openRate), percent(step.clickRate), percent(step.bounceRate),
-                    percent(step.complaintRate, digits: 2), number(step.suppressed + step.dead),
+                    percent(step.complaintRate, digits: 2), number(step.suppressed + step.dead + step.skipped),
                 ] + (money ? [number(step.converted), amount(step.revenue)] : []))
             }
             let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -113,6 +113,9 @@ struct StatsCommand: AsyncParsableCommand {
                 let label = outcome.reason.padding(toLength: width, withPad: " ", startingAt: 0)
                 lines.append("    \(label)  \(number(outcome.count))  \(percent(outcome.rate)) of entrants\(outcome.isGoal ? "  (goal)" : "")")
             }
+        }
+        if !stats.skippedBy.isEmpty {
+            lines.append("  skipped when the step ran: " + stats.skippedBy.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \(number($0.value))" }.joined(separator: ", "))
         }
         if !stats.suppressedBy.isEmpty {
             lines.append("  not sent: " + stats.suppressedBy.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \(number($0.value))" }.joined(separator: ", "))

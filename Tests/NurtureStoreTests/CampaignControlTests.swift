@@ -343,3 +343,35 @@ struct ConversionTests {
         #expect(try await store.recountedCampaignCounters() == CampaignCounter.merged(try await store.campaignCounters(CounterFilter())))
     }
 }
+
+/// Send steps that produced nothing are counted by reason, as are the holds of a frequency cap.
+struct SkipCountingTests {
+    static let playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}) {
+        Campaign("reach", kind: .nurture, name: "Reach") {
+            Entry(on: "lead.created")
+            Email("welcome-1")
+            Email("welcome-2-guide")                  // the same day: the daily email cap holds it
+        }
+    }
+
+    @Test(arguments: [Backend.sqliteFile, .postgres])
+    func skipsAndCapsAreCountedByReasonAndEqualARecount(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
+        defer { if let postgres = store as? PostgresStore { Task { await postgres.close() } } }
+        let engine = try CampaignControlTests.engine(store, playbook: Self.playbook)
+        let t0 = instant("2026-11-02 10:00", "Europe/Lisbon")
+        var patches = CampaignControlTests.leads(3)
+        patches[1].emailConsent = false
+        _ = try await engine.upsert(patches, now: t0)
+        _ = try await engine.runDue(now: t0)
+        let stats = try #require(try await engine.stats(CounterFilter()).first)
+        let first = try #require(stats.steps.first { $0.step == "welcome-1" })
+        #expect(first.queued == 2 && first.skipped == 1)
+        // Two leads were held by the daily cap at the second email; the one without consent skipped it.
+        let second = try #require(stats.steps.first { $0.step == "welcome-2-guide" })
+        #expect(second.capped == 2 && second.skipped == 1)
+        #expect(stats.skippedBy["the lead has not consented to email"] == 2)
+        #expect(stats.skippedBy.keys.contains { $0.hasPrefix("frequency cap") })
+        #expect(try await store.recountedCampaignCounters() == CampaignCounter.merged(try await store.campaignCounters(CounterFilter())))
+    }
+}

@@ -101,6 +101,18 @@ public struct LeadProcessor: Sendable {
                                                     channel: send.channel, goal: event.type, value: value, at: event.at))
     }
 
+    /// Records a send step that produced nothing (or a cap held), for the results. Other
+    /// steps' skips (a weekday wait with no weekday) are not sends and are not counted.
+    private func skipped(_ stepID: String, in campaignID: String, kind: String, reason: String, _ work: inout LeadWork, now: Date) {
+        let channel: OutgoingMessage.Channel
+        switch playbook.campaign(campaignID)?.step(stepID)?.action {
+        case .email?: channel = .email
+        case .sms?: channel = .sms
+        default: return
+        }
+        work.newSkips.append(SkipRecord(leadID: work.lead.id, campaignID: campaignID, stepID: stepID, channel: channel, kind: kind, reason: reason, at: now))
+    }
+
     /// Runs one machine operation on the lead's active enrollment in a campaign, then follows
     /// its consequences: messages, moves, and what the lead's changes mean to other campaigns.
     private func run(
@@ -134,7 +146,12 @@ public struct LeadProcessor: Sendable {
                     work.newMessages.append(message)
                 case .failure(let problem):
                     occurrence.effect = .skipped(step: outgoing.stepID, reason: "cannot render: \(problem)")
+                    skipped(outgoing.stepID, in: campaignID, kind: "skipped", reason: "cannot render", &work, now: now)
                 }
+            case .skipped(let step, let reason):
+                skipped(step, in: campaignID, kind: "skipped", reason: reason, &work, now: now)
+            case .held(let step, _, let reason) where reason.hasPrefix("frequency cap"):
+                skipped(step, in: campaignID, kind: "capped", reason: reason, &work, now: now)
             case .salesNotified(let step, let note):
                 occurrence.message = notifySales(
                     &work, trigger: "campaign \(campaignID), step \(step)", note: note, threshold: nil,

@@ -26,6 +26,10 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         public var suppressed = 0
         /// Goals and conversions credited to this step as the lead's last touch, and their value.
         public var converted = 0
+        /// Leads the step produced no message for (no consent, no address, suppressed, held out,
+        /// cannot render), and times a frequency cap held the step back.
+        public var skipped = 0
+        public var capped = 0
         var valueCents = 0
         public var revenue: Double { Double(valueCents) / 100 }
         /// What its sends cost at `[costs]`; nil when no cost is configured for its channel.
@@ -50,7 +54,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         static var counts: [(key: CodingKeys, path: KeyPath<StepResult, Int>)] { [
             (.queued, \.queued), (.sent, \.sent), (.delivered, \.delivered), (.bounced, \.bounced), (.softBounced, \.softBounced),
             (.complained, \.complained), (.failed, \.failed), (.opened, \.opened), (.clicked, \.clicked), (.dead, \.dead), (.suppressed, \.suppressed),
-            (.converted, \.converted),
+            (.converted, \.converted), (.skipped, \.skipped), (.capped, \.capped),
         ] }
 
         mutating func add(_ metric: String, _ count: Int) {
@@ -67,6 +71,8 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
             case "dead": dead += count
             case "suppressed": suppressed += count
             case "converted": converted += count
+            case "skipped": skipped += count
+            case "capped": capped += count
             case "value-cents": valueCents += count
             default: break
             }
@@ -75,7 +81,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         enum CodingKeys: String, CodingKey {
             case step, channel, variant, queued, sent, delivered, bounced, softBounced = "soft_bounced", complained, failed, opened, clicked,
                  dead, suppressed, deliveryRate = "delivery_rate", openRate = "open_rate", clickRate = "click_rate", bounceRate = "bounce_rate",
-                 complaintRate = "complaint_rate", converted, revenue, cost, roi
+                 complaintRate = "complaint_rate", converted, revenue, cost, roi, skipped, capped
         }
 
         public init(step: String, channel: String, variant: String?) {
@@ -245,6 +251,9 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
     public var steps: [StepResult] = []
     /// Messages not sent because their address was suppressed, by reason.
     public var suppressedBy: [String: Int] = [:]
+    /// Send steps that produced no message, by reason (no consent, no address, suppressed when
+    /// the step ran, held out, cannot render), and holds by a frequency cap.
+    public var skippedBy: [String: Int] = [:]
     /// One per A/B split of the campaign, in journey order.
     public var experiments: [Experiment] = []
     /// The campaign day by day (UTC), for charts: days with nothing counted are left out.
@@ -311,7 +320,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by", experiments, days, paused,
+        case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by", skippedBy = "skipped_by", experiments, days, paused,
              holdout, conversions, revenue, cost, roi, attribution
     }
 
@@ -332,6 +341,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         try c.encode(outcomes, forKey: .outcomes)
         try c.encode(steps, forKey: .steps)
         try c.encode(suppressedBy, forKey: .suppressedBy)
+        try c.encode(skippedBy, forKey: .skippedBy)
         try c.encode(experiments, forKey: .experiments)
         try c.encode(days, forKey: .days)
         try c.encode(paused.map { PauseJSON(at: $0.at, reason: $0.reason, by: $0.by) }, forKey: .paused)
@@ -381,6 +391,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
                             .add(counter.metric, counter.count)
                     }
                     if counter.metric == "suppressed" { stats.suppressedBy[counter.detail.isEmpty ? "suppressed" : counter.detail, default: 0] += counter.count }
+                    if counter.metric == "skipped" || counter.metric == "capped" { stats.skippedBy[counter.detail, default: 0] += counter.count }
                 }
             }
             // Journey order first, then whatever the counters hold that the playbook no longer has.

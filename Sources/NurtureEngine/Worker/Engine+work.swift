@@ -120,7 +120,8 @@ struct UnitOfWork: Sendable {
             leadChanged: base == .new || work.lead != loaded.lead || work.state.scoring != loaded.state.scoring,
             enrollments: enrollments,
             events: work.newEvents.enumerated().map { NewEvent($0.element, clientID: clientIDs[$0.offset]) },
-            messages: work.newMessages, suppressions: suppressions, deliveries: work.deliveryUpdates, conversions: work.newConversions)
+            messages: work.newMessages, suppressions: suppressions, deliveries: work.deliveryUpdates, conversions: work.newConversions,
+            skips: work.newSkips)
     }
 
     private struct EnrollmentKey: Hashable {
