@@ -295,30 +295,31 @@ enum PostgresSchema {
             END $$;
             CREATE TRIGGER count_conversion AFTER INSERT ON conversion FOR EACH ROW EXECUTE FUNCTION count_conversion();
             """),
-        (6, "send steps skipped or capped", """
-            CREATE TABLE skipped_send (
+        (6, "step facts: skipped and capped sends, unsubscribes", """
+            CREATE TABLE step_fact (
                 seq bigserial PRIMARY KEY,
                 lead_id text NOT NULL REFERENCES lead(id) ON DELETE CASCADE,
                 campaign_id text NOT NULL,
                 step_id text NOT NULL,
+                variant text,
                 channel text NOT NULL,
                 kind text NOT NULL,
                 reason text NOT NULL,
                 at double precision NOT NULL
             );
-            CREATE INDEX skipped_send_lead ON skipped_send (lead_id, at);
-            CREATE FUNCTION count_skipped_send() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE INDEX step_fact_lead ON step_fact (lead_id, at);
+            CREATE FUNCTION count_step_fact() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                PERFORM nurture_count(NEW.campaign_id, NEW.step_id, '', NEW.channel, NEW.kind, NEW.reason, NEW.at, 1);
+                PERFORM nurture_count(NEW.campaign_id, NEW.step_id, NEW.variant, NEW.channel, NEW.kind, NEW.reason, NEW.at, 1);
                 RETURN NULL;
             END $$;
-            CREATE TRIGGER count_skipped_send AFTER INSERT ON skipped_send FOR EACH ROW EXECUTE FUNCTION count_skipped_send();
+            CREATE TRIGGER count_step_fact AFTER INSERT ON step_fact FOR EACH ROW EXECUTE FUNCTION count_step_fact();
             """),
     ]
 
-    /// The conversions' and skips' counters from their rows (migrations 5 and 6, after the one that counts the rest).
+    /// The conversions' and step facts' counters from their rows (migrations 5 and 6, after the one that counts the rest).
     static let laterFactsRecountSQL: [String] = [
-        "SELECT campaign_id, step_id, '', channel, kind, reason, \(day("at")), COUNT(*) FROM skipped_send GROUP BY 1, 2, 4, 5, 6, 7",
+        "SELECT campaign_id, step_id, coalesce(variant, ''), channel, kind, reason, \(day("at")), COUNT(*) FROM step_fact GROUP BY 1, 2, 3, 4, 5, 6, 7",
         "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'converted', goal, \(day("at")), COUNT(*) FROM conversion GROUP BY 1, 2, 3, 4, 6, 7",
         """
         SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'value-cents', goal, \(day("at")), SUM(round(value * 100)::bigint)::bigint

@@ -177,13 +177,13 @@ extension PostgresStore {
                 binds.append(conversion.channel.rawValue); binds.append(conversion.goal); binds.append(conversion.value); binds.append(conversion.at.timeIntervalSince1970)
             }
         }
-        let skips = kept.flatMap { change in change.skips.map { (change.lead.id, $0) } }
-        if !skips.isEmpty {
-            try await connection.insert(into: "skipped_send", columns: ["lead_id", "campaign_id", "step_id", "channel", "kind", "reason", "at"],
-                                        rows: skips, logger) { entry, binds in
-                let skip = entry.1
-                binds.append(entry.0); binds.append(skip.campaignID); binds.append(skip.stepID); binds.append(skip.channel.rawValue)
-                binds.append(skip.kind); binds.append(skip.reason); binds.append(skip.at.timeIntervalSince1970)
+        let facts = kept.flatMap { change in change.stepFacts.map { (change.lead.id, $0) } }
+        if !facts.isEmpty {
+            try await connection.insert(into: "step_fact", columns: ["lead_id", "campaign_id", "step_id", "variant", "channel", "kind", "reason", "at"],
+                                        rows: facts, logger) { entry, binds in
+                let fact = entry.1
+                binds.append(entry.0); binds.append(fact.campaignID); binds.append(fact.stepID); binds.append(fact.variant); binds.append(fact.channel.rawValue)
+                binds.append(fact.kind); binds.append(fact.reason); binds.append(fact.at.timeIntervalSince1970)
             }
         }
         for change in kept {

@@ -9,7 +9,7 @@ extension PostgresStore: CopyTarget {
     static let copyTables: [CopyTable: String] = [.leads: "lead", .events: "event", .enrollments: "enrollment", .messages: "outbox_message",
                                                   .suppressions: "suppression", .settings: "setting", .pauses: "campaign_pause",
                                                   .decisions: "experiment_decision", .journal: "campaign_journal", .conversions: "conversion",
-                                                  .skips: "skipped_send"]
+                                                  .stepFacts: "step_fact"]
 
     public func copyCounts() async throws -> [CopyTable: Int] {
         var counts: [CopyTable: Int] = [:]
@@ -20,7 +20,7 @@ extension PostgresStore: CopyTarget {
     }
 
     public func eraseForCopy() async throws {
-        try await execute("TRUNCATE lead, event, enrollment, outbox_message, outbox_content, suppression, setting, campaign_counter, campaign_pause, experiment_decision, campaign_journal, conversion, skipped_send")
+        try await execute("TRUNCATE lead, event, enrollment, outbox_message, outbox_content, suppression, setting, campaign_counter, campaign_pause, experiment_decision, campaign_journal, conversion, step_fact")
     }
 
     public func writeCopy(_ rows: CopyRows) async throws {
@@ -79,10 +79,10 @@ extension PostgresStore: CopyTarget {
                     binds.append(row.campaignID); binds.append(row.stepID); binds.append(row.variant); binds.append(row.at.timeIntervalSince1970)
                     binds.append(row.by); binds.append(FlatJSON.json(row.figures))
                 }
-            case .skips(let skips):
-                try await connection.insert(into: "skipped_send", columns: ["lead_id", "campaign_id", "step_id", "channel", "kind", "reason", "at"],
-                                            rows: skips, logger) { row, binds in
-                    binds.append(row.leadID); binds.append(row.campaignID); binds.append(row.stepID); binds.append(row.channel.rawValue)
+            case .stepFacts(let facts):
+                try await connection.insert(into: "step_fact", columns: ["lead_id", "campaign_id", "step_id", "variant", "channel", "kind", "reason", "at"],
+                                            rows: facts, logger) { row, binds in
+                    binds.append(row.leadID); binds.append(row.campaignID); binds.append(row.stepID); binds.append(row.variant); binds.append(row.channel.rawValue)
                     binds.append(row.kind); binds.append(row.reason); binds.append(row.at.timeIntervalSince1970)
                 }
             case .conversions(let conversions):

@@ -46,12 +46,12 @@ extension SQLiteStore: CopySource {
             case .journal:
                 rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM campaign_journal t")
                 copied = .journal(rows.map(Self.journalEntry))
-            case .skips:
-                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM skipped_send t")
-                copied = .skips(rows.compactMap { row in
+            case .stepFacts:
+                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM step_fact t")
+                copied = .stepFacts(rows.compactMap { row in
                     MessageChannel(rawValue: row["channel"]).map { channel in
-                        SkipRecord(leadID: row["lead_id"], campaignID: row["campaign_id"], stepID: row["step_id"], channel: channel, kind: row["kind"],
-                                   reason: row["reason"], at: Date(timeIntervalSince1970: row["at"]))
+                        StepFact(leadID: row["lead_id"], campaignID: row["campaign_id"], stepID: row["step_id"], variant: row["variant"], channel: channel,
+                                 kind: row["kind"], reason: row["reason"], at: Date(timeIntervalSince1970: row["at"]))
                     }
                 })
             case .conversions:
@@ -72,7 +72,7 @@ extension SQLiteStore: CopySource {
             let tables: [CopyTable: String] = [.leads: "lead", .events: "event", .enrollments: "enrollment", .messages: "outbox_message",
                                                .suppressions: "suppression", .settings: "setting", .pauses: "campaign_pause",
                                                .decisions: "experiment_decision", .journal: "campaign_journal", .conversions: "conversion",
-                                               .skips: "skipped_send"]
+                                               .stepFacts: "step_fact"]
             var counts: [CopyTable: Int] = [:]
             for (table, name) in tables { counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(name)") ?? 0 }
             return counts

@@ -200,10 +200,11 @@ extension SQLiteStore {
                 """).execute(arguments: [lead.id, conversion.campaignID, conversion.stepID, conversion.variant, conversion.channel.rawValue,
                                          conversion.goal, conversion.value, conversion.at.timeIntervalSince1970])
         }
-        for skip in change.skips {
+        for fact in change.stepFacts {
             try db.cachedStatement(sql: """
-                INSERT INTO skipped_send (lead_id, campaign_id, step_id, channel, kind, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [lead.id, skip.campaignID, skip.stepID, skip.channel.rawValue, skip.kind, skip.reason, skip.at.timeIntervalSince1970])
+                INSERT INTO step_fact (lead_id, campaign_id, step_id, variant, channel, kind, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [lead.id, fact.campaignID, fact.stepID, fact.variant, fact.channel.rawValue, fact.kind, fact.reason,
+                                         fact.at.timeIntervalSince1970])
         }
         for suppression in change.suppressions {
             if let reason = suppression.reason {

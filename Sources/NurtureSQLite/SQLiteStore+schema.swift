@@ -196,21 +196,22 @@ extension SQLiteStore {
                 END;
                 """)
         }
-        migrator.registerMigration("v9 send steps skipped or capped") { db in
+        migrator.registerMigration("v9 step facts: skipped and capped sends, unsubscribes") { db in
             try db.execute(sql: """
-                CREATE TABLE skipped_send (
+                CREATE TABLE step_fact (
                     seq INTEGER PRIMARY KEY AUTOINCREMENT,
                     lead_id TEXT NOT NULL REFERENCES lead(id) ON DELETE CASCADE,
                     campaign_id TEXT NOT NULL,
                     step_id TEXT NOT NULL,
+                    variant TEXT,
                     channel TEXT NOT NULL,
                     kind TEXT NOT NULL,
                     reason TEXT NOT NULL,
                     at REAL NOT NULL
                 );
-                CREATE INDEX skipped_send_lead ON skipped_send(lead_id, at);
-                CREATE TRIGGER count_skipped_send AFTER INSERT ON skipped_send BEGIN
-                    \(count("SELECT new.campaign_id, new.step_id, '', new.channel, new.kind, new.reason, date(new.at, 'unixepoch'), 1"))
+                CREATE INDEX step_fact_lead ON step_fact(lead_id, at);
+                CREATE TRIGGER count_step_fact AFTER INSERT ON step_fact BEGIN
+                    \(count("SELECT new.campaign_id, new.step_id, coalesce(new.variant, ''), new.channel, new.kind, new.reason, date(new.at, 'unixepoch'), 1"))
                 END;
                 """)
         }
@@ -334,9 +335,9 @@ extension SQLiteStore {
         """
     }
 
-    /// The conversions' and skips' counters from their rows (v8 and v9, after the v5 migration that counts the rest).
+    /// The conversions' and step facts' counters from their rows (v8 and v9, after the v5 migration that counts the rest).
     static let laterFactsRecountSQL: [String] = [
-        "SELECT campaign_id, step_id, '', channel, kind, reason, date(at, 'unixepoch'), COUNT(*) FROM skipped_send GROUP BY 1, 2, 4, 5, 6, 7",
+        "SELECT campaign_id, step_id, coalesce(variant, ''), channel, kind, reason, date(at, 'unixepoch'), COUNT(*) FROM step_fact GROUP BY 1, 2, 3, 4, 5, 6, 7",
         "SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'converted', goal, date(at, 'unixepoch'), COUNT(*) FROM conversion GROUP BY 1, 2, 3, 4, 6, 7",
         """
         SELECT campaign_id, step_id, coalesce(variant, ''), channel, 'value-cents', goal, date(at, 'unixepoch'), SUM(CAST(round(value * 100) AS INTEGER))

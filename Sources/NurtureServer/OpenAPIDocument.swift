@@ -298,6 +298,7 @@ enum OpenAPIDocument {
                           converted: {type: integer, description: Goals and conversions credited to this step as the last touch}
                           skipped: {type: integer, description: "Leads the step produced no message for: no consent or address, suppressed, held out, cannot render"}
                           capped: {type: integer, description: Times a frequency cap held the step back}
+                          unsubscribed: {type: integer, description: Unsubscribes credited to the step (the lead's last message on that channel before it)}
                           revenue: {type: number}
                           cost: {type: [number, "null"], description: "Its sends at [costs]; null when no cost is set for its channel"}
                           roi: {type: [number, "null"]}

@@ -8,7 +8,8 @@ public import Foundation
 /// campaigns' pauses, decided splits and journal (a paused campaign's parked work would otherwise
 /// wait for a resume that could never be asked for).
 public enum CopyTable: String, Sendable, CaseIterable {
-    case leads, events, enrollments, messages, suppressions, settings, pauses, decisions, journal, conversions, skips
+    case leads, events, enrollments, messages, suppressions, settings, pauses, decisions, journal, conversions
+    case stepFacts = "step facts"
 }
 
 public enum CopyRows: Sendable {
@@ -22,7 +23,7 @@ public enum CopyRows: Sendable {
     case decisions([ExperimentDecision])
     case journal([CampaignJournalEntry])
     case conversions([ConversionRecord])
-    case skips([SkipRecord])
+    case stepFacts([StepFact])
 
     public var count: Int {
         switch self {
@@ -36,7 +37,7 @@ public enum CopyRows: Sendable {
         case .decisions(let rows): rows.count
         case .journal(let rows): rows.count
         case .conversions(let rows): rows.count
-        case .skips(let rows): rows.count
+        case .stepFacts(let rows): rows.count
         }
     }
 }

@@ -246,16 +246,16 @@ public struct LeadChange: Sendable {
     public var deliveries: [String: String]
     /// Conversions credited to campaign messages, counted with the change.
     public var conversions: [ConversionRecord]
-    /// Send steps that produced nothing, or that a cap held, counted with the change.
-    public var skips: [SkipRecord]
+    /// Facts about steps without a message of their own (skips, cap holds, unsubscribes), counted with the change.
+    public var stepFacts: [StepFact]
 
     public init(
         base: Base, lead: Lead, scoring: ScoreSnapshot, leadChanged: Bool, enrollments: [Enrollment] = [], events: [NewEvent] = [],
         messages: [OutboxMessage] = [], suppressions: [SuppressionChange] = [], deliveries: [String: String] = [:],
-        conversions: [ConversionRecord] = [], skips: [SkipRecord] = []
+        conversions: [ConversionRecord] = [], stepFacts: [StepFact] = []
     ) {
         self.conversions = conversions
-        self.skips = skips
+        self.stepFacts = stepFacts
         self.base = base
         self.lead = lead
         self.scoring = scoring

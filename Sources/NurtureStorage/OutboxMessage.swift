@@ -96,23 +96,26 @@ public struct SendRecord: Sendable, Hashable, Codable {
     }
 }
 
-/// A send step that produced no message (the lead has no consent or no address, the address is
-/// suppressed, the lead is in the holdout, the template could not render), or one a frequency
-/// cap held back: the facts behind `stats`' skips by reason.
-public struct SkipRecord: Sendable, Hashable, Codable {
+/// A fact about a campaign step that has no outbox row of its own: a send step that produced no
+/// message (no consent or address, the address suppressed, the lead held out, a template that
+/// cannot render), a hold by a frequency cap, or an unsubscribe credited to the message that
+/// preceded it. The facts behind `stats`' skips by reason and unsubscribes per step.
+public struct StepFact: Sendable, Hashable, Codable {
     public var leadID: String
     public var campaignID: String
     public var stepID: String
+    public var variant: String?
     public var channel: MessageChannel
-    /// `skipped`, or `capped` for a step a frequency cap held back (once per hold).
+    /// `skipped`, `capped` (once per hold) or `unsubscribed`.
     public var kind: String
     public var reason: String
     public var at: Date
 
-    public init(leadID: String, campaignID: String, stepID: String, channel: MessageChannel, kind: String, reason: String, at: Date) {
+    public init(leadID: String, campaignID: String, stepID: String, variant: String? = nil, channel: MessageChannel, kind: String, reason: String, at: Date) {
         self.leadID = leadID
         self.campaignID = campaignID
         self.stepID = stepID
+        self.variant = variant
         self.channel = channel
         self.kind = kind
         self.reason = reason

@@ -51,14 +51,14 @@ struct StatsCommand: AsyncParsableCommand {
         if !stats.steps.isEmpty {
             // Conversions and revenue only where something converted, so a plain send report stays narrow.
             let money = stats.conversions > 0
-            let header = ["step", "channel", "queued", "sent", "delivered", "opened", "clicked", "bounced", "complaints", "not sent"]
+            let header = ["step", "channel", "queued", "sent", "delivered", "opened", "clicked", "bounced", "complaints", "unsubscribed", "not sent"]
                 + (money ? ["converted", "revenue"] : [])
             var rows = [header]
             for step in stats.steps {
                 rows.append([
                     step.variant.map { "  variant \($0)" } ?? step.step, step.channel, number(step.queued), number(step.sent),
                     percent(step.deliveryRate), percent(step.openRate), percent(step.clickRate), percent(step.bounceRate),
-                    percent(step.complaintRate, digits: 2), number(step.suppressed + step.dead + step.skipped),
+                    percent(step.complaintRate, digits: 2), number(step.unsubscribed), number(step.suppressed + step.dead + step.skipped),
                 ] + (money ? [number(step.converted), amount(step.revenue)] : []))
             }
             let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }

@@ -344,8 +344,9 @@ struct ConversionTests {
     }
 }
 
-/// Send steps that produced nothing are counted by reason, as are the holds of a frequency cap.
-struct SkipCountingTests {
+/// Send steps that produced nothing are counted by reason, as are the holds of a frequency cap
+/// and the unsubscribes each message drew.
+struct StepFactTests {
     static let playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}) {
         Campaign("reach", kind: .nurture, name: "Reach") {
             Entry(on: "lead.created")
@@ -372,6 +373,25 @@ struct SkipCountingTests {
         #expect(second.capped == 2 && second.skipped == 1)
         #expect(stats.skippedBy["the lead has not consented to email"] == 2)
         #expect(stats.skippedBy.keys.contains { $0.hasPrefix("frequency cap") })
+        #expect(try await store.recountedCampaignCounters() == CampaignCounter.merged(try await store.campaignCounters(CounterFilter())))
+    }
+
+    /// An unsubscribe counts against the lead's last message on that channel, once.
+    @Test(arguments: [Backend.sqliteFile, .postgres])
+    func anUnsubscribeIsCreditedToTheMessageBeforeIt(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
+        defer { if let postgres = store as? PostgresStore { Task { await postgres.close() } } }
+        let engine = try CampaignControlTests.engine(store, playbook: Self.playbook)
+        let t0 = instant("2026-11-02 10:00", "Europe/Lisbon")
+        _ = try await engine.upsert(CampaignControlTests.leads(2), now: t0)
+        _ = try await engine.runDue(now: t0)
+        let lead = try #require(try await store.lead(email: "lead0@example.com"))
+        _ = try await engine.unsubscribe(leadID: lead.id, channel: .email, via: "one-click", now: t0.addingTimeInterval(3600))
+        // A second click of the link finds the address suppressed and counts nothing more.
+        _ = try await engine.unsubscribe(leadID: lead.id, channel: .email, via: "one-click", now: t0.addingTimeInterval(7200))
+        let stats = try #require(try await engine.stats(CounterFilter()).first)
+        #expect(stats.steps.first { $0.step == "welcome-1" }?.unsubscribed == 1)
+        #expect(stats.steps.first { $0.step == "welcome-2-guide" }?.unsubscribed ?? 0 == 0)
         #expect(try await store.recountedCampaignCounters() == CampaignCounter.merged(try await store.campaignCounters(CounterFilter())))
     }
 }

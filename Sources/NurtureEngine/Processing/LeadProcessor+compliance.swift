@@ -43,13 +43,26 @@ public struct SMSReplies: Sendable, Hashable {
 }
 
 extension LeadProcessor {
+    /// An unsubscribe counts against the campaign message the lead got last on that channel
+    /// (within the 14 days of sends a unit of work reads): the message it most likely answers.
+    func creditUnsubscribe(on channel: OutgoingMessage.Channel, via: String, at: Date, _ work: inout LeadWork) {
+        guard let last = work.state.sends.filter({ $0.channel == channel && $0.campaignID != nil && $0.stepID != nil && $0.at <= at }).max(by: { $0.at < $1.at }),
+              let campaignID = last.campaignID, let stepID = last.stepID
+        else { return }
+        work.newStepFacts.append(StepFact(leadID: work.lead.id, campaignID: campaignID, stepID: stepID, variant: last.variant, channel: channel,
+                                          kind: "unsubscribed", reason: via, at: at))
+    }
+
     /// Applies what a delivery or consent event means before campaigns and scoring see it.
     func applyCompliance(_ event: LeadEvent, _ work: inout LeadWork) {
         let message = event.properties["message"]?.textValue
         switch event.type {
         case ComplianceEvent.unsubscribed:
             let channel = event.properties["channel"].flatMap { OutgoingMessage.Channel(rawValue: $0.textValue) } ?? .email
-            if work.state.suppressions[channel] == nil { work.state.suppressions[channel] = "unsubscribed" }
+            if work.state.suppressions[channel] == nil {
+                work.state.suppressions[channel] = "unsubscribed"
+                creditUnsubscribe(on: channel, via: event.properties["via"]?.textValue ?? "event", at: event.at, &work)
+            }
         case ComplianceEvent.emailDelivered:
             if let message { work.deliveryUpdates[message] = "delivered" }
         case ComplianceEvent.emailBounced:
@@ -73,6 +86,7 @@ extension LeadProcessor {
             // One confirmation per opt-out: a second STOP finds the number already suppressed.
             guard work.state.suppressions[.sms] == nil else { return }
             work.state.suppressions[.sms] = "SMS STOP"
+            creditUnsubscribe(on: .sms, via: "SMS STOP", at: event.at, &work)
             reply(smsReplies.stop, step: "stop-confirmation", to: event, &work)
         case ComplianceEvent.smsOptedIn:
             if let reason = work.state.suppressions[.sms] {

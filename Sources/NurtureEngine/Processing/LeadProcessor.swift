@@ -110,7 +110,7 @@ public struct LeadProcessor: Sendable {
         case .sms?: channel = .sms
         default: return
         }
-        work.newSkips.append(SkipRecord(leadID: work.lead.id, campaignID: campaignID, stepID: stepID, channel: channel, kind: kind, reason: reason, at: now))
+        work.newStepFacts.append(StepFact(leadID: work.lead.id, campaignID: campaignID, stepID: stepID, channel: channel, kind: kind, reason: reason, at: now))
     }
 
     /// Runs one machine operation on the lead's active enrollment in a campaign, then follows

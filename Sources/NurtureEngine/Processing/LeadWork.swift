@@ -16,8 +16,8 @@ public struct LeadWork: Sendable {
     public var deliveryUpdates: [String: String] = [:]
     /// Goals and conversions credited to the campaign message that touched the lead last.
     public var newConversions: [ConversionRecord] = []
-    /// Send steps that produced nothing, or that a frequency cap held.
-    public var newSkips: [SkipRecord] = []
+    /// Facts about steps without a message of their own: skips, cap holds, unsubscribes.
+    public var newStepFacts: [StepFact] = []
     /// What happened, in order: what `simulate` prints and the worker logs.
     public var log: [Occurrence] = []
     /// The sales round-robin, shared by every lead of a transaction; nil assigns by rules only.

@@ -30,6 +30,8 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         /// cannot render), and times a frequency cap held the step back.
         public var skipped = 0
         public var capped = 0
+        /// Unsubscribes credited to the step: the lead's last message on that channel before it.
+        public var unsubscribed = 0
         var valueCents = 0
         public var revenue: Double { Double(valueCents) / 100 }
         /// What its sends cost at `[costs]`; nil when no cost is configured for its channel.
@@ -54,7 +56,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         static var counts: [(key: CodingKeys, path: KeyPath<StepResult, Int>)] { [
             (.queued, \.queued), (.sent, \.sent), (.delivered, \.delivered), (.bounced, \.bounced), (.softBounced, \.softBounced),
             (.complained, \.complained), (.failed, \.failed), (.opened, \.opened), (.clicked, \.clicked), (.dead, \.dead), (.suppressed, \.suppressed),
-            (.converted, \.converted), (.skipped, \.skipped), (.capped, \.capped),
+            (.converted, \.converted), (.skipped, \.skipped), (.capped, \.capped), (.unsubscribed, \.unsubscribed),
         ] }
 
         mutating func add(_ metric: String, _ count: Int) {
@@ -73,6 +75,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
             case "converted": converted += count
             case "skipped": skipped += count
             case "capped": capped += count
+            case "unsubscribed": unsubscribed += count
             case "value-cents": valueCents += count
             default: break
             }
@@ -81,7 +84,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         enum CodingKeys: String, CodingKey {
             case step, channel, variant, queued, sent, delivered, bounced, softBounced = "soft_bounced", complained, failed, opened, clicked,
                  dead, suppressed, deliveryRate = "delivery_rate", openRate = "open_rate", clickRate = "click_rate", bounceRate = "bounce_rate",
-                 complaintRate = "complaint_rate", converted, revenue, cost, roi, skipped, capped
+                 complaintRate = "complaint_rate", converted, revenue, cost, roi, skipped, capped, unsubscribed
         }
 
         public init(step: String, channel: String, variant: String?) {

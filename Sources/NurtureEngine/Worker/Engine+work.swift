@@ -121,7 +121,7 @@ struct UnitOfWork: Sendable {
             enrollments: enrollments,
             events: work.newEvents.enumerated().map { NewEvent($0.element, clientID: clientIDs[$0.offset]) },
             messages: work.newMessages, suppressions: suppressions, deliveries: work.deliveryUpdates, conversions: work.newConversions,
-            skips: work.newSkips)
+            stepFacts: work.newStepFacts)
     }
 
     private struct EnrollmentKey: Hashable {
