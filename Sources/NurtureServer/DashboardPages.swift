@@ -127,6 +127,13 @@ extension NurtureServer {
                 + "\(H.number(holdout.treatment.entered)) who got the campaign, \(H.percent(holdout.holdout.rate)) of \(H.number(holdout.holdout.entered)) held out"
                 + (holdout.lift.map { " · lift \(H.h(String(format: "%+.1f", $0.difference * 100))) pts, p \(H.h(String(format: "%.3f", $0.pValue)))" } ?? "") + "</div>"
         }
+        if !stats.goals.isEmpty {
+            body += "<h2>Goals</h2><table><thead><tr><th>Event</th><th class=\"n\">Conversions</th><th class=\"n\">Revenue</th></tr></thead><tbody>"
+            for goal in stats.goals {
+                body += "<tr><td>\(H.h(goal.event))</td><td class=\"n\">\(H.number(goal.conversions))</td><td class=\"n\">\(H.money(goal.revenue))</td></tr>"
+            }
+            body += "</tbody></table>"
+        }
         body += "<h2>Ways out</h2><table><thead><tr><th>Reason</th><th class=\"n\">Leads</th><th class=\"n\">Of entrants</th></tr></thead><tbody>"
         for outcome in stats.outcomes {
             body += "<tr><td>\(H.h(outcome.reason))\(outcome.isGoal ? " <span class=\"badge ok\">goal</span>" : "")</td>"

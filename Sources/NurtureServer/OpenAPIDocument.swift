@@ -323,12 +323,16 @@ enum OpenAPIDocument {
                           sample_ratio_p_value: {type: [number, "null"]}
                           sample_ratio_mismatch: {type: boolean}
                           winner_rule: {type: string}
-                          decision: {type: [object, "null"], properties: {variant: {type: string}, at: {type: string, format: date-time}, by: {type: string}}}
+                          decision: {type: [object, "null"], properties: {variant: {type: string}, at: {type: string, format: date-time}, by: {type: string}, figures: {type: object}}}
                     conversions: {type: integer}
                     revenue: {type: number}
                     cost: {type: [number, "null"]}
                     roi: {type: [number, "null"], description: (revenue − cost) / cost}
                     attribution: {type: string, description: The rule conversions are credited by}
+                    goals:
+                      type: array
+                      description: Each goal or conversion event credited to the campaign, with its value
+                      items: {type: object, properties: {event: {type: string}, conversions: {type: integer}, revenue: {type: number}}}
                     holdout:
                       type: [object, "null"]
                       description: The campaign against the entrants it kept out at random, on the share that reached a goal

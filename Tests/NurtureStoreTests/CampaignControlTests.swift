@@ -188,6 +188,9 @@ struct CampaignControlTests {
         #expect(Set(newcomers.map(\.variant)) == ["B"])
         let after = try await engine.stats(CounterFilter())[0].experiments[0]
         #expect(after.decision?.variant == "B")
+        // The figures it was decided on are kept with it.
+        #expect(after.decision?.figures["metric"] == "clicked")
+        #expect(after.decision?.figures["B.sent"] == before.arms.first { $0.variant == "B" }.map { .number(Double($0.sent)) })
         #expect(after.sampleRatioMismatch == false)
         // A decision stands: a manual call afterwards is refused.
         #expect(try await engine.decide(campaign: "split", step: "welcome-3-value", variant: "A", by: "test", now: t0) == false)
@@ -336,6 +339,8 @@ struct ConversionTests {
         #expect(deals.cost == 3.0)
         #expect(abs((deals.roi ?? 0) - (1205.50 - 3) / 3) < 1e-9)
         #expect(deals.attribution == "last touch: a goal or conversion goes to the campaign message the lead got last, up to 7 days after it")
+        #expect(deals.goals.map(\.event) == ["deal.won", "trial.started"])
+        #expect(deals.goals.map(\.conversions) == [1, 1] && abs(deals.goals[0].revenue - 1200.50) < 1e-9 && deals.goals[1].revenue == 5)
         // The older touch of the other campaign gets nothing: each conversion is credited once.
         #expect(also.conversions == 0 && also.revenue == 0)
         // The goal still ended both deal winners' journeys; the trial did not.

@@ -163,6 +163,8 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
             public var variant: String
             public var at: Date
             public var by: String
+            /// The split as it stood when decided: each arm's sends and conversions, the differences and p-values.
+            public var figures: [String: Value]
         }
 
         enum CodingKeys: String, CodingKey {
@@ -176,7 +178,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
             self.init(step: step, variants: message.variants.map { ($0.name, $0.weight) }, results: results, metric: message.metric.rawValue,
                       confidence: confidence)
             if case .auto(_, _, let minimum)? = message.winner { winnerRule = "auto, at least \(minimum) per variant" }
-            self.decision = decision.map { Decision(variant: $0.variant, at: $0.at, by: $0.by) }
+            self.decision = decision.map { Decision(variant: $0.variant, at: $0.at, by: $0.by, figures: $0.figures) }
             if decision != nil { sampleRatioMismatch = false }
         }
 
@@ -270,6 +272,14 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
     public var roi: Double? { cost.flatMap { $0 > 0 ? (revenue - $0) / $0 : nil } }
     /// The rule conversions are credited by, in words.
     public var attribution = ""
+    /// Each goal or conversion event: how many were credited to the campaign and what they were worth.
+    public var goals: [Goal] = []
+
+    public struct Goal: Sendable, Hashable, Codable {
+        public var event: String
+        public var conversions: Int
+        public var revenue: Double
+    }
     /// Why and since when nothing is sent from the campaign, while it is paused.
     public var paused: CampaignPause?
     /// The campaign against its holdout, when it keeps one.
@@ -324,7 +334,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by", skippedBy = "skipped_by", experiments, days, paused,
-             holdout, conversions, revenue, cost, roi, attribution
+             holdout, conversions, revenue, cost, roi, attribution, goals
     }
 
     struct PauseJSON: Encodable {
@@ -354,6 +364,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         try c.encode(cost, forKey: .cost)
         try c.encode(roi, forKey: .roi)
         try c.encode(attribution, forKey: .attribution)
+        try c.encode(goals, forKey: .goals)
     }
 
     init(campaign: Campaign, filter: CounterFilter) {
@@ -436,6 +447,17 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
                 days[counter.day] = day
             }
             stats.days = days.values.sorted { $0.day < $1.day }
+            var credited: [String: (count: Int, cents: Int)] = [:]
+            // Each credit is one counter row (under its step and variant), so adding them all counts it once.
+            for counter in mine where counter.metric == "converted" || counter.metric == "value-cents" {
+                switch counter.metric {
+                case "converted": credited[counter.detail, default: (0, 0)].count += counter.count
+                case "value-cents": credited[counter.detail, default: (0, 0)].cents += counter.count
+                default: break
+                }
+            }
+            stats.goals = credited.map { Goal(event: $0.key, conversions: $0.value.count, revenue: Double($0.value.cents) / 100) }
+                .sorted { ($0.revenue, $0.conversions, $1.event) > ($1.revenue, $1.conversions, $0.event) }
             if campaign.holdout > 0 {
                 var holdout = Holdout(percent: campaign.holdout)
                 for counter in mine {
