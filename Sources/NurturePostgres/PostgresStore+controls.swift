@@ -80,6 +80,29 @@ extension PostgresStore {
         }
     }
 
+    public func unparkUnpaused() async throws -> Int {
+        let offset = CampaignPause.parkingOffset
+        return try await transaction { connection in
+            // No pause or resume may commit while this reads which campaigns are paused and moves
+            // rows back (a pause parking as it ran would otherwise be undone).
+            try await connection.query("LOCK TABLE campaign_pause IN SHARE MODE", logger: logger)
+            try await connection.query("""
+                UPDATE lead SET version = version + 1 WHERE id IN (
+                    SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at >= \(offset)
+                    AND campaign_id NOT IN (SELECT campaign_id FROM campaign_pause))
+                """, logger: logger)
+            let enrollments = try await connection.all("""
+                UPDATE enrollment SET wake_at = wake_at - \(offset) WHERE status = 'active' AND wake_at >= \(offset)
+                    AND campaign_id NOT IN (SELECT campaign_id FROM campaign_pause) RETURNING lead_id
+                """, logger)
+            let messages = try await connection.all("""
+                UPDATE outbox_message SET next_attempt_at = next_attempt_at - \(offset) WHERE status = 'pending' AND next_attempt_at >= \(offset)
+                    AND campaign_id NOT IN (SELECT campaign_id FROM campaign_pause) RETURNING id
+                """, logger)
+            return enrollments.count + messages.count
+        }
+    }
+
     public func markPauseNoticeSent(campaignID: String, at: Date) async throws {
         try await execute("UPDATE campaign_pause SET notice_sent_at = \(at.timeIntervalSince1970) WHERE campaign_id = \(campaignID)")
     }

@@ -425,8 +425,10 @@ public final class PostgresStore: LeadStore, Sendable {
             let counted = candidates.filter { $0.message.campaignID != OutboxMessage.systemCampaign && !$0.message.isTransactional }
             var sends = try await Self.sendsThatCount(leadIDs: Array(Set(counted.map(\.message.leadID))), excluding: candidates.map(\.message.id),
                                                       since: sendsSince, now: now, connection, logger)
-            // Read in the claim's transaction: a pause committed before it holds every message it takes.
-            let paused = candidates.isEmpty ? [] : Set(try await connection.all("SELECT campaign_id FROM campaign_pause", logger)
+            // Read in the claim's transaction: a pause committed before it holds every message it
+            // takes. FOR SHARE makes a resume wait until the claim commits, so the resume then
+            // sees (and moves back) what the claim parks.
+            let paused = candidates.isEmpty ? [] : Set(try await connection.all("SELECT campaign_id FROM campaign_pause FOR SHARE", logger)
                 .map { try $0["campaign_id"].decode(String.self) })
             var claimed: [OutboxMessage] = []
             for candidate in candidates {

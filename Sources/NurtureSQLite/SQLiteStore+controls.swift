@@ -63,6 +63,26 @@ extension SQLiteStore {
         }
     }
 
+    public func unparkUnpaused() async throws -> Int {
+        try await write { db in
+            // The partial due indexes hold parked rows at the far end, so each range scan reads only those.
+            try db.execute(sql: """
+                UPDATE lead SET version = version + 1 WHERE id IN (
+                    SELECT lead_id FROM enrollment WHERE status = 'active' AND wake_at >= :offset
+                    AND campaign_id NOT IN (SELECT campaign_id FROM campaign_pause));
+                UPDATE enrollment SET wake_at = wake_at - :offset WHERE status = 'active' AND wake_at >= :offset
+                    AND campaign_id NOT IN (SELECT campaign_id FROM campaign_pause);
+                """, arguments: ["offset": CampaignPause.parkingOffset])
+            var moved = db.changesCount
+            try db.execute(sql: """
+                UPDATE outbox_message SET next_attempt_at = next_attempt_at - :offset WHERE status = 'pending' AND next_attempt_at >= :offset
+                    AND campaign_id NOT IN (SELECT campaign_id FROM campaign_pause)
+                """, arguments: ["offset": CampaignPause.parkingOffset])
+            moved += db.changesCount
+            return moved
+        }
+    }
+
     public func markPauseNoticeSent(campaignID: String, at: Date) async throws {
         try await write { db in
             try db.execute(sql: "UPDATE campaign_pause SET notice_sent_at = ? WHERE campaign_id = ?", arguments: [at.timeIntervalSince1970, campaignID])

@@ -115,6 +115,11 @@ public protocol CampaignControlStore: Sendable {
     /// `entry` (type `campaign.resumed`).
     func resumeCampaign(_ entry: CampaignJournalEntry) async throws -> Bool
 
+    /// Unparks what is parked under a campaign that is not paused (work that read "paused" just
+    /// before a resume and committed after it: a lead it enrolled had nothing for the resume to
+    /// find). Returns how many rows it moved back; the watch runs it at every look.
+    func unparkUnpaused() async throws -> Int
+
     /// Records that the pause's notice reached the alert channel.
     func markPauseNoticeSent(campaignID: String, at: Date) async throws
 

@@ -127,6 +127,22 @@ public enum StorageConformance {
             try expect(journal.map(\.type), ["campaign.resumed", "campaign.paused"])
             try expect(try await store.campaignControls().resumes["welcome"]?.at, later)
         },
+        Check(name: "work parked under a campaign no longer paused is moved back; a paused campaign's stays") { store in
+            // Work that read "paused" just before a resume enrolled a new lead and parked it.
+            try await insert(store, lead("ana@example.com"), due: false)
+            var stale = Enrollment(leadID: "lead_ana", campaignID: "welcome", firstStep: "a", enrolledAt: t0)
+            stale.wakeAt = CampaignPause.parked(t0)
+            var held = Enrollment(leadID: "lead_ana", campaignID: "nurture", firstStep: "a", enrolledAt: t0)
+            held.wakeAt = CampaignPause.parked(t0)
+            try expect(try await store.pauseCampaign(CampaignPause(campaignID: "nurture", at: t0, reason: "x", by: "cli")), true)
+            try expect(try await commit(store, [change(try await snapshot(store, .id("lead_ana"))) { $0.enrollments = [stale, held] }]), [.committed])
+            try expect(try await store.dueLeadIDs(at: t0, limit: 10), [])
+            try expect(try await store.unparkUnpaused(), 1)
+            try expect(try await store.dueLeadIDs(at: t0, limit: 10), ["lead_ana"])
+            let after = try await snapshot(store, .id("lead_ana"))
+            try expect(after.enrollments.first { $0.campaignID == "nurture" }.map { CampaignPause.isParked($0.wakeAt ?? t0) }, true)
+            try expect(try await store.unparkUnpaused(), 0)
+        },
         Check(name: "a message queued after a pause is parked at its claim, not sent") { store in
             try await insert(store, lead("ana@example.com"), due: false, messages: [message("msg_1", leadID: "lead_ana")])
             try expect(try await store.pauseCampaign(CampaignPause(campaignID: "other", at: t0, reason: "x", by: "cli")), true)

@@ -133,6 +133,7 @@ final class InterleavingStore: LeadStore {
     func pauseCampaign(_ pause: CampaignPause) async throws -> Bool { try await inner.pauseCampaign(pause) }
     func resumeCampaign(_ entry: CampaignJournalEntry) async throws -> Bool { try await inner.resumeCampaign(entry) }
     func markPauseNoticeSent(campaignID: String, at: Date) async throws { try await inner.markPauseNoticeSent(campaignID: campaignID, at: at) }
+    func unparkUnpaused() async throws -> Int { try await inner.unparkUnpaused() }
     func decideExperiment(_ decision: ExperimentDecision) async throws -> Bool { try await inner.decideExperiment(decision) }
     func campaignJournal(campaignID: String?, limit: Int) async throws -> [CampaignJournalEntry] { try await inner.campaignJournal(campaignID: campaignID, limit: limit) }
 }

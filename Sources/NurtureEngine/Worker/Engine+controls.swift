@@ -63,6 +63,8 @@ extension Engine {
     public struct WatchResult: Sendable, Hashable {
         public var paused: [CampaignPause] = []
         public var decided: [ExperimentDecision] = []
+        /// Rows found parked under a campaign that is not paused, and moved back.
+        public var unparked = 0
     }
 
     /// Looks at every campaign's counters once: pauses those whose complaint or hard-bounce rate
@@ -70,6 +72,7 @@ extension Engine {
     /// Cheap enough to run every minute: it reads counters, not history.
     public func watchResults(policy: AutoPausePolicy, now: Date) async throws -> WatchResult {
         var result = WatchResult()
+        result.unparked = try await store.unparkUnpaused()
         let controls = try await store.campaignControls()
         let counters = try await store.campaignCounters(CounterFilter())
         let byCampaign = Dictionary(grouping: counters, by: \.campaignID)
