@@ -7,25 +7,9 @@ import NurtureEngine
 enum DashboardHTML {
     static func h(_ text: String) -> String { HTMLFromText.escape(text) }
 
-    static func number(_ value: Int) -> String {
-        let digits = String(abs(value))
-        var grouped = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { grouped.append(",") }
-            grouped.append(digit)
-        }
-        return (value < 0 ? "−" : "") + grouped
-    }
-
-    static func percent(_ share: Double?, digits: Int = 1) -> String {
-        share.map { String(format: "%.\(digits)f%%", $0 * 100) } ?? "–"
-    }
-
-    static func money(_ value: Double?) -> String {
-        guard let value else { return "–" }
-        let cents = Int((value * 100).rounded())
-        return (cents < 0 ? "−" : "") + number(abs(cents) / 100) + String(format: ".%02d", abs(cents) % 100)
-    }
+    static func number(_ value: Int) -> String { ReportText.number(value) }
+    static func percent(_ share: Double?, digits: Int = 1) -> String { ReportText.percent(share, digits: digits) }
+    static func money(_ value: Double?) -> String { ReportText.amount(value) }
 
     static func time(_ date: Date?) -> String {
         guard let date else { return "–" }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NurtureEngine
 
 /// Sign-in to the dashboard without server-side state, so any node of a shared deployment can
 /// check it: the session cookie is `expiry.nonce.mac`, HMAC-SHA256 under a secret kept in the
@@ -53,12 +54,6 @@ struct DashboardSession: Sendable {
         var difference: UInt8 = 0
         for index in x.indices { difference |= x[index] ^ y[index] }
         return difference == 0
-    }
-}
-
-extension Data {
-    var base64URL: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }
 

@@ -91,11 +91,14 @@ struct CampaignsCommand: AsyncParsableCommand {
 /// What `campaigns show` and `experiments list` add from the database.
 enum ControlLines {
     static func lines(_ campaign: Campaign, _ controls: CampaignControls) -> [String] {
+        let pause = controls.pauses[campaign.id].map { "PAUSED since \(ISO8601DateFormatter().string(from: $0.at)) (\($0.by)): \($0.reason)" }
+        return (pause.map { [$0] } ?? []) + splits(campaign, controls)
+    }
+
+    /// One line per A/B split: decided (which variant, when, by whom) or running.
+    static func splits(_ campaign: Campaign, _ controls: CampaignControls) -> [String] {
         var lines: [String] = []
         let time = ISO8601DateFormatter()
-        if let pause = controls.pauses[campaign.id] {
-            lines.append("PAUSED since \(time.string(from: pause.at)) (\(pause.by)): \(pause.reason)")
-        }
         for step in campaign.allSteps where (step.message?.variants.count ?? 0) >= 2 {
             if let decision = controls.decisions[campaign.id]?[step.id] {
                 lines.append("split \(step.id): variant \(decision.variant) decided \(time.string(from: decision.at)) (\(decision.by))")

@@ -15,7 +15,7 @@ struct ExperimentsCommand: AsyncParsableCommand {
             let live = try await runtime.makeRuntime()
             let controls = try await live.store.campaignControls()
             for campaign in live.engine.playbook.campaigns {
-                for line in ControlLines.lines(campaign, controls) where line.hasPrefix("split ") { print("\(campaign.id) \(line)") }
+                for line in ControlLines.splits(campaign, controls) { print("\(campaign.id) \(line)") }
             }
         }
     }

@@ -123,11 +123,6 @@ struct StatsCommand: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    static func amount(_ value: Double) -> String {
-        let cents = Int((value * 100).rounded())
-        return (cents < 0 ? "-" : "") + number(abs(cents) / 100) + String(format: ".%02d", abs(cents) % 100)
-    }
-
     static func period(_ stats: CampaignStats) -> String {
         switch (stats.since, stats.until) {
         case (nil, nil): ""
@@ -137,22 +132,13 @@ struct StatsCommand: AsyncParsableCommand {
         }
     }
 
-    static func number(_ value: Int) -> String {
-        let digits = String(value)
-        var grouped = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { grouped.append(",") }
-            grouped.append(digit)
-        }
-        return grouped
-    }
+    static func number(_ value: Int) -> String { ReportText.number(value) }
+    static func amount(_ value: Double) -> String { ReportText.amount(value) }
 
     /// A difference of two rates in percentage points, signed.
     static func points(_ difference: Double) -> String {
         String(format: "%+.1f pts", difference * 100)
     }
 
-    static func percent(_ share: Double?, digits: Int = 1) -> String {
-        share.map { String(format: "%.\(digits)f%%", $0 * 100) } ?? "–"
-    }
+    static func percent(_ share: Double?, digits: Int = 1) -> String { ReportText.percent(share, digits: digits) }
 }

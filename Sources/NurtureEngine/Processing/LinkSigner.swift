@@ -76,7 +76,8 @@ extension Data {
     private static let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     /// Base64url without padding, written directly: this runs once per message on the hot path.
-    var base64URL: String {
+    /// The dashboard's session tokens use it too.
+    public var base64URL: String {
         withUnsafeBytes { bytes in
             let alphabet = Self.base64URLAlphabet
             var out = [UInt8]()
