@@ -61,10 +61,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Process-wide SQLite settings that only C can make (sqlite3_config is variadic).
+        .target(name: "CSQLiteSettings", linkerSettings: [.linkedLibrary("sqlite3")]),
         // The embedded backend: one SQLite file (GRDB).
         .target(
             name: "NurtureSQLite",
-            dependencies: ["NurtureStorage", "NurtureDSL", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["NurtureStorage", "NurtureDSL", "CSQLiteSettings", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         // The shared backend: PostgreSQL (postgres-nio), for many workers on many machines.

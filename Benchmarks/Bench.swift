@@ -15,7 +15,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nurture-bench",
         subcommands: [
-            SQLiteCeiling.self, ImportCeiling.self, Scheduler.self, MakeCSV.self, Import.self, Sink.self, Dispatch.self, Transport.self, ScoreIngest.self, ScoreRanking.self,
+            SQLiteCeiling.self, ImportCeiling.self, ScheduleCeiling.self, Scheduler.self, MakeCSV.self, Import.self, Sink.self, Dispatch.self, Transport.self, ScoreIngest.self, ScoreRanking.self,
             WaitSent.self, Backlog.self, StatsRead.self, ControlsRead.self,
         ])
 }
@@ -57,6 +57,7 @@ struct SQLiteCeiling: AsyncParsableCommand {
     @Option var rows = 1_000_000
 
     func run() async throws {
+        SQLiteStore.processSettings
         var configuration = Configuration()
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let pool = try DatabasePool(path: scratchDatabase("ceiling.sqlite"), configuration: configuration)
@@ -78,6 +79,18 @@ struct SQLiteCeiling: AsyncParsableCommand {
     }
 }
 
+/// A bare GRDB pool on a store's file, with the store's own settings for its writer, for the
+/// ceilings that write the store's rows without the store.
+func writerPool(_ path: String) throws -> DatabasePool {
+    var configuration = Configuration()
+    configuration.prepareDatabase { db in
+        try db.execute(sql: "PRAGMA synchronous = FULL")
+        try db.execute(sql: "PRAGMA temp_store = MEMORY")
+        try db.execute(sql: "PRAGMA cache_size = -32768")
+    }
+    return try DatabasePool(path: path, configuration: configuration)
+}
+
 /// The ceiling for `leads import` on the store's own schema: what SQLite alone needs to write a
 /// new lead as the importer does (the lead with its indexes, its `lead.created` event, its
 /// welcome enrollment and the counters' triggers), from values prepared beforehand, one
@@ -89,13 +102,7 @@ struct ImportCeiling: AsyncParsableCommand {
     func run() async throws {
         let path = scratchDatabase("import-ceiling.sqlite")
         _ = try SQLiteStore(path: path)
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            try db.execute(sql: "PRAGMA temp_store = MEMORY")
-            try db.execute(sql: "PRAGMA cache_size = -32768")
-        }
-        let pool = try DatabasePool(path: path, configuration: configuration)
+        let pool = try writerPool(path)
         let batch = 2_000
         let now = Date().timeIntervalSince1970
         let seconds = try await elapsed {
@@ -149,6 +156,22 @@ func benchStore(_ name: String, counting: Bool) throws -> SQLiteStore {
     return store
 }
 
+/// The instant the scheduling benchmarks create their leads and run them.
+let schedulingStart = Date(timeIntervalSince1970: 1_795_000_000)
+
+/// New leads whose welcome series is due at `schedulingStart`, created through the engine.
+func addLeadsDueForWelcome(_ count: Int, engine: Engine) async throws {
+    for first in stride(from: 0, to: count, by: 5_000) {
+        let patches = (first..<min(first + 5_000, count)).map { n -> LeadPatch in
+            var patch = LeadPatch(email: "lead\(n)@example.com")
+            patch.firstName = "Lead \(n)"
+            patch.timeZone = ["Europe/Lisbon", "America/New_York", "Asia/Tokyo"][n % 3]
+            return patch
+        }
+        _ = try await engine.upsert(patches, now: schedulingStart)
+    }
+}
+
 struct Scheduler: AsyncParsableCommand {
     @Option var leads = 100_000
     @Flag(inversion: .prefixedNo, help: "Keep the results' counters (--no-counting drops their triggers).") var counting = true
@@ -156,24 +179,97 @@ struct Scheduler: AsyncParsableCommand {
     func run() async throws {
         let store = try benchStore("scheduler.sqlite", counting: counting)
         let engine = try engine(store: store)
-        let start = Date(timeIntervalSince1970: 1_795_000_000)
-        let setup = try await elapsed {
-            for first in stride(from: 0, to: leads, by: 5_000) {
-                let patches = (first..<min(first + 5_000, leads)).map { n -> LeadPatch in
-                    var patch = LeadPatch(email: "lead\(n)@example.com")
-                    patch.firstName = "Lead \(n)"
-                    patch.timeZone = ["Europe/Lisbon", "America/New_York", "Asia/Tokyo"][n % 3]
-                    return patch
-                }
-                _ = try await engine.upsert(patches, now: start)
-            }
-        }
+        let start = schedulingStart
+        let setup = try await elapsed { try await addLeadsDueForWelcome(leads, engine: engine) }
         var pass = Engine.Pass()
         let seconds = try await elapsed { pass = try await engine.runDue(now: start) }
         report("scheduler", [
             ("leads", "\(leads)"), ("counting", "\(counting)"), ("setup_s", String(format: "%.2f", setup)), ("advanced", "\(pass.leads)"),
             ("messages", "\(pass.messages)"), ("seconds", String(format: "%.2f", seconds)),
             ("steps_per_s", String(format: "%.0f", Double(pass.leads) / seconds)),
+        ])
+    }
+}
+
+/// The ceiling for scheduling on the store's own schema: what SQLite alone needs to do a due
+/// welcome step's writes, with the same transactions as `run-due` (one claim of 256 due leads,
+/// then one commit of their changes: the lead's version and lease, the enrollment moved to its
+/// wait, the outbox message and its content), from values prepared beforehand: a real rendered
+/// welcome email, produced once by the engine. No snapshot is read and nothing is computed, so
+/// this is the writer's floor: what the scheduler does above it is reading and computing.
+struct ScheduleCeiling: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "schedule-ceiling")
+    @Option var leads = 100_000
+
+    func run() async throws {
+        let start = schedulingStart
+        // One real message, rendered by the engine, whose content every lead's message carries.
+        let sample = try SQLiteStore(path: scratchDatabase("schedule-sample.sqlite"))
+        let sampler = try engine(store: sample)
+        var patch = LeadPatch(email: "sample@example.com")
+        patch.firstName = "Lead 0"
+        _ = try await sampler.upsert([patch], now: start)
+        _ = try await sampler.runDue(now: start)
+        guard let message = try await sample.messages(status: nil, limit: 1).first else { throw ValidationError("the sample produced no message") }
+
+        let path = scratchDatabase("schedule-ceiling.sqlite")
+        let store = try SQLiteStore(path: path)
+        try await addLeadsDueForWelcome(leads, engine: try engine(store: store))
+        let pool = try writerPool(path)
+        let moment = start.timeIntervalSince1970
+        var written = 0
+        let seconds = try await elapsed {
+            while true {
+                let claimed = try await pool.write { db -> [(id: String, version: Int, token: Int)] in
+                    let ids = try String.fetchAll(db.cachedStatement(sql: """
+                        SELECT e.lead_id FROM enrollment e INDEXED BY enrollment_due JOIN lead l ON l.id = e.lead_id
+                        WHERE e.status = 'active' AND e.wake_at <= ? AND (l.lease_until IS NULL OR l.lease_until < ? OR l.lease_owner = ?)
+                        ORDER BY e.wake_at LIMIT 256
+                        """), arguments: [moment, moment, "bench"])
+                    let lease = try db.cachedStatement(sql: """
+                        UPDATE lead SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1 WHERE id = ? RETURNING lease_token, version
+                        """)
+                    return try ids.map { id in
+                        let row = try Row.fetchOne(lease, arguments: ["bench", moment + 300, id])!
+                        return (id, row[1], row[0])
+                    }
+                }
+                guard !claimed.isEmpty else { break }
+                let first = written
+                try await pool.write { db in
+                    let version = try db.cachedStatement(sql: """
+                        UPDATE lead SET version = version + 1, lease_owner = NULL, lease_until = NULL
+                        WHERE id = ? AND version = ? AND lease_token = ? AND lease_owner = ? AND lease_until >= ?
+                        """)
+                    let enrollment = try db.cachedStatement(sql: """
+                        INSERT INTO enrollment (lead_id, campaign_id, sequence, status, step_id, phase, wake_at, enrolled_at, ended_at,
+                            end_reason, variants, trigger, messages_produced)
+                        VALUES (?, 'welcome', 1, 'active', 'wait-2d', 'waiting', ?, ?, NULL, NULL, '{}', '{}', 1)
+                        ON CONFLICT (lead_id, campaign_id, sequence) DO UPDATE SET status = excluded.status, step_id = excluded.step_id,
+                            phase = excluded.phase, wake_at = excluded.wake_at, ended_at = excluded.ended_at, end_reason = excluded.end_reason,
+                            variants = excluded.variants, messages_produced = excluded.messages_produced
+                        """)
+                    let outbox = try db.cachedStatement(sql: """
+                        INSERT INTO outbox_message (id, lead_id, campaign_id, step_id, channel, address, variant, transactional, created_at,
+                            status, attempts, next_attempt_at)
+                        VALUES (?, ?, ?, ?, 'email', ?, NULL, 0, ?, 'pending', 0, ?)
+                        ON CONFLICT (id) DO NOTHING
+                        """)
+                    let content = try db.cachedStatement(sql: "INSERT INTO outbox_content (id, subject, preview, payload) VALUES (?, ?, ?, ?)")
+                    for (n, lead) in claimed.enumerated() {
+                        try version.execute(arguments: [lead.id, lead.version, lead.token, "bench", moment])
+                        try enrollment.execute(arguments: [lead.id, moment + 2 * 86_400, moment])
+                        let id = "msg_" + String(first + n, radix: 16)
+                        try outbox.execute(arguments: [id, lead.id, message.campaignID, message.stepID, message.address, moment, moment])
+                        try content.execute(arguments: [id, message.subject, message.preview, message.payload])
+                    }
+                }
+                written += claimed.count
+            }
+        }
+        report("schedule-ceiling", [
+            ("leads", "\(written)"), ("payload_bytes", "\(message.payload.utf8.count)"), ("preview_bytes", "\(message.preview.utf8.count)"),
+            ("seconds", String(format: "%.2f", seconds)), ("steps_per_s", String(format: "%.0f", Double(written) / seconds)),
         ])
     }
 }
@@ -334,14 +430,8 @@ struct ControlsRead: AsyncParsableCommand {
     func run() async throws {
         let store = try benchStore("controls.sqlite", counting: true)
         let engine = try engine(store: store)
-        let start = Date(timeIntervalSince1970: 1_795_000_000)
-        for first in stride(from: 0, to: leads, by: 5_000) {
-            _ = try await engine.upsert((first..<min(first + 5_000, leads)).map { n in
-                var patch = LeadPatch(email: "lead\(n)@example.com")
-                patch.timeZone = "Europe/Lisbon"
-                return patch
-            }, now: start)
-        }
+        let start = schedulingStart
+        try await addLeadsDueForWelcome(leads, engine: engine)
         _ = try await store.pauseCampaign(CampaignPause(campaignID: "win-back", at: start, reason: "bench", by: "bench"))
         _ = try await store.resumeCampaign(CampaignJournalEntry(campaignID: "win-back", type: "campaign.resumed", at: start))
         _ = try await store.pauseCampaign(CampaignPause(campaignID: "win-back", at: start, reason: "bench", by: "bench"))

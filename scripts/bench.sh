@@ -27,8 +27,10 @@ trap 'kill "${sink_pid:-}" 2>/dev/null || true; rm -rf "$work" /tmp/nurture-benc
 
 echo "== ceiling: raw batched SQLite inserts with GRDB"
 "$bench" sqlite-ceiling --rows "${CEILING_ROWS:-1000000}"
-echo "== scheduling alone: due step -> rendered outbox row (preview channel)"
+echo "== scheduling alone: due step -> rendered outbox row (preview channel), beside the same writes from prepared values"
+"$bench" schedule-ceiling --leads "${SCHEDULER_LEADS:-100000}"
 "$bench" scheduler --leads "${SCHEDULER_LEADS:-100000}"
+rm -rf /tmp/nurture-bench-*
 echo "== import of a CSV, every row new (peak RSS of the importing process), beside the same rows written alone"
 "$bench" import-ceiling --rows "${IMPORT_ROWS:-1000000}"
 rm -f /tmp/nurture-bench-*/import-ceiling.sqlite*

@@ -167,19 +167,7 @@ public final class PostgresStore: LeadStore, Sendable {
 
     public func snapshots(_ keys: [LeadKey], window: HistoryWindow) async throws -> [LeadKey: LeadSnapshot] {
         guard !keys.isEmpty else { return [:] }
-        try TextWithNUL.refuse(keys.map { key in
-            switch key {
-            case .id(let text), .email(let text), .phone(let text): ("lead", text)
-            }
-        })
-        var ids: [String] = [], emails: [String] = [], phones: [String] = []
-        for key in keys {
-            switch key {
-            case .id(let id): ids.append(id)
-            case .email(let email): emails.append(email.lowercased())
-            case .phone(let phone): phones.append(phone)
-            }
-        }
+        let (ids, emails, phones) = try LeadKey.byKind(keys)
         return try await withConnection { connection in
             var leads: [String: PostgresRandomAccessRow] = [:]
             var byEmail: [String: String] = [:], byPhone: [String: String] = [:]

@@ -14,17 +14,18 @@ extension SQLiteStore: CopySource {
             let copied: CopyRows
             switch table {
             case .leads:
-                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM lead t")
+                rows = try fetch("SELECT t.rowid AS copy_cursor, \(Self.leadColumns), created_at, updated_at FROM lead t")
                 copied = .leads(rows.map { row in
-                    StoredLead(lead: Self.lead(row), scoring: Self.scoreSnapshot(row), version: row["version"],
-                               createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+                    StoredLead(lead: Self.lead(row, from: 1), scoring: Self.scoreSnapshot(row, from: 1 + LeadColumn.score),
+                               version: row[1 + LeadColumn.version], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                               updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
                 })
             case .events:
-                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM event t")
-                copied = .events(rows.map { StoredEvent(seq: $0["seq"], leadID: $0["lead_id"], event: Self.event($0), clientID: $0["client_id"]) })
+                rows = try fetch("SELECT t.rowid AS copy_cursor, \(Self.eventColumns), seq, lead_id, client_id FROM event t")
+                copied = .events(rows.map { StoredEvent(seq: $0["seq"], leadID: $0["lead_id"], event: Self.event($0, from: 1), clientID: $0["client_id"]) })
             case .enrollments:
-                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM enrollment t")
-                copied = .enrollments(rows.map(Self.enrollment))
+                rows = try fetch("SELECT t.rowid AS copy_cursor, \(Self.enrollmentColumns) FROM enrollment t")
+                copied = .enrollments(rows.map { Self.enrollment($0, from: 1) })
             case .messages:
                 rows = try fetch("SELECT t.rowid AS copy_cursor, t.*, c.subject, c.preview, c.payload FROM outbox_message t JOIN outbox_content c ON c.id = t.id")
                 copied = .messages(rows.map { row in

@@ -6,7 +6,8 @@ import NurtureStorage
 /// The two walks the engine's ranking reads: leads best first by fixed points, or by the rank of
 /// their behaviour gains, ties by id, each a range of its index from the page's cursor on.
 extension SQLiteStore {
-    static let rankingColumns = "id, stage, score_fixed, score_gains, score_losses, score_rank, scored_at, last_activity_at, score_version, score_thresholds"
+    /// The id, the stage, then `scoreColumns` from position 2.
+    static let rankingColumns = "id, stage, \(scoreColumns)"
 
     static func rankingPageSQL(_ order: RankingOrder, filter: RankingFilter, after cursor: RankingCursor?, limit: Int) throws -> (String, StatementArguments) {
         let stages = filter.stages.map(\.rawValue).sorted()

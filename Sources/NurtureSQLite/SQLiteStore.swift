@@ -1,4 +1,5 @@
 public import Foundation
+import CSQLiteSettings
 import GRDB
 import NurtureDSL
 public import NurtureStorage
@@ -12,8 +13,17 @@ public final class SQLiteStore: LeadStore, Sendable {
     /// operator's `sqlite3` shell) before it gives up with `StorageBusy`.
     public static let defaultBusyTimeout: TimeInterval = 30
 
+    /// Settings SQLite takes once per process, before its first connection: memory statistics
+    /// off, so connections do not serialise every allocation on one global mutex (with them on,
+    /// a scheduling pass spent 13% of its CPU in `sqlite3Malloc` and 8% in futex waits).
+    /// Connections opened earlier leave SQLite as it was; that costs speed, never correctness.
+    public static let processSettings: Void = {
+        _ = nurture_sqlite_disable_memory_statistics()
+    }()
+
     /// Opens (creating and migrating) the database file at `path`.
     public init(path: String, busyTimeout: TimeInterval = SQLiteStore.defaultBusyTimeout) throws {
+        Self.processSettings
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
@@ -33,6 +43,7 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     /// A private in-memory database, for tests and `simulate`-like tools.
     public init(inMemory: Void = ()) throws {
+        Self.processSettings
         writer = try DatabaseQueue()
         try Self.migrator.migrate(writer)
     }
@@ -50,31 +61,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     // MARK: - Leads
 
     public func snapshots(_ keys: [LeadKey], window: HistoryWindow) async throws -> [LeadKey: LeadSnapshot] {
-        try await read { db in
-            var found: [LeadKey: LeadSnapshot] = [:]
-            // A batch (an import, a request of events) asks for many emails at once: one query
-            // per few hundred reads the rows of those that exist, instead of one lookup each.
-            var rowsByEmail: [String: Row] = [:]
-            let emails = keys.compactMap { key -> String? in if case .email(let email) = key { email.lowercased() } else { nil } }
-            let batched = emails.count > 1
-            if batched {
-                try TextWithNUL.refuse(emails.map { ("lead", $0) })
-                for start in stride(from: 0, to: emails.count, by: 500) {
-                    let chunk = Array(emails[start..<min(start + 500, emails.count)])
-                    let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                    for row in try Row.fetchAll(db, sql: "SELECT * FROM lead WHERE email IN (\(marks))", arguments: StatementArguments(chunk)) {
-                        if let email: String = row["email"] { rowsByEmail[email.lowercased()] = row }
-                    }
-                }
-            }
-            for key in keys {
-                let row: Row?
-                if batched, case .email(let email) = key { row = rowsByEmail[email.lowercased()] } else { row = try Self.leadRow(db, key) }
-                guard let row else { continue }
-                found[key] = try Self.snapshot(db, row: row, window: window)
-            }
-            return found
-        }
+        try await read { db in try Self.snapshots(db, keys, window: window) }
     }
 
     public func commit(_ changes: [LeadChange], rotationAdvance: Int, now: Date) async throws -> [CommitOutcome] {
@@ -120,11 +107,11 @@ public final class SQLiteStore: LeadStore, Sendable {
     }
 
     public func lead(id: String) async throws -> Lead? {
-        try await read { db in try Self.leadRow(db, .id(id)).map(Self.lead) }
+        try await read { db in try Self.leadRow(db, .id(id)).map { Self.lead($0) } }
     }
 
     public func lead(email: String) async throws -> Lead? {
-        try await read { db in try Self.leadRow(db, .email(email)).map(Self.lead) }
+        try await read { db in try Self.leadRow(db, .email(email)).map { Self.lead($0) } }
     }
 
     public func leadIDs(after: String?, limit: Int) async throws -> [String] {
@@ -172,14 +159,14 @@ public final class SQLiteStore: LeadStore, Sendable {
     public func rankingPage(by order: RankingOrder, filter: RankingFilter, after cursor: RankingCursor?, limit: Int) async throws -> [RankingRow] {
         let (sql, arguments) = try Self.rankingPageSQL(order, filter: filter, after: cursor, limit: limit)
         return try await read { db in
-            try Row.fetchAll(db, sql: sql, arguments: arguments).map { RankingRow(id: $0["id"], scoring: Self.scoreSnapshot($0)) }
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { RankingRow(id: $0[0], scoring: Self.scoreSnapshot($0, from: 2)) }
         }
     }
 
     public func latestEvents(leadID: String, limit: Int) async throws -> [LeadEvent] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT type, at, properties FROM event WHERE lead_id = ? ORDER BY at DESC, seq DESC LIMIT ?",
-                             arguments: [leadID, limit]).map(Self.event)
+            try Row.fetchAll(db, sql: "SELECT \(Self.eventColumns) FROM event WHERE lead_id = ? ORDER BY at DESC, seq DESC LIMIT ?",
+                             arguments: [leadID, limit]).map { Self.event($0) }
         }
     }
 

@@ -147,6 +147,21 @@ public enum LeadKey: Sendable, Hashable {
 }
 
 extension LeadKey {
+    /// Keys by kind, as a store reads them (one query per kind): emails lowercased, since they
+    /// compare case-insensitively. Refuses any key holding NUL, which no backend can store.
+    public static func byKind(_ keys: [LeadKey]) throws -> (ids: [String], emails: [String], phones: [String]) {
+        var ids: [String] = [], emails: [String] = [], phones: [String] = []
+        for key in keys {
+            switch key {
+            case .id(let id): ids.append(id)
+            case .email(let email): emails.append(email.lowercased())
+            case .phone(let phone): phones.append(phone)
+            }
+        }
+        try TextWithNUL.refuse((ids + emails + phones).map { ("lead", $0) })
+        return (ids, emails, phones)
+    }
+
     /// The email address or phone number it names; nil for a lead id.
     public var address: String? {
         switch self {

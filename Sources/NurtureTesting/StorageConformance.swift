@@ -34,6 +34,11 @@ public enum StorageConformance {
         if actual != expected { throw Failure("got \(actual), expected \(expected)", file: file, line: line) }
     }
 
+    static func required<T>(_ value: T?, file: StaticString = #fileID, line: UInt = #line) throws -> T {
+        guard let value else { throw Failure("expected a value, found nil", file: file, line: line) }
+        return value
+    }
+
     static func expectThrows(file: StaticString = #fileID, line: UInt = #line, _ body: () async throws -> Void) async throws {
         do { try await body() } catch { return }
         throw Failure("expected an error, none was thrown", file: file, line: line)
@@ -264,6 +269,49 @@ public enum StorageConformance {
             try expect(try await store.lead(id: "lead_ana")?.email, "ana@example.com")
             try expect(try await store.lead(email: "Ana@example.com")?.id, "lead_ana")
             try expect(try await store.counts().leads, 1)
+        },
+        Check(name: "a batch of snapshots gives each lead its own history, enrollments and suppressions") { store in
+            // Stores read a batch with one query per table; nothing of one lead may reach another.
+            let old = t0.addingTimeInterval(-200 * 86_400)
+            try await insert(store, lead("ana@example.com") { $0.phone = "+351912345678" },
+                             events: [NewEvent(LeadEvent("page.viewed", at: old)), NewEvent(LeadEvent("lead.created", at: t0)),
+                                      NewEvent(LeadEvent("page.viewed", at: t0.addingTimeInterval(60), properties: ["path": "/pricing"]))],
+                             messages: [message("msg_a1", leadID: "lead_ana"),
+                                        message("msg_a2", leadID: "lead_ana", at: t0.addingTimeInterval(-30 * 86_400)),
+                                        message("msg_a3", leadID: "lead_ana", campaign: OutboxMessage.systemCampaign)])
+            try await insert(store, lead("ben@example.com"), due: false,
+                             events: [NewEvent(LeadEvent("form.submitted", at: t0))],
+                             messages: [message("msg_b1", leadID: "lead_ben", address: "ben@example.com", channel: .sms, campaign: "nurture")])
+            try await insert(store, lead("cy@example.com"), events: [])
+            var second = enrollment("lead_ana")
+            second.campaignID = "nurture"
+            second.enrolledAt = t0.addingTimeInterval(10)
+            let ana = try await snapshot(store, .id("lead_ana"))
+            try expect(try await commit(store, [change(ana) { $0.enrollments = [second] }]), [.committed])
+            try await store.suppress(address: "+351912345678", channel: .sms, reason: "SMS STOP", at: t0)
+            try await store.suppress(address: "BEN@example.com", channel: .email, reason: "complaint", at: t0)
+
+            let keys: [LeadKey] = [.id("lead_ana"), .email("Ben@Example.com"), .id("lead_cy"), .id("lead_nobody"), .phone("+351912345678")]
+            let batch = try await store.snapshots(keys, window: window)
+            try expect(Set(batch.keys), Set([.id("lead_ana"), .email("Ben@Example.com"), .id("lead_cy"), .phone("+351912345678")]))
+            let readAna = try required(batch[.id("lead_ana")])
+            try expect(readAna.events.map(\.type), ["lead.created", "page.viewed"])
+            try expect(readAna.events.last?.properties, ["path": "/pricing"])
+            try expect(readAna.sends.map(\.at), [t0])
+            try expect(readAna.enrollments.map(\.campaignID), ["welcome", "nurture"])
+            try expect(readAna.suppressions, [.sms: "SMS STOP"])
+            try expect(batch[.phone("+351912345678")]?.lead.id, "lead_ana")
+            let readBen = try required(batch[.email("Ben@Example.com")])
+            try expect(readBen.lead.id, "lead_ben")
+            try expect(readBen.events.map(\.type), ["form.submitted"])
+            try expect(readBen.sends, [SendRecord(channel: .sms, at: t0, isTransactional: false, campaignID: "nurture", stepID: "a")])
+            try expect(readBen.enrollments, [])
+            try expect(readBen.suppressions, [.email: "complaint"])
+            let readCy = try required(batch[.id("lead_cy")])
+            try expect(readCy.events, [])
+            try expect(readCy.sends, [])
+            try expect(readCy.enrollments.map(\.leadID), ["lead_cy"])
+            try expect(readCy.suppressions, [:])
         },
         Check(name: "a new lead whose email was taken meanwhile is a conflict") { store in
             try await insert(store, lead("ana@example.com"))

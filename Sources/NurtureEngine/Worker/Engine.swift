@@ -239,26 +239,42 @@ public struct Engine: Sendable {
                 throw error
             }
         }
-        while !stopping() {
-            let inFlight = committing?.leads ?? []
-            let leases = try await finishing {
+        // The next batch is claimed while the writer is free, before this one's commit starts, so
+        // that commit runs while the next batch is read and computed. (Claiming after the commit
+        // had started queued the claim behind it, and nothing overlapped.)
+        func claim(excluding inFlight: Set<String>) async throws -> [LeadLease] {
+            guard !stopping() else { return [] }
+            return try await finishing {
                 try await store.claimDueLeads(now: now, limit: batchSize, owner: owner, leaseUntil: now.addingTimeInterval(leadLease), excluding: inFlight)
             }
-            guard !leases.isEmpty else { break }
+        }
+        var leases = try await claim(excluding: [])
+        while !leases.isEmpty {
             // A lead still due after its own work ran (a step due at this very instant) waits for the next pass.
             let fresh = leases.filter { !seen.contains($0.leadID) }
             let again = Set(leases.map(\.leadID).filter(seen.contains))
             seen.formUnion(fresh.map(\.leadID))
             let expected = rotationExpected
+            let current = leases
             let batch = try await finishing {
-                try await dueWork(Dictionary(uniqueKeysWithValues: leases.map { ($0.leadID, $0.token) }), again: again, now: now,
+                try await dueWork(Dictionary(uniqueKeysWithValues: current.map { ($0.leadID, $0.token) }), again: again, now: now,
                                   rotation: OwnerRotation(next: max(try await store.rotationPosition(), expected)))
             }
-            if let previous = committing { pass.messages += try await previous.task.value }
+            if let previous = committing {
+                committing = nil
+                pass.messages += try await previous.task.value
+            }
+            let leads = Set(current.map(\.leadID))
+            do {
+                leases = fresh.isEmpty ? [] : try await claim(excluding: leads)
+            } catch {
+                // This batch's work is done: it is committed before the error goes up.
+                _ = try? await commitDue(batch, again: again, now: now)
+                throw error
+            }
             rotationExpected = batch.rotation.next
-            committing = (Set(leases.map(\.leadID)), Task { try await self.commitDue(batch, again: again, now: now) })
+            committing = (leads, Task { try await self.commitDue(batch, again: again, now: now) })
             pass.leads += fresh.count
-            if fresh.isEmpty { break }
         }
         if let last = committing {
             committing = nil
