@@ -27,6 +27,14 @@ func elapsed(_ work: () async throws -> Void) async rethrows -> Double {
     return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
 
+/// CPU seconds this process has used, on every thread: steadier than wall time on a shared
+/// machine, and what a pass costs the cores it shares with the database.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
 func peakRSSMegabytes() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -182,11 +190,14 @@ struct Scheduler: AsyncParsableCommand {
         let start = schedulingStart
         let setup = try await elapsed { try await addLeadsDueForWelcome(leads, engine: engine) }
         var pass = Engine.Pass()
+        let cpuBefore = cpuSeconds()
         let seconds = try await elapsed { pass = try await engine.runDue(now: start) }
+        let cpu = cpuSeconds() - cpuBefore
         report("scheduler", [
             ("leads", "\(leads)"), ("counting", "\(counting)"), ("setup_s", String(format: "%.2f", setup)), ("advanced", "\(pass.leads)"),
             ("messages", "\(pass.messages)"), ("seconds", String(format: "%.2f", seconds)),
             ("steps_per_s", String(format: "%.0f", Double(pass.leads) / seconds)),
+            ("cpu_us_per_step", String(format: "%.0f", cpu * 1e6 / Double(max(pass.leads, 1)))), ("cores", String(format: "%.2f", cpu / seconds)),
         ])
     }
 }

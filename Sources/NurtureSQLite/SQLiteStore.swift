@@ -8,6 +8,7 @@ public import NurtureStorage
 /// committed step survives a crash or a power cut; writes take `BEGIN IMMEDIATE`.
 public final class SQLiteStore: LeadStore, Sendable {
     let writer: any DatabaseWriter
+    private let checkpointer: WALCheckpointer?
 
     /// How long a write waits for another connection's lock (a backup, a migration, an
     /// operator's `sqlite3` shell) before it gives up with `StorageBusy`.
@@ -36,8 +37,10 @@ public final class SQLiteStore: LeadStore, Sendable {
             // over a million leads stays well under 200 MB however long it runs (the operating
             // system's file cache still holds the pages every reader shares).
             try db.execute(sql: db.configuration.readonly ? "PRAGMA cache_size = -8192" : "PRAGMA cache_size = -32768")
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.backstopPages)") }
         }
         writer = try DatabasePool(path: path, configuration: configuration)
+        checkpointer = try WALCheckpointer(path: path)
         try Self.migrator.migrate(writer)
     }
 
@@ -45,12 +48,14 @@ public final class SQLiteStore: LeadStore, Sendable {
     public init(inMemory: Void = ()) throws {
         Self.processSettings
         writer = try DatabaseQueue()
+        checkpointer = nil
         try Self.migrator.migrate(writer)
     }
 
     /// Every transaction goes through these two, so a lock held past the busy timeout reaches
     /// callers as `StorageBusy` (retry later), not as an opaque SQLite error.
     func write<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
+        defer { checkpointer?.wrote() }
         do { return try await writer.write(updates) } catch let error as DatabaseError where error.isBusy { throw StorageBusy(error.message ?? "database is locked") }
     }
 

@@ -7,17 +7,28 @@ public import Foundation
 /// A token is `base64url(payload).base64url(HMAC-SHA256(secret, payload))`.
 public struct LinkSigner: Sendable {
     let key: SymmetricKey
+    private let signing: PrekeyedHMAC
     /// Base of every link: `https://nurture.example.com`.
     public let publicURL: String
 
     public init(secret: Data, publicURL: String) {
         key = SymmetricKey(data: secret)
+        signing = PrekeyedHMAC(key: Array(secret))
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
     }
 
     public func token(for payload: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: key)
-        return Data(payload.utf8).base64URL + "." + Data(mac).base64URL
+        var payload = payload
+        return payload.withUTF8 { bytes in
+            let text = UnsafeRawBufferPointer(bytes)
+            let mac = signing.code(for: text)
+            var out: [UInt8] = []
+            out.reserveCapacity((bytes.count + 32) * 4 / 3 + 4)
+            Base64URL.append(text, to: &out)
+            out.append(UInt8(ascii: "."))
+            withUnsafeBytes(of: mac) { Base64URL.append($0, to: &out) }
+            return String(decoding: out, as: UTF8.self)
+        }
     }
 
     /// The payload of a token this signer made, or nil for anything tampered with or foreign.
@@ -72,16 +83,13 @@ public struct LinkSigner: Sendable {
     }
 }
 
-extension Data {
-    private static let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+/// Base64url without padding (RFC 4648 §5), written directly: it runs for every link of every
+/// message. The dashboard's session tokens use it too.
+enum Base64URL {
+    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    /// Base64url without padding, written directly: this runs once per message on the hot path.
-    /// The dashboard's session tokens use it too.
-    public var base64URL: String {
-        withUnsafeBytes { bytes in
-            let alphabet = Self.base64URLAlphabet
-            var out = [UInt8]()
-            out.reserveCapacity((bytes.count * 4 + 2) / 3)
+    static func append(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        alphabet.withUnsafeBufferPointer { alphabet in
             var index = 0
             while index < bytes.count {
                 let b0 = bytes[index]
@@ -94,6 +102,16 @@ extension Data {
                 if remaining > 2 { out.append(alphabet[Int(b2 & 0x3F)]) }
                 index += 3
             }
+        }
+    }
+}
+
+extension Data {
+    public var base64URL: String {
+        withUnsafeBytes { bytes in
+            var out: [UInt8] = []
+            out.reserveCapacity((bytes.count * 4 + 2) / 3)
+            Base64URL.append(bytes, to: &out)
             return String(decoding: out, as: UTF8.self)
         }
     }

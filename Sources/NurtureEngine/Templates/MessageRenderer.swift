@@ -42,19 +42,20 @@ public struct MessageRenderer: Sendable {
         let values = Values(renderer: self, lead: lead, trigger: trigger, links: links)
         switch message.channel {
         case .email:
-            guard let subject = try? render(message.template, .subject, values) else {
+            // Parts stay bytes, lead values fenced, until each becomes the one string it is sent as.
+            guard let subject = try? renderBytes(message.template, .subject, values) else {
                 throw MissingTemplate(template: message.template, part: .subject)
             }
-            guard let text = try? render(message.template, .text, values) else {
+            guard let text = try? renderBytes(message.template, .text, values) else {
                 throw MissingTemplate(template: message.template, part: .text)
             }
-            var html = (try? render(message.template, .html, values)) ?? HTMLFromText.render(text)
-            html = tracker?.apply(to: html) ?? TrackedLinks.keepingTemplateLinks(html)
+            let html = (try? renderBytes(message.template, .html, values)) ?? Array(HTMLFromText.render(String(decoding: text, as: UTF8.self)).utf8)
             // A header must stay one line whatever a lead's name contains.
             let plainSubject = SubstitutedValue.unfenced(subject)
             let oneLine = plainSubject.contains(where: \.isNewline)
                 ? plainSubject.split(whereSeparator: \.isNewline).joined(separator: " ").trimmed : plainSubject.trimmed
-            return RenderedMessage(subject: oneLine, text: SubstitutedValue.unfenced(text), html: SubstitutedValue.unfenced(html), segments: nil)
+            return RenderedMessage(subject: oneLine, text: SubstitutedValue.unfenced(text),
+                                   html: tracker?.rendered(html) ?? TrackedLinks.untracked(html), segments: nil)
         case .sms:
             let body = SubstitutedValue.unfenced(try render(message.template, .sms, values)).trimmed
             return RenderedMessage(subject: nil, text: body, html: nil, segments: SMSSegments(body))
@@ -105,6 +106,11 @@ public struct MessageRenderer: Sendable {
     private func render(_ template: String, _ part: TemplateCatalog.Part, _ values: Values) throws -> String {
         if let plan = library.plans[template]?[part] { return plan.render(values.resolve) }
         return try render(template, part, context(for: values.lead, trigger: values.trigger, links: values.links))
+    }
+
+    private func renderBytes(_ template: String, _ part: TemplateCatalog.Part, _ values: Values) throws -> [UInt8] {
+        if let plan = library.plans[template]?[part] { return plan.renderBytes(values.resolve) }
+        return Array(try render(template, part, context(for: values.lead, trigger: values.trigger, links: values.links)).utf8)
     }
 
     private func render(_ template: String, _ part: TemplateCatalog.Part, _ values: [String: Any]) throws -> String {

@@ -37,6 +37,11 @@ struct RenderPlan: Sendable {
     }
 
     func render(_ resolve: (Slot) -> Resolved?) -> String {
+        String(decoding: renderBytes(resolve), as: UTF8.self)
+    }
+
+    /// The rendered part as UTF-8, for the steps after rendering that work on bytes.
+    func renderBytes(_ resolve: (Slot) -> Resolved?) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(4_096)
         var memo: [Slot: Resolved?] = [:]
@@ -54,7 +59,7 @@ struct RenderPlan: Sendable {
             return found
         }
         render(nodes, indentation: [], into: &out, value: value)
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// swift-mustache indents a partial by writing its indentation before each token that renders

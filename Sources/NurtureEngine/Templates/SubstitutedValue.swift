@@ -20,26 +20,41 @@ enum SubstitutedValue {
     /// bytes first and rebuilds the string only when a fence is there.
     static func unfenced(_ text: String) -> String {
         var text = text
-        let kept: [UInt8]? = text.withUTF8 { bytes in
-            var index = 0
-            var out: [UInt8]?
-            var runStart = 0
-            while index + 2 < bytes.count {
-                if bytes[index] == 0xEE, bytes[index + 1] == 0x80, bytes[index + 2] & 0xFE == 0x80 {
-                    if out == nil { out = []; out!.reserveCapacity(bytes.count) }
-                    out!.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-                    index += 3
-                    runStart = index
-                } else {
-                    index += 1
-                }
-            }
-            guard var out else { return nil }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
-            return out
+        guard text.withUTF8({ bytes in bytes.contains(0xEE) }) else { return text }
+        return text.withUTF8 { bytes in
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            appendUnfenced(bytes, to: &out)
+            return String(decoding: out, as: UTF8.self)
         }
-        guard let kept else { return text }
-        return String(decoding: kept, as: UTF8.self)
+    }
+
+    /// A rendered part's bytes as the text that is sent: one pass, one string.
+    static func unfenced(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBufferPointer { bytes in
+            guard bytes.contains(0xEE) else { return String(decoding: bytes, as: UTF8.self) }
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            appendUnfenced(bytes, to: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    /// Copies `bytes` without the fences (EE 80 80 and EE 80 81 in UTF-8; no other character's
+    /// bytes contain them), in whole runs between them.
+    static func appendUnfenced(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        var index = 0
+        var runStart = 0
+        while index + 2 < bytes.count {
+            if bytes[index] == 0xEE, bytes[index + 1] == 0x80, bytes[index + 2] & 0xFE == 0x80 {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                index += 3
+                runStart = index
+            } else {
+                index += 1
+            }
+        }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
     }
 
     /// True when the URL's scheme and host come from the template: a lead's value may fill a
