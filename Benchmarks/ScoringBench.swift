@@ -37,10 +37,81 @@ struct ScoreIngest: AsyncParsableCommand {
                 _ = try await engine.track(batch, now: batch.last!.at)
             }
         }
+        let ceiling = try await Self.writerFloor(leads: leads, events: batched, perTransaction: 100, start: start)
+        // What the server's group commit reaches with 32 connections of 100 events: 500 a transaction.
+        let groupedCeiling = try await Self.writerFloor(leads: leads, events: batched, perTransaction: 500, start: start)
+        // ... and with 32 connections of one event each: at most 32 a transaction.
+        let singlesCeiling = try await Self.writerFloor(leads: leads, events: batched / 4, perTransaction: 32, start: start)
         report("score-ingest", [
             ("leads", "\(leads)"), ("single_events", "\(single)"), ("single_events_per_s", String(format: "%.0f", Double(single) / singleSeconds)),
             ("batched_events", "\(batched)"), ("batch", "100"), ("batched_events_per_s", String(format: "%.0f", Double(batched) / batchedSeconds)),
+            ("writes_alone_events_per_s", String(format: "%.0f", ceiling)), ("writes_alone_500_events_per_s", String(format: "%.0f", groupedCeiling)),
+            ("writes_alone_32_events_per_s", String(format: "%.0f", singlesCeiling)),
         ])
+    }
+
+    /// The ceiling for batched ingestion on this schema: the least a stored event writes (its
+    /// row and indexes, the lead's version and its rescored row with the ranking indexes),
+    /// `perTransaction` events a transaction, values prepared beforehand, on one connection as SQLite allows one
+    /// writer. Enrollments, messages and alerts some events cause are left out, so the real
+    /// path writes more than this.
+    static func writerFloor(leads: Int, events: Int, perTransaction: Int, start: Date) async throws -> Double {
+        let path = scratchDatabase("ingest-ceiling.sqlite")
+        let engine = try engine(store: try SQLiteStore(path: path))
+        for first in stride(from: 0, to: leads, by: 5_000) {
+            _ = try await engine.upsert((first..<min(first + 5_000, leads)).map(ScoringBenchData.patch), now: start)
+        }
+        let pool = try writerPool(path)
+        let columns = """
+            email, phone, first_name, last_name, company, job_title, industry, company_size, country, timezone, source, stage,
+            score, tags, attributes, email_consent, sms_consent, owner, score_fixed, score_gains, score_losses, score_rank,
+            scored_at, last_activity_at, score_version, score_thresholds, updated_at
+            """
+        let rows = try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, version, \(columns) FROM lead ORDER BY CAST(substr(email, 5) AS INTEGER)")
+        }
+        var values = rows.map { row in (id: row[0] as String, version: row[1] as Int, columns: Array(row.databaseValues.dropFirst(2))) }
+        var random = SeededRandom(seed: 11)
+        let types = ScoringBenchData.events
+        // Every statement's arguments, worked out before the clock starts.
+        var batches: [[(version: StatementArguments, save: StatementArguments, event: StatementArguments)]] = []
+        for first in stride(from: 0, to: events, by: perTransaction) {
+            batches.append((first..<min(first + perTransaction, events)).map { n in
+                let lead = Int(random.next() % UInt64(leads))
+                let (type, properties) = types[Int(random.next() % UInt64(types.count))]
+                let version: StatementArguments = [values[lead].id, values[lead].version]
+                values[lead].version += 1
+                // A scored event moves the score, its parts and the ranking key.
+                let moment = start.timeIntervalSince1970 + Double(n)
+                values[lead].columns[12] = Double(n % 97).databaseValue
+                values[lead].columns[19] = Double(n % 89).databaseValue
+                values[lead].columns[21] = (Double(n) / 1000).databaseValue
+                values[lead].columns[22] = moment.databaseValue
+                values[lead].columns[26] = moment.databaseValue
+                let save = StatementArguments(values[lead].columns + [values[lead].id.databaseValue])
+                let event: StatementArguments = [values[lead].id, type, moment, properties.isEmpty ? "{}" : "{\"path\":\"/pricing\"}", "ceiling-\(n)"]
+                return (version, save, event)
+            })
+        }
+        let assignments = columns.split(separator: ",").map { "\($0.trimmingCharacters(in: .whitespacesAndNewlines)) = ?" }.joined(separator: ", ")
+        let seconds = try await elapsed {
+            for batch in batches {
+                try await pool.write { db in
+                    let version = try db.cachedStatement(sql: "UPDATE lead SET version = version + 1 WHERE id = ? AND version = ?")
+                    let save = try db.cachedStatement(sql: "UPDATE lead SET \(assignments) WHERE id = ?")
+                    let insert = try db.cachedStatement(sql: """
+                        INSERT INTO event (lead_id, type, at, properties, client_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING
+                        """)
+                    for arguments in batch {
+                        try version.execute(arguments: arguments.version)
+                        guard db.changesCount == 1 else { throw ValidationError("the ceiling lost track of a lead's version") }
+                        try save.execute(arguments: arguments.save)
+                        try insert.execute(arguments: arguments.event)
+                    }
+                }
+            }
+        }
+        return Double(events) / seconds
     }
 }
 

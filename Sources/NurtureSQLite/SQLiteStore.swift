@@ -103,11 +103,8 @@ public final class SQLiteStore: LeadStore, Sendable {
         guard !ids.isEmpty else { return [] }
         try TextWithNUL.refuse(ids.map { ("event id", $0) })
         return try await read { db in
-            var stored: Set<String> = []
-            for id in ids where try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM event WHERE client_id = ?"), arguments: [id]) == true {
-                stored.insert(id)
-            }
-            return stored
+            try Set(String.fetchAll(db.cachedStatement(sql: "SELECT client_id FROM event WHERE client_id IN (SELECT value FROM json_each(?))"),
+                                    arguments: [FlatJSON.json(ids)]))
         }
     }
 

@@ -75,24 +75,39 @@ final class InterleavingStore: LeadStore {
     let inner: any LeadStore
     private let state = Mutex<(hook: (@Sendable () async throws -> Void)?, conflicts: Int)>((nil, 0))
     private let slow = Mutex<(matching: (@Sendable (LeadChange) -> Bool)?, delay: Duration)>((nil, .zero))
+    private let reads = Mutex<(holding: Int, released: Bool, log: [(keys: [LeadKey], whileHeld: Bool)])>((0, false, []))
 
     init(_ inner: any LeadStore) { self.inner = inner }
 
     func beforeFirstLeasedCommit(_ hook: @escaping @Sendable () async throws -> Void) { state.withLock { $0.hook = hook } }
     func delayCommits(holding matching: @escaping @Sendable (LeadChange) -> Bool, by delay: Duration) { slow.withLock { $0 = (matching, delay) } }
     var conflicts: Int { state.withLock { $0.conflicts } }
+    /// The leads each snapshot read asked for, and whether a held-back commit was waiting then.
+    var snapshotReads: [(keys: [LeadKey], whileHeld: Bool)] { reads.withLock { $0.log } }
+    /// True while a commit is held back.
+    var isHolding: Bool { reads.withLock { $0.holding > 0 } }
+    /// Lets held-back commits go before their delay is over.
+    func releaseHeldCommits() { reads.withLock { $0.released = true } }
 
     func commit(_ changes: [LeadChange], rotationAdvance: Int, now: Date) async throws -> [CommitOutcome] {
         let leased = changes.contains { if case .leased = $0.base { true } else { false } }
         if leased, let hook = state.withLock({ state in defer { state.hook = nil }; return state.hook }) { try await hook() }
         let (matching, delay) = slow.withLock { $0 }
-        if let matching, changes.contains(where: matching) { try await Task.sleep(for: delay) }
+        if let matching, changes.contains(where: matching) {
+            reads.withLock { $0.holding += 1 }
+            defer { reads.withLock { $0.holding -= 1 } }
+            let until = ContinuousClock.now + delay
+            while ContinuousClock.now < until, !reads.withLock({ $0.released }) { try await Task.sleep(for: .milliseconds(5)) }
+        }
         let outcomes = try await inner.commit(changes, rotationAdvance: rotationAdvance, now: now)
         state.withLock { $0.conflicts += outcomes.count { $0 == .conflict } }
         return outcomes
     }
 
-    func snapshots(_ keys: [LeadKey], window: HistoryWindow) async throws -> [LeadKey: LeadSnapshot] { try await inner.snapshots(keys, window: window) }
+    func snapshots(_ keys: [LeadKey], window: HistoryWindow) async throws -> [LeadKey: LeadSnapshot] {
+        reads.withLock { $0.log.append((keys, $0.holding > 0)) }
+        return try await inner.snapshots(keys, window: window)
+    }
     func rotationPosition() async throws -> Int { try await inner.rotationPosition() }
     func storedEventIDs(_ ids: [String]) async throws -> Set<String> { try await inner.storedEventIDs(ids) }
     func lead(id: String) async throws -> Lead? { try await inner.lead(id: id) }

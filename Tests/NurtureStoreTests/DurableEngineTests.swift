@@ -357,4 +357,50 @@ struct IngestQueueTests {
         #expect(try await fixture.store.counts().events == 20 + stored)
         #expect(stored == 100)
     }
+
+    @Test func theNextTransactionIsWorkedOutWhileOneCommitsAndItsLeadsStillApplyInOrder() async throws {
+        let fixture = try Fixture()
+        let monday = instant("2026-11-23 09:00", "UTC")
+        _ = try await fixture.engine.upsert([fixture.lead("ana@example.com"), fixture.lead("bo@example.com")], now: monday)
+        let store = InterleavingStore(fixture.store)
+        // Ana's first event is held in its commit until the test lets it go (or 5 s pass).
+        store.delayCommits(holding: { $0.events.contains { $0.event.properties["round"] == .string("1") } }, by: .seconds(5))
+        let queue = IngestQueue(engine: Engine(store: store, processor: fixture.engine.processor))
+        func view(_ email: String, round: String, id: String, at minute: Double) -> IncomingEvent {
+            IncomingEvent(subject: .email(email), type: "page.viewed", at: monday.addingTimeInterval(minute * 60),
+                          properties: ["round": .string(round)], clientID: id)
+        }
+        let first = Task { try await queue.track([view("ana@example.com", round: "1", id: "evt-1", at: 1)], now: monday, via: "test") }
+        while !store.isHolding { try await Task.sleep(for: .milliseconds(5)) }
+        let secondTask = Task {
+            try await queue.track([
+                view("ana@example.com", round: "2", id: "evt-2", at: 2), view("bo@example.com", round: "2", id: "evt-3", at: 2),
+                view("ana@example.com", round: "1", id: "evt-1", at: 1),
+            ], now: monday, via: "test")
+        }
+        // The second transaction reads Bo while the first is still held (a queue that waited
+        // for the commit would only read him after the 5 s).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !store.snapshotReads.contains(where: { $0.keys.contains(.email("bo@example.com")) }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        store.releaseHeldCommits()
+        let second = try await secondTask.value
+        // A "duplicate" is only said of an event already stored.
+        #expect(try await fixture.store.storedEventIDs(["evt-1"]) == ["evt-1"])
+        #expect(try await first.value.map(\.isStored) == [true])
+        #expect(second.map(\.isStored) == [true, true, false] && second[2] == .duplicate)
+        // Bo was read while Ana's first event was still committing; Ana's next events only after
+        // it committed, so nothing had to be worked out twice and her events kept their order.
+        let reads = store.snapshotReads
+        #expect(reads.contains { $0.whileHeld && $0.keys == [.email("bo@example.com")] })
+        // (Three reads: her first transaction, then her events of the second, then again without
+        // the event the first had stored meanwhile, found a duplicate at commit.)
+        #expect(reads.filter { $0.keys.contains(.email("ana@example.com")) }.count == 3)
+        #expect(reads.filter { $0.keys.contains(.email("ana@example.com")) }.allSatisfy { !$0.whileHeld })
+        #expect(store.conflicts == 0)
+        let rounds = try await fixture.store.latestEvents(leadID: try #require(try await fixture.store.lead(email: "ana@example.com")).id, limit: 10)
+            .filter { $0.type == "page.viewed" }.reversed().map { $0.properties["round"]?.textValue }
+        #expect(rounds == ["1", "2"])
+    }
 }

@@ -114,9 +114,26 @@ public struct Engine: Sendable {
         return outcomes
     }
 
+    /// The transaction an ingest queue is committing while it works out the next one.
+    struct InFlight: Sendable {
+        /// The leads it holds: their events in the next batch are worked out after it commits.
+        var subjects: Set<LeadKey>
+        /// Returns once it has committed (or failed).
+        var committed: @Sendable () async -> Void
+        /// The owner rotation it leaves behind, where the next batch's turns start.
+        var rotationNext: Int
+    }
+
     /// Events of one lead act in order on one unit of work; an event whose client id was stored
     /// before (or appears earlier in the batch) is a duplicate and does nothing.
-    func storeEvents(_ events: [IncomingEvent], now: Date) async throws -> [IngestOutcome] {
+    ///
+    /// With `after`, the batch is worked out while that transaction commits, except the leads it
+    /// holds, which are read once it has committed; `computed` hears the rotation this batch
+    /// leaves behind just before its first commit, so the caller can start the next batch.
+    func storeEvents(
+        _ events: [IncomingEvent], now: Date, after inFlight: InFlight? = nil, computed: (@Sendable (_ rotationNext: Int) -> Void)? = nil
+    ) async throws -> [IngestOutcome] {
+        var inFlight = inFlight, computed = computed
         let now = Self.asStored(now)
         var outcomes = [IngestOutcome?](repeating: nil, count: events.count)
         for event in events {
@@ -136,13 +153,12 @@ public struct Engine: Sendable {
             bySubject[key, default: []].append(index)
         }
         let processor = self.processor
-        for _ in 0..<Self.maxRedos {
-            guard !subjects.isEmpty else { break }
-            let snapshots = try await store.snapshots(subjects, window: Self.window(at: now))
+        func work(_ keys: [LeadKey], rotation: OwnerRotation) async throws -> [(LeadKey, UnitOfWork?, [(Int, IngestOutcome)])] {
+            guard !keys.isEmpty else { return [] }
+            let snapshots = try await store.snapshots(keys, window: Self.window(at: now))
             let controls = try await store.campaignControls()
-            let rotation = OwnerRotation(next: try await store.rotationPosition())
-            let groups = subjects.map { key in (key, bySubject[key]!, snapshots[key]) }
-            let worked = await Self.inParallel(groups) { key, indices, snapshot -> (LeadKey, UnitOfWork?, [(Int, IngestOutcome)]) in
+            let groups = keys.map { key in (key, bySubject[key]!, snapshots[key]) }
+            return await Self.inParallel(groups) { key, indices, snapshot -> (LeadKey, UnitOfWork?, [(Int, IngestOutcome)]) in
                 var unit = snapshot.map { UnitOfWork($0, base: .version($0.version), rotation: rotation, controls: controls) }
                 var results: [(Int, IngestOutcome)] = []
                 for index in indices {
@@ -162,6 +178,25 @@ public struct Engine: Sendable {
                     unit!.receive(LeadEvent(event.type, at: Self.asStored(event.at), properties: event.properties), clientID: event.clientID, processor: processor)
                 }
                 return (key, unit, results)
+            }
+        }
+        for _ in 0..<Self.maxRedos {
+            guard !subjects.isEmpty else { break }
+            var worked: [(LeadKey, UnitOfWork?, [(Int, IngestOutcome)])]
+            let rotation: OwnerRotation
+            if let earlier = inFlight {
+                inFlight = nil
+                rotation = OwnerRotation(next: max(try await store.rotationPosition(), earlier.rotationNext))
+                worked = try await work(subjects.filter { !earlier.subjects.contains($0) }, rotation: rotation)
+                await earlier.committed()
+                worked += try await work(subjects.filter(earlier.subjects.contains), rotation: rotation)
+            } else {
+                rotation = OwnerRotation(next: try await store.rotationPosition())
+                worked = try await work(subjects, rotation: rotation)
+            }
+            if let notify = computed {
+                notify(rotation.next)
+                computed = nil
             }
             let committing = worked.filter { $0.1 != nil }
             let commitOutcomes = try await store.commit(committing.map { $0.1!.change }, rotationAdvance: rotation.taken, now: now)
@@ -185,6 +220,7 @@ public struct Engine: Sendable {
             subjects = subjects.filter(redo.contains)
         }
         if !subjects.isEmpty { throw LeadKeptChanging(leadIDs: subjects.compactMap(\.text)) }
+        if let earlier = inFlight { await earlier.committed() }
         return outcomes.map { $0! }
     }
 
