@@ -46,7 +46,7 @@ echo "== stats over a year of counters for every step of the shipped playbook"
 echo "== what the campaign controls read costs a scheduling pass"
 "$bench" controls-read --leads "${CONTROLS_LEADS:-20000}"
 rm -f /tmp/nurture-bench-*/controls.sqlite*
-echo "== event ingestion through the engine call, one per transaction and 100 per transaction"
+echo "== event ingestion through the engine call, one per transaction and 100 per transaction, beside the writer's floor for events"
 "$bench" score-ingest --leads "${SCORE_LEADS:-10000}"
 
 echo "== dispatch alone to a loopback sink, beside the sink's own capacity under wrk"
