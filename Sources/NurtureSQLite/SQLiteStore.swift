@@ -205,7 +205,9 @@ public final class SQLiteStore: LeadStore, Sendable {
                 for (index, name) in names.enumerated() { arguments["channel\(index)"] = name }
                 channelFilter = " AND channel IN (" + names.indices.map { ":channel\($0)" }.joined(separator: ", ") + ")"
             }
-            let rows = try Row.fetchAll(db, sql: Self.claimSQL(channelFilter: channelFilter), arguments: StatementArguments(arguments))
+            // Cached (one statement per channel filter): compiling this union of joins every claim
+            // was a fifth of the claim's time in an end-to-end run.
+            let rows = try Row.fetchAll(db.cachedStatement(sql: Self.claimSQL(channelFilter: channelFilter)), arguments: StatementArguments(arguments))
             let paused = rows.isEmpty ? [] : try Self.pausedCampaigns(db)
             var claimed: [OutboxMessage] = []
             for row in rows {
@@ -395,10 +397,10 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     public func oldestDueMessage(at now: Date) async throws -> Date? {
         try await read { db in
-            try Double.fetchOne(db, sql: """
+            try Double.fetchOne(db.cachedStatement(sql: """
                 SELECT next_attempt_at FROM outbox_message INDEXED BY outbox_due WHERE status = 'pending' AND next_attempt_at <= ?
                 ORDER BY next_attempt_at LIMIT 1
-                """, arguments: [now.timeIntervalSince1970]).map(Date.init(timeIntervalSince1970:))
+                """), arguments: [now.timeIntervalSince1970]).map(Date.init(timeIntervalSince1970:))
         }
     }
 
