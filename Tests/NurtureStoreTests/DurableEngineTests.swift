@@ -363,8 +363,9 @@ struct IngestQueueTests {
         let monday = instant("2026-11-23 09:00", "UTC")
         _ = try await fixture.engine.upsert([fixture.lead("ana@example.com"), fixture.lead("bo@example.com")], now: monday)
         let store = InterleavingStore(fixture.store)
-        // Ana's first event is held in its commit until the test lets it go (or 5 s pass).
-        store.delayCommits(holding: { $0.events.contains { $0.event.properties["round"] == .string("1") } }, by: .seconds(5))
+        // Ana's first event is held in its commit until the test lets it go (or a minute passes:
+        // under a full parallel test run this test has taken 24 s).
+        store.delayCommits(holding: { $0.events.contains { $0.event.properties["round"] == .string("1") } }, by: .seconds(60))
         let queue = IngestQueue(engine: Engine(store: store, processor: fixture.engine.processor))
         func view(_ email: String, round: String, id: String, at minute: Double) -> IncomingEvent {
             IncomingEvent(subject: .email(email), type: "page.viewed", at: monday.addingTimeInterval(minute * 60),
@@ -379,8 +380,8 @@ struct IngestQueueTests {
             ], now: monday, via: "test")
         }
         // The second transaction reads Bo while the first is still held (a queue that waited
-        // for the commit would only read him after the 5 s).
-        let deadline = ContinuousClock.now + .seconds(10)
+        // for the commit would never read him before the release below).
+        let deadline = ContinuousClock.now + .seconds(30)
         while !store.snapshotReads.contains(where: { $0.keys.contains(.email("bo@example.com")) }), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
         }
