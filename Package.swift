@@ -148,6 +148,8 @@ let package = Package(
             dependencies: [
                 "NurtureDeployment", "NurtureSQLite", "NurturePostgres", "NurtureTesting", "Campaigns",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
+                // To look at the database file as SQLite sees it (its pages), next to the store.
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
         ),

@@ -171,6 +171,12 @@ extension SQLiteStore {
 
     // MARK: - Snapshots and commits
 
+    /// The recent events of a batch of leads (a JSON array of ids), each lead's in order: read
+    /// for every event a lead receives and every due step, from the index alone.
+    static let historySQL = """
+        SELECT lead_id, \(eventColumns) FROM event WHERE lead_id IN (SELECT value FROM json_each(?)) AND at >= ? ORDER BY lead_id, at, seq
+        """
+
     /// Leads with their recent history: one query per table for the whole batch, the leads
     /// named by one JSON array, instead of five queries per lead (which took a due batch longer
     /// to read than to compute).
@@ -201,9 +207,7 @@ extension SQLiteStore {
         guard !byID.isEmpty else { return [:] }
 
         let found = FlatJSON.json(Array(byID.keys))
-        let events = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT lead_id, \(eventColumns) FROM event WHERE lead_id IN (SELECT value FROM json_each(?)) AND at >= ? ORDER BY lead_id, at, seq
-            """), arguments: [found, window.eventsSince.timeIntervalSince1970])
+        let events = try Row.fetchCursor(db.cachedStatement(sql: historySQL), arguments: [found, window.eventsSince.timeIntervalSince1970])
         while let row = try events.next() { byID[row[0]]?.events.append(event(row, from: 1)) }
         let sends = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT lead_id, channel, created_at, transactional, campaign_id, step_id, variant FROM outbox_message

@@ -289,6 +289,7 @@ public final class SQLiteStore: LeadStore, Sendable {
             return [
                 "claim": try plan(Self.claimSQL(channelFilter: " AND channel IN (:channel0)"), ["now": 0, "limit": 64, "channel0": "email"]),
                 "due leads": try plan(Self.dueFreeLeadsSQL, [0, 0, "w"]),
+                "lead history": try plan(Self.historySQL, ["[\"lead_x\"]", 0]),
                 "ranking by fixed points": try plan(fixed.0, fixed.1),
                 "ranking by behaviour": try plan(gains.0, gains.1),
             ]

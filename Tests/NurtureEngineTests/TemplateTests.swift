@@ -52,10 +52,10 @@ struct TemplateTests {
     @Test func theOpenPixelGoesJustBeforeTheLastClosingBodyTagWhateverItsCase() {
         let tracker = TrackedLinks(links: LinkSigner(secret: Data(repeating: 7, count: 32), publicURL: "https://n.example"),
                                    tracking: .opensAndClicks, messageID: "m-1")
-        let html = tracker.apply(to: "<html><BODY><p>a</body> b</p></Body >\n</bOdY></html>")
+        let html = tracker.rendered(Array("<html><BODY><p>a</body> b</p></Body >\n</bOdY></html>".utf8))
         #expect(html.hasPrefix("<html><BODY><p>a</body> b</p></Body >\n<img src=\"https://n.example/t/o/"))
         #expect(html.hasSuffix("style=\"display:none\"></bOdY></html>"))
-        let bare = tracker.apply(to: "<p>no body</p>")
+        let bare = tracker.rendered(Array("<p>no body</p>".utf8))
         #expect(bare.hasPrefix("<p>no body</p><img src="))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import NurtureDSL
 import NurtureEngine
 import NurturePostgres
@@ -55,6 +56,23 @@ struct SQLiteFileTests {
         // WAL mode, so readers and the writer never block each other
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
+
+    @Test func theLogIsCopiedIntoTheFileSoonAfterWritesWithoutWaitingForSQLitesOwnCheckpoint() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-checkpoint-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("nurture.sqlite").path
+        let store = try SQLiteStore(path: path)
+        let leads = (0..<300).map { Lead(id: "lead_\($0)", email: "lead\($0)@example.com", firstName: "Lead \($0)") }
+        _ = try await store.commit(leads.map { LeadChange(base: .new, lead: $0, scoring: ScoreSnapshot(), leadChanged: true) }, rotationAdvance: 0, now: Date())
+        // Far below SQLite's own checkpoint (16,000 pages), so only the checkpointer puts these
+        // pages in the database file; until then they live in the log alone.
+        let pages = try await DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "PRAGMA page_count")! * Int.fetchOne(db, sql: "PRAGMA page_size")! }
+        func fileSize() throws -> Int { try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try fileSize() < pages, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try fileSize() >= pages)
+        #expect(try await store.lead(email: "lead299@example.com")?.firstName == "Lead 299")
+    }
 }
 
 /// The queries a backlog makes expensive read only what they return: an index range walked in
@@ -76,6 +94,9 @@ struct QueryPlanTests {
         let due = try #require(plans["due leads"])
         #expect(due.first == "SEARCH e USING INDEX enrollment_due (wake_at<?)", "\(due)")
         #expect(due.dropFirst().allSatisfy { $0.contains("USING INDEX sqlite_autoindex_lead_1 (id=?)") || $0.contains("PRIMARY KEY") }, "\(due)")
+        // A lead's history is one range of the event_history index, never a row lookup per event.
+        let history = try #require(plans["lead history"])
+        #expect(history.contains { $0.hasPrefix("SEARCH event USING COVERING INDEX event_history (lead_id=? AND at>?)") }, "\(history)")
         #expect(plans["ranking by fixed points"]?.first?.contains("SEARCH lead USING INDEX lead_fixed_id (score_fixed<?)") == true, "\(plans)")
         #expect(plans["ranking by behaviour"]?.first?.hasPrefix("SEARCH lead USING INDEX lead_rank_id (score_rank>? AND score_rank<?)") == true, "\(plans)")
         #expect(plans.values.allSatisfy { lines in !lines.contains { $0.contains("TEMP B-TREE") } || lines == claim }, "\(plans)")

@@ -20,24 +20,21 @@ enum SubstitutedValue {
     /// bytes first and rebuilds the string only when a fence is there.
     static func unfenced(_ text: String) -> String {
         var text = text
-        guard text.withUTF8({ bytes in bytes.contains(0xEE) }) else { return text }
-        return text.withUTF8 { bytes in
-            var out: [UInt8] = []
-            out.reserveCapacity(bytes.count)
-            appendUnfenced(bytes, to: &out)
-            return String(decoding: out, as: UTF8.self)
-        }
+        guard text.withUTF8({ $0.contains(0xEE) }) else { return text }
+        return text.withUTF8(unfencedText)
     }
 
     /// A rendered part's bytes as the text that is sent: one pass, one string.
     static func unfenced(_ bytes: [UInt8]) -> String {
-        bytes.withUnsafeBufferPointer { bytes in
-            guard bytes.contains(0xEE) else { return String(decoding: bytes, as: UTF8.self) }
-            var out: [UInt8] = []
-            out.reserveCapacity(bytes.count)
-            appendUnfenced(bytes, to: &out)
-            return String(decoding: out, as: UTF8.self)
-        }
+        bytes.withUnsafeBufferPointer(unfencedText)
+    }
+
+    private static func unfencedText(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        guard bytes.contains(0xEE) else { return String(decoding: bytes, as: UTF8.self) }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        appendUnfenced(bytes, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Copies `bytes` without the fences (EE 80 80 and EE 80 81 in UTF-8; no other character's

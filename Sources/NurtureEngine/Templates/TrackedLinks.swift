@@ -18,12 +18,8 @@ public struct TrackedLinks: Sendable {
         self.messageID = messageID
     }
 
-    /// `html` as rendered, lead values still fenced (see `SubstitutedValue`); the part as sent.
-    func apply(to html: String) -> String {
-        rendered(Array(html.utf8))
-    }
-
-    /// The HTML part as sent, from its rendered bytes (lead values still fenced): links
+    /// The HTML part as sent, from its rendered bytes (lead values still fenced, see
+    /// `SubstitutedValue`): links
     /// rewritten, the open pixel added, the fences gone, in one pass and one string.
     func rendered(_ html: [UInt8]) -> String {
         var out = Self.rewriteLinks(html) { tracking == .off ? nil : tracked($0) }
