@@ -207,7 +207,8 @@ struct Scheduler: AsyncParsableCommand {
 /// then one commit of their changes: the lead's version and lease, the enrollment moved to its
 /// wait, the outbox message and its content), from values prepared beforehand: a real rendered
 /// welcome email, produced once by the engine. No snapshot is read and nothing is computed, so
-/// this is the writer's floor: what the scheduler does above it is reading and computing.
+/// this is the writer's floor: what the scheduler does above it is reading and computing. Then
+/// the dispatcher's writes for the same messages (`dispatchWrites`), for `run-due`'s floor.
 struct ScheduleCeiling: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "schedule-ceiling")
     @Option var leads = 100_000
@@ -278,10 +279,65 @@ struct ScheduleCeiling: AsyncParsableCommand {
                 written += claimed.count
             }
         }
+        let (sent, dispatchSeconds) = try await dispatchWrites(pool, at: moment)
         report("schedule-ceiling", [
             ("leads", "\(written)"), ("payload_bytes", "\(message.payload.utf8.count)"), ("preview_bytes", "\(message.preview.utf8.count)"),
             ("seconds", String(format: "%.2f", seconds)), ("steps_per_s", String(format: "%.0f", Double(written) / seconds)),
+            ("dispatch_writes_per_s", String(format: "%.0f", Double(sent) / dispatchSeconds)),
+            ("end_to_end_floor_msgs_per_s", String(format: "%.0f", Double(sent) / (seconds + dispatchSeconds))),
         ])
+    }
+
+    /// The dispatcher's side of the same floor: each queued message claimed with its content
+    /// (128 a transaction, as a channel of 32 slots claims), then recorded as sent with its
+    /// `email.sent` history event (256 a transaction), with the store's own statements and the
+    /// counting triggers. No HTTP and no checks: what SQLite alone needs for a message to leave.
+    /// Added to the scheduling time, it is the writer's floor for `run-due` end to end, since
+    /// one writer commits every one of these transactions.
+    func dispatchWrites(_ pool: DatabasePool, at moment: Double) async throws -> (sent: Int, seconds: Double) {
+        var sent = 0
+        var unrecorded: [(id: String, leadID: String)] = []
+        func record() async throws {
+            let batch = unrecorded
+            unrecorded.removeAll()
+            try await pool.write { db in
+                let finish = try db.cachedStatement(sql: """
+                    UPDATE outbox_message SET status = 'sent', sent_at = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL
+                    WHERE id = ? AND status = 'sending' AND lease_owner = ? AND attempts = ?
+                    """)
+                let event = try db.cachedStatement(sql: "INSERT INTO event (lead_id, type, at, properties, client_id) VALUES (?, 'email.sent', ?, ?, NULL)")
+                for (id, leadID) in batch {
+                    try finish.execute(arguments: [moment + 1, id, "bench", 1])
+                    try event.execute(arguments: [leadID, moment + 1, #"{"campaign":"welcome","message":"\#(id)","step":"welcome-1"}"#])
+                }
+            }
+            sent += batch.count
+        }
+        let seconds = try await elapsed {
+            while true {
+                let claimed = try await pool.write { db -> [(id: String, leadID: String)] in
+                    let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                        SELECT m.*, c.subject, c.preview, c.payload, l.timezone AS lead_timezone FROM (
+                            SELECT id FROM outbox_message INDEXED BY outbox_due_channel WHERE status = 'pending' AND channel = 'email' AND next_attempt_at <= ?
+                            ORDER BY next_attempt_at LIMIT 128
+                        ) due JOIN outbox_message m ON m.id = due.id JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id
+                        """), arguments: [moment + 1])
+                    let lease = try db.cachedStatement(sql: "UPDATE outbox_message SET status = 'sending', attempts = ?, lease_owner = ?, lease_until = ? WHERE id = ?")
+                    return try rows.map { row in
+                        let id: String = row["id"]
+                        let payload: String = row["payload"]
+                        precondition(!payload.isEmpty)
+                        try lease.execute(arguments: [1, "bench", moment + 120, id])
+                        return (id, row["lead_id"])
+                    }
+                }
+                guard !claimed.isEmpty else { break }
+                unrecorded += claimed
+                if unrecorded.count >= 256 { try await record() }
+            }
+            if !unrecorded.isEmpty { try await record() }
+        }
+        return (sent, seconds)
     }
 }
 

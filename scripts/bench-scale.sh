@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-due end to end (schedule + render + signed POST) through real `nurture worker` processes
 # into a loopback nginx answering 204, on embedded SQLite and on PostgreSQL with 1, 2 and 4
-# workers, beside the ceilings of the same run: nginx under wrk, and the HTTP client alone.
+# workers, beside the ceilings of the same run: nginx under wrk, the HTTP client alone, and the
+# SQLite writer's floor for the same messages (`schedule-ceiling`).
 # Prints one line per run; BENCHMARKS.md holds the latest table.
 #
 #   SCALE_LEADS="10000 100000" SCALE_WORKERS="1 2 4" BACKLOG_ROWS="10000 1000000" scripts/bench-scale.sh
@@ -114,7 +115,12 @@ backlog() {  # backend rows
 
 backends=${SCALE_BACKENDS:-sqlite postgres}
 for leads in ${SCALE_LEADS-10000 100000}; do
-  [[ " $backends " == *" sqlite "* ]] && run sqlite "$leads" 1
+  if [[ " $backends " == *" sqlite "* ]]; then
+    # The writer's floor for these messages (scheduling's writes, then the dispatcher's): no run
+    # on one SQLite file can pass it, whatever the HTTP client could take.
+    "$bench" schedule-ceiling --leads "$leads"
+    run sqlite "$leads" 1
+  fi
   if [[ " $backends " == *" postgres "* ]]; then
     for workers in ${SCALE_WORKERS:-1 2 4}; do run postgres "$leads" "$workers"; done
   fi

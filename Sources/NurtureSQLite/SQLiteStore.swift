@@ -198,20 +198,27 @@ public final class SQLiteStore: LeadStore, Sendable {
         try await write { db in
             let moment = now.timeIntervalSince1970
             // One channel's claim never takes (and then holds) another channel's messages.
+            let names = (channels.map(Array.init) ?? MessageChannel.allCases).map(\.rawValue).sorted()
             var arguments: [String: (any DatabaseValueConvertible)?] = ["now": moment, "limit": limit]
-            var channelFilter = ""
-            if let channels {
-                let names = channels.map(\.rawValue).sorted()
-                for (index, name) in names.enumerated() { arguments["channel\(index)"] = name }
-                channelFilter = " AND channel IN (" + names.indices.map { ":channel\($0)" }.joined(separator: ", ") + ")"
+            for (index, name) in names.enumerated() { arguments["channel\(index)"] = name }
+            // Cached (one statement per set of channels): compiling this union of joins every
+            // claim was a fifth of the claim's time in an end-to-end run.
+            let order = try String.fetchAll(db.cachedStatement(sql: Self.claimSQL(channels: names.count)), arguments: StatementArguments(arguments))
+            guard !order.isEmpty else { return ClaimBatch(messages: [], examined: 0) }
+            // The content is read only for the messages picked, after the sort: sorting whole
+            // rendered rows (kilobytes each) had been a fifth of the writer's time in a run-due.
+            let ids = Self.json(order)
+            var candidates: [String: (message: OutboxMessage, timeZone: String, suppression: String?)] = [:]
+            for row in try Row.fetchAll(db.cachedStatement(sql: Self.claimedRowsSQL), arguments: [ids]) {
+                let message = Self.message(row)
+                candidates[message.id] = (message, row["lead_timezone"], row["suppression"])
             }
-            // Cached (one statement per channel filter): compiling this union of joins every claim
-            // was a fifth of the claim's time in an end-to-end run.
-            let rows = try Row.fetchAll(db.cachedStatement(sql: Self.claimSQL(channelFilter: channelFilter)), arguments: StatementArguments(arguments))
-            let paused = rows.isEmpty ? [] : try Self.pausedCampaigns(db)
+            let counted = candidates.values.filter { $0.message.campaignID != OutboxMessage.systemCampaign && !$0.message.isTransactional }
+            var sends = try Self.sendsThatCount(leadIDs: Set(counted.map(\.message.leadID)), excluding: ids, since: sendsSince, now: now, db)
+            let paused = try Self.pausedCampaigns(db)
             var claimed: [OutboxMessage] = []
-            for row in rows {
-                var message = Self.message(row)
+            for id in order {
+                guard var (message, timeZone, suppression) = candidates[id] else { continue }
                 if paused.contains(message.campaignID) {
                     // Queued before the pause reached the work that produced it: parked with the rest.
                     try db.cachedStatement(sql: """
@@ -219,11 +226,9 @@ public final class SQLiteStore: LeadStore, Sendable {
                         """).execute(arguments: [CampaignPause.parked(message.nextAttemptAt).timeIntervalSince1970, message.id])
                     continue
                 }
-                let reason = try String.fetchOne(db.cachedStatement(sql: "SELECT reason FROM suppression WHERE address = ? AND channel = ?"),
-                                                 arguments: [message.address, message.channel.rawValue])
-                let counted = message.campaignID != OutboxMessage.systemCampaign && !message.isTransactional
-                let sends = counted ? try Self.sendsThatCount(for: message, since: sendsSince, now: now, db) : []
-                switch decide(ClaimCandidate(message: message, timeZone: row["lead_timezone"], suppression: reason, sends: sends)) {
+                let key = SendKey(leadID: message.leadID, channel: message.channel)
+                let isCounted = message.campaignID != OutboxMessage.systemCampaign && !message.isTransactional
+                switch decide(ClaimCandidate(message: message, timeZone: timeZone, suppression: suppression, sends: isCounted ? sends[key] ?? [] : [])) {
                 case .send: break
                 case .suppressed(let note):
                     try db.cachedStatement(sql: "UPDATE outbox_message SET status = 'suppressed', last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?")
@@ -239,14 +244,19 @@ public final class SQLiteStore: LeadStore, Sendable {
                 message.attempts += 1
                 message.leaseOwner = owner
                 message.leaseUntil = leaseUntil
-                // Cached: compiling an UPDATE of the outbox also compiles its counting triggers, which
-                // per message had cost a third of a dispatch run.
-                try db.cachedStatement(sql: """
-                    UPDATE outbox_message SET status = 'sending', attempts = ?, lease_owner = ?, lease_until = ? WHERE id = ?
-                    """).execute(arguments: [message.attempts, owner, leaseUntil.timeIntervalSince1970, message.id])
+                // Taken by this claim: in flight for the cap of the lead's next message in it.
+                if isCounted { sends[key, default: []].append(SendRecord(channel: message.channel, at: now, isTransactional: false)) }
                 claimed.append(message)
             }
-            return ClaimBatch(messages: claimed, examined: rows.count)
+            if !claimed.isEmpty {
+                // One statement for the batch: cached, since compiling an UPDATE of the outbox
+                // also compiles its counting triggers.
+                try db.cachedStatement(sql: """
+                    UPDATE outbox_message SET status = 'sending', attempts = attempts + 1, lease_owner = ?, lease_until = ?
+                    WHERE id IN (SELECT value FROM json_each(?))
+                    """).execute(arguments: [owner, leaseUntil.timeIntervalSince1970, Self.json(claimed.map(\.id))])
+            }
+            return ClaimBatch(messages: claimed, examined: order.count)
         }
     }
 
@@ -258,22 +268,39 @@ public final class SQLiteStore: LeadStore, Sendable {
         """
 
     /// Oldest due first, and among messages due at one instant the one produced first, so a
-    /// capped lead's first email is not overtaken by its later ones. Each side walks its partial
-    /// index in order and stops at the limit. Left to itself the planner picks the status index
-    /// and sorts every due row, which costs a claim seconds once the backlog is large; INDEXED BY
-    /// also fails loudly if the index ever goes.
-    static func claimSQL(channelFilter: String) -> String {
-        """
-        SELECT \(messageColumns), l.timezone AS lead_timezone FROM (
-            SELECT * FROM (SELECT id, next_attempt_at AS due_at FROM outbox_message INDEXED BY outbox_due
-                WHERE status = 'pending' AND next_attempt_at <= :now\(channelFilter) ORDER BY next_attempt_at LIMIT :limit)
-            UNION ALL
-            SELECT * FROM (SELECT id, lease_until AS due_at FROM outbox_message INDEXED BY outbox_leased
-                WHERE status = 'sending' AND lease_until <= :now\(channelFilter) ORDER BY lease_until LIMIT :limit)
-        ) due JOIN outbox_message m ON m.id = due.id JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id
-        ORDER BY due.due_at, m.created_at, m.id LIMIT :limit
-        """
+    /// capped lead's first email is not overtaken by its later ones. Each channel's pending and
+    /// expired messages are ranges of their partial indexes, walked in order to the limit. Left
+    /// to itself the planner picks the status index and sorts every due row, which costs a claim
+    /// seconds once the backlog is large; INDEXED BY also fails loudly if an index ever goes.
+    /// Only ids come out: `claimedRowsSQL` reads them. `channels` counts the `:channelN` bound.
+    static func claimSQL(channels: Int) -> String {
+        let sides = (0..<channels).flatMap { n in [
+            """
+            SELECT * FROM (SELECT id, next_attempt_at AS due_at FROM outbox_message INDEXED BY outbox_due_channel
+                WHERE status = 'pending' AND channel = :channel\(n) AND next_attempt_at <= :now ORDER BY next_attempt_at LIMIT :limit)
+            """,
+            """
+            SELECT * FROM (SELECT id, lease_until AS due_at FROM outbox_message INDEXED BY outbox_leased_channel
+                WHERE status = 'sending' AND channel = :channel\(n) AND lease_until <= :now ORDER BY lease_until LIMIT :limit)
+            """,
+        ] }
+        return """
+            SELECT m.id FROM (
+            \(sides.joined(separator: "\nUNION ALL\n"))
+            ) due JOIN outbox_message m ON m.id = due.id
+            ORDER BY due.due_at, m.created_at, m.id LIMIT :limit
+            """
     }
+
+    /// The claimed messages (a JSON array of ids) with what the last check needs: the lead's time
+    /// zone and the address's suppression on the message's channel (the suppression's own
+    /// case-blind collation applies, its column being on the left).
+    static let claimedRowsSQL = """
+        SELECT \(messageColumns), l.timezone AS lead_timezone, s.reason AS suppression
+        FROM outbox_message m JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id
+        LEFT JOIN suppression s ON s.address = m.address AND s.channel = m.channel
+        WHERE m.id IN (SELECT value FROM json_each(?))
+        """
 
     /// The plans SQLite chooses for the queries that must read only what they return (a claim, the
     /// due leads, the two ranking walks), one `EXPLAIN QUERY PLAN` detail line each step, so a test
@@ -287,7 +314,10 @@ public final class SQLiteStore: LeadStore, Sendable {
             let fixed = try Self.rankingPageSQL(.fixedPoints, filter: prospects, after: RankingCursor(value: 10, id: "lead_x"), limit: 512)
             let gains = try Self.rankingPageSQL(.gainsRank, filter: prospects, after: RankingCursor(value: 10, id: "lead_x"), limit: 512)
             return [
-                "claim": try plan(Self.claimSQL(channelFilter: " AND channel IN (:channel0)"), ["now": 0, "limit": 64, "channel0": "email"]),
+                "claim": try plan(Self.claimSQL(channels: 1), ["now": 0, "limit": 64, "channel0": "email"]),
+                "claimed rows": try plan(Self.claimedRowsSQL, ["[\"msg_x\"]"]),
+                "oldest due message": try plan(Self.oldestDueSQL, [0]),
+                "sends a cap counts": try plan(Self.sendsSQL, ["[\"lead_x\"]", "system", "[\"msg_x\"]", 0]),
                 "due leads": try plan(Self.dueFreeLeadsSQL, [0, 0, "w"]),
                 "lead history": try plan(Self.historySQL, ["[\"lead_x\"]", 0]),
                 "ranking by fixed points": try plan(fixed.0, fixed.1),
@@ -296,19 +326,34 @@ public final class SQLiteStore: LeadStore, Sendable {
         }
     }
 
-    /// What a frequency cap counts at claim time: the lead's marketing messages on the channel
-    /// that really left (at the time they left), and those in flight, this claim's own included.
-    static func sendsThatCount(for message: OutboxMessage, since: Date, now: Date, _ db: Database) throws -> [SendRecord] {
-        try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT status, sent_at FROM outbox_message
-            WHERE lead_id = ? AND channel = ? AND transactional = 0 AND campaign_id != ? AND id != ?
-              AND ((status = 'sent' AND sent_at > ?) OR status = 'sending')
-            """), arguments: [message.leadID, message.channel.rawValue, OutboxMessage.systemCampaign, message.id,
-                              since.timeIntervalSince1970]).map { row in
-            let status: String = row["status"]
-            let at: Double? = row["sent_at"]
-            return SendRecord(channel: message.channel, at: status == "sent" ? Date(timeIntervalSince1970: at ?? 0) : now, isTransactional: false)
+    /// The leads' own messages, by the lead index: left to itself the planner walks the status
+    /// index over every message ever sent (a claim then cost 3× a whole run-due).
+    static let sendsSQL = """
+        SELECT lead_id, channel, status, sent_at FROM outbox_message INDEXED BY outbox_lead
+        WHERE lead_id IN (SELECT value FROM json_each(?)) AND transactional = 0 AND campaign_id != ?
+          AND id NOT IN (SELECT value FROM json_each(?))
+          AND ((status = 'sent' AND sent_at > ?) OR status = 'sending')
+        """
+
+    struct SendKey: Hashable {
+        let leadID: String
+        let channel: MessageChannel
+    }
+
+    /// What a frequency cap counts at claim time, for every lead of a claim in one query: the
+    /// leads' marketing messages that really left (at the time they left), and those in flight
+    /// elsewhere (the claim's own candidates, a JSON array of ids, left out), by lead and channel.
+    static func sendsThatCount(leadIDs: Set<String>, excluding ids: String, since: Date, now: Date, _ db: Database) throws -> [SendKey: [SendRecord]] {
+        guard !leadIDs.isEmpty else { return [:] }
+        var sends: [SendKey: [SendRecord]] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: sendsSQL), arguments: [json(leadIDs.sorted()), OutboxMessage.systemCampaign, ids, since.timeIntervalSince1970]) {
+            guard let channel = MessageChannel(rawValue: row[1]) else { continue }
+            let sent = (row[2] as String) == "sent"
+            let at: Double? = row[3]
+            sends[SendKey(leadID: row[0], channel: channel), default: []]
+                .append(SendRecord(channel: channel, at: sent ? Date(timeIntervalSince1970: at ?? 0) : now, isTransactional: false))
         }
+        return sends
     }
 
     public func finish(_ attempts: [FinishedAttempt], owner: String, now: Date) async throws -> [Bool] {
@@ -398,12 +443,17 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     public func oldestDueMessage(at now: Date) async throws -> Date? {
         try await read { db in
-            try Double.fetchOne(db.cachedStatement(sql: """
-                SELECT next_attempt_at FROM outbox_message INDEXED BY outbox_due WHERE status = 'pending' AND next_attempt_at <= ?
-                ORDER BY next_attempt_at LIMIT 1
-                """), arguments: [now.timeIntervalSince1970]).map(Date.init(timeIntervalSince1970:))
+            try Double.fetchOne(db.cachedStatement(sql: Self.oldestDueSQL), arguments: [now.timeIntervalSince1970]).map(Date.init(timeIntervalSince1970:))
         }
     }
+
+    /// The oldest of each channel's first due message: one index lookup per channel.
+    static let oldestDueSQL = "SELECT min(due_at) FROM (" + MessageChannel.allCases.map { channel in
+        """
+        SELECT * FROM (SELECT next_attempt_at AS due_at FROM outbox_message INDEXED BY outbox_due_channel
+            WHERE status = 'pending' AND channel = '\(channel.rawValue)' AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT 1)
+        """
+    }.joined(separator: " UNION ALL ") + ")"
 
     public func outboxCounts() async throws -> [String: Int] {
         try await read { db in try Self.outboxCounts(db) }

@@ -69,7 +69,7 @@ extension OutboxMessage {
 }
 
 /// Where a message goes.
-public enum MessageChannel: String, Sendable, Hashable, Codable {
+public enum MessageChannel: String, Sendable, Hashable, Codable, CaseIterable {
     case email, sms
     /// Alerts to the sales team; never capped or suppressed, never sent to the lead.
     case sales

@@ -86,11 +86,22 @@ struct QueryPlanTests {
         _ = try await fixture.engine.runDue(now: now)
         let plans = try await fixture.store.queryPlans()
         let claim = try #require(plans["claim"])
-        #expect(claim.contains { $0.contains("SEARCH outbox_message USING INDEX outbox_due (next_attempt_at<?)") }, "\(claim)")
-        #expect(claim.contains { $0.contains("SEARCH outbox_message USING INDEX outbox_leased (lease_until<?)") }, "\(claim)")
+        #expect(claim.contains { $0.contains("SEARCH outbox_message USING INDEX outbox_due_channel (channel=? AND next_attempt_at<?)") }, "\(claim)")
+        #expect(claim.contains { $0.contains("SEARCH outbox_message USING INDEX outbox_leased_channel (channel=? AND lease_until<?)") }, "\(claim)")
         #expect(!claim.contains { $0.hasPrefix("SCAN outbox_message") || $0.contains("outbox_status_created") }, "\(claim)")
         // The one sort left orders at most twice the claim's limit, after both LIMITs.
         #expect(claim.last == "USE TEMP B-TREE FOR ORDER BY" && claim.filter { $0.contains("TEMP B-TREE") }.count == 1, "\(claim)")
+        // What the worker reads to hold scheduling back: one index lookup per channel.
+        let oldest = try #require(plans["oldest due message"])
+        #expect(oldest.filter { $0.contains("SEARCH outbox_message USING INDEX outbox_due_channel (channel=? AND next_attempt_at<?)") }.count
+                == MessageChannel.allCases.count, "\(oldest)")
+        // The content, lead and suppression of the claimed messages: one key lookup each.
+        let claimedRows = try #require(plans["claimed rows"])
+        #expect(claimedRows.contains { $0.contains("SEARCH s USING INDEX sqlite_autoindex_suppression_1 (address=? AND channel=?)") }, "\(claimedRows)")
+        #expect(!claimedRows.contains { $0.hasPrefix("SCAN") && !$0.contains("json_each") } && !claimedRows.contains { $0.contains("TEMP B-TREE") }, "\(claimedRows)")
+        // A claim's caps read the claimed leads' own messages, not every message sent.
+        let sends = try #require(plans["sends a cap counts"])
+        #expect(sends.first?.hasPrefix("SEARCH outbox_message USING INDEX outbox_lead (lead_id=?)") == true, "\(sends)")
         let due = try #require(plans["due leads"])
         #expect(due.first == "SEARCH e USING INDEX enrollment_due (wake_at<?)", "\(due)")
         #expect(due.dropFirst().allSatisfy { $0.contains("USING INDEX sqlite_autoindex_lead_1 (id=?)") || $0.contains("PRIMARY KEY") }, "\(due)")
