@@ -45,8 +45,9 @@ struct WaitSent: AsyncParsableCommand {
 
 /// Sent messages: on SQLite through the status index alone, not a count of every status.
 func sentCount(_ store: any LeadStore) async throws -> Int {
-    guard let sqlite = store as? SQLiteStore else { return try await store.outboxCounts()["sent"] ?? 0 }
-    return try await sqlite.sentMessageCount()
+    if let sqlite = store as? SQLiteStore { return try await sqlite.sentMessageCount() }
+    if let postgres = store as? PostgresStore { return try await postgres.sentMessageCount() }
+    return try await store.outboxCounts()["sent"] ?? 0
 }
 
 /// utime + stime of the processes (and, for a PostgreSQL server, of its backends: pass the
