@@ -331,53 +331,31 @@ enum PostgresSchema {
             DROP TRIGGER count_enrollment ON enrollment;
             DROP FUNCTION count_message();
             DROP FUNCTION count_enrollment();
-            CREATE FUNCTION count_messages_queued() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                \(countFacts("SELECT campaign_id, step_id, variant, channel, 'queued', '', created_at FROM queued"));
-                RETURN NULL;
-            END $$;
-            CREATE TRIGGER count_messages_queued AFTER INSERT ON outbox_message
-                REFERENCING NEW TABLE AS queued FOR EACH STATEMENT EXECUTE FUNCTION count_messages_queued();
-            CREATE FUNCTION count_messages_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                \(countFacts("""
-                    SELECT n.campaign_id, n.step_id, n.variant, n.channel, fact.metric, fact.detail, fact.at
-                    FROM after_rows n JOIN before_rows o ON o.id = n.id
-                    CROSS JOIN LATERAL (VALUES
-                        (CASE WHEN n.status IS DISTINCT FROM o.status AND n.status IN ('sent', 'dead', 'suppressed') THEN n.status END,
-                         CASE WHEN n.status = 'suppressed' THEN n.last_error ELSE '' END, coalesce(n.sent_at, n.next_attempt_at)),
-                        \(CampaignCounter.firstMarks.map { mark in
-                            "(CASE WHEN o.\(mark.column) IS NULL AND n.\(mark.column) IS NOT NULL THEN '\(mark.metric)' END, '', n.\(mark.column))"
-                        }.joined(separator: ",\n"))
-                    ) AS fact (metric, detail, at)
-                    WHERE fact.metric IS NOT NULL
-                    """));
-                RETURN NULL;
-            END $$;
-            CREATE TRIGGER count_messages_changed AFTER UPDATE ON outbox_message
-                REFERENCING OLD TABLE AS before_rows NEW TABLE AS after_rows FOR EACH STATEMENT EXECUTE FUNCTION count_messages_changed();
-            CREATE FUNCTION count_enrollments_entered() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                \(countFacts("""
-                    SELECT campaign_id, '', \(arm("")), '', 'entered', '', enrolled_at FROM entered
-                    UNION ALL
-                    SELECT campaign_id, '', \(arm("")), '', status, end_reason, coalesce(ended_at, enrolled_at) FROM entered WHERE status <> 'active'
-                    """));
-                RETURN NULL;
-            END $$;
-            CREATE TRIGGER count_enrollments_entered AFTER INSERT ON enrollment
-                REFERENCING NEW TABLE AS entered FOR EACH STATEMENT EXECUTE FUNCTION count_enrollments_entered();
-            CREATE FUNCTION count_enrollments_ended() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                \(countFacts("""
-                    SELECT n.campaign_id, '', \(arm("n.")), '', n.status, n.end_reason, coalesce(n.ended_at, n.enrolled_at)
-                    FROM after_rows n JOIN before_rows o ON (o.lead_id, o.campaign_id, o.sequence) = (n.lead_id, n.campaign_id, n.sequence)
-                    WHERE o.status = 'active' AND n.status <> 'active'
-                    """));
-                RETURN NULL;
-            END $$;
-            CREATE TRIGGER count_enrollments_ended AFTER UPDATE ON enrollment
-                REFERENCING OLD TABLE AS before_rows NEW TABLE AS after_rows FOR EACH STATEMENT EXECUTE FUNCTION count_enrollments_ended();
+            \(countingTrigger("count_messages_queued", after: "INSERT ON outbox_message", referencing: "NEW TABLE AS queued", facts: """
+                SELECT campaign_id, step_id, variant, channel, 'queued', '', created_at FROM queued
+                """))
+            \(countingTrigger("count_messages_changed", after: "UPDATE ON outbox_message", referencing: "OLD TABLE AS before_rows NEW TABLE AS after_rows", facts: """
+                SELECT n.campaign_id, n.step_id, n.variant, n.channel, fact.metric, fact.detail, fact.at
+                FROM after_rows n JOIN before_rows o ON o.id = n.id
+                CROSS JOIN LATERAL (VALUES
+                    (CASE WHEN n.status IS DISTINCT FROM o.status AND n.status IN ('sent', 'dead', 'suppressed') THEN n.status END,
+                     CASE WHEN n.status = 'suppressed' THEN n.last_error ELSE '' END, coalesce(n.sent_at, n.next_attempt_at)),
+                    \(CampaignCounter.firstMarks.map { mark in
+                        "(CASE WHEN o.\(mark.column) IS NULL AND n.\(mark.column) IS NOT NULL THEN '\(mark.metric)' END, '', n.\(mark.column))"
+                    }.joined(separator: ",\n"))
+                ) AS fact (metric, detail, at)
+                WHERE fact.metric IS NOT NULL
+                """))
+            \(countingTrigger("count_enrollments_entered", after: "INSERT ON enrollment", referencing: "NEW TABLE AS entered", facts: """
+                SELECT campaign_id, '', \(arm("")), '', 'entered', '', enrolled_at FROM entered
+                UNION ALL
+                SELECT campaign_id, '', \(arm("")), '', status, end_reason, coalesce(ended_at, enrolled_at) FROM entered WHERE status <> 'active'
+                """))
+            \(countingTrigger("count_enrollments_ended", after: "UPDATE ON enrollment", referencing: "OLD TABLE AS before_rows NEW TABLE AS after_rows", facts: """
+                SELECT n.campaign_id, '', \(arm("n.")), '', n.status, n.end_reason, coalesce(n.ended_at, n.enrolled_at)
+                FROM after_rows n JOIN before_rows o ON (o.lead_id, o.campaign_id, o.sequence) = (n.lead_id, n.campaign_id, n.sequence)
+                WHERE o.status = 'active' AND n.status <> 'active'
+                """))
             """),
         // A rendered email (4-5 KB) is compressed as it is stored; lz4 takes 25 µs a message
         // where the default pglz took 59. A server built without lz4 keeps pglz.
@@ -390,6 +368,19 @@ enum PostgresSchema {
             END $$;
             """),
     ]
+
+    /// A statement-level trigger `name` (and its function) that counts the `facts` a statement
+    /// wrote, read from the transition tables `referencing` names.
+    static func countingTrigger(_ name: String, after event: String, referencing: String, facts: String) -> String {
+        """
+        CREATE FUNCTION \(name)() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            \(countFacts(facts));
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER \(name) AFTER \(event) REFERENCING \(referencing) FOR EACH STATEMENT EXECUTE FUNCTION \(name)();
+        """
+    }
 
     /// Counts the facts a statement wrote into this connection's counter rows (its backend pid
     /// is the shard, as `nurture_count` does): `facts` selects campaign, step, variant, channel,
