@@ -414,7 +414,7 @@ public final class PostgresStore: LeadStore, Sendable {
             }
             // The sends a cap counts, for every lead of the claim in one query; messages this
             // claim takes join them as in flight as they are taken.
-            let counted = candidates.filter { $0.message.campaignID != OutboxMessage.systemCampaign && !$0.message.isTransactional }
+            let counted = candidates.filter { $0.message.countsTowardCaps }
             var sends = try await Self.sendsThatCount(leadIDs: Array(Set(counted.map(\.message.leadID))), excluding: candidates.map(\.message.id),
                                                       since: sendsSince, now: now, connection, logger)
             // Read in the claim's transaction: a pause committed before it holds every message it
@@ -434,7 +434,7 @@ public final class PostgresStore: LeadStore, Sendable {
                     continue
                 }
                 let key = SendKey(leadID: message.leadID, channel: message.channel)
-                let isCounted = message.campaignID != OutboxMessage.systemCampaign && !message.isTransactional
+                let isCounted = message.countsTowardCaps
                 switch decide(ClaimCandidate(message: message, timeZone: candidate.timeZone, suppression: candidate.suppression,
                                              sends: isCounted ? sends[key] ?? [] : [])) {
                 case .send: break
@@ -473,11 +473,6 @@ public final class PostgresStore: LeadStore, Sendable {
         binds.append(channel)
         binds.append(limit)
         return binds
-    }
-
-    struct SendKey: Hashable {
-        let leadID: String
-        let channel: MessageChannel
     }
 
     /// What a frequency cap counts at claim time: the leads' marketing messages that really left

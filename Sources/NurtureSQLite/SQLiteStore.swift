@@ -213,7 +213,7 @@ public final class SQLiteStore: LeadStore, Sendable {
                 let message = Self.message(row)
                 candidates[message.id] = (message, row["lead_timezone"], row["suppression"])
             }
-            let counted = candidates.values.filter { $0.message.campaignID != OutboxMessage.systemCampaign && !$0.message.isTransactional }
+            let counted = candidates.values.filter { $0.message.countsTowardCaps }
             var sends = try Self.sendsThatCount(leadIDs: Set(counted.map(\.message.leadID)), excluding: ids, since: sendsSince, now: now, db)
             let paused = try Self.pausedCampaigns(db)
             var claimed: [OutboxMessage] = []
@@ -227,7 +227,7 @@ public final class SQLiteStore: LeadStore, Sendable {
                     continue
                 }
                 let key = SendKey(leadID: message.leadID, channel: message.channel)
-                let isCounted = message.campaignID != OutboxMessage.systemCampaign && !message.isTransactional
+                let isCounted = message.countsTowardCaps
                 switch decide(ClaimCandidate(message: message, timeZone: timeZone, suppression: suppression, sends: isCounted ? sends[key] ?? [] : [])) {
                 case .send: break
                 case .suppressed(let note):
@@ -334,11 +334,6 @@ public final class SQLiteStore: LeadStore, Sendable {
           AND id NOT IN (SELECT value FROM json_each(?))
           AND ((status = 'sent' AND sent_at > ?) OR status = 'sending')
         """
-
-    struct SendKey: Hashable {
-        let leadID: String
-        let channel: MessageChannel
-    }
 
     /// What a frequency cap counts at claim time, for every lead of a claim in one query: the
     /// leads' marketing messages that really left (at the time they left), and those in flight

@@ -66,6 +66,20 @@ extension OutboxMessage {
     /// The campaign id of messages Nurture sends on its own (SMS keyword replies), outside any
     /// campaign: frequency caps do not count them and suppressions do not hold them back.
     public static let systemCampaign = "_system"
+
+    /// Whether a frequency cap counts this message: marketing, not transactional, not Nurture's own.
+    public var countsTowardCaps: Bool { campaignID != Self.systemCampaign && !isTransactional }
+}
+
+/// A lead's messages on one channel: what a claim groups the sends its caps count by.
+public struct SendKey: Hashable, Sendable {
+    public let leadID: String
+    public let channel: MessageChannel
+
+    public init(leadID: String, channel: MessageChannel) {
+        self.leadID = leadID
+        self.channel = channel
+    }
 }
 
 /// Where a message goes.

@@ -625,7 +625,8 @@ public enum StorageConformance {
             try expect(try await store.message(id: "msg_2")?.lastError, "deferred: frequency cap")
             try expect(try await store.message(id: "msg_2")?.attempts, 0)
             try expect(try await store.message(id: "msg_3")?.status, .suppressed)
-            try await store.suppress(address: "ana@example.com", channel: .email, reason: "unsubscribed", at: t0)
+            // An address suppressed as the provider wrote it holds the message whatever its case.
+            try await store.suppress(address: "Ana@Example.COM", channel: .email, reason: "unsubscribed", at: t0)
             _ = try await store.claimMessages(now: t0.addingTimeInterval(600), limit: 10, owner: "w", leaseUntil: t0.addingTimeInterval(630), channels: nil,
                                               sendsSince: t0) { candidate in
                 seen.add(candidate)
