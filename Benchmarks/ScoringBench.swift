@@ -122,19 +122,23 @@ struct ScoreRanking: AsyncParsableCommand {
     @Option var leads = 1_000_000
     @Option(name: .customLong("events-per-lead")) var eventsPerLead = 3
     @Option var queries = 31
+    @Option(help: "A file an earlier run seeded and scored with the same sizes: only the reads are measured again.")
+    var database: String?
 
     func run() async throws {
-        let path = scratchDatabase("ranking.sqlite")
+        let path = database ?? scratchDatabase("ranking.sqlite")
         let store = try SQLiteStore(path: path)
         let now = Date(timeIntervalSince1970: 1_795_000_000)
-        let seed = try await elapsed { try await Self.seed(path: path, leads: leads, eventsPerLead: eventsPerLead, now: now) }
         let engine = try engine(store: store)
-        var summary = Engine.Recompute()
-        let recompute = try await elapsed { summary = try await engine.recomputeScores(now: now, batchSize: 500) }
-        report("score-recompute", [
-            ("leads", "\(summary.leads)"), ("events", "\(leads * eventsPerLead)"), ("seed_s", String(format: "%.1f", seed)),
-            ("seconds", String(format: "%.1f", recompute)), ("leads_per_s", String(format: "%.0f", Double(summary.leads) / recompute)),
-        ])
+        if database == nil {
+            let seed = try await elapsed { try await Self.seed(path: path, leads: leads, eventsPerLead: eventsPerLead, now: now) }
+            var summary = Engine.Recompute()
+            let recompute = try await elapsed { summary = try await engine.recomputeScores(now: now, batchSize: 500) }
+            report("score-recompute", [
+                ("leads", "\(summary.leads)"), ("events", "\(leads * eventsPerLead)"), ("seed_s", String(format: "%.1f", seed)),
+                ("seconds", String(format: "%.1f", recompute)), ("leads_per_s", String(format: "%.0f", Double(summary.leads) / recompute)),
+            ])
+        }
         // Ranked a few days later, so every score has decayed since it was stored
         let later = now.addingTimeInterval(5 * 86_400)
         var latencies: [Double] = []

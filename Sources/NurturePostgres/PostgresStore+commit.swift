@@ -19,7 +19,6 @@ extension PostgresStore {
     ]
 
     static func bindLead(_ lead: Lead, _ scoring: ScoreSnapshot, now: Date, _ binds: inout PostgresBindings) {
-        let fired = scoring.thresholds.fired.isEmpty ? "[]" : "[" + scoring.thresholds.fired.sorted().map { Value.number($0).textValue }.joined(separator: ",") + "]"
         binds.append(lead.id); binds.append(lead.email?.lowercased()); binds.append(lead.phone); binds.append(lead.firstName)
         binds.append(lead.lastName); binds.append(lead.company); binds.append(lead.jobTitle); binds.append(lead.industry)
         binds.append(lead.companySize); binds.append(lead.country); binds.append(lead.timeZone); binds.append(lead.source)
@@ -27,7 +26,7 @@ extension PostgresStore {
         binds.append(FlatJSON.json(lead.attributes)); binds.append(lead.emailConsent); binds.append(lead.smsConsent); binds.append(lead.owner)
         binds.append(scoring.fixedPoints); binds.append(scoring.gains); binds.append(scoring.losses); binds.append(scoring.gainsRank)
         binds.append(scoring.scoredAt?.timeIntervalSince1970); binds.append(scoring.lastActivityAt?.timeIntervalSince1970)
-        binds.append(scoring.modelVersion); binds.append(fired); binds.append(now.timeIntervalSince1970)
+        binds.append(scoring.modelVersion); binds.append(scoring.thresholds.stored); binds.append(now.timeIntervalSince1970)
     }
 
     static func bindEnrollment(_ enrollment: Enrollment, now: Date, _ binds: inout PostgresBindings) {

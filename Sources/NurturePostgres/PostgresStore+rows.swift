@@ -38,11 +38,7 @@ extension PostgresStore {
         snapshot.scoredAt = date(try row["scored_at"].decode(Double?.self))
         snapshot.lastActivityAt = date(try row["last_activity_at"].decode(Double?.self))
         snapshot.modelVersion = try row["score_version"].decode(String?.self)
-        let fired = try row["score_thresholds"].decode(String.self)
-        if fired != "[]" {
-            let points = (try? JSONDecoder().decode([Double].self, from: Data(fired.utf8))) ?? []
-            snapshot.thresholds = ThresholdState(fired: Set(points))
-        }
+        snapshot.thresholds = ThresholdState(stored: try row["score_thresholds"].decode(String.self))
         return snapshot
     }
 

@@ -110,8 +110,7 @@ extension SQLiteStore {
         snapshot.scoredAt = date(row[start + 4])
         snapshot.lastActivityAt = date(row[start + 5])
         snapshot.modelVersion = row[start + 6]
-        let fired: String = row[start + 7]
-        if fired != "[]" { snapshot.thresholds = ThresholdState(fired: Set(decode([Double].self, fired, default: []))) }
+        snapshot.thresholds = ThresholdState(stored: row[start + 7])
         return snapshot
     }
 
@@ -121,13 +120,12 @@ extension SQLiteStore {
             ("company", lead.company), ("job_title", lead.jobTitle), ("industry", lead.industry), ("country", lead.country),
             ("timezone", lead.timeZone), ("source", lead.source), ("owner", lead.owner),
         ])
-        let fired = scoring.thresholds.fired.isEmpty ? "[]" : "[" + scoring.thresholds.fired.sorted().map { Value.number($0).textValue }.joined(separator: ",") + "]"
         let values: StatementArguments = [
             lead.email?.lowercased(), lead.phone, lead.firstName, lead.lastName, lead.company, lead.jobTitle, lead.industry,
             lead.companySize, lead.country, lead.timeZone, lead.source, lead.stage.rawValue, lead.score,
             json(lead.tags.sorted()), json(lead.attributes), lead.emailConsent, lead.smsConsent, lead.owner,
             scoring.fixedPoints, scoring.gains, scoring.losses, scoring.gainsRank, scoring.scoredAt?.timeIntervalSince1970,
-            scoring.lastActivityAt?.timeIntervalSince1970, scoring.modelVersion, fired, now.timeIntervalSince1970,
+            scoring.lastActivityAt?.timeIntervalSince1970, scoring.modelVersion, scoring.thresholds.stored, now.timeIntervalSince1970,
         ]
         if insert {
             try db.cachedStatement(sql: """

@@ -161,7 +161,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     public func rankingPage(by order: RankingOrder, filter: RankingFilter, after cursor: RankingCursor?, limit: Int) async throws -> [RankingRow] {
         let (sql, arguments) = try Self.rankingPageSQL(order, filter: filter, after: cursor, limit: limit)
         return try await read { db in
-            try Row.fetchAll(db, sql: sql, arguments: arguments).map { RankingRow(id: $0[0], scoring: Self.scoreSnapshot($0, from: 2)) }
+            try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { RankingRow(id: $0[0], scoring: Self.scoreSnapshot($0, from: 2)) }
         }
     }
 
@@ -218,7 +218,9 @@ public final class SQLiteStore: LeadStore, Sendable {
             let paused = try Self.pausedCampaigns(db)
             var claimed: [OutboxMessage] = []
             for id in order {
-                guard var (message, timeZone, suppression) = candidates[id] else { continue }
+                guard let candidate = candidates[id] else { continue }
+                var message = candidate.message
+                let (timeZone, suppression) = (candidate.timeZone, candidate.suppression)
                 if paused.contains(message.campaignID) {
                     // Queued before the pause reached the work that produced it: parked with the rest.
                     try db.cachedStatement(sql: """

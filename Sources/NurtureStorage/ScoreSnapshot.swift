@@ -1,4 +1,5 @@
 public import Foundation
+import NurtureDSL
 
 /// The parts a lead's score was last computed from, stored on the lead: fixed points, behaviour
 /// gains and losses valued at `scoredAt`, and the last activity. From them the score at any later
@@ -29,5 +30,26 @@ public struct ThresholdState: Sendable, Hashable, Codable {
 
     public init(fired: Set<Double> = []) {
         self.fired = fired
+    }
+
+    /// The column both stores keep it in: the fired points as a sorted JSON array ("[60,80]").
+    public var stored: String {
+        fired.isEmpty ? "[]" : "[" + fired.sorted().map { Value.number($0).textValue }.joined(separator: ",") + "]"
+    }
+
+    /// Read back from ``stored`` without a JSON decoder (a ranking walk reads thousands); text
+    /// in any other shape is decoded as JSON, and what is not JSON counts as nothing fired.
+    public init(stored text: String) {
+        guard text != "[]" else { return }
+        let bytes = text.utf8
+        if bytes.first == UInt8(ascii: "["), bytes.last == UInt8(ascii: "]") {
+            var points: Set<Double> = []
+            for item in bytes.dropFirst().dropLast().split(separator: UInt8(ascii: ",")) {
+                guard let number = Double(String(decoding: item, as: UTF8.self)) else { points = []; break }
+                points.insert(number)
+            }
+            if !points.isEmpty { fired = points; return }
+        }
+        fired = Set((try? JSONDecoder().decode([Double].self, from: Data(text.utf8))) ?? [])
     }
 }

@@ -33,4 +33,21 @@ struct FlatJSONTests {
         }
         #expect(FlatJSON.object(#" { "a" : null , "b" : "\u00e9\ud83d\ude00" } "#) == ["b": .string("é😀")])
     }
+
+    /// A lead's fired thresholds as both stores keep them, read back by the ranking walk without
+    /// a JSON decoder: what was written, exactly; JSON in another shape still reads.
+    @Test func firedThresholdsReadBackAsWritten() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let fired = Set((0..<Int.random(in: 0...5, using: &generator)).map { _ in
+                [60, 80, 100, 12.5, -3, 1e21, 0.1].randomElement(using: &generator)!
+            })
+            let state = ThresholdState(fired: fired)
+            #expect(ThresholdState(stored: state.stored) == state, "\(state.stored)")
+            #expect(Set(try JSONDecoder().decode([Double].self, from: Data(state.stored.utf8))) == fired)
+        }
+        #expect(ThresholdState(stored: "[ 60, 80.0 ]").fired == [60, 80])
+        #expect(ThresholdState(stored: "not json").fired.isEmpty)
+        #expect(ThresholdState(stored: "[60,x]").fired.isEmpty)
+    }
 }
