@@ -122,7 +122,10 @@ let package = Package(
         // sink that records, fails, hangs or redirects on demand.
         .target(
             name: "NurtureTesting",
-            dependencies: ["NurtureEngine", "NurtureStorage", "NurturePostgres", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "NurtureEngine", "NurtureStorage", "NurturePostgres", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: strictSettings
         ),
         // Benchmarks of the durable engine; `scripts/bench.sh` runs them on a release build.

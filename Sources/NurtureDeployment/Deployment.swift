@@ -81,6 +81,8 @@ public struct Deployment: Sendable {
                     url: settings.url!, secret: settings.secret, timeout: settings.timeout, concurrency: settings.concurrency,
                     shape: settings.kind == .slack ? .slackText : .payload,
                     transport: settings.transport.make(maximumConnectionsPerHost: settings.concurrency))
+            case .postmark, .sendgrid, .mailgun, .ses, .twilio, .telnyx:
+                channels[channel] = ProviderChannel(settings, provider: settings.provider!, brand: engine.processor.playbook.brand, configuration: configuration)
             }
         }
         return Dispatcher(engine: engine, channels: channels, retry: RetryPolicy(horizon: configuration.retryHorizon),

@@ -56,19 +56,7 @@ public final class WebhookSink: Sendable {
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             return await sinkState.respond(headers: headers, body: Data(buffer: body))
         }
-        let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "webhook-sink")
-        logger.logLevel = .error
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            }, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-        let task = Task { try await group.run() }
-        var port = 0
-        for await bound in portStream { port = bound }
+        let (port, group, task) = await serveOnLoopback(router, label: "webhook-sink")
         let sink = WebhookSink(port: port, group: group, task: task)
         sinkState.sink.withLock { $0 = sink }
         return sink
@@ -147,4 +135,22 @@ final class SinkBox: Sendable {
             return Response(status: .found, headers: [.location: location])
         }
     }
+}
+
+/// Runs `router` on an ephemeral port of 127.0.0.1 and returns once it listens.
+func serveOnLoopback(_ router: Router<BasicRequestContext>, label: String) async -> (port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+    let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
+    var logger = Logger(label: label)
+    logger.logLevel = .error
+    let app = Application(
+        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        onServerRunning: { channel in
+            portContinuation.yield(channel.localAddress?.port ?? 0)
+            portContinuation.finish()
+        }, logger: logger)
+    let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+    let task = Task { try await group.run() }
+    var port = 0
+    for await bound in portStream { port = bound }
+    return (port, group, task)
 }

@@ -36,6 +36,15 @@ public struct NurtureConfiguration: Sendable {
             case preview, webhook
             /// Sales alerts only: a Slack-compatible incoming webhook.
             case slack
+            /// Email providers' own APIs.
+            case postmark, sendgrid, mailgun, ses
+            /// SMS providers' own APIs.
+            case twilio, telnyx
+
+            static let email: [Kind] = [.preview, .webhook, .postmark, .sendgrid, .mailgun, .ses]
+            static let sms: [Kind] = [.preview, .webhook, .twilio, .telnyx]
+
+            var isProvider: Bool { ![.preview, .webhook, .slack].contains(self) }
         }
 
         public var kind: Kind = .preview
@@ -45,6 +54,8 @@ public struct NurtureConfiguration: Sendable {
         public var timeout: Duration = .seconds(10)
         public var concurrency = 8
         public var transport: TransportKind = .default
+        /// A provider preset's settings; nil for preview, webhook and Slack channels.
+        public var provider: ProviderSettings?
 
         /// The preview channel: messages stay in the local outbox.
         public init() {}
@@ -86,6 +97,8 @@ public struct NurtureConfiguration: Sendable {
     /// an endpoint without one refuses everything.
     public var inboundEmailSecret: Data?
     public var inboundSMSSecret: Data?
+    /// The auth token Twilio signs its requests with (`[inbound.twilio] token_env`).
+    public var inboundTwilioToken: SecretValue?
     /// Replies to STOP, START and HELP (`[sms] stop_reply`, …); nil uses the brand's defaults.
     public var smsStopReply: String?
     public var smsStartReply: String?
@@ -165,6 +178,7 @@ public struct NurtureConfiguration: Sendable {
         }
         configuration.inboundEmailSecret = try secret(named: raw.inbound?.email?.secret_env, key: "inbound.email", path: path, environment: environment)
         configuration.inboundSMSSecret = try secret(named: raw.inbound?.sms?.secret_env, key: "inbound.sms", path: path, environment: environment)
+        configuration.inboundTwilioToken = try ProviderSettings.secret(raw.inbound?.twilio?.token_env, key: "inbound.twilio.token_env", path: path, environment: environment)
         if let sms = raw.sms {
             for (key, value) in [("stop_reply", sms.stop_reply), ("start_reply", sms.start_reply), ("help_reply", sms.help_reply)] {
                 if let value, value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
@@ -229,7 +243,7 @@ public struct NurtureConfiguration: Sendable {
     }
 
     private static func channel(_ raw: Raw.Channel?, name: String, path: String, environment: [String: String]) throws -> Channel {
-        try channel(raw, key: "channels.\(name)", kinds: [.preview, .webhook], path: path, environment: environment)
+        try channel(raw, key: "channels.\(name)", kinds: name == "email" ? Channel.Kind.email : Channel.Kind.sms, path: path, environment: environment)
     }
 
     private static func channel(_ raw: Raw.Channel?, key: String, kinds: [Channel.Kind], path: String, environment: [String: String]) throws -> Channel {
@@ -257,6 +271,10 @@ public struct NurtureConfiguration: Sendable {
             channel.transport = parsed
         }
         guard channel.kind != .preview else { return channel }
+        if channel.kind.isProvider {
+            channel.provider = try ProviderSettings(raw, kind: channel.kind, key: key, path: path, environment: environment)
+            return channel
+        }
         guard let url = raw.url, let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
             throw Problem(description: "\(path): error: '\(key).url' must be the http(s) URL of the webhook")
         }
@@ -287,7 +305,7 @@ public struct NurtureConfiguration: Sendable {
     }
 
     // Keys as they are written in the file.
-    private struct Raw: Decodable {
+    struct Raw: Decodable {
         struct Channel: Decodable {
             var kind: String?
             var url: String?
@@ -295,6 +313,24 @@ public struct NurtureConfiguration: Sendable {
             var timeout_seconds: Number?
             var concurrency: Int?
             var transport: String?
+            // Provider presets (see ProviderSettings).
+            var base_url: String?
+            var region: String?
+            var token_env: String?
+            var api_key_env: String?
+            var message_stream: String?
+            var domain: String?
+            var access_key_id_env: String?
+            var secret_access_key_env: String?
+            var session_token_env: String?
+            var configuration_set: String?
+            var account_sid: String?
+            var messaging_service_sid: String?
+            var messaging_profile_id: String?
+            var from: String?
+            var reply_to: String?
+            var max_per_second: Number?
+            var batch_size: Int?
         }
 
         struct Channels: Decodable {
@@ -316,11 +352,13 @@ public struct NurtureConfiguration: Sendable {
 
         struct Inbound: Decodable {
             var secret_env: String?
+            var token_env: String?
         }
 
         struct InboundEndpoints: Decodable {
             var email: Inbound?
             var sms: Inbound?
+            var twilio: Inbound?
         }
 
         struct SMS: Decodable {

@@ -27,11 +27,15 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
-            // Drain the body so the connection can be reused; a webhook's answer is small.
-            _ = try await response.body.collect(upTo: 1 << 20)
+            // Read to the end so the connection can be reused; an answer past the limit is cut.
+            var answer = ByteBuffer()
+            for try await var part in response.body where answer.readableBytes < HTTPTransportResponse.bodyLimit {
+                answer.writeBuffer(&part)
+            }
             var fields: [String: String] = [:]
             for header in response.headers { fields[header.name.lowercased()] = header.value }
-            return HTTPTransportResponse(status: Int(response.status.code), headers: fields)
+            return HTTPTransportResponse(status: Int(response.status.code), headers: fields,
+                                         body: Data(answer.readableBytesView.prefix(HTTPTransportResponse.bodyLimit)))
         } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
             throw HTTPTransportError.timedOut
         } catch let error as HTTPTransportError {

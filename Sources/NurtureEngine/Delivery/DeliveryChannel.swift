@@ -8,6 +8,20 @@ public protocol DeliveryChannel: Sendable {
     /// No scheduling time is passed on purpose: `run-due --now` moves scheduling only, while a
     /// signature's timestamp is checked against the receiver's real clock.
     func deliver(_ message: OutboxMessage) async -> DeliveryResult
+    /// Messages one request may carry (a provider's batch endpoint); 1 when it sends one at a time.
+    var batchLimit: Int { get }
+    /// One result per message, in order: a batch answer that fails one recipient fails only that one.
+    func deliver(_ messages: [OutboxMessage]) async -> [DeliveryResult]
+}
+
+extension DeliveryChannel {
+    public var batchLimit: Int { 1 }
+
+    public func deliver(_ messages: [OutboxMessage]) async -> [DeliveryResult] {
+        var results: [DeliveryResult] = []
+        for message in messages { results.append(await deliver(message)) }
+        return results
+    }
 }
 
 public enum DeliveryResult: Sendable, Hashable {
@@ -16,6 +30,10 @@ public enum DeliveryResult: Sendable, Hashable {
     case transient(String, after: Duration?)
     /// Retrying cannot help (other 4xx, a redirect): the message goes to the dead letters.
     case permanent(String)
+    /// The provider will never deliver to this address (an inactive recipient, a number that
+    /// texted STOP to the carrier): the message is a dead letter and the address is suppressed
+    /// at once with the provider's reason, so no other campaign tries it again.
+    case undeliverable(String)
 }
 
 /// The default when no channel is configured: the message stays in the outbox, marked sent,

@@ -16,6 +16,10 @@ public struct Dispatcher: Sendable {
     public let lease: Duration
     /// The checks a message passes again each time it is claimed (windows, quiet hours, caps).
     public var rules: @Sendable (ClaimCandidate, Date) -> ClaimDecision = { _, _ in .send }
+    /// Hears each address a provider refused for good, as a `<channel>.rejected` event, before
+    /// the message is recorded dead: the suppression is committed first, so a crash in between
+    /// leaves a message whose next claim finds the address suppressed.
+    public var rejected: @Sendable (IncomingEvent) async -> Void = { _ in }
     let now: @Sendable () -> Date
     let logger: Logger
     public var metrics = NurtureMetrics()
@@ -43,6 +47,14 @@ public struct Dispatcher: Sendable {
         self.init(store: engine.store, channels: channels, retry: retry, lease: lease, owner: owner, logger: logger, now: now)
         let processor = engine.processor
         rules = { candidate, instant in processor.claimDecision(candidate, now: instant) }
+        let logger = self.logger
+        rejected = { event in
+            do {
+                _ = try await engine.track(event, now: event.at)
+            } catch {
+                logger.error("Could not suppress an address the provider refused.", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     public static func defaultOwner() -> String {
@@ -108,7 +120,8 @@ public struct Dispatcher: Sendable {
     }
 
     enum Completion: Sendable {
-        case attempt(FinishedAttempt)
+        /// One request's messages: one, or a provider batch.
+        case attempts([FinishedAttempt])
         /// Time to look for newly due messages, and to record what waits; `idle` when nothing
         /// was in flight (the wait may have ended on another process's new work).
         case tick(idle: Bool)
@@ -124,11 +137,12 @@ public struct Dispatcher: Sendable {
     private func pump(_ channel: OutgoingMessage.Channel, mode: Mode) async throws -> Pass {
         let delivery = channels[channel]
         let slots = max(1, delivery?.concurrency ?? 64)
+        let batch = max(1, delivery?.batchLimit ?? 1)
         // Claimed ahead of the slots, so a claim (one transaction) serves many sends, yet few
         // enough that a message waiting here for a slot is sent before its lease ends even if
         // every request ahead of it times out: four rounds of timeouts against a lease of three
         // timeouts plus 30 s (the default) holds for any timeout under 30 s.
-        let ahead = min(512, slots * 4)
+        let ahead = min(max(512, batch), slots * batch * 4)
         let (results, sink) = AsyncStream<Recorded>.makeStream()
         async let recorded = record(results, channel: channel, mode: mode)
         var claimedSoFar = 0
@@ -196,10 +210,10 @@ public struct Dispatcher: Sendable {
                         }
                     }
                     while inFlight < slots, nextWaiting < waiting.count {
-                        let message = waiting[nextWaiting]
-                        nextWaiting += 1
+                        let messages = Array(waiting[nextWaiting..<min(waiting.count, nextWaiting + batch)])
+                        nextWaiting += messages.count
                         inFlight += 1
-                        group.addTask { .attempt(await attempt(message, on: channel, delivery: delivery)) }
+                        group.addTask { .attempts(await attempt(messages, on: channel, delivery: delivery)) }
                     }
                     if inFlight == 0 {
                         if stopping { break }
@@ -214,9 +228,9 @@ public struct Dispatcher: Sendable {
                     }
                     guard let next = try await group.next() else { break }
                     switch next {
-                    case .attempt(let finished):
+                    case .attempts(let finished):
                         inFlight -= 1
-                        sink.yield(.attempt(finished))
+                        for attempt in finished { sink.yield(.attempt(attempt)) }
                     case .tick(let idle):
                         ticking = false
                         // Woken while idle: look at the queue now rather than at the next poll.
@@ -254,22 +268,32 @@ public struct Dispatcher: Sendable {
         }
     }
 
-    private func attempt(_ message: OutboxMessage, on channel: OutgoingMessage.Channel, delivery: (any DeliveryChannel)?) async -> FinishedAttempt {
+    private func attempt(_ messages: [OutboxMessage], on channel: OutgoingMessage.Channel, delivery: (any DeliveryChannel)?) async -> [FinishedAttempt] {
         guard let delivery else {
             let later = now().addingTimeInterval(300)
-            return FinishedAttempt(messageID: message.id, attempt: message.attempts, result: .retry(at: later, error: "no \(channel.rawValue) channel is configured"))
+            return messages.map { FinishedAttempt(messageID: $0.id, attempt: $0.attempts, result: .retry(at: later, error: "no \(channel.rawValue) channel is configured")) }
         }
         let started = ContinuousClock.now
-        let outcome = await delivery.deliver(message)
+        let outcomes = messages.count == 1 ? [await delivery.deliver(messages[0])] : await delivery.deliver(messages)
         metrics.sendLatency(channel: channel.rawValue, ContinuousClock.now - started)
-        let result = retry.next(after: message.attempts, of: message, result: outcome, now: now())
-        // A sent email or SMS is part of the lead's history; an alert to sales is not.
-        let history = if case .sent = result, message.channel != .sales {
-            LeadHistoryEntry(leadID: message.leadID, event: LeadEvent("\(message.channel.rawValue).sent", at: now(), properties: [
-                "campaign": .string(message.campaignID), "step": .string(message.stepID), "message": .string(message.id),
-            ]))
-        } else { LeadHistoryEntry?.none }
-        return FinishedAttempt(messageID: message.id, attempt: message.attempts, result: result, historyEvent: history)
+        var finished: [FinishedAttempt] = []
+        for (message, outcome) in zip(messages, outcomes) {
+            if case .undeliverable(let reason) = outcome, channel != .sales {
+                // One event per message and attempt: a replay of this attempt is a duplicate.
+                await rejected(IncomingEvent(
+                    subject: .id(message.leadID), type: channel == .email ? ComplianceEvent.emailRejected : ComplianceEvent.smsRejected, at: now(),
+                    properties: ["reason": .string(reason), "message": .string(message.id)], clientID: "rejected:\(message.id):\(message.attempts)"))
+            }
+            let result = retry.next(after: message.attempts, of: message, result: outcome, now: now())
+            // A sent email or SMS is part of the lead's history; an alert to sales is not.
+            let history = if case .sent = result, message.channel != .sales {
+                LeadHistoryEntry(leadID: message.leadID, event: LeadEvent("\(message.channel.rawValue).sent", at: now(), properties: [
+                    "campaign": .string(message.campaignID), "step": .string(message.stepID), "message": .string(message.id),
+                ]))
+            } else { LeadHistoryEntry?.none }
+            finished.append(FinishedAttempt(messageID: message.id, attempt: message.attempts, result: result, historyEvent: history))
+        }
+        return finished
     }
 
     /// Records attempts as they arrive, a batch per transaction, none waiting longer than

@@ -15,11 +15,17 @@ public struct HTTPTransportResponse: Sendable {
     public var status: Int
     /// Header names lower-cased.
     public var headers: [String: String]
+    /// The start of the answer (at most `bodyLimit` bytes): providers say why in it.
+    public var body: Data
 
-    public init(status: Int, headers: [String: String]) {
+    public init(status: Int, headers: [String: String], body: Data = Data()) {
         self.status = status
         self.headers = headers
+        self.body = body
     }
+
+    /// More than any provider's error or batch answer for a few hundred messages.
+    public static let bodyLimit = 1 << 20
 }
 
 public enum HTTPTransportError: Error, Sendable, CustomStringConvertible {
@@ -56,13 +62,13 @@ public final class URLSessionTransport: HTTPTransport {
         request.timeoutInterval = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         do {
-            let (_, response) = try await session.upload(for: request, from: body)
+            let (data, response) = try await session.upload(for: request, from: body)
             guard let http = response as? HTTPURLResponse else { throw HTTPTransportError.connectionFailed("not an HTTP response") }
             var fields: [String: String] = [:]
             for (name, value) in http.allHeaderFields {
                 if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
             }
-            return HTTPTransportResponse(status: http.statusCode, headers: fields)
+            return HTTPTransportResponse(status: http.statusCode, headers: fields, body: data.prefix(HTTPTransportResponse.bodyLimit))
         } catch let error as URLError {
             throw error.code == .timedOut ? HTTPTransportError.timedOut : HTTPTransportError.connectionFailed(error.localizedDescription)
         }

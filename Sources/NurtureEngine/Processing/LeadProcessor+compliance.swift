@@ -17,6 +17,9 @@ public enum ComplianceEvent {
     public static let smsHelp = "sms.help"
     public static let emailOpened = "email.opened"
     public static let emailClicked = "email.clicked"
+    /// A provider refused the address for good when a message was sent (`reason` says why).
+    public static let emailRejected = "email.rejected"
+    public static let smsRejected = "sms.rejected"
 
     /// Suppression reasons that a START keyword may lift; a hard bounce or complaint it may not.
     static let liftableBySMSStart: Set<String> = ["SMS STOP", "unsubscribed"]
@@ -98,6 +101,10 @@ extension LeadProcessor {
             reply(smsReplies.start, step: "start-confirmation", to: event, &work)
         case ComplianceEvent.smsHelp:
             reply(smsReplies.help, step: "help", to: event, &work)
+        case ComplianceEvent.emailRejected, ComplianceEvent.smsRejected:
+            // No confirmation to a number the carrier has already opted out: it would be refused too.
+            let channel: OutgoingMessage.Channel = event.type == ComplianceEvent.emailRejected ? .email : .sms
+            work.state.suppressions[channel] = work.state.suppressions[channel] ?? (event.properties["reason"]?.textValue ?? "refused by the provider")
         default:
             break
         }

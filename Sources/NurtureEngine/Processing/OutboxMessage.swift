@@ -15,7 +15,7 @@ extension OutboxMessage {
 
 /// The JSON a webhook channel receives, as DESIGN.md specifies it. Written by hand: the shape
 /// is fixed and every value is a string, and this runs once per message on the hot path.
-struct WebhookBody {
+struct WebhookBody: Decodable {
     var id: String
     var channel: String
     var to: String

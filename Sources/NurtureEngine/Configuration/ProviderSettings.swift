@@ -1,0 +1,134 @@
+public import Foundation
+
+/// A secret read from the environment: compared and used, never printed.
+public struct SecretValue: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+    public let value: String
+
+    public init(_ value: String) { self.value = value }
+
+    public var description: String { "(secret)" }
+    public var debugDescription: String { "(secret)" }
+}
+
+/// What a provider preset channel needs (`[channels.email] kind = "postmark"`, …). Each preset
+/// has its documented public API as the default `base_url`; a region, a proxy or a test server
+/// replaces it. Secrets come from the environment variables the file names.
+///
+/// ```toml
+/// [channels.email]
+/// kind = "postmark"                  # postmark | sendgrid | mailgun | ses
+/// token_env = "POSTMARK_SERVER_TOKEN"
+/// message_stream = "broadcast"
+/// from = "Maya from Larkspur <maya@larkspur.example>"   # default: the brand's sender and support address
+/// max_per_second = 14
+/// [channels.sms]
+/// kind = "twilio"                    # twilio | telnyx
+/// account_sid = "AC…"
+/// token_env = "TWILIO_AUTH_TOKEN"
+/// from = "+441615550100"             # or messaging_service_sid = "MG…"
+/// ```
+public struct ProviderSettings: Sendable, Hashable {
+    public var baseURL: URL
+    /// Postmark's server token, Twilio's auth token.
+    public var token: SecretValue?
+    /// SendGrid's, Mailgun's and Telnyx's API key.
+    public var apiKey: SecretValue?
+    public var messageStream = "outbound"
+    public var domain: String?
+    public var region: String?
+    public var accessKeyID: SecretValue?
+    public var secretAccessKey: SecretValue?
+    public var sessionToken: SecretValue?
+    public var configurationSet: String?
+    public var accountSID: String?
+    public var messagingServiceSID: String?
+    public var messagingProfileID: String?
+    /// An email's From (default: the brand's sender name and support address), or an SMS sender number.
+    public var from: String?
+    public var replyTo: String?
+    public var maxPerSecond: Double?
+    /// Messages per request where the provider has a batch endpoint (Postmark: up to 500).
+    public var batchSize = 1
+
+    typealias Problem = NurtureConfiguration.Problem
+
+    init(_ raw: NurtureConfiguration.Raw.Channel, kind: NurtureConfiguration.Channel.Kind, key: String, path: String, environment: [String: String]) throws {
+        func fail(_ text: String) -> Problem { Problem(description: "\(path): error: '\(key)\(text)") }
+        func required<T>(_ value: T?, _ name: String, _ why: String) throws -> T {
+            guard let value else { throw fail(".\(name)' is required for kind \"\(kind.rawValue)\": \(why)") }
+            return value
+        }
+        let region = raw.region?.trimmingCharacters(in: .whitespaces).lowercased()
+        let defaultBase: String
+        switch kind {
+        case .postmark: defaultBase = "https://api.postmarkapp.com"
+        case .sendgrid: defaultBase = region == "eu" ? "https://api.eu.sendgrid.com" : "https://api.sendgrid.com"
+        case .mailgun: defaultBase = region == "eu" ? "https://api.eu.mailgun.net" : "https://api.mailgun.net"
+        case .ses:
+            let region = try required(region, "region", "the AWS region SES sends from, e.g. \"eu-west-1\"")
+            guard region.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else { throw fail(".region' is not an AWS region: '\(region)'") }
+            defaultBase = "https://email.\(region).amazonaws.com"
+        case .twilio: defaultBase = "https://api.twilio.com"
+        case .telnyx: defaultBase = "https://api.telnyx.com"
+        case .preview, .webhook, .slack: defaultBase = ""
+        }
+        let base = raw.base_url ?? defaultBase
+        guard let url = URL(string: base), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw fail(".base_url' must be an http(s) URL, not '\(base)'")
+        }
+        baseURL = url
+        self.region = region
+        from = raw.from
+        replyTo = raw.reply_to
+        if let rate = raw.max_per_second?.value {
+            guard rate > 0, rate.isFinite else { throw fail(".max_per_second' must be a positive number of requests a second") }
+            maxPerSecond = rate
+        }
+        if let size = raw.batch_size {
+            guard kind == .postmark else { throw fail(".batch_size' is offered for kind \"postmark\" only (its /email/batch endpoint)") }
+            guard (1...500).contains(size) else { throw fail(".batch_size' must be between 1 and 500 (Postmark's batch limit)") }
+            batchSize = size
+        }
+        let secret = { (variable: String?, name: String) in try Self.secret(variable, key: "\(key).\(name)", path: path, environment: environment) }
+        switch kind {
+        case .postmark:
+            token = try required(secret(raw.token_env, "token_env"), "token_env", "the variable holding the Postmark server token")
+            messageStream = raw.message_stream ?? messageStream
+        case .sendgrid:
+            apiKey = try required(secret(raw.api_key_env, "api_key_env"), "api_key_env", "the variable holding the SendGrid API key")
+        case .mailgun:
+            apiKey = try required(secret(raw.api_key_env, "api_key_env"), "api_key_env", "the variable holding the Mailgun API key")
+            domain = try required(raw.domain, "domain", "the Mailgun sending domain, e.g. \"mg.larkspur.example\"")
+        case .ses:
+            accessKeyID = try required(secret(raw.access_key_id_env, "access_key_id_env"), "access_key_id_env", "the variable holding the AWS access key id")
+            secretAccessKey = try required(secret(raw.secret_access_key_env, "secret_access_key_env"), "secret_access_key_env",
+                                           "the variable holding the AWS secret access key")
+            sessionToken = try secret(raw.session_token_env, "session_token_env")
+            configurationSet = raw.configuration_set
+        case .twilio:
+            accountSID = try required(raw.account_sid, "account_sid", "the Twilio account SID (AC…)")
+            token = try required(secret(raw.token_env, "token_env"), "token_env", "the variable holding the Twilio auth token")
+            messagingServiceSID = raw.messaging_service_sid
+            guard from != nil || messagingServiceSID != nil else {
+                throw fail("' needs 'from' (a Twilio number) or 'messaging_service_sid' to send from")
+            }
+        case .telnyx:
+            apiKey = try required(secret(raw.api_key_env, "api_key_env"), "api_key_env", "the variable holding the Telnyx API key")
+            messagingProfileID = raw.messaging_profile_id
+            guard from != nil || messagingProfileID != nil else {
+                throw fail("' needs 'from' (a Telnyx number) or 'messaging_profile_id' to send from")
+            }
+        case .preview, .webhook, .slack:
+            break
+        }
+    }
+
+    /// The value of the variable `variable` names; nil when no variable is named.
+    static func secret(_ variable: String?, key: String, path: String, environment: [String: String]) throws -> SecretValue? {
+        guard let variable else { return nil }
+        guard let value = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else {
+            throw Problem(description: "\(path): error: '\(key)' names \(variable), which is not set")
+        }
+        return SecretValue(value)
+    }
+}

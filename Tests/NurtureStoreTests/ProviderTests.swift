@@ -1,0 +1,395 @@
+import Campaigns
+import Foundation
+import NurtureDeployment
+import NurtureDSL
+import NurtureEngine
+import NurtureStorage
+import NurtureTesting
+import Testing
+
+/// Each provider preset against a loopback server posing as the provider: the request matched
+/// field by field against the provider's documented example, and its documented answers
+/// (errors, throttling, batch results) fed back through the real dispatcher and store.
+@Suite(.serialized) struct ProviderTests {
+    static let monday = instant("2026-11-23 09:00")
+
+    /// A fixture whose engine and dispatcher run the channels `toml` configures.
+    struct Setup {
+        let fixture: Fixture
+        let deployment: Deployment
+        let double: ProviderDouble
+
+        init(_ toml: String, environment: [String: String]) async throws {
+            double = try await ProviderDouble.start()
+            fixture = try Fixture()
+            let configuration = try NurtureConfiguration.parse(toml.replacingOccurrences(of: "$BASE", with: double.baseURL),
+                                                                path: "nurture.toml", environment: environment)
+            deployment = Deployment(store: fixture.store, playbook: Campaigns.playbook, templates: try Fixture.templates(),
+                                    configuration: configuration, links: Fixture.links)
+        }
+
+        /// Welcome emails (or SMS) queued for `emails`, by the real playbook.
+        func queue(_ emails: [String], phone: String? = nil) async throws -> [OutboxMessage] {
+            let patches = emails.map { email in
+                var patch = fixture.lead(email)
+                if let phone {
+                    patch.phone = phone
+                    patch.smsConsent = true
+                }
+                return patch
+            }
+            _ = try await deployment.engine.upsert(patches, now: ProviderTests.monday)
+            _ = try await deployment.engine.runDue(now: ProviderTests.monday)
+            return try await fixture.store.messages(status: .pending, limit: 100)
+        }
+
+        func dispatch() async throws -> Dispatcher.Pass {
+            try await deployment.dispatcher(now: { ProviderTests.monday }).dispatchDue()
+        }
+
+        func stop() async { await double.stop() }
+    }
+
+    func object(_ request: ProviderDouble.Request) throws -> [String: Any] {
+        try #require(request.json as? [String: Any], "\(String(decoding: request.body, as: UTF8.self))")
+    }
+
+    // MARK: - Postmark
+
+    static let postmark = """
+        [channels.email]
+        kind = "postmark"
+        base_url = "$BASE"
+        token_env = "POSTMARK_TOKEN"
+        message_stream = "broadcast"
+        """
+
+    /// https://postmarkapp.com/developer/user-guide/send-email-with-api: `POST /email` with
+    /// `X-Postmark-Server-Token`, `From`, `To`, `Subject`, `TextBody`, `HtmlBody`, `MessageStream`;
+    /// https://postmarkapp.com/developer/api/email-api: `ReplyTo`, `Headers` as Name/Value pairs,
+    /// `Metadata`, `Tag`.
+    @Test func postmarkGetsTheDocumentedSendEmailRequest() async throws {
+        let setup = try await Setup(Self.postmark, environment: ["POSTMARK_TOKEN": "pm-server-token"])
+        defer { Task { await setup.stop() } }
+        let message = try #require(try await setup.queue(["ana@example.com"]).first)
+        setup.double.answer([.init(status: 200, body: #"{"To":"ana@example.com","SubmittedAt":"2026-11-23T09:00:00Z","MessageID":"0a129aee-e1cd-480d-b08d-4f48548ff48d","ErrorCode":0,"Message":"OK"}"#)])
+        #expect(try await setup.dispatch().sent == 1)
+        let request = try #require(setup.double.received.first)
+        #expect(request.path == "/email")
+        #expect(request.headers["x-postmark-server-token"] == "pm-server-token")
+        #expect(request.headers["accept"] == "application/json")
+        #expect(request.headers["content-type"] == "application/json")
+        let body = try object(request)
+        #expect(body["From"] as? String == "\"Maya from Larkspur\" <help@larkspur.example>")
+        #expect(body["ReplyTo"] as? String == "help@larkspur.example")
+        #expect(body["To"] as? String == "ana@example.com")
+        #expect(body["Subject"] as? String == "Welcome to Larkspur, Ana")
+        #expect((body["TextBody"] as? String)?.contains("Ana") == true)
+        #expect((body["HtmlBody"] as? String)?.contains("<") == true)
+        #expect(body["MessageStream"] as? String == "broadcast")
+        #expect(body["Tag"] as? String == "welcome")
+        #expect((body["Metadata"] as? [String: String])?["nurture_message_id"] == message.id)
+        let headers = try #require(body["Headers"] as? [[String: String]])
+        #expect(headers.contains(["Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"]))
+        #expect(headers.contains { $0["Name"] == "List-Unsubscribe" && $0["Value"]?.hasPrefix("<https://nurture.example/u/") == true })
+        #expect(try await setup.fixture.store.message(id: message.id)?.status == .sent)
+    }
+
+    /// Postmark's ErrorCode 406 (https://postmarkapp.com/developer/api/overview#error-codes):
+    /// the recipient is inactive. The message is dead and the address suppressed at once, so the
+    /// next campaign's email to it is held back at its claim without a request.
+    @Test func anInactiveRecipientIsSuppressedWithPostmarksReason() async throws {
+        let setup = try await Setup(Self.postmark, environment: ["POSTMARK_TOKEN": "pm-server-token"])
+        defer { Task { await setup.stop() } }
+        let message = try #require(try await setup.queue(["ana@example.com"]).first)
+        setup.double.answer([.init(status: 422, body: #"{"ErrorCode":406,"Message":"You tried to send to recipient(s) that have been marked as inactive. Found inactive addresses: ana@example.com. Inactive recipients are ones that have generated a hard bounce, a spam complaint, or a manual suppression."}"#)])
+        let pass = try await setup.dispatch()
+        #expect(pass.dead == 1)
+        let stored = try #require(try await setup.fixture.store.message(id: message.id))
+        #expect(stored.status == .dead)
+        #expect(stored.lastError?.contains("Postmark error 406") == true)
+        #expect(stored.lastError?.contains("pm-server-token") == false)
+        #expect(try await setup.fixture.store.suppressions(address: "ana@example.com")[.email]?.contains("Postmark error 406") == true)
+        // Another message to the same address is suppressed when claimed: nothing reaches Postmark.
+        try await setup.deployment.engine.updateLeads(ids: [message.leadID], now: Self.monday) { work in
+            work.newMessages = [OutboxMessage(id: "msg_receipt", leadID: message.leadID, campaignID: "ops", stepID: "notice", channel: .email,
+                                              address: "ana@example.com", variant: nil, subject: "Hi", preview: "Hi",
+                                              payload: #"{"id":"msg_receipt","to":"ana@example.com","channel":"email","lead_id":"x","campaign":"ops","step":"notice"}"#,
+                                              isTransactional: true, createdAt: Self.monday)]
+        }
+        _ = try await setup.dispatch()
+        #expect(try await setup.fixture.store.message(id: "msg_receipt")?.status == .suppressed)
+        #expect(setup.double.received.count == 1)
+    }
+
+    /// A rejected token (ErrorCode 10, HTTP 401) is the account's problem, not the message's:
+    /// it waits and is retried, never thrown away.
+    @Test func aBadTokenRetriesInsteadOfKillingTheMessage() async throws {
+        let setup = try await Setup(Self.postmark, environment: ["POSTMARK_TOKEN": "wrong"])
+        defer { Task { await setup.stop() } }
+        let message = try #require(try await setup.queue(["ana@example.com"]).first)
+        setup.double.answer([.init(status: 401, body: #"{"ErrorCode":10,"Message":"No Account or Server API tokens were supplied in the HTTP headers."}"#)])
+        #expect(try await setup.dispatch().retried == 1)
+        let stored = try #require(try await setup.fixture.store.message(id: message.id))
+        #expect(stored.status == .pending)
+        #expect(stored.nextAttemptAt >= Self.monday.addingTimeInterval(300))
+    }
+
+    /// `POST /email/batch` (https://postmarkapp.com/developer/api/email-api#send-batch-emails)
+    /// answers 200 with one result per message in order; one failed recipient fails only itself.
+    @Test func aPostmarkBatchSplitsItsAnswerPerRecipient() async throws {
+        let setup = try await Setup(Self.postmark + "\nbatch_size = 10", environment: ["POSTMARK_TOKEN": "pm-server-token"])
+        defer { Task { await setup.stop() } }
+        let messages = try await setup.queue(["ana@example.com", "ben@example.com", "cy@example.com"])
+        #expect(messages.count == 3)
+        // The answer follows the request's order, whatever it is.
+        setup.double.answer { request in
+            guard let batch = request.json as? [[String: Any]] else { return nil }
+            let results = batch.map { item in
+                let to = item["To"] as? String ?? ""
+                return to == "ben@example.com"
+                    ? #"{"ErrorCode":406,"Message":"You tried to send to a recipient that has been marked as inactive. Found inactive addresses: ben@example.com."}"#
+                    : #"{"To":"\#(to)","SubmittedAt":"2026-11-23T09:00:00Z","MessageID":"id-\#(to)","ErrorCode":0,"Message":"OK"}"#
+            }
+            return .init(status: 200, body: "[" + results.joined(separator: ",") + "]")
+        }
+        let pass = try await setup.dispatch()
+        let request = try #require(setup.double.received.first)
+        #expect(request.path == "/email/batch")
+        #expect((request.json as? [[String: Any]])?.count == 3)
+        #expect(pass.sent == 2 && pass.dead == 1)
+        #expect(setup.double.received.count == 1)
+        for message in messages {
+            let stored = try #require(try await setup.fixture.store.message(id: message.id))
+            #expect(stored.status == (message.address == "ben@example.com" ? .dead : .sent), "\(message.address)")
+        }
+        #expect(try await setup.fixture.store.suppressions(address: "ben@example.com")[.email] != nil)
+    }
+
+    // MARK: - SendGrid
+
+    /// https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send: `POST /v3/mail/send`,
+    /// bearer key, `personalizations[].to[].email`, `from.email`/`from.name`, `reply_to`, `subject`,
+    /// `content` text/plain before text/html, `headers`, `custom_args`, `categories`.
+    @Test func sendGridGetsTheDocumentedMailSendRequestAndHonoursItsRateLimitReset() async throws {
+        let setup = try await Setup("""
+            [channels.email]
+            kind = "sendgrid"
+            base_url = "$BASE"
+            api_key_env = "SENDGRID_KEY"
+            from = "Maya <maya@larkspur.example>"
+            """, environment: ["SENDGRID_KEY": "SG.test-key"])
+        defer { Task { await setup.stop() } }
+        let message = try #require(try await setup.queue(["ana@example.com"]).first)
+        let reset = Date().timeIntervalSince1970 + 120
+        setup.double.answer([.init(status: 429, headers: ["X-RateLimit-Reset": "\(Int(reset))"], body: #"{"errors":[{"message":"too many requests"}]}"#)],
+                            then: .init(status: 202))
+        #expect(try await setup.dispatch().retried == 1)
+        let stored = try #require(try await setup.fixture.store.message(id: message.id))
+        #expect(stored.lastError?.contains("too many requests") == true)
+        // Retried after the reset the provider named (at least ~118 s on the dispatcher's clock).
+        #expect(stored.nextAttemptAt.timeIntervalSince(Self.monday) >= 110)
+        let request = try #require(setup.double.received.first)
+        #expect(request.path == "/v3/mail/send")
+        #expect(request.headers["authorization"] == "Bearer SG.test-key")
+        let body = try object(request)
+        let personalization = try #require((body["personalizations"] as? [[String: Any]])?.first)
+        #expect((personalization["to"] as? [[String: String]]) == [["email": "ana@example.com"]])
+        #expect((personalization["custom_args"] as? [String: String])?["nurture_message_id"] == message.id)
+        #expect((body["from"] as? [String: String]) == ["email": "maya@larkspur.example", "name": "Maya"])
+        #expect((body["reply_to"] as? [String: String]) == ["email": "help@larkspur.example"])
+        #expect(body["subject"] as? String == "Welcome to Larkspur, Ana")
+        let content = try #require(body["content"] as? [[String: String]])
+        #expect(content.map { $0["type"] } == ["text/plain", "text/html"])
+        #expect((body["headers"] as? [String: String])?["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click")
+        #expect((body["categories"] as? [String]) == ["welcome"])
+    }
+
+    // MARK: - Mailgun
+
+    /// https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/messages:
+    /// `POST /v3/{domain}/messages`, basic auth `api:KEY`, form fields from/to/subject/text/html,
+    /// `h:` headers, `o:tag`, `v:` user variables (returned in webhooks' `user-variables`).
+    @Test func mailgunGetsTheDocumentedFormRequest() async throws {
+        let setup = try await Setup("""
+            [channels.email]
+            kind = "mailgun"
+            base_url = "$BASE"
+            api_key_env = "MAILGUN_KEY"
+            domain = "mg.larkspur.example"
+            """, environment: ["MAILGUN_KEY": "key-123"])
+        defer { Task { await setup.stop() } }
+        let message = try #require(try await setup.queue(["ana@example.com"]).first)
+        setup.double.answer([.init(status: 200, body: #"{"id":"<20111114174239.25659.5817@samples.mailgun.org>","message":"Queued. Thank you."}"#)])
+        #expect(try await setup.dispatch().sent == 1)
+        let request = try #require(setup.double.received.first)
+        #expect(request.path == "/v3/mg.larkspur.example/messages")
+        #expect(request.headers["authorization"] == "Basic " + Data("api:key-123".utf8).base64EncodedString())
+        #expect(request.headers["content-type"] == "application/x-www-form-urlencoded")
+        let form = Dictionary(request.form, uniquingKeysWith: { first, _ in first })
+        #expect(form["from"] == "\"Maya from Larkspur\" <help@larkspur.example>")
+        #expect(form["to"] == "ana@example.com")
+        #expect(form["subject"] == "Welcome to Larkspur, Ana")
+        #expect(form["text"]?.contains("Ana") == true)
+        #expect(form["html"]?.contains("<") == true)
+        #expect(form["h:Reply-To"] == "help@larkspur.example")
+        #expect(form["h:List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click")
+        #expect(form["o:tag"] == "welcome")
+        #expect(form["v:nurture_message_id"] == message.id)
+    }
+
+    // MARK: - Amazon SES
+
+    /// https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html: `POST
+    /// /v2/email/outbound-emails`, `FromEmailAddress`, `Destination.ToAddresses`,
+    /// `Content.Simple` with `Subject`, `Body.Text`/`Body.Html` and `Headers`, `EmailTags`,
+    /// signed with SigV4 for service `ses` (the signature itself is checked in `SigV4Tests`).
+    @Test func sesGetsASignedSendEmailRequestAndRetriesThrottling() async throws {
+        let setup = try await Setup("""
+            [channels.email]
+            kind = "ses"
+            region = "eu-west-1"
+            base_url = "$BASE"
+            access_key_id_env = "AWS_KEY"
+            secret_access_key_env = "AWS_SECRET"
+            configuration_set = "nurture-events"
+            """, environment: ["AWS_KEY": "AKIDEXAMPLE", "AWS_SECRET": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"])
+        defer { Task { await setup.stop() } }
+        let message = try #require(try await setup.queue(["ana@example.com"]).first)
+        setup.double.answer([.init(status: 429, headers: ["x-amzn-ErrorType": "TooManyRequestsException:http://internal.amazon.com/coral/com.amazonaws.sesv2/"],
+                                   body: #"{"message":"Maximum sending rate exceeded."}"#)],
+                            then: .init(status: 200, body: #"{"MessageId":"0100018c-example"}"#))
+        #expect(try await setup.dispatch().retried == 1)
+        #expect(try await setup.fixture.store.message(id: message.id)?.lastError?.contains("TooManyRequestsException") == true)
+        let request = try #require(setup.double.received.first)
+        #expect(request.path == "/v2/email/outbound-emails")
+        let authorization = try #require(request.headers["authorization"])
+        #expect(authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"))
+        #expect(authorization.contains("/eu-west-1/ses/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature="))
+        #expect(request.headers["x-amz-date"]?.count == 16)
+        #expect(!authorization.contains("wJalrXUtnFEMI"))
+        let body = try object(request)
+        #expect(body["FromEmailAddress"] as? String == "\"Maya from Larkspur\" <help@larkspur.example>")
+        #expect((body["Destination"] as? [String: [String]])?["ToAddresses"] == ["ana@example.com"])
+        #expect((body["ReplyToAddresses"] as? [String]) == ["help@larkspur.example"])
+        #expect(body["ConfigurationSetName"] as? String == "nurture-events")
+        let simple = try #require((body["Content"] as? [String: Any])?["Simple"] as? [String: Any])
+        #expect((simple["Subject"] as? [String: String]) == ["Data": "Welcome to Larkspur, Ana", "Charset": "UTF-8"])
+        let parts = try #require(simple["Body"] as? [String: [String: String]])
+        #expect(parts["Text"]?["Data"]?.contains("Ana") == true && parts["Html"]?["Charset"] == "UTF-8")
+        #expect((simple["Headers"] as? [[String: String]])?.contains(["Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"]) == true)
+        #expect((body["EmailTags"] as? [[String: String]])?.contains(["Name": "nurture_message_id", "Value": message.id]) == true)
+    }
+
+    // MARK: - Twilio and Telnyx
+
+    static let twilio = """
+        [channels.sms]
+        kind = "twilio"
+        base_url = "$BASE"
+        account_sid = "AC0123456789abcdef0123456789abcdef"
+        token_env = "TWILIO_TOKEN"
+        from = "+441615550100"
+        [sending]
+        public_url = "https://nurture.example"
+        [inbound.twilio]
+        token_env = "TWILIO_TOKEN"
+        """
+
+    /// An SMS queued directly (the shipped welcome sends email): a transactional notice.
+    func queueSMS(_ setup: Setup) async throws -> OutboxMessage {
+        let leadID = try #require(try await setup.deployment.engine.upsertLeads([{
+            var patch = setup.fixture.lead("ana@example.com", smsConsent: true)
+            patch.phone = "+351912345678"
+            return patch
+        }()], now: Self.monday).first?.leadID)
+        let message = OutboxMessage(id: "msg_sms_1", leadID: leadID, campaignID: "ops", stepID: "notice", channel: .sms, address: "+351912345678",
+                                    variant: nil, subject: nil, preview: "Your demo is at 10:00.",
+                                    payload: #"{"body":"Your demo is at 10:00.","campaign":"ops","channel":"sms","id":"msg_sms_1","lead_id":"\#(leadID)","step":"notice","to":"+351912345678"}"#,
+                                    isTransactional: true, createdAt: Self.monday)
+        try await setup.deployment.engine.updateLeads(ids: [leadID], now: Self.monday) { work in work.newMessages = [message] }
+        return message
+    }
+
+    /// https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource:
+    /// `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, basic auth SID:token, form `To`,
+    /// `From`, `Body`, `StatusCallback`. Error 21610 (https://www.twilio.com/docs/api/errors/21610):
+    /// the number replied STOP; it is suppressed, with no confirmation text sent to it.
+    @Test func twilioGetsTheDocumentedFormAndAStoppedNumberIsSuppressed() async throws {
+        let setup = try await Setup(Self.twilio, environment: ["TWILIO_TOKEN": "tw-auth-token"])
+        defer { Task { await setup.stop() } }
+        let message = try await queueSMS(setup)
+        setup.double.answer([.init(status: 400, body: #"{"code": 21610, "message": "Attempt to send to unsubscribed recipient", "more_info": "https://www.twilio.com/docs/errors/21610", "status": 400}"#)])
+        #expect(try await setup.dispatch().dead == 1)
+        let request = try #require(setup.double.received.first)
+        #expect(request.path == "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json")
+        #expect(request.headers["authorization"] == "Basic " + Data("AC0123456789abcdef0123456789abcdef:tw-auth-token".utf8).base64EncodedString())
+        let form = Dictionary(request.form, uniquingKeysWith: { first, _ in first })
+        #expect(form["To"] == "+351912345678")
+        #expect(form["From"] == "+441615550100")
+        #expect(form["Body"] == "Your demo is at 10:00.")
+        #expect(form["StatusCallback"] == "https://nurture.example/v1/inbound/twilio?message_id=\(message.id)")
+        #expect(try await setup.fixture.store.suppressions(address: "+351912345678")[.sms]?.contains("Twilio error 21610") == true)
+        // No STOP confirmation is queued to a number the carrier already blocks.
+        #expect(try await setup.fixture.store.messages(status: .pending, limit: 10).isEmpty)
+    }
+
+    /// https://developers.telnyx.com/docs/messaging/messages/send-message: `POST /v2/messages`,
+    /// bearer key, JSON `from`, `to`, `text`; error 40300 "Blocked due to STOP message".
+    @Test func telnyxGetsTheDocumentedRequestAndAStoppedNumberIsSuppressed() async throws {
+        let setup = try await Setup("""
+            [channels.sms]
+            kind = "telnyx"
+            base_url = "$BASE"
+            api_key_env = "TELNYX_KEY"
+            from = "+15551234567"
+            """, environment: ["TELNYX_KEY": "KEY0123"])
+        defer { Task { await setup.stop() } }
+        let message = try await queueSMS(setup)
+        setup.double.answer([.init(status: 422, body: #"{"errors":[{"code":"40300","title":"Blocked due to STOP message","detail":"Messages cannot be sent from '+15551234567' to '+351912345678' due to an existing block rule."}]}"#)])
+        #expect(try await setup.dispatch().dead == 1)
+        let request = try #require(setup.double.received.first)
+        #expect(request.path == "/v2/messages")
+        #expect(request.headers["authorization"] == "Bearer KEY0123")
+        let body = try object(request)
+        #expect(body["from"] as? String == "+15551234567")
+        #expect(body["to"] as? String == "+351912345678")
+        #expect(body["text"] as? String == "Your demo is at 10:00.")
+        #expect(try await setup.fixture.store.suppressions(address: "+351912345678")[.sms]?.contains("40300") == true)
+    }
+
+    // MARK: - Pacing and configuration
+
+    /// `max_per_second` spaces requests over all of the channel's slots.
+    @Test func maxPerSecondPacesRequests() async throws {
+        let setup = try await Setup(Self.postmark + "\nmax_per_second = 20\nconcurrency = 8", environment: ["POSTMARK_TOKEN": "t"])
+        defer { Task { await setup.stop() } }
+        _ = try await setup.queue((0..<6).map { "lead\($0)@example.com" })
+        let started = ContinuousClock.now
+        #expect(try await setup.dispatch().sent == 6)
+        // Six requests at 20 a second: the last may start no sooner than 5 intervals after the first.
+        #expect(ContinuousClock.now - started >= .milliseconds(240))
+    }
+
+    @Test func presetsExplainWhatIsMissing() throws {
+        func problem(_ toml: String, _ environment: [String: String] = [:]) -> String {
+            do {
+                _ = try NurtureConfiguration.parse(toml, path: "nurture.toml", environment: environment)
+                return "no error"
+            } catch { return "\(error)" }
+        }
+        #expect(problem("[channels.email]\nkind = \"postmark\"") == #"nurture.toml: error: 'channels.email.token_env' is required for kind "postmark": the variable holding the Postmark server token"#)
+        #expect(problem("[channels.email]\nkind = \"postmark\"\ntoken_env = \"PM\"") == "nurture.toml: error: 'channels.email.token_env' names PM, which is not set")
+        #expect(problem("[channels.email]\nkind = \"twilio\"").contains("'channels.email.kind' is 'twilio'; use"))
+        #expect(problem("[channels.sms]\nkind = \"twilio\"\naccount_sid = \"AC1\"\ntoken_env = \"T\"", ["T": "x"])
+            == "nurture.toml: error: 'channels.sms' needs 'from' (a Twilio number) or 'messaging_service_sid' to send from")
+        #expect(problem("[channels.email]\nkind = \"ses\"\naccess_key_id_env = \"A\"\nsecret_access_key_env = \"S\"", ["A": "a", "S": "s"])
+            .contains("'channels.email.region' is required"))
+        #expect(problem("[channels.email]\nkind = \"sendgrid\"\napi_key_env = \"K\"\nbatch_size = 10", ["K": "k"]).contains("batch_size' is offered for kind \"postmark\" only"))
+        let eu = try NurtureConfiguration.parse("[channels.email]\nkind = \"mailgun\"\nregion = \"eu\"\napi_key_env = \"K\"\ndomain = \"mg.example\"",
+                                                path: "nurture.toml", environment: ["K": "secret-key"])
+        #expect(eu.email.provider?.baseURL.absoluteString == "https://api.eu.mailgun.net")
+        // A secret never shows in the configuration's description.
+        #expect(!"\(eu)".contains("secret-key") && !String(reflecting: eu).contains("secret-key"))
+    }
+}
