@@ -48,6 +48,7 @@ extension NurtureServer {
     func addInboundRoutes(_ inbound: RouterGroup<BasicRequestContext>) {
         inbound.post("email") { request, context in try await inboundEmail(request, context) }
         inbound.post("sms") { request, context in try await inboundSMS(request, context) }
+        addProviderInboundRoutes(inbound)
     }
 
     func inboundEmail(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -130,6 +131,9 @@ extension NurtureServer {
         var channel: OutgoingMessage.Channel
         var at: String?
         var properties: [String: Value]
+        /// The provider's own id for this one event, when it has one (SendGrid's `sg_event_id`):
+        /// what de-duplicates it, instead of the webhook's id and its position.
+        var key: String? = nil
     }
 
     /// Finds each report's lead (by message, else by address), stores them as events in one
@@ -166,7 +170,7 @@ extension NurtureServer {
                 continue
             }
             events.append(IncomingEvent(subject: subject, type: report.type, at: at, properties: properties,
-                                        clientID: "inbound:\(endpoint):\(webhookID)" + (isArray ? ":\(index)" : "")))
+                                        clientID: report.key.map { "inbound:\(endpoint):\($0)" } ?? "inbound:\(endpoint):\(webhookID)" + (isArray ? ":\(index)" : "")))
         }
         guard problems.isEmpty else { throw APIError.invalid(problems) }
         let outcomes = try await ingest.track(events, now: instant, via: "inbound")

@@ -20,6 +20,10 @@ public struct NurtureServer: Sendable {
         public var signatureTolerance: TimeInterval = 300
         /// `NURTURE_DASHBOARD_PASSWORD`: signs in to the dashboard besides the API keys.
         public var dashboardPassword: String?
+        /// The keys providers' own inbound webhooks are verified with.
+        public var inboundProviders = InboundProviders()
+        /// Where providers reach this server (`[sending] public_url`): Twilio signs the URL it called.
+        public var publicURL = "http://localhost:8080"
 
         public init(apiKeys: [String], inboundEmailSecret: Data? = nil, inboundSMSSecret: Data? = nil, maxBodyBytes: Int = 1 << 20) {
             self.apiKeys = apiKeys

@@ -93,6 +93,11 @@ enum OpenAPIDocument {
                   type: http
                   scheme: bearer
                   description: A key from NURTURE_API_KEYS.
+                postmarkBasic: {type: http, scheme: basic, description: The user and password in the webhook URL Postmark posts to.}
+                sendgridSignature: {type: apiKey, in: header, name: X-Twilio-Email-Event-Webhook-Signature}
+                mailgunSignature: {type: apiKey, in: header, name: X-Mailgun-Signature, description: The signature travels in the body's "signature" object.}
+                twilioSignature: {type: apiKey, in: header, name: X-Twilio-Signature}
+                telnyxSignature: {type: apiKey, in: header, name: telnyx-signature-ed25519}
                 standardWebhooks:
                   type: apiKey
                   in: header
@@ -620,6 +625,96 @@ enum OpenAPIDocument {
                             at: {type: string, format: date-time}
                   responses:
                     "200": {description: Applied (or a replay acknowledged), content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/inbound/postmark:
+                post:
+                  summary: Postmark webhooks (Delivery, Bounce, SpamComplaint, Open, Click, SubscriptionChange)
+                  description: >
+                    Verified by the basic auth in the webhook URL given to Postmark ([inbound.postmark]). Events map onto the same suppression, scoring and campaign calls as
+                    /v1/inbound/email and /v1/inbound/sms.
+                  security: [{postmarkBasic: []}]
+                  requestBody:
+                    required: true
+                    content:
+                      application/json:
+                        schema: {type: object}
+                  responses:
+                    "200": {description: Applied, ignored or a replay acknowledged, content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/inbound/sendgrid:
+                post:
+                  summary: SendGrid Event Webhook (an array of events)
+                  description: >
+                    Verified by the Signed Event Webhook's ECDSA signature ([inbound.sendgrid] public_key_env). Events map onto the same suppression, scoring and campaign calls as
+                    /v1/inbound/email and /v1/inbound/sms.
+                  security: [{sendgridSignature: []}]
+                  requestBody:
+                    required: true
+                    content:
+                      application/json:
+                        schema: {type: array, items: {type: object}}
+                  responses:
+                    "200": {description: Applied, ignored or a replay acknowledged, content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/inbound/mailgun:
+                post:
+                  summary: Mailgun webhooks (delivered, failed, complained, unsubscribed, opened, clicked)
+                  description: >
+                    Verified by HMAC-SHA256 of timestamp and token with the webhook signing key ([inbound.mailgun]); a token applies once. Events map onto the same suppression, scoring and campaign calls as
+                    /v1/inbound/email and /v1/inbound/sms.
+                  security: [{mailgunSignature: []}]
+                  requestBody:
+                    required: true
+                    content:
+                      application/json:
+                        schema: {type: object}
+                  responses:
+                    "200": {description: Applied, ignored or a replay acknowledged, content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/inbound/twilio:
+                post:
+                  summary: Twilio incoming messages and status callbacks
+                  description: >
+                    Verified by X-Twilio-Signature over public_url, path, query and sorted form fields ([inbound.twilio]). Answers empty TwiML. Events map onto the same suppression, scoring and campaign calls as
+                    /v1/inbound/email and /v1/inbound/sms.
+                  security: [{twilioSignature: []}]
+                  requestBody:
+                    required: true
+                    content:
+                      application/x-www-form-urlencoded:
+                        schema: {type: object}
+                  responses:
+                    "200": {description: Applied, ignored or a replay acknowledged, content: {text/xml: {}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/inbound/telnyx:
+                post:
+                  summary: Telnyx messaging webhooks (message.received, message.finalized)
+                  description: >
+                    Verified by the Ed25519 signature over timestamp|body ([inbound.telnyx] public_key_env). Events map onto the same suppression, scoring and campaign calls as
+                    /v1/inbound/email and /v1/inbound/sms.
+                  security: [{telnyxSignature: []}]
+                  requestBody:
+                    required: true
+                    content:
+                      application/json:
+                        schema: {type: object}
+                  responses:
+                    "200": {description: Applied, ignored or a replay acknowledged, content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
                     "400": {$ref: "#/components/responses/BadRequest"}
                     "401": {$ref: "#/components/responses/Unauthorized"}
                     "413": {$ref: "#/components/responses/TooLarge"}

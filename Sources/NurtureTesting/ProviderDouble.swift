@@ -2,6 +2,7 @@ public import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NurtureEngine
 import ServiceLifecycle
 import Synchronization
 
@@ -19,14 +20,7 @@ public final class ProviderDouble: Sendable {
         public var json: Any? { try? JSONSerialization.jsonObject(with: body) }
 
         /// A form body's fields, in order, decoded.
-        public var form: [(String, String)] {
-            String(decoding: body, as: UTF8.self).split(separator: "&").map { pair in
-                let parts = pair.split(separator: "=", maxSplits: 1).map {
-                    String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
-                }
-                return (parts[0], parts.count > 1 ? parts[1] : "")
-            }
-        }
+        public var form: [(String, String)] { ProviderHTTP.formFields(String(decoding: body, as: UTF8.self)) }
     }
 
     public struct Answer: Sendable, Hashable {

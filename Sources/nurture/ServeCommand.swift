@@ -43,6 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
             apiKeys: keys, inboundEmailSecret: live.configuration.inboundEmailSecret, inboundSMSSecret: live.configuration.inboundSMSSecret,
             maxBodyBytes: live.configuration.maxBodyBytes)
         settings.dashboardPassword = ProcessInfo.processInfo.environment["NURTURE_DASHBOARD_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        settings.inboundProviders = live.configuration.inboundProviders
+        settings.publicURL = live.configuration.publicURL
         let server = NurtureServer(engine: live.engine, settings: settings, registry: registry, heartbeat: heartbeat)
         let host = self.host
         let application = server.application(host: host, port: port, logger: logger) { bound in

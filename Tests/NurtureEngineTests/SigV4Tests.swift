@@ -1,4 +1,5 @@
 import Foundation
+import NurtureTesting
 import Testing
 @testable import NurtureEngine
 
@@ -37,7 +38,6 @@ struct SigV4Tests {
     /// An SES `SendEmail` request with random bodies and times, signed here and by botocore's
     /// `SigV4Auth` with its clock pinned to the same instant: the same Authorization every time.
     @Test func sesRequestsSignAsBotocoreSignsThem() throws {
-        let python = ProcessInfo.processInfo.environment["NURTURE_PYTHON"] ?? "python3"
         var cases: [[String: String]] = []
         var expected: [String] = []
         var generator = SystemRandomNumberGenerator()
@@ -69,20 +69,7 @@ struct SigV4Tests {
                 out.append(request.headers["Authorization"])
             print(json.dumps(out))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, "-c", script]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: cases))
-        try input.fileHandleForWriting.close()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        let complaint = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "botocore could not sign (is it installed for \(python)?): \(complaint)")
+        let printed = try IndependentSigner.python(script, input: try JSONSerialization.data(withJSONObject: cases))
         let botocore = try #require(try JSONSerialization.jsonObject(with: printed) as? [String])
         #expect(botocore.count == expected.count)
         for (ours, theirs) in zip(expected, botocore) {

@@ -27,7 +27,8 @@ final class ServerFixture: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let clock: TestClock
 
-    init(now: Date = Date(timeIntervalSince1970: 1_795_000_000), maxBodyBytes: Int = 1 << 20) throws {
+    init(now: Date = Date(timeIntervalSince1970: 1_795_000_000), maxBodyBytes: Int = 1 << 20,
+         configure: (inout NurtureServer.Settings) -> Void = { _ in }) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteStore(path: directory.appendingPathComponent("nurture.sqlite").path)
@@ -35,11 +36,10 @@ final class ServerFixture: Sendable {
         engine = Deployment(store: store, playbook: Campaigns.playbook, templates: templates, configuration: NurtureConfiguration(), links: Self.links).engine
         let clock = TestClock(now)
         self.clock = clock
-        server = NurtureServer(
-            engine: engine,
-            settings: .init(apiKeys: [Self.apiKey, "second-key"], inboundEmailSecret: Self.emailSecret, inboundSMSSecret: Self.smsSecret,
-                            maxBodyBytes: maxBodyBytes),
-            registry: registry, heartbeat: heartbeat, now: { clock.now })
+        var settings = NurtureServer.Settings(apiKeys: [Self.apiKey, "second-key"], inboundEmailSecret: Self.emailSecret, inboundSMSSecret: Self.smsSecret,
+                                              maxBodyBytes: maxBodyBytes)
+        configure(&settings)
+        server = NurtureServer(engine: engine, settings: settings, registry: registry, heartbeat: heartbeat, now: { clock.now })
     }
 
     var now: Date { clock.now }

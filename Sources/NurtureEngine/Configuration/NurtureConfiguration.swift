@@ -97,8 +97,8 @@ public struct NurtureConfiguration: Sendable {
     /// an endpoint without one refuses everything.
     public var inboundEmailSecret: Data?
     public var inboundSMSSecret: Data?
-    /// The auth token Twilio signs its requests with (`[inbound.twilio] token_env`).
-    public var inboundTwilioToken: SecretValue?
+    /// What each provider's own inbound webhooks are verified with (`[inbound.postmark]`, …).
+    public var inboundProviders = InboundProviders()
     /// Replies to STOP, START and HELP (`[sms] stop_reply`, …); nil uses the brand's defaults.
     public var smsStopReply: String?
     public var smsStartReply: String?
@@ -178,7 +178,7 @@ public struct NurtureConfiguration: Sendable {
         }
         configuration.inboundEmailSecret = try secret(named: raw.inbound?.email?.secret_env, key: "inbound.email", path: path, environment: environment)
         configuration.inboundSMSSecret = try secret(named: raw.inbound?.sms?.secret_env, key: "inbound.sms", path: path, environment: environment)
-        configuration.inboundTwilioToken = try ProviderSettings.secret(raw.inbound?.twilio?.token_env, key: "inbound.twilio.token_env", path: path, environment: environment)
+        configuration.inboundProviders = try InboundProviders(raw.inbound, path: path, environment: environment)
         if let sms = raw.sms {
             for (key, value) in [("stop_reply", sms.stop_reply), ("start_reply", sms.start_reply), ("help_reply", sms.help_reply)] {
                 if let value, value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
@@ -353,12 +353,32 @@ public struct NurtureConfiguration: Sendable {
         struct Inbound: Decodable {
             var secret_env: String?
             var token_env: String?
+            var username_env: String?
+            var password_env: String?
+            var signing_key_env: String?
+            var public_key_env: String?
+            var topic_arn: TopicARNs?
+        }
+
+        /// One ARN or a list of them.
+        struct TopicARNs: Decodable {
+            var values: [String]
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let list = try? container.decode([String].self) { values = list } else { values = [try container.decode(String.self)] }
+            }
         }
 
         struct InboundEndpoints: Decodable {
             var email: Inbound?
             var sms: Inbound?
+            var postmark: Inbound?
+            var sendgrid: Inbound?
+            var mailgun: Inbound?
+            var ses: Inbound?
             var twilio: Inbound?
+            var telnyx: Inbound?
         }
 
         struct SMS: Decodable {

@@ -132,3 +132,61 @@ public struct ProviderSettings: Sendable, Hashable {
         return SecretValue(value)
     }
 }
+
+/// The keys each provider's inbound webhook is verified with. A route whose key is missing
+/// refuses everything with 401 and says which section to add.
+///
+/// ```toml
+/// [inbound.postmark]                 # basic auth in the webhook URL Postmark is given
+/// username_env = "POSTMARK_WEBHOOK_USER"
+/// password_env = "POSTMARK_WEBHOOK_PASSWORD"
+/// [inbound.sendgrid]
+/// public_key_env = "SENDGRID_WEBHOOK_PUBLIC_KEY"   # the Signed Event Webhook's verification key (base64)
+/// [inbound.mailgun]
+/// signing_key_env = "MAILGUN_WEBHOOK_SIGNING_KEY"
+/// [inbound.twilio]
+/// token_env = "TWILIO_AUTH_TOKEN"
+/// [inbound.telnyx]
+/// public_key_env = "TELNYX_PUBLIC_KEY"             # base64 Ed25519 public key
+/// [inbound.ses]
+/// topic_arn = "arn:aws:sns:eu-west-1:123456789012:nurture-ses"
+/// ```
+public struct InboundProviders: Sendable, Hashable {
+    public var postmarkUsername: SecretValue?
+    public var postmarkPassword: SecretValue?
+    /// Base64 DER (SubjectPublicKeyInfo) of SendGrid's ECDSA P-256 key.
+    public var sendgridPublicKey: String?
+    public var mailgunSigningKey: SecretValue?
+    public var twilioToken: SecretValue?
+    /// Base64 raw Ed25519 public key.
+    public var telnyxPublicKey: String?
+    /// SNS topics whose notifications are accepted.
+    public var sesTopicARNs: [String] = []
+
+    public init() {}
+
+    init(_ raw: NurtureConfiguration.Raw.InboundEndpoints?, path: String, environment: [String: String]) throws {
+        guard let raw else { return }
+        func secret(_ variable: String?, _ key: String) throws -> SecretValue? {
+            try ProviderSettings.secret(variable, key: "inbound.\(key)", path: path, environment: environment)
+        }
+        if let postmark = raw.postmark {
+            postmarkUsername = try secret(postmark.username_env, "postmark.username_env")
+            postmarkPassword = try secret(postmark.password_env, "postmark.password_env")
+            guard postmarkUsername != nil, postmarkPassword != nil else {
+                throw NurtureConfiguration.Problem(description: "\(path): error: '[inbound.postmark]' needs username_env and password_env (the basic auth in Postmark's webhook URL)")
+            }
+        }
+        sendgridPublicKey = try secret(raw.sendgrid?.public_key_env, "sendgrid.public_key_env")?.value
+        mailgunSigningKey = try secret(raw.mailgun?.signing_key_env, "mailgun.signing_key_env")
+        twilioToken = try secret(raw.twilio?.token_env, "twilio.token_env")
+        telnyxPublicKey = try secret(raw.telnyx?.public_key_env, "telnyx.public_key_env")?.value
+        sesTopicARNs = raw.ses?.topic_arn?.values ?? []
+        for (section, present, key) in [("sendgrid", raw.sendgrid != nil, sendgridPublicKey != nil), ("mailgun", raw.mailgun != nil, mailgunSigningKey != nil),
+                                        ("twilio", raw.twilio != nil, twilioToken != nil), ("telnyx", raw.telnyx != nil, telnyxPublicKey != nil),
+                                        ("ses", raw.ses != nil, !sesTopicARNs.isEmpty)] where present && !key {
+            let name = ["sendgrid": "public_key_env", "mailgun": "signing_key_env", "twilio": "token_env", "telnyx": "public_key_env", "ses": "topic_arn"][section]!
+            throw NurtureConfiguration.Problem(description: "\(path): error: '[inbound.\(section)]' needs \(name)")
+        }
+    }
+}

@@ -84,8 +84,9 @@ struct PostmarkAPI: ProviderAPI {
 }
 
 /// The keys a provider's metadata carries for Nurture, so inbound events map back.
-enum EmailMetadata {
-    static let messageKey = "nurture_message_id"
+public enum EmailMetadata {
+    /// Where every email preset puts the message id; each inbound adapter reads it back.
+    public static let messageKey = "nurture_message_id"
 
     static func values(_ message: OutgoingEmailOrSMS) -> [String: String] {
         [messageKey: message.message.id, "nurture_campaign": message.message.campaignID, "nurture_step": message.message.stepID]

@@ -137,9 +137,9 @@ actor SendPacer {
     }
 }
 
-/// Shared pieces of provider requests.
-enum ProviderHTTP {
-    static func basicAuthorization(user: String, password: String) -> String {
+/// Shared pieces of provider requests, and of their webhooks coming back.
+public enum ProviderHTTP {
+    public static func basicAuthorization(user: String, password: String) -> String {
         "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
     }
 
@@ -147,6 +147,16 @@ enum ProviderHTTP {
     /// percent-encoding of everything else (what Twilio and Mailgun parse).
     static func form(_ fields: [(String, String)]) -> Data {
         Data(fields.map { encode($0.0) + "=" + encode($0.1) }.joined(separator: "&").utf8)
+    }
+
+    /// `application/x-www-form-urlencoded` fields, in order, decoded ('+' is a space).
+    public static func formFields(_ text: String) -> [(String, String)] {
+        text.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }
     }
 
     static func encode(_ text: String) -> String {
@@ -206,10 +216,10 @@ extension ProviderChannel {
         case .twilio:
             TwilioAPI(baseURL: provider.baseURL, accountSID: provider.accountSID ?? "", authToken: provider.token?.value ?? "",
                       from: provider.from, messagingServiceSID: provider.messagingServiceSID,
-                      statusCallback: configuration.inboundTwilioToken == nil ? nil : inbound)
+                      statusCallback: configuration.inboundProviders.twilioToken == nil ? nil : inbound)
         case .telnyx:
             TelnyxAPI(baseURL: provider.baseURL, apiKey: provider.apiKey?.value ?? "", from: provider.from,
-                      messagingProfileID: provider.messagingProfileID, webhookURL: nil)
+                      messagingProfileID: provider.messagingProfileID, webhookURL: configuration.inboundProviders.telnyxPublicKey == nil ? nil : inbound)
         case .preview, .webhook, .slack:
             fatalError("\(settings.kind) is not a provider preset")
         }

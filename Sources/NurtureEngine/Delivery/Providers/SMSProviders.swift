@@ -1,4 +1,5 @@
-import Foundation
+import Crypto
+public import Foundation
 
 /// Twilio Programmable Messaging (https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource):
 /// a form POST with basic auth. Twilio carries no metadata of ours, so the status callback URL
@@ -128,5 +129,15 @@ struct TelnyxAPI: ProviderAPI {
             if case .permanent = result { return Array(repeating: .permanent(detail), count: messages.count) }
         }
         return Array(repeating: result, count: messages.count)
+    }
+}
+
+/// `X-Twilio-Signature` (https://www.twilio.com/docs/usage/webhooks/webhooks-security): base64
+/// HMAC-SHA1 with the auth token over the URL Twilio called followed by every POST parameter,
+/// sorted by name, each name then its value.
+public enum TwilioSignature {
+    public static func sign(url: String, fields: [(String, String)], token: String) -> String {
+        let signed = url + fields.sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }.map { $0.0 + $0.1 }.joined()
+        return Data(HMAC<Insecure.SHA1>.authenticationCode(for: Data(signed.utf8), using: SymmetricKey(data: Data(token.utf8)))).base64EncodedString()
     }
 }

@@ -1,0 +1,256 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import NurtureEngine
+import NurtureServer
+import NurtureTesting
+import Testing
+
+/// Each provider's inbound webhook with the provider's documented payloads, signed by an
+/// independent implementation (Python's `hmac` and `cryptography`, or the provider's published
+/// vector): a valid one is applied once; a wrong key, a changed byte, a stale timestamp and a
+/// replay are refused or ignored with nothing changed.
+struct ProviderInboundTests {
+    func post(_ client: any TestClientProtocol, _ path: String, body: String, headers: HTTPFields, contentType: String = "application/json") async throws -> TestResponse {
+        var fields = headers
+        fields[.contentType] = contentType
+        return try await client.execute(uri: path, method: .post, headers: fields, body: ByteBuffer(string: body))
+    }
+
+    func field(_ name: String) -> HTTPField.Name { HTTPField.Name(name)! }
+
+    // MARK: - Postmark
+
+    /// The Bounce sample of https://postmarkapp.com/developer/webhooks/bounce-webhook (as
+    /// published in Postmark's postmark-skills payload examples), addressed to our message.
+    @Test func postmarkBouncesNeedTheWebhooksBasicAuthAndApplyOnce() async throws {
+        let fixture = try ServerFixture { settings in
+            settings.inboundProviders.postmarkUsername = SecretValue("postmark")
+            settings.inboundProviders.postmarkPassword = SecretValue("hook-password")
+        }
+        try await fixture.test { client in
+            let (_, message, _) = try await welcomedLead(fixture, client: client)
+            try await fixture.runWorker()
+            let bounce = """
+                {"RecordType": "Bounce", "ID": 42, "Type": "HardBounce", "TypeCode": 1, "Name": "Hard bounce", "ServerID": 23,
+                 "MessageStream": "outbound", "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483", "Tag": "welcome",
+                 "Description": "The server was unable to deliver your message (ex: unknown user, mailbox not found).",
+                 "Details": "smtp;550 5.1.1 The email account that you tried to reach does not exist.",
+                 "Email": "ana@fernhill.example", "From": "sender@yourdomain.com", "BouncedAt": "2025-04-05T16:33:54.9070259Z",
+                 "DumpAvailable": true, "Inactive": true, "CanActivate": true, "Subject": "Welcome to Larkspur",
+                 "Metadata": {"nurture_message_id": "\(message.id)"}}
+                """
+            let wrong = try await post(client, "/v1/inbound/postmark", body: bounce,
+                                       headers: [.authorization: ProviderHTTP.basicAuthorization(user: "postmark", password: "guess")])
+            #expect(wrong.status == .unauthorized)
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example").isEmpty)
+            let auth: HTTPFields = [.authorization: ProviderHTTP.basicAuthorization(user: "postmark", password: "hook-password")]
+            let first = try await post(client, "/v1/inbound/postmark", body: bounce, headers: auth)
+            #expect(first.status == .ok, "\(first.text)")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "hard bounce")
+            #expect(try await fixture.store.message(id: message.id)?.delivery == "bounced")
+            let replay = try await post(client, "/v1/inbound/postmark", body: bounce, headers: auth)
+            #expect(replay.json["replayed"] as? Bool == true)
+            // An auto-responder is acknowledged and changes nothing.
+            let ignored = try await post(client, "/v1/inbound/postmark", body: bounce.replacingOccurrences(of: "\"HardBounce\"", with: "\"AutoResponder\"")
+                .replacingOccurrences(of: "\"Inactive\": true", with: "\"Inactive\": false"), headers: auth)
+            #expect(ignored.status == .ok && (ignored.json["results"] as? [Any])?.isEmpty == true)
+        }
+        let unconfigured = try ServerFixture()
+        try await unconfigured.test { client in
+            let answer = try await post(client, "/v1/inbound/postmark", body: "{}", headers: [:])
+            #expect(answer.status == .unauthorized && answer.text.contains("[inbound.postmark]"))
+        }
+    }
+
+    // MARK: - SendGrid
+
+    /// SendGrid's published Signed Event Webhook vector (sendgrid-python
+    /// test/unit/test_eventwebhook.py, the same in sendgrid-nodejs): the dropped event for a
+    /// bounced address suppresses it; the published wrong key, a changed byte and a stale
+    /// timestamp are refused.
+    @Test func sendGridsPublishedSignedEventIsVerified() async throws {
+        let publicKey = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g=="
+        let signature = "MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+luQAbPIqHh89M15TluLtEZtM="
+        let timestamp = "1600112502"
+        let payload = #"[{"email":"hello@world.com","event":"dropped","reason":"Bounced Address","sg_event_id":"ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA","sg_message_id":"LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9.0","smtp-id":"<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>","timestamp":1600112492}]"# + "\r\n"
+        let headers: HTTPFields = [field("X-Twilio-Email-Event-Webhook-Signature"): signature, field("X-Twilio-Email-Event-Webhook-Timestamp"): timestamp]
+        let wrongKey = try ServerFixture(now: Date(timeIntervalSince1970: 1_600_112_510)) { settings in
+            settings.inboundProviders.sendgridPublicKey = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqTxd43gyp8IOEto2LdIfjRQrIbsd4SXZkLW6jDutdhXSJCWHw8REntlo7aNDthvj+y7GjUuFDb/R1NGe1OPzpA=="
+        }
+        try await wrongKey.test { client in
+            let answer = try await post(client, "/v1/inbound/sendgrid", body: payload, headers: headers)
+            #expect(answer.status == .unauthorized)
+        }
+        let fixture = try ServerFixture(now: Date(timeIntervalSince1970: 1_600_112_510)) { settings in
+            settings.inboundProviders.sendgridPublicKey = publicKey
+        }
+        try await fixture.test { client in
+            let changed = payload.replacingOccurrences(of: "hello@world.com", with: "hello@world.org")
+            #expect(try await post(client, "/v1/inbound/sendgrid", body: changed, headers: headers).status == .unauthorized)
+            #expect(try await fixture.store.suppressions(address: "hello@world.org").isEmpty)
+            let answer = try await post(client, "/v1/inbound/sendgrid", body: payload, headers: headers)
+            #expect(answer.status == .ok, "\(answer.text)")
+            #expect(try await fixture.store.suppressions(address: "hello@world.com")[.email] == "hard bounce")
+            fixture.advance(3600)
+            #expect(try await post(client, "/v1/inbound/sendgrid", body: payload, headers: headers).status == .unauthorized)
+        }
+    }
+
+    /// Events signed here with a key made by Python's `cryptography` (ECDSA P-256, SHA-256 over
+    /// timestamp + body): a bounce of our message by its custom_args, a blocked one as soft.
+    @Test func sendGridEventsSignedByAnIndependentKeyReachTheMessage() async throws {
+        let keys = try JSONSerialization.jsonObject(with: IndependentSigner.python("""
+            import base64, json
+            from cryptography.hazmat.primitives.asymmetric import ec
+            from cryptography.hazmat.primitives import serialization
+            key = ec.generate_private_key(ec.SECP256R1())
+            public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            print(json.dumps({"public": base64.b64encode(public).decode(), "private": private.decode()}))
+            """)) as! [String: String]
+        let fixture = try ServerFixture { settings in settings.inboundProviders.sendgridPublicKey = keys["public"] }
+        try await fixture.test { client in
+            let (_, message, _) = try await welcomedLead(fixture, client: client)
+            try await fixture.runWorker()
+            let timestamp = "\(Int(fixture.now.timeIntervalSince1970))"
+            let body = #"[{"email":"ana@fernhill.example","event":"bounce","type":"bounce","reason":"550 5.1.1 unknown user","sg_event_id":"ev-1","nurture_message_id":"\#(message.id)","timestamp":\#(timestamp)}]"# + "\r\n"
+            let signature = String(decoding: try IndependentSigner.python("""
+                import base64, sys
+                from cryptography.hazmat.primitives import hashes, serialization
+                from cryptography.hazmat.primitives.asymmetric import ec
+                data = sys.stdin.buffer.read()
+                key = serialization.load_pem_private_key(\(Self.pythonLiteral(keys["private"]!)).encode(), password=None)
+                sys.stdout.write(base64.b64encode(key.sign(data, ec.ECDSA(hashes.SHA256()))).decode())
+                """, input: Data((timestamp + body).utf8)), as: UTF8.self)
+            let headers: HTTPFields = [field("X-Twilio-Email-Event-Webhook-Signature"): signature, field("X-Twilio-Email-Event-Webhook-Timestamp"): timestamp]
+            let answer = try await post(client, "/v1/inbound/sendgrid", body: body, headers: headers)
+            #expect(answer.status == .ok, "\(answer.text)")
+            #expect(try await fixture.store.message(id: message.id)?.delivery == "bounced")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "hard bounce")
+            #expect(try await post(client, "/v1/inbound/sendgrid", body: body, headers: headers).json["replayed"] as? Bool == true)
+        }
+    }
+
+    static func pythonLiteral(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'").replacingOccurrences(of: "\n", with: "\\n") + "'"
+    }
+
+    // MARK: - Mailgun
+
+    /// The envelope of https://documentation.mailgun.com/docs/mailgun/user-manual/tracking-messages/
+    /// (`signature` + `event-data`), signed with Python's `hmac` as Mailgun's own sample does.
+    @Test func mailgunFailuresAreVerifiedAndATokenAppliesOnce() async throws {
+        let fixture = try ServerFixture { settings in settings.inboundProviders.mailgunSigningKey = SecretValue("key-example-signing-key") }
+        try await fixture.test { client in
+            let (_, message, _) = try await welcomedLead(fixture, client: client)
+            try await fixture.runWorker()
+            func envelope(key: String, timestamp: Int, token: String, event: String) throws -> String {
+                let signature = String(decoding: try IndependentSigner.python("""
+                    import hashlib, hmac, sys
+                    print(hmac.new(key=\(Self.pythonLiteral(key)).encode(), msg=sys.stdin.buffer.read(), digestmod=hashlib.sha256).hexdigest(), end="")
+                    """, input: Data("\(timestamp)\(token)".utf8)), as: UTF8.self)
+                return #"{"signature": {"timestamp": "\#(timestamp)", "token": "\#(token)", "signature": "\#(signature)"}, "event-data": \#(event)}"#
+            }
+            let now = Int(fixture.now.timeIntervalSince1970)
+            let failed = #"{"event": "failed", "severity": "permanent", "reason": "bounce", "recipient": "ana@fernhill.example", "timestamp": \#(now).5, "delivery-status": {"code": 550, "description": "No such mailbox"}, "user-variables": {"nurture_message_id": "\#(message.id)"}}"#
+            let forged = try envelope(key: "another-key", timestamp: now, token: "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0", event: failed)
+            #expect(try await post(client, "/v1/inbound/mailgun", body: forged, headers: [:]).status == .unauthorized)
+            let stale = try envelope(key: "key-example-signing-key", timestamp: now - 3600, token: "b8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0", event: failed)
+            #expect(try await post(client, "/v1/inbound/mailgun", body: stale, headers: [:]).status == .unauthorized)
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example").isEmpty)
+            let valid = try envelope(key: "key-example-signing-key", timestamp: now, token: "c8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0", event: failed)
+            let changed = valid.replacingOccurrences(of: "permanent", with: "temporary")
+            // The event is not signed by Mailgun, only timestamp and token: the token applies once.
+            let first = try await post(client, "/v1/inbound/mailgun", body: valid, headers: [:])
+            #expect(first.status == .ok, "\(first.text)")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "hard bounce")
+            let replay = try await post(client, "/v1/inbound/mailgun", body: changed, headers: [:])
+            #expect(replay.json["replayed"] as? Bool == true)
+            #expect(try await fixture.store.message(id: message.id)?.delivery == "bounced")
+        }
+    }
+
+    // MARK: - Twilio
+
+    /// The worked example of https://www.twilio.com/docs/usage/webhooks/webhooks-security.
+    @Test func twilioSignaturesMatchTheDocumentedExample() {
+        let fields = [("CallSid", "CA1234567890ABCDE"), ("Caller", "+12349013030"), ("Digits", "1234"), ("From", "+12349013030"), ("To", "+18005551212")]
+        #expect(TwilioSignature.sign(url: "https://mycompany.com/myapp.php?foo=1&bar=2", fields: fields.shuffled(), token: "12345") == "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+    }
+
+    /// An incoming STOP and a status callback (https://www.twilio.com/docs/messaging/guides/webhook-request),
+    /// signed with Python's `hmac` over `public_url` + path + query + the sorted form fields.
+    @Test func twilioRepliesAndStatusCallbacksAreVerifiedAndApplied() async throws {
+        let fixture = try ServerFixture { settings in
+            settings.inboundProviders.twilioToken = SecretValue("tw-auth-token")
+            settings.publicURL = "https://nurture.example"
+        }
+        try await fixture.test { client in
+            let (_, message, _) = try await welcomedLead(fixture, client: client, phone: true)
+            func signed(_ path: String, _ fields: [(String, String)], token: String = "tw-auth-token") throws -> (String, HTTPFields) {
+                let form = fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+                let data = "https://nurture.example\(path)" + fields.sorted { $0.0 < $1.0 }.map { $0.0 + $0.1 }.joined()
+                let signature = String(decoding: try IndependentSigner.python("""
+                    import base64, hashlib, hmac, sys
+                    print(base64.b64encode(hmac.new(\(Self.pythonLiteral(token)).encode(), sys.stdin.buffer.read(), hashlib.sha1).digest()).decode(), end="")
+                    """, input: Data(data.utf8)), as: UTF8.self)
+                return (form, [field("X-Twilio-Signature"): signature])
+            }
+            let stop = [("MessageSid", "SM1"), ("AccountSid", "AC1"), ("From", "+351912345678"), ("To", "+441615550100"), ("Body", "STOP")]
+            let (forgedForm, forged) = try signed("/v1/inbound/twilio", stop, token: "wrong")
+            #expect(try await post(client, "/v1/inbound/twilio", body: forgedForm, headers: forged, contentType: "application/x-www-form-urlencoded").status == .unauthorized)
+            #expect(try await fixture.store.suppressions(address: "+351912345678").isEmpty)
+            let (form, headers) = try signed("/v1/inbound/twilio", stop)
+            let answer = try await post(client, "/v1/inbound/twilio", body: form, headers: headers, contentType: "application/x-www-form-urlencoded")
+            #expect(answer.status == .ok && answer.text.contains("<Response></Response>"))
+            #expect(try await fixture.store.suppressions(address: "+351912345678")[.sms] == "SMS STOP")
+            // A changed byte (another body) under the same signature is refused.
+            let tampered = form.replacingOccurrences(of: "STOP", with: "START")
+            #expect(try await post(client, "/v1/inbound/twilio", body: tampered, headers: headers, contentType: "application/x-www-form-urlencoded").status == .unauthorized)
+            // A status callback names our message in its URL's query.
+            let status = [("MessageSid", "SM2"), ("MessageStatus", "delivered"), ("To", "+351912345678"), ("From", "+441615550100")]
+            let path = "/v1/inbound/twilio?message_id=\(message.id)"
+            let (statusForm, statusHeaders) = try signed(path, status)
+            let delivered = try await post(client, path, body: statusForm, headers: statusHeaders, contentType: "application/x-www-form-urlencoded")
+            #expect(delivered.status == .ok)
+            #expect(try await fixture.store.message(id: message.id)?.delivery == "delivered")
+        }
+    }
+
+    // MARK: - Telnyx
+
+    /// `message.received` (https://developers.telnyx.com/docs/messaging/messages/receiving-webhooks),
+    /// signed with an Ed25519 key Python's `cryptography` made, over `timestamp|body`.
+    @Test func telnyxRepliesAreVerifiedWithEd25519() async throws {
+        let keys = try JSONSerialization.jsonObject(with: IndependentSigner.python("""
+            import base64, json
+            from cryptography.hazmat.primitives.asymmetric import ed25519
+            from cryptography.hazmat.primitives import serialization
+            key = ed25519.Ed25519PrivateKey.generate()
+            raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+            public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            print(json.dumps({"public": base64.b64encode(public).decode(), "private": base64.b64encode(raw).decode()}))
+            """)) as! [String: String]
+        let fixture = try ServerFixture { settings in settings.inboundProviders.telnyxPublicKey = keys["public"] }
+        try await fixture.test { client in
+            _ = try await welcomedLead(fixture, client: client, phone: true)
+            let timestamp = "\(Int(fixture.now.timeIntervalSince1970))"
+            let body = #"{"data": {"record_type": "event", "id": "b301ed3f-1490-491f-995f-6e64e69674d4", "event_type": "message.received", "occurred_at": "2026-11-23T09:00:00.000+00:00", "payload": {"id": "m1", "direction": "inbound", "from": {"phone_number": "+351912345678"}, "to": [{"phone_number": "+15551234567"}], "text": "stop"}}, "meta": {"attempt": 1}}"#
+            let signature = String(decoding: try IndependentSigner.python("""
+                import base64, sys
+                from cryptography.hazmat.primitives.asymmetric import ed25519
+                key = ed25519.Ed25519PrivateKey.from_private_bytes(base64.b64decode(\(Self.pythonLiteral(keys["private"]!))))
+                print(base64.b64encode(key.sign(sys.stdin.buffer.read())).decode(), end="")
+                """, input: Data("\(timestamp)|\(body)".utf8)), as: UTF8.self)
+            let headers: HTTPFields = [field("telnyx-signature-ed25519"): signature, field("telnyx-timestamp"): timestamp]
+            #expect(try await post(client, "/v1/inbound/telnyx", body: body.replacingOccurrences(of: "stop", with: "STOP"), headers: headers).status == .unauthorized)
+            #expect(try await fixture.store.suppressions(address: "+351912345678").isEmpty)
+            let answer = try await post(client, "/v1/inbound/telnyx", body: body, headers: headers)
+            #expect(answer.status == .ok, "\(answer.text)")
+            #expect(try await fixture.store.suppressions(address: "+351912345678")[.sms] == "SMS STOP")
+            #expect(try await post(client, "/v1/inbound/telnyx", body: body, headers: headers).json["replayed"] as? Bool == true)
+        }
+    }
+}
