@@ -24,6 +24,9 @@ public struct NurtureServer: Sendable {
         public var inboundProviders = InboundProviders()
         /// Where providers reach this server (`[sending] public_url`): Twilio signs the URL it called.
         public var publicURL = "http://localhost:8080"
+        /// Fetches an SNS signing certificate or confirms a subscription (a GET of an SNS URL the
+        /// route has checked); tests stand in for Amazon here.
+        public var fetchSNS: @Sendable (URL) async throws -> Data = SNSFetch.get
 
         public init(apiKeys: [String], inboundEmailSecret: Data? = nil, inboundSMSSecret: Data? = nil, maxBodyBytes: Int = 1 << 20) {
             self.apiKeys = apiKeys
@@ -46,6 +49,7 @@ public struct NurtureServer: Sendable {
     public let heartbeat: Heartbeat?
     /// Events from concurrent requests share transactions (group commit).
     let ingest: IngestQueue
+    let snsCertificates = SNSCertificates()
     let now: @Sendable () -> Date
 
     public init(

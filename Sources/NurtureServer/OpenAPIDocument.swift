@@ -98,6 +98,7 @@ enum OpenAPIDocument {
                 mailgunSignature: {type: apiKey, in: header, name: X-Mailgun-Signature, description: The signature travels in the body's "signature" object.}
                 twilioSignature: {type: apiKey, in: header, name: X-Twilio-Signature}
                 telnyxSignature: {type: apiKey, in: header, name: telnyx-signature-ed25519}
+                snsSignature: {type: apiKey, in: header, name: x-amz-sns-message-type, description: The signature travels in the SNS message's Signature field.}
                 standardWebhooks:
                   type: apiKey
                   in: header
@@ -711,6 +712,27 @@ enum OpenAPIDocument {
                   requestBody:
                     required: true
                     content:
+                      application/json:
+                        schema: {type: object}
+                  responses:
+                    "200": {description: Applied, ignored or a replay acknowledged, content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/inbound/ses:
+                post:
+                  summary: Amazon SES events through an SNS topic (Bounce, Complaint, Delivery, Open, Click)
+                  description: >
+                    Verified against the SNS signing certificate (fetched from an Amazon SNS host over
+                    https, cached), signature versions 1 and 2; only topics in [inbound.ses] topic_arn.
+                    A SubscriptionConfirmation is confirmed by fetching its SubscribeURL.
+                  security: [{snsSignature: []}]
+                  requestBody:
+                    required: true
+                    content:
+                      text/plain:
+                        schema: {type: string}
                       application/json:
                         schema: {type: object}
                   responses:

@@ -17,6 +17,7 @@ extension NurtureServer {
         inbound.post("mailgun") { request, _ in try await inboundMailgun(request) }
         inbound.post("twilio") { request, _ in try await inboundTwilio(request) }
         inbound.post("telnyx") { request, _ in try await inboundTelnyx(request) }
+        inbound.post("ses") { request, _ in try await inboundSES(request) }
     }
 
     static func notConfigured(_ provider: String, _ keys: String) -> APIError {

@@ -299,18 +299,18 @@ struct ConfigurationTests {
     }
 
     @Test(arguments: [
-        ("[channels.email]\nkind = \"carrier-pigeon\"", "nurture.toml: error: 'channels.email.kind' is 'carrier-pigeon'; use \"preview\" or \"webhook\""),
-        ("[channels.email]\nkind = \"webhook\"", "nurture.toml: error: 'channels.email.url' must be the http(s) URL of the webhook"),
-        ("[channels.sms]\nkind = \"webhook\"\nurl = \"https://sms.example.com\"\nsecret_env = \"NOPE\"", "nurture.toml: error: 'channels.sms.secret_env' names NOPE, which is not set"),
-        ("[sending]\nemail_per_lead_per_day = \"one\"", "nurture.toml: error: 'sending.email_per_lead_per_day' has the wrong type"),
+        ("[channels.email]\nkind = \"carrier-pigeon\"", "nurture.toml:2: error: 'channels.email.kind' is 'carrier-pigeon'; use \"preview\", \"webhook\", \"postmark\", \"sendgrid\", \"mailgun\" or \"ses\""),
+        ("[channels.email]\nkind = \"webhook\"", "nurture.toml:1: error: 'channels.email.url' must be the http(s) URL of the webhook"),
+        ("[channels.sms]\nkind = \"webhook\"\nurl = \"https://sms.example.com\"\nsecret_env = \"NOPE\"", "nurture.toml:4: error: 'channels.sms.secret_env' names NOPE, which is not set"),
+        ("[sending]\nemail_per_lead_per_day = \"one\"", "nurture.toml:2: error: 'sending.email_per_lead_per_day' has the wrong type"),
         ("[sending\nx = 1", "nurture.toml:1: error: "),
-        ("[alerts.sales]\nkind = \"pager\"", "nurture.toml: error: 'alerts.sales.kind' is 'pager'; use \"preview\", \"webhook\" or \"slack\""),
-        ("[channels.email]\nkind = \"slack\"", "nurture.toml: error: 'channels.email.kind' is 'slack'; use \"preview\" or \"webhook\""),
-        ("[alerts.sales]\nkind = \"slack\"", "nurture.toml: error: 'alerts.sales.url' must be the http(s) URL of the webhook"),
-        ("[inbound.sms]\nsecret_env = \"NOPE\"", "nurture.toml: error: 'inbound.sms.secret_env' names NOPE, which is not set"),
-        ("[sms]\nstop_reply = \" \"", "nurture.toml: error: 'sms.stop_reply' is empty; leave it out to use the default"),
-        ("[server]\nmax_body_bytes = 10", "nurture.toml: error: 'server.max_body_bytes' must be between 1024 and 67108864"),
-        ("[channels.email]\ntransport = \"curl\"", "nurture.toml: error: 'channels.email.transport' is 'curl'; use \"async-http-client\" or \"urlsession\""),
+        ("[alerts.sales]\nkind = \"pager\"", "nurture.toml:2: error: 'alerts.sales.kind' is 'pager'; use \"preview\", \"webhook\" or \"slack\""),
+        ("[channels.email]\nkind = \"slack\"", "nurture.toml:2: error: 'channels.email.kind' is 'slack'; use \"preview\", \"webhook\", \"postmark\", \"sendgrid\", \"mailgun\" or \"ses\""),
+        ("[alerts.sales]\nkind = \"slack\"", "nurture.toml:1: error: 'alerts.sales.url' must be the http(s) URL of the webhook"),
+        ("[inbound.sms]\nsecret_env = \"NOPE\"", "nurture.toml:2: error: 'inbound.sms.secret_env' names NOPE, which is not set"),
+        ("[sms]\nstop_reply = \" \"", "nurture.toml:2: error: 'sms.stop_reply' is empty; leave it out to use the default"),
+        ("[server]\nmax_body_bytes = 10", "nurture.toml:2: error: 'server.max_body_bytes' must be between 1024 and 67108864"),
+        ("[channels.email]\ntransport = \"curl\"", "nurture.toml:2: error: 'channels.email.transport' is 'curl'; use \"async-http-client\" or \"urlsession\""),
     ])
     func mistakesAreReportedPrecisely(text: String, message: String) {
         do {

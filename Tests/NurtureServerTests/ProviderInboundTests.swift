@@ -5,6 +5,7 @@ import NIOCore
 import NurtureEngine
 import NurtureServer
 import NurtureTesting
+import Synchronization
 import Testing
 
 /// Each provider's inbound webhook with the provider's documented payloads, signed by an
@@ -251,6 +252,117 @@ struct ProviderInboundTests {
             #expect(answer.status == .ok, "\(answer.text)")
             #expect(try await fixture.store.suppressions(address: "+351912345678")[.sms] == "SMS STOP")
             #expect(try await post(client, "/v1/inbound/telnyx", body: body, headers: headers).json["replayed"] as? Bool == true)
+        }
+    }
+}
+
+/// SES through SNS, with a throwaway certificate and key made by Python's `cryptography` standing
+/// in for Amazon's (the route never fetches it from the network here: `fetchSNS` serves it).
+struct SESInboundTests {
+    static let topic = "arn:aws:sns:us-west-2:123456789012:nurture-ses"
+    static let certificateURL = "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem"
+
+    struct Authority {
+        let certificate: String
+        let key: String
+
+        init() throws {
+            let made = try JSONSerialization.jsonObject(with: IndependentSigner.python("""
+                import datetime, json
+                from cryptography import x509
+                from cryptography.x509.oid import NameOID
+                from cryptography.hazmat.primitives import hashes, serialization
+                from cryptography.hazmat.primitives.asymmetric import rsa
+                key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+                now = datetime.datetime.now(datetime.timezone.utc)
+                cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+                        .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+                print(json.dumps({"certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+                                  "key": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()}))
+                """)) as! [String: String]
+            certificate = made["certificate"]!
+            key = made["key"]!
+        }
+
+        /// The SNS envelope with `fields`, signed as SNS documents it for `version` ("1" SHA1, "2" SHA256).
+        func envelope(_ fields: [String: String], version: String = "2", certificateURL: String = SESInboundTests.certificateURL) throws -> String {
+            let order = fields["Type"] == "Notification" ? ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+                : ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+            let signed = order.compactMap { name in fields[name].map { "\(name)\n\($0)\n" } }.joined()
+            let signature = String(decoding: try IndependentSigner.python("""
+                import base64, sys
+                from cryptography.hazmat.primitives import hashes, serialization
+                from cryptography.hazmat.primitives.asymmetric import padding
+                key = serialization.load_pem_private_key(\(ProviderInboundTests.pythonLiteral(key)).encode(), password=None)
+                digest = hashes.SHA1() if \(version == "1" ? "True" : "False") else hashes.SHA256()
+                print(base64.b64encode(key.sign(sys.stdin.buffer.read(), padding.PKCS1v15(), digest)).decode(), end="")
+                """, input: Data(signed.utf8)), as: UTF8.self)
+            var all = fields
+            all["SignatureVersion"] = version
+            all["Signature"] = signature
+            all["SigningCertURL"] = certificateURL
+            return String(decoding: try JSONSerialization.data(withJSONObject: all), as: UTF8.self)
+        }
+    }
+
+    final class Fetched: Sendable {
+        let urls = Mutex<[URL]>([])
+    }
+
+    @Test func snsSignedSESEventsAreVerifiedAgainstTheSigningCertificate() async throws {
+        let authority = try Authority()
+        let fetched = Fetched()
+        let certificate = authority.certificate
+        let fixture = try ServerFixture { settings in
+            settings.inboundProviders.sesTopicARNs = [Self.topic]
+            settings.fetchSNS = { url in
+                fetched.urls.withLock { $0.append(url) }
+                return url.absoluteString == Self.certificateURL ? Data(certificate.utf8) : Data()
+            }
+        }
+        let iso = { @Sendable (date: Date) in
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            return formatter.string(from: date)
+        }
+        try await fixture.test { client in
+            let (_, message, _) = try await welcomedLead(fixture, client: client)
+            try await fixture.runWorker()
+            let post = { (body: String) in try await ProviderInboundTests().post(client, "/v1/inbound/ses", body: body, headers: [:], contentType: "text/plain; charset=UTF-8") }
+            // The subscription is confirmed by fetching its SubscribeURL.
+            let subscribe = "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=\(Self.topic)&Token=2336412f37"
+            let confirmation = try authority.envelope([
+                "Type": "SubscriptionConfirmation", "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b", "Token": "2336412f37",
+                "TopicArn": Self.topic, "Message": "You have chosen to subscribe to the topic \(Self.topic).", "SubscribeURL": subscribe,
+                "Timestamp": iso(fixture.now),
+            ], version: "1")
+            #expect(try await post(confirmation).status == .ok)
+            #expect(fetched.urls.withLock { $0.map(\.absoluteString) }.contains(subscribe))
+            // A permanent bounce of our message (the SES Bounce record's shape, tags as EmailTags set them).
+            let event = #"{"eventType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":"General","bouncedRecipients":[{"emailAddress":"ana@fernhill.example","action":"failed","status":"5.1.1","diagnosticCode":"smtp; 550 5.1.1 user unknown"}],"timestamp":"2017-08-05T00:41:02.669Z","feedbackId":"01000157c44f053b"},"mail":{"timestamp":"2017-08-05T00:40:02.012Z","source":"Sender Name <sender@example.com>","messageId":"EXAMPLE7c191be45","destination":["ana@fernhill.example"],"tags":{"nurture_message_id":["\#(message.id)"],"ses:configuration-set":["ConfigSet"]}}}"#
+            let notification: [String: String] = ["Type": "Notification", "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324", "TopicArn": Self.topic,
+                                                  "Message": event, "Timestamp": iso(fixture.now)]
+            let foreignTopic = try authority.envelope(notification.merging(["TopicArn": "arn:aws:sns:us-west-2:123456789012:other"]) { $1 })
+            #expect(try await post(foreignTopic).status == .unauthorized)
+            let foreignCertificate = try authority.envelope(notification, certificateURL: "https://sns.us-west-2.amazonaws.com.evil.example/cert.pem")
+            #expect(try await post(foreignCertificate).status == .unauthorized)
+            let plainHTTP = try authority.envelope(notification, certificateURL: "http://sns.us-west-2.amazonaws.com/cert.pem")
+            #expect(try await post(plainHTTP).status == .unauthorized)
+            let signed = try authority.envelope(notification)
+            let changed = signed.replacingOccurrences(of: "Permanent", with: "Transient")
+            #expect(try await post(changed).status == .unauthorized)
+            let stale = try authority.envelope(notification.merging(["Timestamp": iso(fixture.now.addingTimeInterval(-7200))]) { $1 })
+            #expect(try await post(stale).status == .unauthorized)
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example").isEmpty)
+            let answer = try await post(signed)
+            #expect(answer.status == .ok, "\(answer.text)")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "hard bounce")
+            #expect(try await fixture.store.message(id: message.id)?.delivery == "bounced")
+            #expect(try await post(signed).json["replayed"] as? Bool == true)
+            // The certificate was fetched once, then served from the cache.
+            #expect(fetched.urls.withLock { $0.filter { $0.absoluteString == Self.certificateURL }.count } == 1)
         }
     }
 }

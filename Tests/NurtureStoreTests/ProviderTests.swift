@@ -378,11 +378,11 @@ import Testing
                 return "no error"
             } catch { return "\(error)" }
         }
-        #expect(problem("[channels.email]\nkind = \"postmark\"") == #"nurture.toml: error: 'channels.email.token_env' is required for kind "postmark": the variable holding the Postmark server token"#)
-        #expect(problem("[channels.email]\nkind = \"postmark\"\ntoken_env = \"PM\"") == "nurture.toml: error: 'channels.email.token_env' names PM, which is not set")
+        #expect(problem("[channels.email]\nkind = \"postmark\"") == #"nurture.toml:1: error: 'channels.email.token_env' is required for kind "postmark": the variable holding the Postmark server token"#)
+        #expect(problem("[channels.email]\nkind = \"postmark\"\ntoken_env = \"PM\"") == "nurture.toml:3: error: 'channels.email.token_env' names PM, which is not set")
         #expect(problem("[channels.email]\nkind = \"twilio\"").contains("'channels.email.kind' is 'twilio'; use"))
         #expect(problem("[channels.sms]\nkind = \"twilio\"\naccount_sid = \"AC1\"\ntoken_env = \"T\"", ["T": "x"])
-            == "nurture.toml: error: 'channels.sms' needs 'from' (a Twilio number) or 'messaging_service_sid' to send from")
+            == "nurture.toml:1: error: 'channels.sms' needs 'from' (a Twilio number) or 'messaging_service_sid' to send from")
         #expect(problem("[channels.email]\nkind = \"ses\"\naccess_key_id_env = \"A\"\nsecret_access_key_env = \"S\"", ["A": "a", "S": "s"])
             .contains("'channels.email.region' is required"))
         #expect(problem("[channels.email]\nkind = \"sendgrid\"\napi_key_env = \"K\"\nbatch_size = 10", ["K": "k"]).contains("batch_size' is offered for kind \"postmark\" only"))

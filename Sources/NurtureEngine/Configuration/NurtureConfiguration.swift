@@ -121,6 +121,35 @@ public struct NurtureConfiguration: Sendable {
 
     public struct Problem: Error, CustomStringConvertible {
         public let description: String
+
+        /// `path: error: 'channels.email.token_env' …` as `path:LINE: error: …`, the line of that
+        /// key in its section (or of the section, for a key that is missing), as `validate` reports.
+        func located(in text: String, path: String) -> Problem {
+            let prefix = "\(path): error: '"
+            guard description.hasPrefix(prefix), let end = description.dropFirst(prefix.count).firstIndex(of: "'") else { return self }
+            var key = String(description[description.index(description.startIndex, offsetBy: prefix.count)..<end])
+            if key.hasPrefix("[") { key = String(key.dropFirst().prefix { $0 != "]" }) }
+            var parts = key.split(separator: ".").map(String.init)
+            guard !parts.isEmpty else { return self }
+            // The longest prefix of the key that names a section; the rest is a key inside it.
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            var found: Int?
+            while !parts.isEmpty {
+                let section = parts.joined(separator: ".")
+                if let header = lines.firstIndex(where: { $0.hasPrefix("[\(section)]") }) {
+                    found = header
+                    if parts.count < key.split(separator: ".").count {
+                        let name = key.split(separator: ".")[parts.count]
+                        let inside = lines[(header + 1)...].prefix { !$0.hasPrefix("[") }
+                        if let line = inside.firstIndex(where: { $0.hasPrefix("\(name) ") || $0.hasPrefix("\(name)=") }) { found = line }
+                    }
+                    break
+                }
+                parts.removeLast()
+            }
+            guard let found else { return self }
+            return Problem(description: "\(path):\(found + 1): error: " + description.dropFirst("\(path): error: ".count))
+        }
     }
 
     /// Reads `path`, or `nurture.toml` in the working directory if it exists, or the defaults.
@@ -134,6 +163,14 @@ public struct NurtureConfiguration: Sendable {
     }
 
     public static func parse(_ text: String, path: String, environment: [String: String]) throws -> NurtureConfiguration {
+        do {
+            return try parseKeys(text, path: path, environment: environment)
+        } catch let problem as Problem {
+            throw problem.located(in: text, path: path)
+        }
+    }
+
+    private static func parseKeys(_ text: String, path: String, environment: [String: String]) throws -> NurtureConfiguration {
         let raw: Raw
         do {
             let table = try TOMLTable(string: text)

@@ -1,5 +1,6 @@
 import Crypto
-import Foundation
+public import Foundation
+public import NurtureDSL
 public import NurtureStorage
 
 extension OutboxMessage {
@@ -10,6 +11,25 @@ extension OutboxMessage {
         var text: [UInt8] = Array("msg_".utf8)
         for byte in digest.prefix(12) { text.append(contentsOf: [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]) }
         return String(decoding: text, as: UTF8.self)
+    }
+}
+
+extension OutboxMessage {
+    /// A labelled message for `nurture channels test`, outside every campaign and lead: it checks
+    /// a channel's settings and credentials, nothing about the playbook.
+    public static func channelTest(_ channel: MessageChannel, to address: String, brand: Brand, now: Date) -> OutboxMessage {
+        let id = "msg_test_" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let text = "This is a test from Nurture, sent by `nurture channels test` to check the \(channel.rawValue) channel of \(brand.name). Nothing else will follow."
+        var body = WebhookBody(id: id, channel: channel.rawValue, to: address, lead_id: "", campaign: systemCampaign, step: "channel-test", variant: nil)
+        if channel == .email {
+            body.subject = "[Nurture test] \(brand.name): the email channel works"
+            body.text = text
+            body.html = "<p>" + text.replacingOccurrences(of: "`", with: "") + "</p>"
+        } else {
+            body.body = text.replacingOccurrences(of: "`", with: "")
+        }
+        return OutboxMessage(id: id, leadID: "", campaignID: systemCampaign, stepID: "channel-test", channel: channel, address: address, variant: nil,
+                             subject: body.subject, preview: body.text ?? body.body ?? "", payload: body.json(), isTransactional: true, createdAt: now)
     }
 }
 

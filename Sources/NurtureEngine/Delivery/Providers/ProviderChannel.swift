@@ -99,23 +99,35 @@ public struct ProviderChannel: DeliveryChannel {
             }
         }
         if !outgoing.isEmpty {
-            let answers: [DeliveryResult]
-            do {
-                let request = try api.request(for: outgoing, now: now)
-                await pacer?.wait()
-                let response = try await transport.post(request.url, headers: request.headers, body: request.body, timeout: timeout)
-                answers = api.outcomes(of: response, for: outgoing, now: Date())
-            } catch let error as ProviderError {
-                answers = Array(repeating: .permanent("\(api.name): \(error)"), count: outgoing.count)
-            } catch {
-                // Timeouts and connection failures: the provider may have sent it; the message id
-                // travels as the provider's idempotency key or metadata, so a retry is safe where
-                // the provider honours one.
-                answers = Array(repeating: .transient("\(api.name): \(error)", after: nil), count: outgoing.count)
-            }
+            let answers = await send(outgoing, now: now).results
             for (position, answer) in zip(positions, answers) { results[position] = answer }
         }
         return results.map { $0 ?? .permanent("no answer for this message") }
+    }
+
+    private func send(_ outgoing: [OutgoingEmailOrSMS], now: Date) async -> (results: [DeliveryResult], response: HTTPTransportResponse?) {
+        do {
+            let request = try api.request(for: outgoing, now: now)
+            await pacer?.wait()
+            let response = try await transport.post(request.url, headers: request.headers, body: request.body, timeout: timeout)
+            return (api.outcomes(of: response, for: outgoing, now: Date()), response)
+        } catch let error as ProviderError {
+            return (Array(repeating: .permanent("\(api.name): \(error)"), count: outgoing.count), nil)
+        } catch {
+            // Timeouts and connection failures: the provider may have sent it; the message id
+            // travels as the provider's metadata, so its webhooks still map back.
+            return (Array(repeating: .transient("\(api.name): \(error)", after: nil), count: outgoing.count), nil)
+        }
+    }
+
+    /// One message, and the provider's own answer with it: what `nurture channels test` prints.
+    public func probe(_ message: OutboxMessage) async -> (provider: String, result: DeliveryResult, response: HTTPTransportResponse?) {
+        do {
+            let (results, response) = await send([try OutgoingEmailOrSMS(message)], now: Date())
+            return (api.name, results[0], response)
+        } catch {
+            return (api.name, .permanent("\(error)"), nil)
+        }
     }
 }
 
