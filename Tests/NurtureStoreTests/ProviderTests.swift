@@ -281,6 +281,53 @@ import Testing
         #expect((body["EmailTags"] as? [[String: String]])?.contains(["Name": "nurture_message_id", "Value": message.id]) == true)
     }
 
+    /// The SES preset against moto in server mode (a real SES v2 emulator that scripts/test.sh
+    /// starts): moto routes the request by its SigV4 credential scope, refuses an unverified
+    /// sender with MessageRejected, and keeps what it accepted, read back from /moto-api/data.json.
+    @Test func sesSendsThroughMotosSESv2() async throws {
+        guard let moto = ProcessInfo.processInfo.environment["NURTURE_TEST_SES_URL"] else {
+            Issue.record("NURTURE_TEST_SES_URL is not set: run the tests with scripts/test.sh, which starts moto (or eval \"$(scripts/moto.sh start)\")")
+            return
+        }
+        let client = """
+            import boto3, json, sys, urllib.request
+            ses = boto3.client("sesv2", endpoint_url="\(moto)", region_name="eu-west-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+            command = sys.argv[1] if len(sys.argv) > 1 else sys.stdin.read().strip()
+            if command == "reset":
+                urllib.request.urlopen(urllib.request.Request("\(moto)/moto-api/reset", method="POST"))
+            elif command == "verify":
+                ses.create_email_identity(EmailIdentity="larkspur.example")
+            else:
+                print(json.dumps(json.load(urllib.request.urlopen("\(moto)/moto-api/data.json")).get("ses", {}).get("Message", [])))
+            """
+        _ = try IndependentSigner.python(client, input: Data("reset".utf8))
+        let setup = try await Setup("""
+            [channels.email]
+            kind = "ses"
+            region = "eu-west-1"
+            base_url = "\(moto)"
+            access_key_id_env = "AWS_KEY"
+            secret_access_key_env = "AWS_SECRET"
+            from = "Maya <maya@larkspur.example>"
+            """, environment: ["AWS_KEY": "AKIDEXAMPLE", "AWS_SECRET": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"])
+        defer { Task { await setup.stop() } }
+        let message = try #require(try await setup.queue(["ana@example.com"]).first)
+        // Not yet verified: SES (and moto) reject the sender; the message is dead, the address untouched.
+        #expect(try await setup.dispatch().dead == 1)
+        #expect(try await setup.fixture.store.message(id: message.id)?.lastError?.contains("MessageRejected") == true)
+        #expect(try await setup.fixture.store.suppressions(address: "ana@example.com").isEmpty)
+        _ = try IndependentSigner.python(client, input: Data("verify".utf8))
+        #expect(try await setup.fixture.store.retryDeadLetters(ids: [message.id], now: Self.monday) == 1)
+        #expect(try await setup.dispatch().sent == 1)
+        let stored = try #require(try JSONSerialization.jsonObject(with: IndependentSigner.python(client, input: Data("read".utf8))) as? [[String: Any]])
+        let sent = try #require(stored.first)
+        #expect(stored.count == 1)
+        #expect(sent["subject"] as? String == "Welcome to Larkspur, Ana")
+        #expect((sent["destinations"] as? [String: [String]])?["ToAddresses"] == ["ana@example.com"])
+        #expect((sent["source"] as? String)?.contains("maya@larkspur.example") == true)
+        #expect((sent["body"] as? String)?.contains("Ana") == true)
+    }
+
     // MARK: - Twilio and Telnyx
 
     static let twilio = """
