@@ -205,6 +205,43 @@ import Testing
         #expect((body["categories"] as? [String]) == ["welcome"])
     }
 
+    /// Personalizations (https://www.twilio.com/docs/sendgrid/for-developers/sending-email/personalizations):
+    /// one request, each recipient with its own subject, headers (its own List-Unsubscribe),
+    /// custom_args, and its text and HTML substituted for the shared content's tokens.
+    @Test func aSendGridBatchGivesEachRecipientItsOwnMessage() async throws {
+        let setup = try await Setup("""
+            [channels.email]
+            kind = "sendgrid"
+            base_url = "$BASE"
+            api_key_env = "SENDGRID_KEY"
+            batch_size = 100
+            """, environment: ["SENDGRID_KEY": "SG.test-key"])
+        defer { Task { await setup.stop() } }
+        let messages = try await setup.queue(["ana@example.com", "ben@example.com", "cy@example.com"])
+        setup.double.answer([.init(status: 202)])
+        #expect(try await setup.dispatch().sent == 3)
+        #expect(setup.double.received.count == 1)
+        let body = try object(try #require(setup.double.received.first))
+        #expect((body["content"] as? [[String: String]])?.map { $0["value"] } == ["-nurture_text-", "-nurture_html-"])
+        let personalizations = try #require(body["personalizations"] as? [[String: Any]])
+        #expect(personalizations.count == 3)
+        var unsubscribes: Set<String> = []
+        for personalization in personalizations {
+            let to = try #require((personalization["to"] as? [[String: String]])?.first?["email"])
+            let message = try #require(messages.first { $0.address == to })
+            let rendered = try #require(try JSONSerialization.jsonObject(with: Data(message.payload.utf8)) as? [String: Any])
+            #expect((personalization["custom_args"] as? [String: String])?["nurture_message_id"] == message.id)
+            #expect(personalization["subject"] as? String == rendered["subject"] as? String)
+            let substitutions = try #require(personalization["substitutions"] as? [String: String])
+            #expect(substitutions["-nurture_text-"] == rendered["text"] as? String)
+            #expect(substitutions["-nurture_html-"] == rendered["html"] as? String)
+            let headers = try #require(personalization["headers"] as? [String: String])
+            #expect(headers["List-Unsubscribe"] == (rendered["headers"] as? [String: String])?["List-Unsubscribe"])
+            unsubscribes.insert(headers["List-Unsubscribe"] ?? "")
+        }
+        #expect(unsubscribes.count == 3)
+    }
+
     // MARK: - Mailgun
 
     /// https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/messages:
@@ -432,7 +469,8 @@ import Testing
             == "nurture.toml:1: error: 'channels.sms' needs 'from' (a Twilio number) or 'messaging_service_sid' to send from")
         #expect(problem("[channels.email]\nkind = \"ses\"\naccess_key_id_env = \"A\"\nsecret_access_key_env = \"S\"", ["A": "a", "S": "s"])
             .contains("'channels.email.region' is required"))
-        #expect(problem("[channels.email]\nkind = \"sendgrid\"\napi_key_env = \"K\"\nbatch_size = 10", ["K": "k"]).contains("batch_size' is offered for kind \"postmark\" only"))
+        #expect(problem("[channels.email]\nkind = \"mailgun\"\napi_key_env = \"K\"\ndomain = \"mg.example\"\nbatch_size = 10", ["K": "k"])
+            .contains("batch_size' is offered for kinds \"postmark\" and \"sendgrid\" only"))
         let eu = try NurtureConfiguration.parse("[channels.email]\nkind = \"mailgun\"\nregion = \"eu\"\napi_key_env = \"K\"\ndomain = \"mg.example\"",
                                                 path: "nurture.toml", environment: ["K": "secret-key"])
         #expect(eu.email.provider?.baseURL.absoluteString == "https://api.eu.mailgun.net")

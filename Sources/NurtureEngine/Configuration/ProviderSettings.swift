@@ -47,7 +47,7 @@ public struct ProviderSettings: Sendable, Hashable {
     public var from: String?
     public var replyTo: String?
     public var maxPerSecond: Double?
-    /// Messages per request where the provider has a batch endpoint (Postmark: up to 500).
+    /// Messages per request where the provider batches (Postmark up to 500, SendGrid 1,000).
     public var batchSize = 1
 
     typealias Problem = NurtureConfiguration.Problem
@@ -85,8 +85,12 @@ public struct ProviderSettings: Sendable, Hashable {
             maxPerSecond = rate
         }
         if let size = raw.batch_size {
-            guard kind == .postmark else { throw fail(".batch_size' is offered for kind \"postmark\" only (its /email/batch endpoint)") }
-            guard (1...500).contains(size) else { throw fail(".batch_size' must be between 1 and 500 (Postmark's batch limit)") }
+            // Postmark's /email/batch takes 500 messages, SendGrid 1,000 personalizations.
+            let limits: [NurtureConfiguration.Channel.Kind: Int] = [.postmark: 500, .sendgrid: 1000]
+            guard let limit = limits[kind] else {
+                throw fail(".batch_size' is offered for kinds \"postmark\" and \"sendgrid\" only (see README, Providers)")
+            }
+            guard (1...limit).contains(size) else { throw fail(".batch_size' must be between 1 and \(limit) (\(kind.rawValue)'s batch limit)") }
             batchSize = size
         }
         let secret = { (variable: String?, name: String) in try Self.secret(variable, key: "\(key).\(name)", path: path, environment: environment) }

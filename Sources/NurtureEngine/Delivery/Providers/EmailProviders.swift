@@ -95,11 +95,25 @@ public enum EmailMetadata {
 
 /// Twilio SendGrid's v3 Mail Send (https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send).
 /// The message id rides in `custom_args`, which every Event Webhook event carries.
+///
+/// In batches (`batch_size`), one request carries up to 1,000 personalizations: each its own
+/// recipient, subject, headers (its own List-Unsubscribe) and custom_args, and its text and
+/// HTML as substitutions of the shared content's two tokens.
 struct SendGridAPI: ProviderAPI {
     let name = "SendGrid"
     var baseURL: URL
     var apiKey: String
     var sender: EmailSender
+    var batchLimit = 1
+
+    static let textToken = "-nurture_text-"
+    static let htmlToken = "-nurture_html-"
+    /// SendGrid's limit on one personalization's substitutions.
+    static let substitutionBytes = 10_000
+
+    func fitsBatch(_ message: OutgoingEmailOrSMS) -> Bool {
+        (message.rendered.text?.utf8.count ?? 0) + (message.rendered.html?.utf8.count ?? 0) + 64 <= Self.substitutionBytes
+    }
 
     struct Address: Encodable {
         var email: String
@@ -109,6 +123,9 @@ struct SendGridAPI: ProviderAPI {
     struct Personalization: Encodable {
         var to: [Address]
         var custom_args: [String: String]
+        var subject: String?
+        var headers: [String: String]?
+        var substitutions: [String: String]?
     }
 
     struct Content: Encodable {
@@ -138,15 +155,24 @@ struct SendGridAPI: ProviderAPI {
     func request(for messages: [OutgoingEmailOrSMS], now: Date) throws -> ProviderRequest {
         let message = messages[0]
         var content: [Content] = []
+        let batched = messages.count > 1
         // SendGrid requires text/plain first when both are present.
-        if let text = message.rendered.text { content.append(Content(type: "text/plain", value: text)) }
-        if let html = message.rendered.html { content.append(Content(type: "text/html", value: html)) }
+        if let text = message.rendered.text { content.append(Content(type: "text/plain", value: batched ? Self.textToken : text)) }
+        if let html = message.rendered.html { content.append(Content(type: "text/html", value: batched ? Self.htmlToken : html)) }
+        let personalizations = messages.map { each in
+            guard batched else { return Personalization(to: [Address(email: each.rendered.to)], custom_args: EmailMetadata.values(each)) }
+            var substitutions: [String: String] = [:]
+            substitutions[Self.textToken] = each.rendered.text
+            substitutions[Self.htmlToken] = each.rendered.html
+            return Personalization(to: [Address(email: each.rendered.to)], custom_args: EmailMetadata.values(each), subject: each.rendered.subject ?? "",
+                                   headers: each.rendered.headers, substitutions: substitutions)
+        }
         let from = MailboxAddress(sender.from)
         let mail = Mail(
-            personalizations: [Personalization(to: [Address(email: message.rendered.to)], custom_args: EmailMetadata.values(message))],
+            personalizations: personalizations,
             from: Address(email: from.address, name: from.name), reply_to: sender.replyTo.map { Address(email: MailboxAddress($0).address) },
-            subject: message.rendered.subject ?? "", content: content, headers: message.rendered.headers,
-            categories: [message.message.campaignID])
+            subject: message.rendered.subject ?? "", content: content, headers: batched ? nil : message.rendered.headers,
+            categories: Array(Set(messages.map(\.message.campaignID))).sorted().prefix(10).map { $0 })
         return ProviderRequest(
             url: baseURL.appendingPathComponent("v3/mail/send"),
             headers: [("Authorization", "Bearer \(apiKey)"), ("Content-Type", "application/json")],

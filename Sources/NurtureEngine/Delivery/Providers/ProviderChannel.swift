@@ -10,6 +10,9 @@ protocol ProviderAPI: Sendable {
     var name: String { get }
     /// Messages per request when the channel batches; 1 when it does not (or cannot).
     var batchLimit: Int { get }
+    /// Whether a message may travel in a batch (SendGrid's substitutions have a size limit);
+    /// one that may not is sent on its own.
+    func fitsBatch(_ message: OutgoingEmailOrSMS) -> Bool
     func request(for messages: [OutgoingEmailOrSMS], now: Date) throws -> ProviderRequest
     /// One result per message of the request, in its order.
     func outcomes(of response: HTTPTransportResponse, for messages: [OutgoingEmailOrSMS], now: Date) -> [DeliveryResult]
@@ -17,6 +20,7 @@ protocol ProviderAPI: Sendable {
 
 extension ProviderAPI {
     var batchLimit: Int { 1 }
+    func fitsBatch(_ message: OutgoingEmailOrSMS) -> Bool { true }
 }
 
 /// A request ready for the transport.
@@ -98,9 +102,14 @@ public struct ProviderChannel: DeliveryChannel {
                 results[index] = .permanent("\(error)")
             }
         }
-        if !outgoing.isEmpty {
-            let answers = await send(outgoing, now: now).results
-            for (position, answer) in zip(positions, answers) { results[position] = answer }
+        // One request for what may share it, one each for the rest.
+        var groups: [[Int]] = []
+        let together = outgoing.indices.filter { outgoing.count > 1 && api.fitsBatch(outgoing[$0]) }
+        if together.count > 1 { groups.append(together) }
+        groups += outgoing.indices.filter { !(together.count > 1 && together.contains($0)) }.map { [$0] }
+        for group in groups {
+            let answers = await send(group.map { outgoing[$0] }, now: now).results
+            for (index, answer) in zip(group, answers) { results[positions[index]] = answer }
         }
         return results.map { $0 ?? .permanent("no answer for this message") }
     }
@@ -218,7 +227,7 @@ extension ProviderChannel {
         case .postmark:
             PostmarkAPI(baseURL: provider.baseURL, token: provider.token?.value ?? "", messageStream: provider.messageStream, sender: sender,
                         batchLimit: provider.batchSize)
-        case .sendgrid: SendGridAPI(baseURL: provider.baseURL, apiKey: provider.apiKey?.value ?? "", sender: sender)
+        case .sendgrid: SendGridAPI(baseURL: provider.baseURL, apiKey: provider.apiKey?.value ?? "", sender: sender, batchLimit: provider.batchSize)
         case .mailgun: MailgunAPI(baseURL: provider.baseURL, apiKey: provider.apiKey?.value ?? "", domain: provider.domain ?? "", sender: sender)
         case .ses:
             SESAPI(baseURL: provider.baseURL,
