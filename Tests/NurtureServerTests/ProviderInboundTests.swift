@@ -207,6 +207,10 @@ struct ProviderInboundTests {
             let answer = try await post(client, "/v1/inbound/twilio", body: form, headers: headers, contentType: "application/x-www-form-urlencoded")
             #expect(answer.status == .ok && answer.text.contains("<Response></Response>"))
             #expect(try await fixture.store.suppressions(address: "+351912345678")[.sms] == "SMS STOP")
+            // Twilio retrying the same message (same MessageSid) changes nothing: one STOP, one confirmation.
+            #expect(try await post(client, "/v1/inbound/twilio", body: form, headers: headers, contentType: "application/x-www-form-urlencoded").status == .ok)
+            let stops = try await fixture.store.messages(status: .pending, limit: 50).filter { $0.stepID == "stop-confirmation" }
+            #expect(stops.count == 1)
             // A changed byte (another body) under the same signature is refused.
             let tampered = form.replacingOccurrences(of: "STOP", with: "START")
             #expect(try await post(client, "/v1/inbound/twilio", body: tampered, headers: headers, contentType: "application/x-www-form-urlencoded").status == .unauthorized)

@@ -455,6 +455,27 @@ import Testing
         #expect(ContinuousClock.now - started >= .milliseconds(240))
     }
 
+    /// A paced channel holds only itself: SMS goes out at once while email waits its turn.
+    @Test func pacingOneChannelDoesNotHoldTheOther() async throws {
+        let setup = try await Setup(Self.postmark + "\nmax_per_second = 2\n" + """
+            [channels.sms]
+            kind = "telnyx"
+            base_url = "$BASE"
+            api_key_env = "TELNYX_KEY"
+            from = "+15551234567"
+            """, environment: ["POSTMARK_TOKEN": "t", "TELNYX_KEY": "k"])
+        defer { Task { await setup.stop() } }
+        _ = try await setup.queue((0..<4).map { "lead\($0)@example.com" })
+        let sms = try await queueSMS(setup)
+        setup.double.answer([], then: .init(status: 200, body: "{}"))
+        #expect(try await setup.dispatch().sent == 5)
+        let paths = setup.double.received.map(\.path)
+        // Four emails at two a second take 1.5 s; the SMS is not queued behind them.
+        let smsPosition = try #require(paths.firstIndex(of: "/v2/messages"))
+        #expect(smsPosition < 3, "\(paths)")
+        #expect(try await setup.fixture.store.message(id: sms.id)?.status == .sent)
+    }
+
     @Test func presetsExplainWhatIsMissing() throws {
         func problem(_ toml: String, _ environment: [String: String] = [:]) -> String {
             do {
