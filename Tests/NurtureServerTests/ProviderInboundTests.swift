@@ -162,6 +162,8 @@ struct ProviderInboundTests {
             #expect(try await post(client, "/v1/inbound/mailgun", body: stale, headers: [:]).status == .unauthorized)
             #expect(try await fixture.store.suppressions(address: "ana@fernhill.example").isEmpty)
             let valid = try envelope(key: "key-example-signing-key", timestamp: now, token: "c8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0", event: failed)
+            let changedToken = valid.replacingOccurrences(of: "c8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0", with: "d8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0")
+            #expect(try await post(client, "/v1/inbound/mailgun", body: changedToken, headers: [:]).status == .unauthorized)
             let changed = valid.replacingOccurrences(of: "permanent", with: "temporary")
             // The event is not signed by Mailgun, only timestamp and token: the token applies once.
             let first = try await post(client, "/v1/inbound/mailgun", body: valid, headers: [:])
@@ -251,6 +253,21 @@ struct ProviderInboundTests {
                 """, input: Data("\(timestamp)|\(body)".utf8)), as: UTF8.self)
             let headers: HTTPFields = [field("telnyx-signature-ed25519"): signature, field("telnyx-timestamp"): timestamp]
             #expect(try await post(client, "/v1/inbound/telnyx", body: body.replacingOccurrences(of: "stop", with: "STOP"), headers: headers).status == .unauthorized)
+            // Signed by another key, or signed properly but an hour old: refused.
+            let other = String(decoding: try IndependentSigner.python("""
+                import base64, sys
+                from cryptography.hazmat.primitives.asymmetric import ed25519
+                print(base64.b64encode(ed25519.Ed25519PrivateKey.generate().sign(sys.stdin.buffer.read())).decode(), end="")
+                """, input: Data("\(timestamp)|\(body)".utf8)), as: UTF8.self)
+            #expect(try await post(client, "/v1/inbound/telnyx", body: body, headers: [field("telnyx-signature-ed25519"): other, field("telnyx-timestamp"): timestamp]).status == .unauthorized)
+            let old = "\(Int(fixture.now.timeIntervalSince1970) - 3600)"
+            let oldSignature = String(decoding: try IndependentSigner.python("""
+                import base64, sys
+                from cryptography.hazmat.primitives.asymmetric import ed25519
+                key = ed25519.Ed25519PrivateKey.from_private_bytes(base64.b64decode(\(Self.pythonLiteral(keys["private"]!))))
+                print(base64.b64encode(key.sign(sys.stdin.buffer.read())).decode(), end="")
+                """, input: Data("\(old)|\(body)".utf8)), as: UTF8.self)
+            #expect(try await post(client, "/v1/inbound/telnyx", body: body, headers: [field("telnyx-signature-ed25519"): oldSignature, field("telnyx-timestamp"): old]).status == .unauthorized)
             #expect(try await fixture.store.suppressions(address: "+351912345678").isEmpty)
             let answer = try await post(client, "/v1/inbound/telnyx", body: body, headers: headers)
             #expect(answer.status == .ok, "\(answer.text)")
@@ -355,6 +372,9 @@ struct SESInboundTests {
             let plainHTTP = try authority.envelope(notification, certificateURL: "http://sns.us-west-2.amazonaws.com/cert.pem")
             #expect(try await post(plainHTTP).status == .unauthorized)
             let signed = try authority.envelope(notification)
+            // Signed by another key than the certificate's: refused.
+            let impostor = try Authority().envelope(notification)
+            #expect(try await post(impostor).status == .unauthorized)
             let changed = signed.replacingOccurrences(of: "Permanent", with: "Transient")
             #expect(try await post(changed).status == .unauthorized)
             let stale = try authority.envelope(notification.merging(["Timestamp": iso(fixture.now.addingTimeInterval(-7200))]) { $1 })

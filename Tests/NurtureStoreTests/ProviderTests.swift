@@ -275,6 +275,38 @@ import Testing
         #expect(form["v:nurture_message_id"] == message.id)
     }
 
+    /// Mailgun's documented answers (https://documentation.mailgun.com/docs/mailgun/api-reference/):
+    /// 401 a wrong key (the account: retried), 400 a malformed request (dead), 429 throttled (retried).
+    @Test func mailgunsErrorsAreClassifiedAsDocumented() async throws {
+        let setup = try await Setup("""
+            [channels.email]
+            kind = "mailgun"
+            base_url = "$BASE"
+            api_key_env = "MAILGUN_KEY"
+            domain = "mg.larkspur.example"
+            """, environment: ["MAILGUN_KEY": "key-123"])
+        defer { Task { await setup.stop() } }
+        let messages = try await setup.queue(["ana@example.com", "ben@example.com", "cy@example.com"])
+        setup.double.answer { request in
+            let to = Dictionary(request.form, uniquingKeysWith: { first, _ in first })["to"]
+            return switch to {
+            case "ana@example.com": .init(status: 401, body: "Forbidden")
+            case "ben@example.com": .init(status: 400, body: #"{"message": "'to' parameter is not a valid address. please check documentation"}"#)
+            default: .init(status: 429, headers: ["Retry-After": "30"], body: #"{"message": "Too many requests"}"#)
+            }
+        }
+        let pass = try await setup.dispatch()
+        #expect(pass.retried == 2 && pass.dead == 1)
+        for message in messages {
+            let stored = try #require(try await setup.fixture.store.message(id: message.id))
+            switch message.address {
+            case "ana@example.com": #expect(stored.status == .pending && stored.nextAttemptAt >= Self.monday.addingTimeInterval(300))
+            case "ben@example.com": #expect(stored.status == .dead && stored.lastError?.contains("not a valid address") == true)
+            default: #expect(stored.status == .pending && stored.nextAttemptAt >= Self.monday.addingTimeInterval(30))
+            }
+        }
+    }
+
     // MARK: - Amazon SES
 
     /// https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html: `POST
