@@ -50,6 +50,7 @@ public struct NurtureServer: Sendable {
     /// Events from concurrent requests share transactions (group commit).
     let ingest: IngestQueue
     let snsCertificates = SNSCertificates()
+    let mailgunTokens = SpentTokens()
     let now: @Sendable () -> Date
 
     public init(

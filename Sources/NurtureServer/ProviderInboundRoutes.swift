@@ -183,6 +183,11 @@ extension NurtureServer {
         guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data((timestamp + token).utf8), using: SymmetricKey(data: Data(signingKey.value.utf8)))
         else { throw Self.badSignature }
         guard isFresh(Double(timestamp)) else { throw APIError(.unauthorized, code: "stale", message: "the webhook's timestamp is more than five minutes from now") }
+        // Mailgun signs timestamp and token, not the event: a token is good for one event. It is
+        // spent here, whatever the event turns out to be, so no signature block carries a second one.
+        guard await mailgunTokens.spend(token, at: now(), keepFor: settings.signatureTolerance * 2) else {
+            throw APIError(.unauthorized, code: "replayed", message: "this webhook token was already used")
+        }
         guard let event = envelope["event-data"] as? [String: Any] else { throw APIError.invalid([.init(path: "$.event-data", message: "is required")]) }
         var properties: [String: Value] = [:]
         let type: String
@@ -269,7 +274,9 @@ extension NurtureServer {
               let payload = data["payload"] as? [String: Any]
         else { throw APIError.invalid([.init(path: "$.data.payload", message: "is required")]) }
         let eventID = data["id"] as? String ?? SHA256.hash(data: Data(body.readableBytesView)).hexString
-        let messageID = request.uri.query.flatMap { URLComponents(string: "?" + $0)?.queryItems?.first { $0.name == "message_id" }?.value }
+        // The message is named in the webhook_url it was sent with, inside the signed body (the
+        // query of the request itself is not signed).
+        let messageID = (payload["webhook_url"] as? String).flatMap { URLComponents(string: $0)?.queryItems?.first { $0.name == "message_id" }?.value }
         var properties: [String: Value] = [:]
         let report: Report
         switch data["event_type"] as? String ?? "" {
@@ -296,6 +303,19 @@ extension NurtureServer {
         default: return try acknowledged()
         }
         return try await applyProviderReports([report], webhookID: eventID, isArray: false, endpoint: "telnyx")
+    }
+}
+
+/// Tokens already used, for as long as their timestamps are fresh (they are refused after that anyway).
+actor SpentTokens {
+    private var spent: [String: Date] = [:]
+
+    /// True the first time a token is seen.
+    func spend(_ token: String, at now: Date, keepFor window: TimeInterval) -> Bool {
+        if spent.count > 10_000 { spent = spent.filter { now.timeIntervalSince($0.value) < window } }
+        if let at = spent[token], now.timeIntervalSince(at) < window { return false }
+        spent[token] = now
+        return true
     }
 }
 

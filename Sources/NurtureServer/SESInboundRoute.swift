@@ -28,8 +28,12 @@ extension NurtureServer {
               let signature = Data(base64Encoded: signatureText), let certificateText = envelope["SigningCertURL"] as? String
         else { throw Self.badSignature }
         guard topics.contains(topic) else { throw APIError(.unauthorized, code: "unknown_topic", message: "topic \(topic) is not in [inbound.ses] topic_arn") }
-        guard let certificateURL = URL(string: certificateText), Self.isSNSHost(certificateURL), certificateURL.path.hasSuffix(".pem") else {
-            throw APIError(.unauthorized, code: "bad_certificate_url", message: "SigningCertURL must be an https URL of an Amazon SNS host")
+        // The topic's region: SNS signs with a certificate of its own region.
+        let region = topic.split(separator: ":", omittingEmptySubsequences: false).dropFirst(3).first.map(String.init)
+        guard let certificateURL = URL(string: certificateText), Self.isSNSHost(certificateURL, region: region), certificateURL.query == nil,
+              certificateURL.fragment == nil, Self.isCertificatePath(certificateURL.path)
+        else {
+            throw APIError(.unauthorized, code: "bad_certificate_url", message: "SigningCertURL must be an SNS signing certificate of the topic's region, over https")
         }
         let fields: [String] = switch type {
         case "Notification": ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
@@ -58,7 +62,7 @@ extension NurtureServer {
         }
         switch type {
         case "SubscriptionConfirmation":
-            guard let subscribe = (envelope["SubscribeURL"] as? String).flatMap(URL.init(string:)), Self.isSNSHost(subscribe) else {
+            guard let subscribe = (envelope["SubscribeURL"] as? String).flatMap(URL.init(string:)), Self.isSNSHost(subscribe, region: region) else {
                 throw APIError.invalid([.init(path: "$.SubscribeURL", message: "must be an https URL of an Amazon SNS host")])
             }
             _ = try await settings.fetchSNS(subscribe)
@@ -75,13 +79,27 @@ extension NurtureServer {
         return try await applyProviderReports(reports, webhookID: messageID, isArray: reports.count > 1, endpoint: "ses")
     }
 
-    /// `https://sns.REGION.amazonaws.com[.cn]/…`: where SNS certificates and confirmations live.
-    static func isSNSHost(_ url: URL) -> Bool {
-        guard url.scheme == "https", url.port == nil || url.port == 443, let host = url.host?.lowercased() else { return false }
-        let parts = host.split(separator: ".")
-        guard parts.first == "sns", parts.count >= 4 else { return false }
-        let rest = parts.dropFirst(2).joined(separator: ".")
-        return (rest == "amazonaws.com" || rest == "amazonaws.com.cn") && parts[1].allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" }
+    /// `https://sns.REGION.amazonaws.com[.cn]/…` for the topic's region, and nothing else that
+    /// sits under amazonaws.com (an S3 bucket named "sns" has a host of that shape).
+    static func isSNSHost(_ url: URL, region: String?) -> Bool {
+        guard url.scheme == "https", url.port == nil || url.port == 443, url.user == nil, url.password == nil,
+              let host = url.host?.lowercased(), let region, isRegion(region)
+        else { return false }
+        return host == "sns.\(region).amazonaws.com" || (region.hasPrefix("cn-") && host == "sns.\(region).amazonaws.com.cn")
+    }
+
+    /// `us-east-1`, `eu-west-2`, `us-gov-west-1`, `cn-north-1`: letters, a dash, letters, a dash, a digit.
+    static func isRegion(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard (3...4).contains(parts.count), let last = parts.last, last.count == 1, last.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+        return parts.dropLast().allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isLowercase } }
+    }
+
+    /// `/SimpleNotificationService-<hex>.pem`, the only certificates SNS signs with.
+    static func isCertificatePath(_ path: String) -> Bool {
+        guard path.hasPrefix("/SimpleNotificationService-"), path.hasSuffix(".pem") else { return false }
+        let hex = path.dropFirst("/SimpleNotificationService-".count).dropLast(".pem".count)
+        return !hex.isEmpty && hex.allSatisfy { $0.isHexDigit && $0.isASCII }
     }
 
     /// An SES event (`eventType`, or the older `notificationType`) as one report per recipient.
@@ -124,6 +142,8 @@ actor SNSCertificates {
 
     func certificate(at url: URL, fetch: @Sendable (URL) async throws -> Data) async throws -> Certificate {
         if let known = byURL[url] { return known }
+        // SNS rotates among a handful; a full cache means something is being probed.
+        if byURL.count >= 32 { byURL.removeAll() }
         let data: Data
         do {
             data = try await fetch(url)
