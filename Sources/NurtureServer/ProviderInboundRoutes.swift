@@ -58,6 +58,10 @@ extension NurtureServer {
 
     func applyProviderReports(_ reports: [Report], webhookID: String, isArray: Bool, endpoint: String) async throws -> Response {
         guard !reports.isEmpty else { return try acknowledged() }
+        // A provider's time Nurture cannot read is replaced by now, never a reason to refuse the
+        // event: a provider does not send a refused webhook again, and the bounce would be lost.
+        var reports = reports
+        for index in reports.indices where reports[index].at.map({ EventInput.parseInstant($0) == nil }) ?? false { reports[index].at = nil }
         return try await apply(reports, problems: [], webhookID: webhookID, isArray: isArray, endpoint: endpoint)
     }
 
@@ -140,14 +144,15 @@ extension NurtureServer {
                 // "blocked" is a receiving server refusing for now (reputation, content), not a dead address.
                 properties["bounce"] = .string(event["type"] as? String == "blocked" ? "soft" : "hard")
             case "dropped":
-                // Dropped for an address SendGrid already suppresses: the same verdict here.
+                // Dropped for an address SendGrid already suppresses: the same verdict here. Other
+                // reasons (spam content, an invalid SMTPAPI header) are about the message, not the address.
                 let reason = event["reason"] as? String ?? ""
-                if reason.contains("Bounced") || reason.contains("Invalid") {
+                if reason == "Bounced Address" || reason == "Invalid" {
                     type = ComplianceEvent.emailBounced
                     properties["bounce"] = .string("hard")
-                } else if reason.contains("Spam") {
+                } else if reason == "Spam Reporting Address" {
                     type = ComplianceEvent.emailComplained
-                } else if reason.contains("Unsubscribe") {
+                } else if reason == "Unsubscribed Address" {
                     type = Self.emailUnsubscribe(via: "sendgrid", &properties)
                 } else { continue }
             case "spamreport": type = ComplianceEvent.emailComplained
@@ -194,8 +199,11 @@ extension NurtureServer {
         switch event["event"] as? String ?? "" {
         case "delivered": type = ComplianceEvent.emailDelivered
         case "failed":
+            // A temporary failure is Mailgun retrying on its own (one per retry): only its final,
+            // permanent verdict counts, or one greylisting would look like three soft bounces.
+            guard event["severity"] as? String == "permanent" else { return try acknowledged() }
             type = ComplianceEvent.emailBounced
-            properties["bounce"] = .string(event["severity"] as? String == "permanent" ? "hard" : "soft")
+            properties["bounce"] = .string("hard")
             let status = event["delivery-status"] as? [String: Any]
             if let reason = event["reason"] as? String ?? status?["description"] as? String ?? status?["message"] as? String {
                 properties["reason"] = .string("Mailgun: \(reason)")

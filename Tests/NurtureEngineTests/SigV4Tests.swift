@@ -77,4 +77,11 @@ struct SigV4Tests {
             #expect(ours == theirs)
         }
     }
+
+    /// SES takes display names in 7-bit ASCII only: others travel as RFC 2047 encoded-words.
+    @Test func sesSendersWithNonASCIINamesAreEncodedWords() {
+        #expect(SESAPI.encodedMailbox("\"Maya from Larkspur\" <help@larkspur.example>") == "\"Maya from Larkspur\" <help@larkspur.example>")
+        #expect(SESAPI.encodedMailbox("Café Crème <bonjour@cafe.example>") == "=?UTF-8?B?\(Data("Café Crème".utf8).base64EncodedString())?= <bonjour@cafe.example>")
+        #expect(SESAPI.encodedMailbox("bonjour@cafe.example") == "bonjour@cafe.example")
+    }
 }

@@ -161,6 +161,11 @@ struct ProviderInboundTests {
             let stale = try envelope(key: "key-example-signing-key", timestamp: now - 3600, token: "b8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0", event: failed)
             #expect(try await post(client, "/v1/inbound/mailgun", body: stale, headers: [:]).status == .unauthorized)
             #expect(try await fixture.store.suppressions(address: "ana@fernhill.example").isEmpty)
+            // Mailgun's own retries (a temporary failure each) are not bounces of ours.
+            let temporary = try envelope(key: "key-example-signing-key", timestamp: now, token: "e8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0",
+                                         event: failed.replacingOccurrences(of: "permanent", with: "temporary"))
+            #expect(try await post(client, "/v1/inbound/mailgun", body: temporary, headers: [:]).status == .ok)
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example").isEmpty)
             let valid = try envelope(key: "key-example-signing-key", timestamp: now, token: "c8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0", event: failed)
             let changedToken = valid.replacingOccurrences(of: "c8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0", with: "d8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0")
             #expect(try await post(client, "/v1/inbound/mailgun", body: changedToken, headers: [:]).status == .unauthorized)

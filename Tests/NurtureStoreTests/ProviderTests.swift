@@ -242,6 +242,45 @@ import Testing
         #expect(unsubscribes.count == 3)
     }
 
+    /// A SendGrid 400 that names one personalization (its documented `errors[].field`) fails that
+    /// recipient only; the others go again, batched without it. A message too large for
+    /// SendGrid's substitutions travels in a request of its own.
+    @Test func aSendGridBatchFailsOnlyTheRefusedRecipientAndSendsLargeMessagesAlone() async throws {
+        let setup = try await Setup("""
+            [channels.email]
+            kind = "sendgrid"
+            base_url = "$BASE"
+            api_key_env = "SENDGRID_KEY"
+            batch_size = 100
+            """, environment: ["SENDGRID_KEY": "SG.test-key"])
+        defer { Task { await setup.stop() } }
+        let welcomes = try await setup.queue(["ana@example.com", "ben@example.com", "cy@example.com"])
+        let large = "<p>" + String(repeating: "A long report. ", count: 900) + "</p>"
+        try await setup.deployment.engine.updateLeads(ids: [welcomes[0].leadID], now: Self.monday) { work in
+            work.newMessages = [OutboxMessage(id: "msg_report", leadID: welcomes[0].leadID, campaignID: "ops", stepID: "report", channel: .email,
+                                              address: "ana@example.com", variant: nil, subject: "Report", preview: "Report",
+                                              payload: #"{"id":"msg_report","to":"ana@example.com","channel":"email","subject":"Report","html":"\#(large)","text":"Report","lead_id":"x","campaign":"ops","step":"report"}"#,
+                                              isTransactional: true, createdAt: Self.monday)]
+        }
+        setup.double.answer { request in
+            guard let body = request.json as? [String: Any], let personalizations = body["personalizations"] as? [[String: Any]] else { return nil }
+            let refused = personalizations.firstIndex { ($0["to"] as? [[String: String]])?.first?["email"] == "ben@example.com" }
+            guard let refused, personalizations.count > 1 else { return .init(status: 202) }
+            return .init(status: 400, body: #"{"errors":[{"message":"Does not contain a valid address.","field":"personalizations.\#(refused).to.0.email","help":"http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to"}]}"#)
+        }
+        let first = try await setup.dispatch()
+        #expect(first.dead == 1 && first.sent == 1 && first.retried == 2, "\(first)")
+        let sizes = setup.double.received.map { (($0.json as? [String: Any])?["personalizations"] as? [Any])?.count ?? 0 }
+        #expect(sizes.sorted() == [1, 3], "\(sizes)")
+        #expect(try await setup.fixture.store.message(id: "msg_report")?.status == .sent)
+        let ben = try #require(welcomes.first { $0.address == "ben@example.com" })
+        #expect(try await setup.fixture.store.message(id: ben.id)?.lastError?.contains("personalizations") == true)
+        // The two others go again a second later, together, and are sent.
+        let later = Self.monday.addingTimeInterval(5)
+        #expect(try await setup.deployment.dispatcher(now: { later }).dispatchDue().sent == 2)
+        #expect(setup.double.received.last.map { (($0.json as? [String: Any])?["personalizations"] as? [Any])?.count } == 2)
+    }
+
     // MARK: - Mailgun
 
     /// https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/messages:
@@ -445,9 +484,13 @@ import Testing
         #expect(form["From"] == "+441615550100")
         #expect(form["Body"] == "Your demo is at 10:00.")
         #expect(form["StatusCallback"] == "https://nurture.example/v1/inbound/twilio?message_id=\(message.id)")
-        #expect(try await setup.fixture.store.suppressions(address: "+351912345678")[.sms]?.contains("Twilio error 21610") == true)
+        #expect(try await setup.fixture.store.suppressions(address: "+351912345678")[.sms] == "SMS STOP")
+        #expect(try await setup.fixture.store.message(id: message.id)?.lastError?.contains("Twilio error 21610") == true)
         // No STOP confirmation is queued to a number the carrier already blocks.
         #expect(try await setup.fixture.store.messages(status: .pending, limit: 10).isEmpty)
+        // It is an opt-out like any other: texting START lifts it, as it lifts Twilio's own block.
+        _ = try await setup.deployment.engine.track(IncomingEvent(subject: .phone("+351912345678"), type: ComplianceEvent.smsOptedIn, at: Self.monday), now: Self.monday)
+        #expect(try await setup.fixture.store.suppressions(address: "+351912345678")[.sms] == nil)
     }
 
     /// https://developers.telnyx.com/docs/messaging/messages/send-message: `POST /v2/messages`,
@@ -471,7 +514,8 @@ import Testing
         #expect(body["from"] as? String == "+15551234567")
         #expect(body["to"] as? String == "+351912345678")
         #expect(body["text"] as? String == "Your demo is at 10:00.")
-        #expect(try await setup.fixture.store.suppressions(address: "+351912345678")[.sms]?.contains("40300") == true)
+        #expect(try await setup.fixture.store.suppressions(address: "+351912345678")[.sms] == "SMS STOP")
+        #expect(try await setup.fixture.store.message(id: message.id)?.lastError?.contains("40300") == true)
     }
 
     // MARK: - Pacing and configuration
@@ -524,6 +568,9 @@ import Testing
             .contains("'channels.email.region' is required"))
         #expect(problem("[channels.email]\nkind = \"mailgun\"\napi_key_env = \"K\"\ndomain = \"mg.example\"\nbatch_size = 10", ["K": "k"])
             .contains("batch_size' is offered for kinds \"postmark\" and \"sendgrid\" only"))
+        #expect(problem("[inbound.sendgrid]\npublic_key_env = \"K\"", ["K": "not-a-key"]).contains("does not hold a base64 P-256 public key"))
+        #expect(problem("[inbound.telnyx]\npublic_key_env = \"K\"", ["K": "AAAA"]).contains("does not hold a base64 Ed25519 public key"))
+        #expect(problem("[inbound.ses]\ntopic_arn = \"nurture-ses\"").contains("not an SNS topic ARN"))
         let eu = try NurtureConfiguration.parse("[channels.email]\nkind = \"mailgun\"\nregion = \"eu\"\napi_key_env = \"K\"\ndomain = \"mg.example\"",
                                                 path: "nurture.toml", environment: ["K": "secret-key"])
         #expect(eu.email.provider?.baseURL.absoluteString == "https://api.eu.mailgun.net")

@@ -1,3 +1,4 @@
+import Crypto
 public import Foundation
 
 /// A secret read from the environment: compared and used, never printed.
@@ -186,6 +187,16 @@ public struct InboundProviders: Sendable, Hashable {
         twilioToken = try secret(raw.twilio?.token_env, "twilio.token_env")
         telnyxPublicKey = try secret(raw.telnyx?.public_key_env, "telnyx.public_key_env")?.value
         sesTopicARNs = raw.ses?.topic_arn?.values ?? []
+        // A key that cannot verify anything would refuse every webhook: said now, not at the first 401.
+        if let key = sendgridPublicKey, (Data(base64Encoded: key).flatMap { try? P256.Signing.PublicKey(derRepresentation: $0) }) == nil {
+            throw NurtureConfiguration.Problem(description: "\(path): error: 'inbound.sendgrid.public_key_env' does not hold a base64 P-256 public key (the Signed Event Webhook's verification key)")
+        }
+        if let key = telnyxPublicKey, (Data(base64Encoded: key).flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }) == nil {
+            throw NurtureConfiguration.Problem(description: "\(path): error: 'inbound.telnyx.public_key_env' does not hold a base64 Ed25519 public key")
+        }
+        for arn in sesTopicARNs where arn.split(separator: ":", omittingEmptySubsequences: false).count != 6 || !arn.hasPrefix("arn:aws") {
+            throw NurtureConfiguration.Problem(description: "\(path): error: 'inbound.ses.topic_arn' has '\(arn)', which is not an SNS topic ARN")
+        }
         for (section, present, key) in [("sendgrid", raw.sendgrid != nil, sendgridPublicKey != nil), ("mailgun", raw.mailgun != nil, mailgunSigningKey != nil),
                                         ("twilio", raw.twilio != nil, twilioToken != nil), ("telnyx", raw.telnyx != nil, telnyxPublicKey != nil),
                                         ("ses", raw.ses != nil, !sesTopicARNs.isEmpty)] where present && !key {

@@ -12,10 +12,16 @@ public protocol DeliveryChannel: Sendable {
     var batchLimit: Int { get }
     /// One result per message, in order: a batch answer that fails one recipient fails only that one.
     func deliver(_ messages: [OutboxMessage]) async -> [DeliveryResult]
+    /// Whether a message may share a batch request (a provider's size limits); false sends it alone.
+    func fitsBatch(_ message: OutboxMessage) -> Bool
+    /// The channel's pace, when it has one: the dispatcher claims no more than it can send in time.
+    var maxPerSecond: Double? { get }
 }
 
 extension DeliveryChannel {
     public var batchLimit: Int { 1 }
+    public func fitsBatch(_ message: OutboxMessage) -> Bool { true }
+    public var maxPerSecond: Double? { nil }
 
     public func deliver(_ messages: [OutboxMessage]) async -> [DeliveryResult] {
         var results: [DeliveryResult] = []
@@ -32,8 +38,9 @@ public enum DeliveryResult: Sendable, Hashable {
     case permanent(String)
     /// The provider will never deliver to this address (an inactive recipient, a number that
     /// texted STOP to the carrier): the message is a dead letter and the address is suppressed
-    /// at once with the provider's reason, so no other campaign tries it again.
-    case undeliverable(String)
+    /// at once with the provider's reason, so no other campaign tries it again. `optedOut` when
+    /// the person opted out at the provider (an SMS STOP), which a later START may lift.
+    case undeliverable(String, optedOut: Bool = false)
 }
 
 /// The default when no channel is configured: the message stays in the outbox, marked sent,

@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+import NurtureDSL
 public import NurtureStorage
 
 /// Sends what the outbox holds. Each channel keeps its own `concurrency` requests in flight and
@@ -19,7 +20,7 @@ public struct Dispatcher: Sendable {
     /// Hears each address a provider refused for good, as a `<channel>.rejected` event, before
     /// the message is recorded dead: the suppression is committed first, so a crash in between
     /// leaves a message whose next claim finds the address suppressed.
-    public var rejected: @Sendable (IncomingEvent) async -> Void = { _ in }
+    public var rejected: @Sendable (IncomingEvent) async -> Bool = { _ in true }
     let now: @Sendable () -> Date
     let logger: Logger
     public var metrics = NurtureMetrics()
@@ -51,8 +52,10 @@ public struct Dispatcher: Sendable {
         rejected = { event in
             do {
                 _ = try await engine.track(event, now: event.at)
+                return true
             } catch {
                 logger.error("Could not suppress an address the provider refused.", metadata: ["error": "\(error)"])
+                return false
             }
         }
     }
@@ -142,7 +145,10 @@ public struct Dispatcher: Sendable {
         // enough that a message waiting here for a slot is sent before its lease ends even if
         // every request ahead of it times out: four rounds of timeouts against a lease of three
         // timeouts plus 30 s (the default) holds for any timeout under 30 s.
-        let ahead = min(max(512, batch), slots * batch * 4)
+        var ahead = min(max(512, batch), slots * batch * 4)
+        // A paced channel claims no more than it can send in half a lease: a message waiting for
+        // its turn must not outlive the lease and go out twice.
+        if let rate = delivery?.maxPerSecond { ahead = min(ahead, max(1, Int(rate * lease.seconds / 2))) }
         let (results, sink) = AsyncStream<Recorded>.makeStream()
         async let recorded = record(results, channel: channel, mode: mode)
         var claimedSoFar = 0
@@ -154,6 +160,8 @@ public struct Dispatcher: Sendable {
         do {
             try await withThrowingTaskGroup(of: Completion.self) { group in
                 var inFlight = 0
+                // Messages in those requests: what a claim must count, a batch being many.
+                var inFlightMessages = 0
                 var ticking = false
                 func startTick(after pause: Duration, idle: Bool) {
                     ticking = true
@@ -175,7 +183,7 @@ public struct Dispatcher: Sendable {
                         poll = interval
                         if queueLooksEmpty, ContinuousClock.now - lastLook >= interval { queueLooksEmpty = false }
                     }
-                    let held = waiting.count - nextWaiting + inFlight
+                    let held = waiting.count - nextWaiting + inFlightMessages
                     if !stopping, !queueLooksEmpty, ContinuousClock.now >= troubleUntil, held == 0 || ahead - held >= ahead / 4 {
                         var limit = ahead - held
                         if case .pass(_, let total) = mode { limit = min(limit, total - claimedSoFar) }
@@ -210,9 +218,16 @@ public struct Dispatcher: Sendable {
                         }
                     }
                     while inFlight < slots, nextWaiting < waiting.count {
-                        let messages = Array(waiting[nextWaiting..<min(waiting.count, nextWaiting + batch)])
-                        nextWaiting += messages.count
+                        // A batch takes the next messages that may share a request; one that may
+                        // not (too large for the provider's batch) goes alone, in a slot of its own.
+                        var end = nextWaiting + 1
+                        if batch > 1, let delivery, delivery.fitsBatch(waiting[nextWaiting]) {
+                            while end < waiting.count, end - nextWaiting < batch, delivery.fitsBatch(waiting[end]) { end += 1 }
+                        }
+                        let messages = Array(waiting[nextWaiting..<end])
+                        nextWaiting = end
                         inFlight += 1
+                        inFlightMessages += messages.count
                         group.addTask { .attempts(await attempt(messages, on: channel, delivery: delivery)) }
                     }
                     if inFlight == 0 {
@@ -230,6 +245,7 @@ public struct Dispatcher: Sendable {
                     switch next {
                     case .attempts(let finished):
                         inFlight -= 1
+                        inFlightMessages -= finished.count
                         for attempt in finished { sink.yield(.attempt(attempt)) }
                     case .tick(let idle):
                         ticking = false
@@ -278,13 +294,17 @@ public struct Dispatcher: Sendable {
         metrics.sendLatency(channel: channel.rawValue, ContinuousClock.now - started)
         var finished: [FinishedAttempt] = []
         for (message, outcome) in zip(messages, outcomes) {
-            if case .undeliverable(let reason) = outcome, channel != .sales {
+            var result = retry.next(after: message.attempts, of: message, result: outcome, now: now())
+            if case .undeliverable(let reason, let optedOut) = outcome, channel != .sales {
                 // One event per message and attempt: a replay of this attempt is a duplicate.
-                await rejected(IncomingEvent(
+                var properties: [String: Value] = ["reason": .string(reason), "message": .string(message.id)]
+                if optedOut { properties["opted_out"] = .bool(true) }
+                let recorded = await rejected(IncomingEvent(
                     subject: .id(message.leadID), type: channel == .email ? ComplianceEvent.emailRejected : ComplianceEvent.smsRejected, at: now(),
-                    properties: ["reason": .string(reason), "message": .string(message.id)], clientID: "rejected:\(message.id):\(message.attempts)"))
+                    properties: properties, clientID: "rejected:\(message.id):\(message.attempts)"))
+                // The message is dead only once the address is suppressed; until then it is tried again.
+                if !recorded { result = .retry(at: now().addingTimeInterval(30), error: reason + " (the suppression is not recorded yet)") }
             }
-            let result = retry.next(after: message.attempts, of: message, result: outcome, now: now())
             // A sent email or SMS is part of the lead's history; an alert to sales is not.
             let history = if case .sent = result, message.channel != .sales {
                 LeadHistoryEntry(leadID: message.leadID, event: LeadEvent("\(message.channel.rawValue).sent", at: now(), properties: [

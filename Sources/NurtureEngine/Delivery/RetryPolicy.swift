@@ -20,7 +20,7 @@ public struct RetryPolicy: Sendable {
         switch result {
         case .delivered:
             return .sent
-        case .permanent(let error), .undeliverable(let error):
+        case .permanent(let error), .undeliverable(let error, _):
             return .dead(error: error)
         case .transient(let error, let retryAfter):
             let delay: Double

@@ -104,7 +104,10 @@ extension LeadProcessor {
         case ComplianceEvent.emailRejected, ComplianceEvent.smsRejected:
             // No confirmation to a number the carrier has already opted out: it would be refused too.
             let channel: OutgoingMessage.Channel = event.type == ComplianceEvent.emailRejected ? .email : .sms
-            work.state.suppressions[channel] = work.state.suppressions[channel] ?? (event.properties["reason"]?.textValue ?? "refused by the provider")
+            // An opt-out the provider holds (STOP sent to the carrier) is an SMS STOP here too, which START lifts.
+            let reason = event.properties["opted_out"] == .bool(true) && channel == .sms
+                ? "SMS STOP" : (event.properties["reason"]?.textValue ?? "refused by the provider")
+            work.state.suppressions[channel] = work.state.suppressions[channel] ?? reason
         default:
             break
         }

@@ -236,9 +236,12 @@ public struct Engine: Sendable {
     /// suppressed.
     public func reportWithoutLead(_ event: IncomingEvent, now: Date) async throws -> Bool {
         let hardBounce = event.type == ComplianceEvent.emailBounced && event.properties["bounce"]?.textValue == "hard"
-        let reasons = [ComplianceEvent.emailComplained: "complaint", ComplianceEvent.smsOptedOut: "SMS STOP"]
+        let reasons = [ComplianceEvent.emailComplained: "complaint", ComplianceEvent.smsOptedOut: "SMS STOP", ComplianceEvent.unsubscribed: "unsubscribed"]
         guard let reason = hardBounce ? "hard bounce" : reasons[event.type], let address = event.subject.address else { return false }
-        try await store.suppress(address: address, channel: event.type.hasPrefix("sms") ? .sms : .email, reason: reason, at: now)
+        let channel: OutgoingMessage.Channel = event.type == ComplianceEvent.unsubscribed
+            ? (event.properties["channel"].flatMap { OutgoingMessage.Channel(rawValue: $0.textValue) } ?? .email)
+            : (event.type.hasPrefix("sms") ? .sms : .email)
+        try await store.suppress(address: address, channel: channel, reason: reason, at: now)
         return true
     }
 

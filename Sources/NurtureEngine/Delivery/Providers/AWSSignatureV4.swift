@@ -127,7 +127,7 @@ struct SESAPI: ProviderAPI {
         // Tag values allow letters, digits, '_', '-' and '.'; campaign and step ids are such already.
         let tags = EmailMetadata.values(message).sorted { $0.key < $1.key }.map { Tag(Name: $0.key, Value: Self.tagValue($0.value)) }
         let send = SendEmail(
-            FromEmailAddress: sender.from, Destination: Destination(ToAddresses: [message.rendered.to]),
+            FromEmailAddress: Self.encodedMailbox(sender.from), Destination: Destination(ToAddresses: [message.rendered.to]),
             ReplyToAddresses: sender.replyTo.map { [$0] },
             Content: Content(Simple: Simple(
                 Subject: Text(Data: message.rendered.subject ?? ""),
@@ -139,6 +139,14 @@ struct SESAPI: ProviderAPI {
         let host = url.host.map { host in url.port.map { "\(host):\($0)" } ?? host } ?? ""
         let signed = signer.sign(method: "POST", path: url.path, headers: [("Host", host), ("Content-Type", "application/json")], payload: body, at: now)
         return ProviderRequest(url: url, headers: signed.headers.filter { $0.0 != "Host" }, body: body)
+    }
+
+    /// SES takes a sender's display name only in 7-bit ASCII: any other is sent as an RFC 2047
+    /// encoded-word (`=?UTF-8?B?…?=`).
+    static func encodedMailbox(_ text: String) -> String {
+        let mailbox = MailboxAddress(text)
+        guard let name = mailbox.name, !name.allSatisfy(\.isASCII) else { return text }
+        return "=?UTF-8?B?\(Data(name.utf8).base64EncodedString())?= <\(mailbox.address)>"
     }
 
     static func tagValue(_ text: String) -> String {
@@ -166,7 +174,7 @@ struct SESAPI: ProviderAPI {
             result = .transient(detail, after: response.headers["retry-after"].flatMap { WebhookChannel.retryAfter($0, now: now) })
         // The account or its sending is paused, the sender is not verified yet, the credentials are
         // wrong: the message is fine and must go once the account is fixed.
-        case (_, "AccountSuspendedException"), (_, "SendingPausedException"), (_, "MailFromDomainNotVerifiedException"),
+        case (_, "AccountSuspendedException"), (_, "SendingPausedException"), (_, "MailFromDomainNotVerifiedException"), (_, "NotFoundException"),
              (_, "UnrecognizedClientException"), (_, "InvalidSignatureException"), (_, "SignatureDoesNotMatch"), (_, "ExpiredTokenException"),
              (_, "AccessDeniedException"), (401, _), (403, _):
             result = .transient(detail, after: .seconds(300))

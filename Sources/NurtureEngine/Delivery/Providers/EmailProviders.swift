@@ -60,6 +60,10 @@ struct PostmarkAPI: ProviderAPI {
         {
             return answers.map { outcome(status: 200, answer: $0, response: response, now: now) }
         }
+        // A batch over Postmark's 50 MB: nothing is wrong with its messages, which go again.
+        if messages.count > 1, response.status == 413 {
+            return Array(repeating: .transient("\(name): HTTP 413: the batch is too large", after: .seconds(1)), count: messages.count)
+        }
         let answer = try? JSONDecoder().decode(Answer.self, from: response.body)
         return Array(repeating: outcome(status: response.status, answer: answer, response: response, now: now), count: messages.count)
     }
@@ -89,7 +93,9 @@ public enum EmailMetadata {
     public static let messageKey = "nurture_message_id"
 
     static func values(_ message: OutgoingEmailOrSMS) -> [String: String] {
-        [messageKey: message.message.id, "nurture_campaign": message.message.campaignID, "nurture_step": message.message.stepID]
+        // Postmark takes values of at most 80 characters; the message id (28) is what maps back.
+        [messageKey: message.message.id, "nurture_campaign": String(message.message.campaignID.prefix(80)),
+         "nurture_step": String(message.message.stepID.prefix(80))]
     }
 }
 
@@ -188,8 +194,21 @@ struct SendGridAPI: ProviderAPI {
     }
 
     func outcomes(of response: HTTPTransportResponse, for messages: [OutgoingEmailOrSMS], now: Date) -> [DeliveryResult] {
-        let errors = (try? JSONDecoder().decode(Errors.self, from: response.body))?.errors
-            .map { ($0.field.map { "\($0): " } ?? "") + ($0.message ?? "") }.joined(separator: "; ")
+        let items = (try? JSONDecoder().decode(Errors.self, from: response.body))?.errors ?? []
+        // A batch refused for some personalizations (`personalizations.3.to.0.email`): those fail,
+        // the others go again at once, in the next batch without them.
+        if messages.count > 1, response.status == 400, !items.isEmpty {
+            let culprits = items.compactMap { item -> (Int, String)? in
+                let parts = (item.field ?? "").split(separator: ".")
+                guard parts.count >= 2, parts[0] == "personalizations", let index = Int(parts[1]), messages.indices.contains(index) else { return nil }
+                return (index, "\(name): HTTP 400: \(item.field ?? ""): \(item.message ?? "")")
+            }
+            if culprits.count == items.count {
+                let failed = Dictionary(culprits, uniquingKeysWith: { first, _ in first })
+                return messages.indices.map { failed[$0].map(DeliveryResult.permanent) ?? .transient("\(name): resent without a refused recipient", after: .seconds(1)) }
+            }
+        }
+        let errors = items.isEmpty ? nil : items.map { ($0.field.map { "\($0): " } ?? "") + ($0.message ?? "") }.joined(separator: "; ")
         let detail = errors ?? ProviderHTTP.excerpt(response.body)
         let result: DeliveryResult
         switch response.status {
@@ -237,7 +256,8 @@ struct MailgunAPI: ProviderAPI {
     func outcomes(of response: HTTPTransportResponse, for messages: [OutgoingEmailOrSMS], now: Date) -> [DeliveryResult] {
         let detail = (try? JSONDecoder().decode(Answer.self, from: response.body))?.message ?? ProviderHTTP.excerpt(response.body)
         let result: DeliveryResult = switch response.status {
-        case 401, 403: .transient("\(name): HTTP \(response.status): \(detail)", after: .seconds(300))
+        // A wrong key, or a domain unknown in this region: the account's setup, not the message.
+        case 401, 403, 404: .transient("\(name): HTTP \(response.status): \(detail)", after: .seconds(300))
         default: ProviderHTTP.generic(response, provider: name, detail: detail, now: now)
         }
         return Array(repeating: result, count: messages.count)

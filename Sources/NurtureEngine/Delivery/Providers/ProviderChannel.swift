@@ -74,6 +74,7 @@ public struct ProviderChannel: DeliveryChannel {
     let timeout: Duration
     public let concurrency: Int
     let pacer: SendPacer?
+    public let maxPerSecond: Double?
 
     init(api: any ProviderAPI, transport: any HTTPTransport, timeout: Duration, concurrency: Int, maxPerSecond: Double?) {
         self.api = api
@@ -81,9 +82,15 @@ public struct ProviderChannel: DeliveryChannel {
         self.timeout = timeout
         self.concurrency = concurrency
         pacer = maxPerSecond.map { SendPacer(perSecond: $0) }
+        self.maxPerSecond = maxPerSecond
     }
 
     public var batchLimit: Int { api.batchLimit }
+
+    public func fitsBatch(_ message: OutboxMessage) -> Bool {
+        guard api.batchLimit > 1, let outgoing = try? OutgoingEmailOrSMS(message) else { return true }
+        return api.fitsBatch(outgoing)
+    }
 
     public func deliver(_ message: OutboxMessage) async -> DeliveryResult {
         await deliver([message])[0]

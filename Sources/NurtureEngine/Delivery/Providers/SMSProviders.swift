@@ -53,7 +53,7 @@ struct TwilioAPI: ProviderAPI {
         if (200..<300).contains(response.status) {
             result = .delivered
         } else if Self.undeliverableCodes.contains(code) {
-            result = .undeliverable(detail)
+            result = .undeliverable(detail, optedOut: code == 21610)
         } else if Self.accountCodes.contains(code) || response.status == 401 || response.status == 403 {
             result = .transient(detail, after: .seconds(300))
         } else if code == 20429 || response.status == 429 || response.status >= 500 {
@@ -101,16 +101,19 @@ struct TelnyxAPI: ProviderAPI {
     }
 
     struct Errors: Decodable {
+        struct Source: Decodable { var pointer: String? }
         struct Item: Decodable {
             var code: String?
             var title: String?
             var detail: String?
+            var source: Source?
         }
         var errors: [Item]
     }
 
     /// Telnyx messaging error codes (https://developers.telnyx.com/docs/messaging/messages/error-codes):
-    /// 40300 blocked by the recipient's STOP, 40001 not routable (a landline), 10002 an invalid number.
+    /// 40300 blocked by the recipient's STOP, 40001 not routable (a landline), 10002 an invalid
+    /// number (the recipient's only when it points at `/to`: a bad `from` is the account's).
     static let undeliverableCodes: Set<String> = ["40300", "40001", "10002"]
 
     func outcomes(of response: HTTPTransportResponse, for messages: [OutgoingEmailOrSMS], now: Date) -> [DeliveryResult] {
@@ -119,8 +122,8 @@ struct TelnyxAPI: ProviderAPI {
         let result: DeliveryResult
         if (200..<300).contains(response.status) {
             result = .delivered
-        } else if let code = first?.code, Self.undeliverableCodes.contains(code) {
-            result = .undeliverable(detail)
+        } else if let code = first?.code, Self.undeliverableCodes.contains(code), code != "10002" || first?.source?.pointer == "/to" {
+            result = .undeliverable(detail, optedOut: code == "40300")
         } else if response.status == 401 || response.status == 403 {
             result = .transient(detail, after: .seconds(300))
         } else {
