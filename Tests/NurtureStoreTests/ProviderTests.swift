@@ -168,6 +168,14 @@ import Testing
 
     // MARK: - SendGrid
 
+    static let sendGridBatches = """
+        [channels.email]
+        kind = "sendgrid"
+        base_url = "$BASE"
+        api_key_env = "SENDGRID_KEY"
+        batch_size = 100
+        """
+
     /// https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send: `POST /v3/mail/send`,
     /// bearer key, `personalizations[].to[].email`, `from.email`/`from.name`, `reply_to`, `subject`,
     /// `content` text/plain before text/html, `headers`, `custom_args`, `categories`.
@@ -209,13 +217,7 @@ import Testing
     /// one request, each recipient with its own subject, headers (its own List-Unsubscribe),
     /// custom_args, and its text and HTML substituted for the shared content's tokens.
     @Test func aSendGridBatchGivesEachRecipientItsOwnMessage() async throws {
-        let setup = try await Setup("""
-            [channels.email]
-            kind = "sendgrid"
-            base_url = "$BASE"
-            api_key_env = "SENDGRID_KEY"
-            batch_size = 100
-            """, environment: ["SENDGRID_KEY": "SG.test-key"])
+        let setup = try await Setup(Self.sendGridBatches, environment: ["SENDGRID_KEY": "SG.test-key"])
         defer { Task { await setup.stop() } }
         let messages = try await setup.queue(["ana@example.com", "ben@example.com", "cy@example.com"])
         setup.double.answer([.init(status: 202)])
@@ -246,13 +248,7 @@ import Testing
     /// recipient only; the others go again, batched without it. A message too large for
     /// SendGrid's substitutions travels in a request of its own.
     @Test func aSendGridBatchFailsOnlyTheRefusedRecipientAndSendsLargeMessagesAlone() async throws {
-        let setup = try await Setup("""
-            [channels.email]
-            kind = "sendgrid"
-            base_url = "$BASE"
-            api_key_env = "SENDGRID_KEY"
-            batch_size = 100
-            """, environment: ["SENDGRID_KEY": "SG.test-key"])
+        let setup = try await Setup(Self.sendGridBatches, environment: ["SENDGRID_KEY": "SG.test-key"])
         defer { Task { await setup.stop() } }
         let welcomes = try await setup.queue(["ana@example.com", "ben@example.com", "cy@example.com"])
         let large = "<p>" + String(repeating: "A long report. ", count: 900) + "</p>"
