@@ -102,7 +102,7 @@ struct ChannelsCommand: AsyncParsableCommand {
             case .delivered: print("sent \(message.id) to \(address)")
             case .transient(let reason, _): printError("not sent, worth retrying: \(reason)"); throw ExitCode(1)
             case .permanent(let reason): printError("not sent: \(reason)"); throw ExitCode(1)
-            case .undeliverable(let reason): printError("the provider refuses this address: \(reason)"); throw ExitCode(1)
+            case .undeliverable(let reason, _): printError("the provider refuses this address: \(reason)"); throw ExitCode(1)
             }
         }
     }
