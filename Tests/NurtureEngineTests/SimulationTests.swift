@@ -140,6 +140,16 @@ struct SimulationTests {
         }
     }
 
+    /// welcome-3-value-a names the industry only inside `{{#industry}}…{{/industry}}`: a lead
+    /// without one is simulated, and the email reads without that clause.
+    @Test func aValueUsedOnlyInsideItsGuardMayBeMissing() throws {
+        var lead = ana
+        lead.industry = nil
+        let timeline = try run("welcome", lead: lead, days: 30)
+        #expect(!timeline.sends.isEmpty)
+        #expect(!timeline.sends.contains { $0.detail.hasPrefix("cannot render") })
+    }
+
     @Test func aLeadWithoutWhatTheTemplatesNeedIsRefused() throws {
         let file = try LeadFile.load(Harness.repositoryRoot.appendingPathComponent("Demo/invoice.json").path)
         do {

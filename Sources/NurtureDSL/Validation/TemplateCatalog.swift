@@ -16,11 +16,14 @@ public struct TemplateCatalog: Sendable {
         public var name: String
         public var line: Int
         public var sections: [String]
+        /// `{{#name}}` or `{{^name}}`: a guard, which a lead without the value simply skips.
+        public var opensSection: Bool
 
-        public init(name: String, line: Int, sections: [String] = []) {
+        public init(name: String, line: Int, sections: [String] = [], opensSection: Bool = false) {
             self.name = name
             self.line = line
             self.sections = sections
+            self.opensSection = opensSection
         }
     }
 

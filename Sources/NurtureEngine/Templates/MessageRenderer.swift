@@ -144,14 +144,17 @@ public struct MessageRenderer: Sendable {
     }
 
     /// Variables a template part (with its partials) needs but this lead cannot fill: no value,
-    /// no template default, no attribute default. `simulate` refuses to run with any.
+    /// no template default, no attribute default, outside any section that guards it.
+    /// `simulate` refuses to run with any.
     public func missingValues(
         in template: String, part: TemplateCatalog.Part, lead: Lead, trigger: [String: Value]
     ) -> [(name: String, location: Step.Location)] {
         guard let file = library.catalog.templates[template]?[part] else { return [] }
         let values = context(for: lead, trigger: trigger, links: Dictionary(uniqueKeysWithValues: LeadField.systemVariables.map { ($0, "link") }))
         return uses(in: file, part: part, seen: []).filter { use, _, defaults in
-            use.sections.isEmpty && defaults[use.name] == nil && lookup(use.name, in: values) == nil
+            // A value used only inside its own guard (`{{#industry}}…{{industry}}…{{/industry}}`)
+            // or as a guard is one a lead may lack.
+            use.sections.isEmpty && !use.opensSection && defaults[use.name] == nil && lookup(use.name, in: values) == nil
         }.map { use, path, _ in (use.name, Step.Location(file: path, line: use.line)) }
     }
 

@@ -42,7 +42,7 @@ enum TemplateScanner {
                 if let (name, value) = defaultDeclaration(rest) { result.defaults[name] = value }
             case "#", "^":
                 let name = variableName(rest)
-                result.variables.append(.init(name: name, line: tagLine, sections: sections.map(\.name)))
+                result.variables.append(.init(name: name, line: tagLine, sections: sections.map(\.name), opensSection: true))
                 sections.append((name, tagLine))
             case "/":
                 let name = variableName(rest)
