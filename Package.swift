@@ -39,13 +39,17 @@ let package = Package(
         // The vocabulary marketers write campaigns in, and the rules that check them. Pure: no I/O.
         .target(name: "NurtureDSL", swiftSettings: strictSettings),
         // The marketers' own files. Depends on the DSL only, so a campaign can never reach into the engine.
+        // The plugin records which sources a build came from (`BuiltFrom`), for the edit loop.
         .target(
             name: "Campaigns",
             dependencies: ["NurtureDSL"],
             path: "Campaigns",
             exclude: ["Templates"],
-            swiftSettings: strictSettings
+            swiftSettings: strictSettings,
+            plugins: ["CampaignFingerprint"]
         ),
+        .executableTarget(name: "campaign-fingerprint", dependencies: ["NurtureDSL"], swiftSettings: strictSettings),
+        .plugin(name: "CampaignFingerprint", capability: .buildTool(), dependencies: ["campaign-fingerprint"]),
         // Records and the storage protocols, split by role: what every backend stores, no rules, no database.
         .target(name: "NurtureStorage", dependencies: ["NurtureDSL"], swiftSettings: strictSettings),
         // The enrollment state machine, templates, local time, and the simulator that drives them.

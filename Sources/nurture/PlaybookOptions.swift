@@ -19,6 +19,29 @@ struct PlaybookOptions: ParsableArguments {
         }
     }
 
+    /// Where the playbook's Swift sources are: the folder around the templates' folder.
+    var campaignsDirectory: String { URL(fileURLWithPath: templatesDirectory).deletingLastPathComponent().path }
+
+    /// Says, when the Swift files in Campaigns/ are not the ones this binary was built from,
+    /// which differ and what to run; nil when they match, or when no sources sit beside the
+    /// templates (a deployment that ships templates alone).
+    func staleBuild() -> String? {
+        let root = URL(fileURLWithPath: campaignsDirectory).standardizedFileURL
+        var onDisk: [String: String] = [:]
+        if let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) {
+            for case let url as URL in files where url.pathExtension == "swift" {
+                let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
+                if let data = FileManager.default.contents(atPath: url.path) { onDisk[relative] = CampaignSources.digest(data) }
+            }
+        }
+        guard !onDisk.isEmpty else { return nil }
+        let difference = CampaignSources.Difference(built: BuiltFrom.sources, onDisk: onDisk)
+        guard !difference.isEmpty else { return nil }
+        let folder = templatesDirectory.hasSuffix("Templates") ? String(templatesDirectory.dropLast("/Templates".count)) : campaignsDirectory
+        return "\(folder)/ is not the playbook this binary was built from (\(difference.summary(folder: folder))): "
+            + "run scripts/build.sh to rebuild and validate it"
+    }
+
     func campaign(_ id: String) throws -> Campaign {
         guard let campaign = playbook.campaign(id) else {
             let hint = Suggestion.hint(for: id, among: playbook.campaigns.map(\.id))

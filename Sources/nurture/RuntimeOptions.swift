@@ -36,6 +36,7 @@ struct RuntimeOptions: ParsableArguments {
 
     /// The store, the engine over it, and the configuration, ready for a command.
     func makeRuntime(previewOnly: Bool = false, database: String? = nil) async throws -> Deployment {
+        if let stale = playbookOptions.staleBuild() { printError("warning: " + stale + "; running the playbook it was built from") }
         var configuration = try loadConfiguration()
         if previewOnly {
             configuration.email = NurtureConfiguration.Channel()

@@ -13,6 +13,11 @@ struct Validate: AsyncParsableCommand {
     var database: String?
 
     func run() async throws {
+        // What is checked below is the compiled playbook: an edit not built yet would pass unseen.
+        if let stale = options.staleBuild() {
+            printError("error: " + stale)
+            throw ExitCode.failure
+        }
         let templates = try options.loadTemplates()
         let diagnostics = options.playbook.validate(templates: templates.catalog)
         for diagnostic in diagnostics { printError(diagnostic.description) }
