@@ -41,11 +41,12 @@ struct ChannelsCommand: AsyncParsableCommand {
                         print("\(path): warning: [inbound.\(channel.kind.rawValue)] is not set: \(channel.kind.rawValue)'s bounces, complaints and replies will be refused (401)")
                         warnings += 1
                     }
-                    if configuration.publicURL.contains("localhost") || configuration.publicURL.contains("127.0.0.1") {
-                        print("\(path): warning: [sending] public_url is \(configuration.publicURL): unsubscribe and tracking links in real messages would point there")
-                        warnings += 1
-                    }
                 }
+            }
+            let providers = [configuration.email, configuration.sms].contains { $0.provider != nil }
+            if providers, configuration.publicURL.contains("localhost") || configuration.publicURL.contains("127.0.0.1") {
+                print("\(path): warning: [sending] public_url is \(configuration.publicURL): unsubscribe and tracking links in real messages would point there")
+                warnings += 1
             }
             print(warnings == 0 ? "ok" : "ok, with \(warnings) warning\(warnings == 1 ? "" : "s")")
         }
