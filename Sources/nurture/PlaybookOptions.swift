@@ -19,17 +19,22 @@ struct PlaybookOptions: ParsableArguments {
         }
     }
 
-    /// Where the playbook's Swift sources are: the folder around the templates' folder.
-    var campaignsDirectory: String { URL(fileURLWithPath: templatesDirectory).deletingLastPathComponent().path }
-
     /// Says, when the Swift files in Campaigns/ are not the ones this binary was built from,
     /// which differ and what to run; nil when they match, or when no sources sit beside the
     /// templates (a deployment that ships templates alone).
     func staleBuild() -> String? {
-        let root = URL(fileURLWithPath: campaignsDirectory).standardizedFileURL
+        // Only a playbook folder: templates in `…/Templates` beside Swift files. Templates kept
+        // anywhere else (a deployment's own folder, a test's copy in /tmp) have no sources to compare.
+        let templates = URL(fileURLWithPath: templatesDirectory).standardizedFileURL
+        let root = templates.deletingLastPathComponent()
+        guard templates.lastPathComponent == "Templates",
+              let top = try? FileManager.default.contentsOfDirectory(atPath: root.path), top.contains(where: { $0.hasSuffix(".swift") })
+        else { return nil }
         var onDisk: [String: String] = [:]
-        if let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) {
-            for case let url as URL in files where url.pathExtension == "swift" {
+        if let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles]) {
+            for case let url as URL in files {
+                if url.lastPathComponent == "Templates" { files.skipDescendants(); continue }
+                guard url.pathExtension == "swift" else { continue }
                 let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
                 if let data = FileManager.default.contents(atPath: url.path) { onDisk[relative] = CampaignSources.digest(data) }
             }
@@ -37,7 +42,8 @@ struct PlaybookOptions: ParsableArguments {
         guard !onDisk.isEmpty else { return nil }
         let difference = CampaignSources.Difference(built: BuiltFrom.sources, onDisk: onDisk)
         guard !difference.isEmpty else { return nil }
-        let folder = templatesDirectory.hasSuffix("Templates") ? String(templatesDirectory.dropLast("/Templates".count)) : campaignsDirectory
+        let given = templatesDirectory.hasSuffix("/") ? String(templatesDirectory.dropLast()) : templatesDirectory
+        let folder = given.lastIndex(of: "/").map { String(given[..<$0]) } ?? "."
         return "\(folder)/ is not the playbook this binary was built from (\(difference.summary(folder: folder))): "
             + "run scripts/build.sh to rebuild and validate it"
     }
