@@ -78,7 +78,8 @@ extension NurtureServer {
             if let email, !LeadRowParser.isPlausibleEmail(email) {
                 problems.append(.init(path: "\(path).email", message: "'\(email)' is not an email address"))
             }
-            reports.append(Report(path: path, type: type, messageID: item.message_id, address: email, channel: .email, at: item.at, properties: properties))
+            reports.append(Report(path: path, type: type, messageID: item.message_id, address: email, channel: .email,
+                                  at: Self.instant(item.at, path: path, &problems), properties: properties))
         }
         return try await apply(reports, problems: problems, webhookID: webhookID, isArray: isArray, endpoint: "email")
     }
@@ -117,9 +118,20 @@ extension NurtureServer {
                 problems.append(.init(path: "\(path).type", message: "'\(item.type)' is not delivered, failed or received"))
                 continue
             }
-            reports.append(Report(path: path, type: type, messageID: item.message_id, address: phone, channel: .sms, at: item.at, properties: properties))
+            reports.append(Report(path: path, type: type, messageID: item.message_id, address: phone, channel: .sms,
+                                  at: Self.instant(item.at, path: path, &problems), properties: properties))
         }
         return try await apply(reports, problems: problems, webhookID: webhookID, isArray: isArray, endpoint: "sms")
+    }
+
+    /// The `at` of a generic report, which must be ISO 8601 with a zone.
+    static func instant(_ text: String?, path: String, _ problems: inout [APIError.Problem]) -> Date? {
+        guard let text else { return nil }
+        guard let parsed = EventInput.parseInstant(text) else {
+            problems.append(.init(path: "\(path).at", message: "'\(text)' is not an ISO 8601 time with a zone"))
+            return nil
+        }
+        return parsed
     }
 
     /// One provider report, before it finds its lead.
@@ -129,7 +141,8 @@ extension NurtureServer {
         var messageID: String?
         var address: String?
         var channel: OutgoingMessage.Channel
-        var at: String?
+        /// When it happened, if the sender said; now otherwise (and never later than now).
+        var at: Date?
         var properties: [String: Value]
         /// The provider's own id for this one event, when it has one (SendGrid's `sg_event_id`):
         /// what de-duplicates it, instead of the webhook's id and its position.
@@ -143,12 +156,7 @@ extension NurtureServer {
         let instant = now()
         var events: [IncomingEvent] = []
         for (index, report) in reports.enumerated() {
-            var at = instant
-            if let text = report.at {
-                if let parsed = EventInput.parseInstant(text) { at = min(parsed, instant) } else {
-                    problems.append(.init(path: "\(report.path).at", message: "'\(text)' is not an ISO 8601 time with a zone"))
-                }
-            }
+            let at = min(report.at ?? instant, instant)
             var subject: IncomingEvent.Subject?
             var properties = report.properties
             if let messageID = report.messageID, let problem = InputText.problem(in: messageID) {

@@ -9,6 +9,54 @@ import NurtureEngine
 /// patterns, item counts, the one-of between `email` and `lead_id` — and the parts that depend
 /// on the playbook (declared attributes, the fields `segment` can name) are filled in from it.
 enum OpenAPIDocument {
+    /// Each provider's own inbound route (`ProviderInboundRoutes`, `SESInboundRoute`): verified by
+    /// its own scheme, answering as the generic inbound routes do.
+    static var providerInboundPaths: String {
+        let json = "application/json:\n  schema: {type: object}"
+        let answer = ##"{description: Applied, ignored or a replay acknowledged, content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}"##
+        let routes: [(name: String, summary: String, verified: String, scheme: String, content: String, ok: String)] = [
+            ("postmark", "Postmark webhooks (Delivery, Bounce, SpamComplaint, Open, Click, SubscriptionChange)",
+             "Verified by the basic auth in the webhook URL given to Postmark ([inbound.postmark]).", "postmarkBasic", json, answer),
+            ("sendgrid", "SendGrid Event Webhook (an array of events)",
+             "Verified by the Signed Event Webhook's ECDSA signature ([inbound.sendgrid] public_key_env).", "sendgridSignature",
+             "application/json:\n  schema: {type: array, items: {type: object}}", answer),
+            ("mailgun", "Mailgun webhooks (delivered, failed, complained, unsubscribed, opened, clicked)",
+             "Verified by HMAC-SHA256 of timestamp and token with the webhook signing key ([inbound.mailgun]); a token applies once.",
+             "mailgunSignature", json, answer),
+            ("twilio", "Twilio incoming messages and status callbacks",
+             "Verified by X-Twilio-Signature over public_url, path, query and sorted form fields ([inbound.twilio]). Answers empty TwiML.",
+             "twilioSignature", "application/x-www-form-urlencoded:\n  schema: {type: object}",
+             "{description: Applied, ignored or a replay acknowledged, content: {text/xml: {}}}"),
+            ("telnyx", "Telnyx messaging webhooks (message.received, message.finalized)",
+             "Verified by the Ed25519 signature over timestamp|body ([inbound.telnyx] public_key_env).", "telnyxSignature", json, answer),
+            ("ses", "Amazon SES events through an SNS topic (Bounce, Complaint, Delivery, Open, Click)",
+             "Verified against the SNS signing certificate (fetched from an Amazon SNS host over https, cached), signature versions 1 and 2; "
+                + "only topics in [inbound.ses] topic_arn. A SubscriptionConfirmation is confirmed by fetching its SubscribeURL.",
+             "snsSignature", "text/plain:\n  schema: {type: string}\n" + json, answer),
+        ]
+        return routes.map { route in
+            """
+              /v1/inbound/\(route.name):
+                post:
+                  summary: \(route.summary)
+                  description: >
+                    \(route.verified) Events map onto the same suppression, scoring and campaign calls as
+                    /v1/inbound/email and /v1/inbound/sms.
+                  security: [{\(route.scheme): []}]
+                  requestBody:
+                    required: true
+                    content:
+                      \(route.content.replacingOccurrences(of: "\n", with: "\n          "))
+                  responses:
+                    "200": \(route.ok)
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
+            """
+        }.joined(separator: "\n")
+    }
+
     /// A plausible email as `LeadRowParser.isPlausibleEmail` checks it, in ASCII: a local part of
     /// 1 to 64 characters without spaces, `"`, `,`, `<`, `>` or `@`; a dotted domain of letters,
     /// digits and hyphens. `around` is the whitespace the field's reader trims.
@@ -630,117 +678,7 @@ enum OpenAPIDocument {
                     "401": {$ref: "#/components/responses/Unauthorized"}
                     "413": {$ref: "#/components/responses/TooLarge"}
                     "503": {$ref: "#/components/responses/Busy"}
-              /v1/inbound/postmark:
-                post:
-                  summary: Postmark webhooks (Delivery, Bounce, SpamComplaint, Open, Click, SubscriptionChange)
-                  description: >
-                    Verified by the basic auth in the webhook URL given to Postmark ([inbound.postmark]). Events map onto the same suppression, scoring and campaign calls as
-                    /v1/inbound/email and /v1/inbound/sms.
-                  security: [{postmarkBasic: []}]
-                  requestBody:
-                    required: true
-                    content:
-                      application/json:
-                        schema: {type: object}
-                  responses:
-                    "200": {description: Applied, ignored or a replay acknowledged, content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
-                    "400": {$ref: "#/components/responses/BadRequest"}
-                    "401": {$ref: "#/components/responses/Unauthorized"}
-                    "413": {$ref: "#/components/responses/TooLarge"}
-                    "503": {$ref: "#/components/responses/Busy"}
-              /v1/inbound/sendgrid:
-                post:
-                  summary: SendGrid Event Webhook (an array of events)
-                  description: >
-                    Verified by the Signed Event Webhook's ECDSA signature ([inbound.sendgrid] public_key_env). Events map onto the same suppression, scoring and campaign calls as
-                    /v1/inbound/email and /v1/inbound/sms.
-                  security: [{sendgridSignature: []}]
-                  requestBody:
-                    required: true
-                    content:
-                      application/json:
-                        schema: {type: array, items: {type: object}}
-                  responses:
-                    "200": {description: Applied, ignored or a replay acknowledged, content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
-                    "400": {$ref: "#/components/responses/BadRequest"}
-                    "401": {$ref: "#/components/responses/Unauthorized"}
-                    "413": {$ref: "#/components/responses/TooLarge"}
-                    "503": {$ref: "#/components/responses/Busy"}
-              /v1/inbound/mailgun:
-                post:
-                  summary: Mailgun webhooks (delivered, failed, complained, unsubscribed, opened, clicked)
-                  description: >
-                    Verified by HMAC-SHA256 of timestamp and token with the webhook signing key ([inbound.mailgun]); a token applies once. Events map onto the same suppression, scoring and campaign calls as
-                    /v1/inbound/email and /v1/inbound/sms.
-                  security: [{mailgunSignature: []}]
-                  requestBody:
-                    required: true
-                    content:
-                      application/json:
-                        schema: {type: object}
-                  responses:
-                    "200": {description: Applied, ignored or a replay acknowledged, content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
-                    "400": {$ref: "#/components/responses/BadRequest"}
-                    "401": {$ref: "#/components/responses/Unauthorized"}
-                    "413": {$ref: "#/components/responses/TooLarge"}
-                    "503": {$ref: "#/components/responses/Busy"}
-              /v1/inbound/twilio:
-                post:
-                  summary: Twilio incoming messages and status callbacks
-                  description: >
-                    Verified by X-Twilio-Signature over public_url, path, query and sorted form fields ([inbound.twilio]). Answers empty TwiML. Events map onto the same suppression, scoring and campaign calls as
-                    /v1/inbound/email and /v1/inbound/sms.
-                  security: [{twilioSignature: []}]
-                  requestBody:
-                    required: true
-                    content:
-                      application/x-www-form-urlencoded:
-                        schema: {type: object}
-                  responses:
-                    "200": {description: Applied, ignored or a replay acknowledged, content: {text/xml: {}}}
-                    "400": {$ref: "#/components/responses/BadRequest"}
-                    "401": {$ref: "#/components/responses/Unauthorized"}
-                    "413": {$ref: "#/components/responses/TooLarge"}
-                    "503": {$ref: "#/components/responses/Busy"}
-              /v1/inbound/telnyx:
-                post:
-                  summary: Telnyx messaging webhooks (message.received, message.finalized)
-                  description: >
-                    Verified by the Ed25519 signature over timestamp|body ([inbound.telnyx] public_key_env). Events map onto the same suppression, scoring and campaign calls as
-                    /v1/inbound/email and /v1/inbound/sms.
-                  security: [{telnyxSignature: []}]
-                  requestBody:
-                    required: true
-                    content:
-                      application/json:
-                        schema: {type: object}
-                  responses:
-                    "200": {description: Applied, ignored or a replay acknowledged, content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
-                    "400": {$ref: "#/components/responses/BadRequest"}
-                    "401": {$ref: "#/components/responses/Unauthorized"}
-                    "413": {$ref: "#/components/responses/TooLarge"}
-                    "503": {$ref: "#/components/responses/Busy"}
-              /v1/inbound/ses:
-                post:
-                  summary: Amazon SES events through an SNS topic (Bounce, Complaint, Delivery, Open, Click)
-                  description: >
-                    Verified against the SNS signing certificate (fetched from an Amazon SNS host over
-                    https, cached), signature versions 1 and 2; only topics in [inbound.ses] topic_arn.
-                    A SubscriptionConfirmation is confirmed by fetching its SubscribeURL.
-                  security: [{snsSignature: []}]
-                  requestBody:
-                    required: true
-                    content:
-                      text/plain:
-                        schema: {type: string}
-                      application/json:
-                        schema: {type: object}
-                  responses:
-                    "200": {description: Applied, ignored or a replay acknowledged, content: {application/json: {schema: {$ref: "#/components/schemas/InboundAnswer"}}}}
-                    "400": {$ref: "#/components/responses/BadRequest"}
-                    "401": {$ref: "#/components/responses/Unauthorized"}
-                    "413": {$ref: "#/components/responses/TooLarge"}
-                    "503": {$ref: "#/components/responses/Busy"}
+            \#(providerInboundPaths)
               /t/o/{token}:
                 get:
                   summary: Open pixel; records the first open of a message

@@ -58,10 +58,6 @@ extension NurtureServer {
 
     func applyProviderReports(_ reports: [Report], webhookID: String, isArray: Bool, endpoint: String) async throws -> Response {
         guard !reports.isEmpty else { return try acknowledged() }
-        // A provider's time Nurture cannot read is replaced by now, never a reason to refuse the
-        // event: a provider does not send a refused webhook again, and the bounce would be lost.
-        var reports = reports
-        for index in reports.indices where reports[index].at.map({ EventInput.parseInstant($0) == nil }) ?? false { reports[index].at = nil }
         return try await apply(reports, problems: [], webhookID: webhookID, isArray: isArray, endpoint: endpoint)
     }
 
@@ -112,8 +108,8 @@ extension NurtureServer {
         let at = ["BouncedAt", "DeliveredAt", "ReceivedAt", "ChangedAt"].lazy.compactMap { event[$0] as? String }.first
         // Postmark has no event id; what happened to which message when is one.
         let key = [record, event["MessageID"] as? String ?? "", email ?? "", at ?? "", "\(event["ID"] ?? "")"].joined(separator: "|")
-        let report = Report(path: "$", type: type, messageID: messageID, address: email, channel: .email, at: at.map(ProviderTime.iso8601), properties: properties)
-        return try await applyProviderReports([report], webhookID: SHA256.hash(data: Data(key.utf8)).hexString, isArray: false, endpoint: "postmark")
+        let report = Report(path: "$", type: type, messageID: messageID, address: email, channel: .email, at: at.flatMap(ProviderTime.instant), properties: properties)
+        return try await applyProviderReports([report], webhookID: ProviderHTTP.hex(SHA256.hash(data: Data(key.utf8))), isArray: false, endpoint: "postmark")
     }
 
     // MARK: - SendGrid
@@ -163,12 +159,12 @@ extension NurtureServer {
             default: continue
             }
             if let reason = event["reason"] as? String { properties["reason"] = .string("SendGrid: \(reason)") }
-            let at = (event["timestamp"] as? Double).map { ProviderTime.iso8601(Date(timeIntervalSince1970: $0)) }
+            let at = (event["timestamp"] as? Double).map { Date(timeIntervalSince1970: $0) }
             reports.append(Report(path: "$[\(index)]", type: type, messageID: event[EmailMetadata.messageKey] as? String,
                                   address: (event["email"] as? String)?.lowercased(), channel: .email, at: at, properties: properties,
                                   key: event["sg_event_id"] as? String))
         }
-        return try await applyProviderReports(reports, webhookID: SHA256.hash(data: Data(body.readableBytesView)).hexString, isArray: true, endpoint: "sendgrid")
+        return try await applyProviderReports(reports, webhookID: ProviderHTTP.hex(SHA256.hash(data: Data(body.readableBytesView))), isArray: true, endpoint: "sendgrid")
     }
 
     // MARK: - Mailgun
@@ -215,7 +211,7 @@ extension NurtureServer {
         case "clicked": type = ComplianceEvent.emailClicked
         default: return try acknowledged()
         }
-        let at = (event["timestamp"] as? Double).map { ProviderTime.iso8601(Date(timeIntervalSince1970: $0)) }
+        let at = (event["timestamp"] as? Double).map { Date(timeIntervalSince1970: $0) }
         let report = Report(path: "$.event-data", type: type, messageID: (event["user-variables"] as? [String: Any])?[EmailMetadata.messageKey] as? String,
                             address: (event["recipient"] as? String)?.lowercased(), channel: .email, at: at, properties: properties)
         return try await applyProviderReports([report], webhookID: token, isArray: false, endpoint: "mailgun")
@@ -281,7 +277,7 @@ extension NurtureServer {
         guard let envelope = try jsonObject(body) as? [String: Any], let data = envelope["data"] as? [String: Any],
               let payload = data["payload"] as? [String: Any]
         else { throw APIError.invalid([.init(path: "$.data.payload", message: "is required")]) }
-        let eventID = data["id"] as? String ?? SHA256.hash(data: Data(body.readableBytesView)).hexString
+        let eventID = data["id"] as? String ?? ProviderHTTP.hex(SHA256.hash(data: Data(body.readableBytesView)))
         // The message is named in the webhook_url it was sent with, inside the signed body (the
         // query of the request itself is not signed).
         let messageID = (payload["webhook_url"] as? String).flatMap { URLComponents(string: $0)?.queryItems?.first { $0.name == "message_id" }?.value }
@@ -327,18 +323,16 @@ actor SpentTokens {
     }
 }
 
+/// A provider's time, or nil when Nurture cannot read it: the event is then taken at now, never
+/// refused for it (a provider does not send a refused webhook again, and a bounce would be lost).
 enum ProviderTime {
-    static func iso8601(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
-
-    /// Postmark's times carry seven fractional digits, which ISO8601DateFormatter refuses: cut to three.
-    static func iso8601(_ text: String) -> String {
-        guard let dot = text.firstIndex(of: "."), let end = text[dot...].firstIndex(where: { !$0.isNumber && $0 != "." }) else { return text }
+    static func instant(_ text: String) -> Date? {
+        // Postmark's times carry seven fractional digits, which ISO8601DateFormatter refuses: cut to three.
+        guard let dot = text.firstIndex(of: "."), let end = text[dot...].firstIndex(where: { !$0.isNumber && $0 != "." }) else {
+            return EventInput.parseInstant(text)
+        }
         let digits = text[text.index(after: dot)..<end]
-        return String(text[..<dot]) + "." + String((digits + "000").prefix(3)) + String(text[end...])
+        return EventInput.parseInstant(String(text[..<dot]) + "." + String((digits + "000").prefix(3)) + String(text[end...]))
     }
 }
 
@@ -347,10 +341,6 @@ enum TwiML {
         Response(status: .ok, headers: [.contentType: "text/xml"],
                  body: .init(byteBuffer: ByteBuffer(string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>")))
     }
-}
-
-extension Digest {
-    var hexString: String { map { String(format: "%02x", $0) }.joined() }
 }
 
 extension Data {

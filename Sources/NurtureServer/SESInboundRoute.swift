@@ -131,7 +131,7 @@ extension NurtureServer {
             return []
         }
         return recipients.enumerated().map { index, address in
-            Report(path: "$.Message", type: type, messageID: messageID, address: address.lowercased(), channel: .email, at: timestamp, properties: properties)
+            Report(path: "$.Message", type: type, messageID: messageID, address: address.lowercased(), channel: .email, at: ProviderTime.instant(timestamp), properties: properties)
         }
     }
 }

@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import NurtureEngine
-import ServiceLifecycle
 import Synchronization
 
 /// A loopback server posing as an email or SMS provider's API: it records every request (path,
@@ -43,9 +42,8 @@ public final class ProviderDouble: Sendable {
     }
 
     private let state = Mutex(State())
-    public let port: Int
-    private let group: ServiceGroup
-    private let task: Task<Void, any Error>
+    private let server: LoopbackServer
+    public var port: Int { server.port }
 
     /// What a preset's `base_url` points at.
     public var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -64,22 +62,16 @@ public final class ProviderDouble: Sendable {
             for (name, value) in answer.headers { fields[HTTPField.Name(name)!] = value }
             return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
-        let (port, group, task) = await serveOnLoopback(router, label: "provider-double")
-        let double = ProviderDouble(port: port, group: group, task: task)
+        let double = ProviderDouble(server: await LoopbackServer.start(router, label: "provider-double"))
         box.withLock { $0 = double }
         return double
     }
 
-    private init(port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
-        self.port = port
-        self.group = group
-        self.task = task
+    private init(server: LoopbackServer) {
+        self.server = server
     }
 
-    public func stop() async {
-        await group.triggerGracefulShutdown()
-        _ = try? await task.value
-    }
+    public func stop() async { await server.stop() }
 
     /// The next requests get these answers in order, then `then` for every request after.
     public func answer(_ answers: [Answer], then fallback: Answer = Answer(status: 200, body: "{}")) {

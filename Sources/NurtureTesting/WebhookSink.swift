@@ -39,9 +39,8 @@ public final class WebhookSink: Sendable {
     }
 
     private let state = Mutex(State())
-    public let port: Int
-    private let group: ServiceGroup
-    private let task: Task<Void, any Error>
+    private let server: LoopbackServer
+    public var port: Int { server.port }
 
     public var url: URL { URL(string: "http://127.0.0.1:\(port)/hook")! }
 
@@ -56,22 +55,16 @@ public final class WebhookSink: Sendable {
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             return await sinkState.respond(headers: headers, body: Data(buffer: body))
         }
-        let (port, group, task) = await serveOnLoopback(router, label: "webhook-sink")
-        let sink = WebhookSink(port: port, group: group, task: task)
+        let sink = WebhookSink(server: await LoopbackServer.start(router, label: "webhook-sink"))
         sinkState.sink.withLock { $0 = sink }
         return sink
     }
 
-    private init(port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
-        self.port = port
-        self.group = group
-        self.task = task
+    private init(server: LoopbackServer) {
+        self.server = server
     }
 
-    public func stop() async {
-        await group.triggerGracefulShutdown()
-        _ = try? await task.value
-    }
+    public func stop() async { await server.stop() }
 
     /// The next requests get these answers in order, then `then` for every request after.
     public func script(_ behaviours: [Behaviour], then fallback: Behaviour = .accept) {
@@ -137,20 +130,32 @@ final class SinkBox: Sendable {
     }
 }
 
-/// Runs `router` on an ephemeral port of 127.0.0.1 and returns once it listens.
-func serveOnLoopback(_ router: Router<BasicRequestContext>, label: String) async -> (port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
-    let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
-    var logger = Logger(label: label)
-    logger.logLevel = .error
-    let app = Application(
-        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-        onServerRunning: { channel in
-            portContinuation.yield(channel.localAddress?.port ?? 0)
-            portContinuation.finish()
-        }, logger: logger)
-    let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-    let task = Task { try await group.run() }
-    var port = 0
-    for await bound in portStream { port = bound }
-    return (port, group, task)
+/// A Hummingbird router served on an ephemeral port of 127.0.0.1, for the test doubles.
+struct LoopbackServer: Sendable {
+    let port: Int
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    /// Returns once the server listens.
+    static func start(_ router: Router<BasicRequestContext>, label: String) async -> LoopbackServer {
+        let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: label)
+        logger.logLevel = .error
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            }, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let task = Task { try await group.run() }
+        var port = 0
+        for await bound in portStream { port = bound }
+        return LoopbackServer(port: port, group: group, task: task)
+    }
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
 }

@@ -11,8 +11,11 @@ guard arguments.count == 3 else {
 }
 let root = URL(fileURLWithPath: arguments[1]).standardizedFileURL
 var digests: [String: String] = [:]
-if let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) {
-    for case let url as URL in files where url.pathExtension == "swift" {
+// As the CLI walks it (PlaybookOptions.staleBuild): hidden files and Templates/ are not sources.
+if let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles]) {
+    for case let url as URL in files {
+        if url.lastPathComponent == "Templates" { files.skipDescendants(); continue }
+        guard url.pathExtension == "swift" else { continue }
         let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
         if let data = FileManager.default.contents(atPath: url.path) { digests[relative] = CampaignSources.digest(data) }
     }

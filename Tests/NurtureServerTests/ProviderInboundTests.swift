@@ -54,6 +54,10 @@ struct ProviderInboundTests {
             let replay = try await post(client, "/v1/inbound/postmark", body: bounce, headers: auth)
             #expect(replay.json["replayed"] as? Bool == true)
             // An auto-responder is acknowledged and changes nothing.
+            // An unsubscribe Postmark took for an address no lead has yet still suppresses it.
+            let change = #"{"RecordType": "SubscriptionChange", "ServerID": 23, "MessageStream": "broadcast", "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483", "Recipient": "nobody@fernhill.example", "Tag": "newsletter", "ChangedAt": "2025-04-05T16:33:54.9070259Z", "Origin": "Recipient", "SuppressSending": true, "SuppressionReason": "ManualSuppression", "Metadata": {}}"#
+            #expect(try await post(client, "/v1/inbound/postmark", body: change, headers: auth).status == .ok)
+            #expect(try await fixture.store.suppressions(address: "nobody@fernhill.example")[.email] == "unsubscribed")
             let ignored = try await post(client, "/v1/inbound/postmark", body: bounce.replacingOccurrences(of: "\"HardBounce\"", with: "\"AutoResponder\"")
                 .replacingOccurrences(of: "\"Inactive\": true", with: "\"Inactive\": false"), headers: auth)
             #expect(ignored.status == .ok && (ignored.json["results"] as? [Any])?.isEmpty == true)
@@ -116,7 +120,9 @@ struct ProviderInboundTests {
             let (_, message, _) = try await welcomedLead(fixture, client: client)
             try await fixture.runWorker()
             let timestamp = "\(Int(fixture.now.timeIntervalSince1970))"
-            let body = #"[{"email":"ana@fernhill.example","event":"bounce","type":"bounce","reason":"550 5.1.1 unknown user","sg_event_id":"ev-1","nurture_message_id":"\#(message.id)","timestamp":\#(timestamp)}]"# + "\r\n"
+            // A drop for spam content is about the message, not the address: nothing is suppressed for it.
+            let body = #"[{"email":"ana@fernhill.example","event":"bounce","type":"bounce","reason":"550 5.1.1 unknown user","sg_event_id":"ev-1","nurture_message_id":"\#(message.id)","timestamp":\#(timestamp)},"#
+                + #"{"email":"ben@fernhill.example","event":"dropped","reason":"Spam Content","sg_event_id":"ev-2","timestamp":\#(timestamp)}]"# + "\r\n"
             let signature = String(decoding: try IndependentSigner.python("""
                 import base64, sys
                 from cryptography.hazmat.primitives import hashes, serialization
@@ -130,6 +136,7 @@ struct ProviderInboundTests {
             #expect(answer.status == .ok, "\(answer.text)")
             #expect(try await fixture.store.message(id: message.id)?.delivery == "bounced")
             #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "hard bounce")
+            #expect(try await fixture.store.suppressions(address: "ben@fernhill.example").isEmpty)
             #expect(try await post(client, "/v1/inbound/sendgrid", body: body, headers: headers).json["replayed"] as? Bool == true)
         }
     }

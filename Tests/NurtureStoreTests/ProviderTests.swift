@@ -122,6 +122,23 @@ import Testing
         #expect(setup.double.received.count == 1)
     }
 
+    /// When the suppression of a refused address cannot be recorded, the message is not recorded
+    /// dead without it: it is tried again, and its next refusal records the suppression.
+    @Test func aRefusedAddressWhoseSuppressionFailsIsTriedAgain() async throws {
+        let setup = try await Setup(Self.postmark, environment: ["POSTMARK_TOKEN": "pm-server-token"])
+        defer { Task { await setup.stop() } }
+        let message = try #require(try await setup.queue(["ana@example.com"]).first)
+        setup.double.answer([], then: .init(status: 422, body: #"{"ErrorCode":406,"Message":"You tried to send to recipient(s) that have been marked as inactive."}"#))
+        var dispatcher = setup.deployment.dispatcher(now: { Self.monday })
+        dispatcher.rejected = { _ in false }
+        #expect(try await dispatcher.dispatchDue().retried == 1)
+        #expect(try await setup.fixture.store.message(id: message.id)?.status == .pending)
+        #expect(try await setup.fixture.store.suppressions(address: "ana@example.com").isEmpty)
+        let later = Self.monday.addingTimeInterval(60)
+        #expect(try await setup.deployment.dispatcher(now: { later }).dispatchDue().dead == 1)
+        #expect(try await setup.fixture.store.suppressions(address: "ana@example.com")[.email]?.contains("Postmark error 406") == true)
+    }
+
     /// A rejected token (ErrorCode 10, HTTP 401) is the account's problem, not the message's:
     /// it waits and is retried, never thrown away.
     @Test func aBadTokenRetriesInsteadOfKillingTheMessage() async throws {

@@ -10,7 +10,8 @@ public protocol DeliveryChannel: Sendable {
     func deliver(_ message: OutboxMessage) async -> DeliveryResult
     /// Messages one request may carry (a provider's batch endpoint); 1 when it sends one at a time.
     var batchLimit: Int { get }
-    /// One result per message, in order: a batch answer that fails one recipient fails only that one.
+    /// One result per message, in order: a batch answer that fails one recipient fails only that
+    /// one. The dispatcher hands over at most `batchLimit` messages, each one `fitsBatch` allowed.
     func deliver(_ messages: [OutboxMessage]) async -> [DeliveryResult]
     /// Whether a message may share a batch request (a provider's size limits); false sends it alone.
     func fitsBatch(_ message: OutboxMessage) -> Bool

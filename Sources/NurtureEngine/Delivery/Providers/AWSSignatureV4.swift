@@ -69,9 +69,7 @@ struct AWSSignatureV4: Sendable {
     /// RFC 3986 percent-encoding of everything but the unreserved characters, as SigV4 asks.
     static func encode(_ text: String) -> String { ProviderHTTP.encode(text) }
 
-    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        bytes.map { String(format: "%02x", $0) }.joined()
-    }
+    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 { ProviderHTTP.hex(bytes) }
 }
 
 /// Amazon SES API v2 `SendEmail` (https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html),

@@ -109,14 +109,9 @@ public struct ProviderChannel: DeliveryChannel {
                 results[index] = .permanent("\(error)")
             }
         }
-        // One request for what may share it, one each for the rest.
-        var groups: [[Int]] = []
-        let together = outgoing.indices.filter { outgoing.count > 1 && api.fitsBatch(outgoing[$0]) }
-        if together.count > 1 { groups.append(together) }
-        groups += outgoing.indices.filter { !(together.count > 1 && together.contains($0)) }.map { [$0] }
-        for group in groups {
-            let answers = await send(group.map { outgoing[$0] }, now: now).results
-            for (index, answer) in zip(group, answers) { results[positions[index]] = answer }
+        // The dispatcher batches only messages `fitsBatch` lets share a request: one request.
+        if !outgoing.isEmpty {
+            for (position, answer) in zip(positions, await send(outgoing, now: now).results) { results[position] = answer }
         }
         return results.map { $0 ?? .permanent("no answer for this message") }
     }
@@ -167,6 +162,11 @@ actor SendPacer {
 
 /// Shared pieces of provider requests, and of their webhooks coming back.
 public enum ProviderHTTP {
+    /// Lower-case hex, as SigV4 and the webhooks' digests write it.
+    public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
     public static func basicAuthorization(user: String, password: String) -> String {
         "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
     }
