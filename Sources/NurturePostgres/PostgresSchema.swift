@@ -367,6 +367,18 @@ enum PostgresSchema {
                 END IF;
             END $$;
             """),
+        // Each running worker and server, refreshed by its heartbeat, so two playbooks never run side by side.
+        (10, "processes running a playbook", """
+            CREATE TABLE playbook_process (
+                id text PRIMARY KEY,
+                fingerprint text NOT NULL,
+                role text NOT NULL,
+                host text NOT NULL,
+                pid bigint NOT NULL,
+                started_at double precision NOT NULL,
+                seen_at double precision NOT NULL
+            );
+            """),
     ]
 
     /// A statement-level trigger `name` (and its function) that counts the `facts` a statement

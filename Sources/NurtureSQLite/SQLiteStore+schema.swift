@@ -235,8 +235,25 @@ extension SQLiteStore {
                 DROP INDEX outbox_leased;
                 """)
         }
+        migrator.registerMigration("v12 processes running a playbook") { db in
+            try db.execute(sql: Self.playbookProcessTable)
+        }
         return migrator
     }
+
+    /// The processes running a playbook against the database, each refreshed by its heartbeat;
+    /// not copied by `nurture migrate`, since none of them runs against the new database yet.
+    static let playbookProcessTable = """
+        CREATE TABLE playbook_process (
+            id TEXT PRIMARY KEY NOT NULL,
+            fingerprint TEXT NOT NULL,
+            role TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at REAL NOT NULL,
+            seen_at REAL NOT NULL
+        );
+        """
 
     /// Shared with the PostgreSQL schema but for the types: one row per paused campaign and per
     /// decided split, and the journal of what happened to campaigns.

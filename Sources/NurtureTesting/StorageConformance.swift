@@ -95,7 +95,87 @@ public enum StorageConformance {
 
     // MARK: - The checks
 
-    public static let checks: [Check] = leads + dueWork + outbox + reads + settings + counting + controls
+    public static let checks: [Check] = leads + dueWork + outbox + reads + settings + counting + controls + deployments
+
+    static func deployment(_ campaigns: [PlaybookShape.CampaignShape], at: Date = t0) -> PlaybookDeployment {
+        PlaybookDeployment(shape: PlaybookShape(campaigns: campaigns, templates: [:]), at: at, by: "check")
+    }
+
+    static let deployments: [Check] = [
+        Check(name: "a deployment is recorded once per expected predecessor, and moves each lead once") { store in
+            try expect(try await store.currentDeployment() == nil, true)
+            // Leads on wait-1, wait-2, a removed step, a step removed with exit, and a last step.
+            let steps = ["wait-1", "wait-2", "gone", "dropped", "last"]
+            for (index, step) in steps.enumerated() {
+                let inserted = try await insert(store, lead("lead\(index)@example.com"), due: false)
+                var enrollment = Enrollment(leadID: inserted.lead.id, campaignID: "welcome", firstStep: step, enrolledAt: t0)
+                enrollment.phase = .waiting
+                enrollment.wakeAt = t0.addingTimeInterval(86_400)
+                try expect(try await commit(store, [change(inserted) { $0.enrollments = [enrollment] }]), [.committed])
+            }
+            let occupancy = try await store.stepOccupancy()
+            try expect(occupancy.map(\.stepID).sorted(), steps.sorted())
+            try expect(occupancy.allSatisfy { $0.count == 1 && $0.phase == .waiting && $0.campaignID == "welcome" }, true)
+
+            let first = deployment([PlaybookShape.CampaignShape(id: "welcome", name: "Welcome", kind: "welcome", steps: [])])
+            try expect(try await store.recordDeployment(first, replacing: "someone-else", moves: []), false)
+            try expect(try await store.recordDeployment(first, replacing: nil, moves: []), true)
+            try expect(try await store.recordDeployment(first, replacing: nil, moves: []), false)
+            try expect(try await store.currentDeployment()?.fingerprint, first.fingerprint)
+
+            let before = try await snapshot(store, .id("lead_lead0"))
+            let later = t0.addingTimeInterval(3_600)
+            let second = deployment([PlaybookShape.CampaignShape(id: "welcome", name: "Welcome series", kind: "welcome", steps: [])], at: later)
+            // A rename chain: each lead moves once, not along the chain.
+            let moves = [
+                StepMove(campaignID: "welcome", stepID: "wait-1", action: .rename(to: "wait-2")),
+                StepMove(campaignID: "welcome", stepID: "wait-2", action: .rename(to: "wait-3")),
+                StepMove(campaignID: "welcome", stepID: "gone", action: .restart(at: "last")),
+                StepMove(campaignID: "welcome", stepID: "dropped", action: .exit(reason: "step dropped removed")),
+                StepMove(campaignID: "welcome", stepID: "last", action: .complete),
+            ]
+            try expect(try await store.recordDeployment(second, replacing: first.fingerprint, moves: moves), true)
+            try expect(try await store.currentDeployment()?.shape.campaigns.first?.name, "Welcome series")
+            func enrollment(_ index: Int) async throws -> Enrollment { try required(try await snapshot(store, .id("lead_lead\(index)")).enrollments.first) }
+            let renamed = try await enrollment(0)
+            try expect(renamed.stepID, "wait-2")
+            try expect(renamed.phase, .waiting)
+            try expect(renamed.wakeAt, t0.addingTimeInterval(86_400))
+            try expect(try await enrollment(1).stepID, "wait-3")
+            let restarted = try await enrollment(2)
+            try expect(restarted.stepID, "last")
+            try expect(restarted.phase, .ready)
+            try expect(restarted.wakeAt, later)
+            let exited = try await enrollment(3)
+            try expect(exited.status, .exited)
+            try expect(exited.endReason, "step dropped removed")
+            try expect(exited.stepID, "dropped")
+            let completed = try await enrollment(4)
+            try expect(completed.status, .completed)
+            try expect(completed.endedAt, later)
+            // Work computed before the deployment cannot commit over it.
+            try expect(try await snapshot(store, .id("lead_lead0")).version > before.version, true)
+            try expect(try await commit(store, [change(before) { $0.leadChanged = true }]), [.conflict])
+            try expect(try await store.dueLeadIDs(at: later, limit: 10), ["lead_lead2"])
+            let counters = try await store.campaignCounters(CounterFilter(campaignID: "welcome"))
+            try expect(counters.filter { $0.metric == "exited" && $0.detail == "step dropped removed" }.map(\.count).reduce(0, +), 1)
+        },
+        Check(name: "processes announce themselves, refresh, and withdraw") { store in
+            let worker = PlaybookProcess(id: "w1", fingerprint: "abc", role: "worker", host: "h", pid: 7, startedAt: t0, seenAt: t0)
+            try await store.announce(worker)
+            var later = worker
+            later.seenAt = t0.addingTimeInterval(10)
+            try await store.announce(later)
+            try await store.announce(PlaybookProcess(id: "w2", fingerprint: "def", role: "server", host: "h", pid: 8, startedAt: t0.addingTimeInterval(1), seenAt: t0.addingTimeInterval(1)))
+            let listed = try await store.processes()
+            try expect(listed.map(\.id), ["w1", "w2"])
+            try expect(listed[0].seenAt, t0.addingTimeInterval(10))
+            try expect(listed[0].isLive(at: t0.addingTimeInterval(30)), true)
+            try expect(listed[0].isLive(at: t0.addingTimeInterval(60)), false)
+            try await store.withdraw(processID: "w1")
+            try expect(try await store.processes().map(\.id), ["w2"])
+        },
+    ]
 
     static let controls: [Check] = [
         Check(name: "a paused campaign's due work and queued messages wait in place, and come back exactly on resume") { store in

@@ -21,7 +21,7 @@ struct DemoCommand: AsyncParsableCommand {
         let database = runtime.database ?? "nurture-demo.sqlite"
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         // The demo never sends anywhere: whatever nurture.toml says, channels are previews.
-        let live = try await runtime.makeRuntime(previewOnly: true, database: database)
+        let live = try await runtime.makeRuntime(previewOnly: true, database: database, role: "demo")
         let start = ISO8601DateFormatter().date(from: "2026-11-23T08:00:00Z")!
         let report = try await LeadImporter(engine: live.engine).run(path: leads, source: nil, defaultCountry: "GB", rejectsPath: nil, now: start)
         for (line, reason) in report.rejected.prefix(20) { printError("\(leads):\(line): rejected: \(reason)") }

@@ -14,6 +14,11 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Configuration file. Default: nurture.toml in the working directory, if present.")
     var config: String?
 
+    /// `nurture leads import`: who a deployment made by an ordinary command was made by.
+    static var commandName: String {
+        (["nurture"] + CommandLine.arguments.dropFirst().prefix { !$0.hasPrefix("-") }.prefix(2)).joined(separator: " ")
+    }
+
     var databaseURL: String {
         database ?? ProcessInfo.processInfo.environment["NURTURE_DATABASE_URL"] ?? Deployment.defaultDatabase
     }
@@ -34,8 +39,10 @@ struct RuntimeOptions: ParsableArguments {
         }
     }
 
-    /// The store, the engine over it, and the configuration, ready for a command.
-    func makeRuntime(previewOnly: Bool = false, database: String? = nil) async throws -> Deployment {
+    /// The store, the engine over it, and the configuration, ready for a command. Unless
+    /// `takingOver` is false, this build becomes the database's deployed playbook first (see
+    /// `Deployment.takeOver`), or the command stops with the reason.
+    func makeRuntime(previewOnly: Bool = false, database: String? = nil, role: String = RuntimeOptions.commandName, takingOver: Bool = true) async throws -> Deployment {
         if let stale = playbookOptions.staleBuild() { printError("warning: " + stale + "; running the playbook it was built from") }
         var configuration = try loadConfiguration()
         if previewOnly {
@@ -44,11 +51,24 @@ struct RuntimeOptions: ParsableArguments {
             configuration.salesAlerts = NurtureConfiguration.Channel()
         }
         let templates = try playbookOptions.loadTemplates()
+        let live: Deployment
         do {
-            return try await Deployment.open(database: database ?? databaseURL, playbook: playbookOptions.playbook, templates: templates, configuration: configuration)
+            live = try await Deployment.open(database: database ?? databaseURL, playbook: playbookOptions.playbook, templates: templates, configuration: configuration)
         } catch let error as Deployment.CannotOpen {
             throw ValidationError(error.description)
         }
+        guard takingOver else { return live }
+        do {
+            let plan = try await live.takeOver(as: role)
+            if let deployed = plan.deployed, !plan.isNoChange {
+                printError("deployed playbook \(plan.built.fingerprint.prefix(12)) in place of \(deployed.fingerprint.prefix(12)); no lead moved (`nurture plan` showed what changed)")
+            }
+        } catch let refused as Deployment.PlaybookRefused {
+            printError("error: \(refused)")
+            await live.close()
+            throw ExitCode.failure
+        }
+        return live
     }
 }
 

@@ -13,24 +13,26 @@ struct RunDue: AsyncParsableCommand {
 
     func run() async throws {
         let instant = try now.map { try parseInstant($0, option: "--now") } ?? Date()
-        let live = try await runtime.makeRuntime()
-        let steps = try await live.engine.runDue(now: instant)
-        var sends = Dispatcher.Pass()
-        let dispatcher = live.dispatcher(now: { instant })
-        while true {
-            let pass = try await dispatcher.dispatchDue()
-            if pass.attempted == 0 { break }
-            sends.attempted += pass.attempted
-            sends.sent += pass.sent
-            sends.retried += pass.retried
-            sends.dead += pass.dead
+        let live = try await runtime.makeRuntime(role: "run-due")
+        try await live.announced(as: "run-due") {
+            let steps = try await live.engine.runDue(now: instant)
+            var sends = Dispatcher.Pass()
+            let dispatcher = live.dispatcher(now: { instant })
+            while true {
+                let pass = try await dispatcher.dispatchDue()
+                if pass.attempted == 0 { break }
+                sends.attempted += pass.attempted
+                sends.sent += pass.sent
+                sends.retried += pass.retried
+                sends.dead += pass.dead
+            }
+            print("advanced \(steps.leads) lead\(steps.leads == 1 ? "" : "s"), queued \(steps.messages) message\(steps.messages == 1 ? "" : "s"); "
+                + "sent \(sends.sent), will retry \(sends.retried), dead \(sends.dead)")
+            let watched = try await live.engine.watchResults(policy: live.configuration.autoPause, now: instant)
+            for pause in watched.paused { print("paused campaign \(pause.campaignID): \(pause.reason)") }
+            for decision in watched.decided { print("decided \(decision.campaignID) \(decision.stepID): variant \(decision.variant) wins") }
+            if let alerts = dispatcher.channels[.sales] { _ = try await live.engine.deliverPauseNotices(via: alerts, now: Date()) }
         }
-        print("advanced \(steps.leads) lead\(steps.leads == 1 ? "" : "s"), queued \(steps.messages) message\(steps.messages == 1 ? "" : "s"); "
-            + "sent \(sends.sent), will retry \(sends.retried), dead \(sends.dead)")
-        let watched = try await live.engine.watchResults(policy: live.configuration.autoPause, now: instant)
-        for pause in watched.paused { print("paused campaign \(pause.campaignID): \(pause.reason)") }
-        for decision in watched.decided { print("decided \(decision.campaignID) \(decision.stepID): variant \(decision.variant) wins") }
-        if let alerts = dispatcher.channels[.sales] { _ = try await live.engine.deliverPauseNotices(via: alerts, now: Date()) }
     }
 }
 
@@ -47,12 +49,12 @@ struct WorkerCommand: AsyncParsableCommand {
             handler.logLevel = .info
             return handler
         }
-        let live = try await runtime.makeRuntime()
+        let live = try await runtime.makeRuntime(role: "worker")
         var worker = Worker(engine: live.engine, dispatcher: live.dispatcher())
         worker.pollInterval = .milliseconds(pollMilliseconds)
         worker.autoPause = live.configuration.autoPause
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: worker)], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "nurture")))
-        try await group.run()
+        try await live.announced(as: "worker") { try await group.run() }
     }
 }

@@ -54,13 +54,13 @@ struct CommandLineTests {
 
         let show = try NurtureBinary.run(["campaigns", "show", "welcome"])
         #expect(show.status == 0)
-        #expect(show.stdout.contains("    if-opened-welcome-1      if opened welcome-1\n      then:\n        welcome-2-guide"))
-        #expect(show.stdout.contains("welcome-3-value          email welcome-3-value (A 50% → welcome-3-value-a / B 50% → welcome-3-value-b)"))
+        #expect(show.stdout.contains("    if-1                                      if opened welcome-1\n      then:\n        welcome-2-guide"))
+        #expect(show.stdout.contains("welcome-3-value                           email welcome-3-value (A 50% → welcome-3-value-a / B 50% → welcome-3-value-b)"))
 
         let mermaid = try NurtureBinary.run(["campaigns", "graph", "welcome", "--format", "mermaid"])
         #expect(mermaid.status == 0)
         #expect(mermaid.stdout.hasPrefix("flowchart TD\n"))
-        #expect(mermaid.stdout.contains("s_wait_for_resource_downloaded -->|timeout| s_tag_welcome_quiet"))
+        #expect(mermaid.stdout.contains("s_wait_for_1 -->|timeout| s_wait_for_1_timeout_tag_welcome_quiet"))
 
         let dot = try NurtureBinary.run(["campaigns", "graph", "invoice-follow-up", "--format", "dot"])
         #expect(dot.status == 0)

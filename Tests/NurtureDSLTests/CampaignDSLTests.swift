@@ -27,7 +27,7 @@ struct CampaignDSLTests {
         #expect(campaign.reentry == .after(.days(30)))
         #expect(campaign.steps.map(\.kindName) == ["email", "wait", "if", "wait-for"])
         #expect(campaign.allSteps.map(\.id) == [
-            "welcome-1", "wait-2d", "if-opened-welcome-1", "welcome-2", "nudge", "wait-for-resource.downloaded", "score+10", "offer",
+            "welcome-1", "wait-1", "if-1", "welcome-2", "nudge", "wait-for-1", "wait-for-1/event/score-1", "offer",
         ])
         let split = try #require(campaign.step("offer"))
         guard case .email(let message) = split.action else { Issue.record("offer is not an email"); return }
@@ -35,15 +35,47 @@ struct CampaignDSLTests {
         #expect(message.variants.map(\.weight) == [50, 50])
     }
 
-    @Test func derivedIDsAreNumberedAndExplicitIDsWin() {
+    @Test func derivedIDsCountTheirKindInTheirBlockAndExplicitIDsStay() {
         let campaign = Campaign("c", kind: .nurture) {
             Wait(.days(2))
-            Email("news").id("wait-2d")   // an explicit id takes the name even though it comes later
+            Email("news").id("digest")
             Wait(.days(2))
-            Wait(.days(2))
+            Tag("warm")
+            Tag("warm")
+            If(.tagged("warm")) { Wait(.hours(1)); Email("news") } else: { ExitCampaign() }
         }
-        #expect(campaign.allSteps.map(\.id) == ["wait-2d-2", "wait-2d", "wait-2d-3", "wait-2d-4"])
-        #expect(campaign.allSteps.map(\.hasExplicitID) == [false, true, false, false])
+        #expect(campaign.allSteps.map(\.id) == [
+            "wait-1", "digest", "wait-2", "tag-warm", "tag-warm-2", "if-1", "if-1/then/wait-1", "news-2", "if-1/else/exit-1",
+        ])
+        #expect(campaign.allSteps.map(\.hasExplicitID) == [false, true, false, false, false, false, false, false, false])
+    }
+
+    @Test func idsSurviveOrdinaryEdits() {
+        // Given a campaign, and the same campaign after a marketer lengthens a wait, narrows a
+        // window, retimes a wait-for, changes a condition and a score, and adds an SMS and a tag
+        let before = Campaign("c", kind: .nurture) {
+            Email("a"); Wait(.days(2)); If(.score(.atLeast(20))) { AdjustScore(5) } else: { Tag("cold") }
+            WaitFor("demo.booked", timeout: .days(3)) { Email("b") } onTimeout: { Wait(.days(1)); Email("c") }
+        }
+        let after = Campaign("c", kind: .nurture) {
+            SMS("hello"); Email("a", window: .businessHours); Wait(.days(4), window: .businessHours)
+            If(.score(.atLeast(30))) { AdjustScore(8) } else: { Tag("cold"); Tag("archived") }
+            WaitFor("demo.booked", timeout: .days(5)) { Email("b") } onTimeout: { Wait(.hours(12)); Email("c") }
+        }
+        // Then every step keeps its id, so leads in flight stay exactly where they are
+        #expect(Set(before.allSteps.map(\.id)).isSubset(of: Set(after.allSteps.map(\.id))))
+        #expect(before.allSteps.map(\.id) == ["a", "wait-1", "if-1", "if-1/then/score-1", "if-1/else/tag-cold", "wait-for-1", "b", "wait-for-1/timeout/wait-1", "c"])
+    }
+
+    @Test func aTemplateSentTwiceNeedsAnExplicitIDOnTheRepeat() {
+        // Told apart only by order, a step inserted between them would swap their leads
+        let campaign = Campaign("c", kind: .nurture) { Entry(on: "lead.created"); Email("news"); Wait(.days(7)); Email("news") }
+        let errors = report([campaign], templates: catalog(email: ["news"])).filter { $0.contains("error:") }
+        #expect(errors.count == 1)
+        #expect(errors.first?.contains("template 'news' is also sent at") == true)
+        #expect(errors.first?.contains(".id(\"news-2\")") == true)
+        let pinned = Campaign("c", kind: .nurture) { Entry(on: "lead.created"); Email("news"); Wait(.days(7)); Email("news").id("news-again") }
+        #expect(report([pinned], templates: catalog(email: ["news"])).filter { $0.contains("error:") }.isEmpty)
     }
 
     @Test func idsDoNotDependOnUnrelatedInsertions() {

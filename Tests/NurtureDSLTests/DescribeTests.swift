@@ -23,36 +23,36 @@ struct DescribeTests {
               goal   exit on demo.booked
               re-entry never
               steps
-                welcome-1                email welcome-1
-                wait-2d                  wait 2d, then within Mon–Fri 09:00–17:00
-                if-opened-welcome-1      if opened welcome-1
+                welcome-1      email welcome-1
+                wait-1         wait 2d, then within Mon–Fri 09:00–17:00
+                if-1           if opened welcome-1
                   then:
-                    welcome-2                email welcome-2
+                    welcome-2  email welcome-2
                   else:
-                    nudge                    sms nudge
-                offer                    email offer (A 70% → offer-a / B 30% → offer-b)
-                exit                     exit campaign: done
+                    nudge      sms nudge
+                offer          email offer (A 70% → offer-a / B 30% → offer-b)
+                exit-1         exit campaign: done
             """)
     }
 
     @Test func mermaidGraphLinksBranchesAndEnds() {
         let mermaid = campaign.graph(format: .mermaid)
         #expect(mermaid.hasPrefix("flowchart TD\n"))
-        #expect(mermaid.contains(#"    s_if_opened_welcome_1{"if-opened-welcome-1<br/>if opened welcome-1"}"#))
-        #expect(mermaid.contains("    s_if_opened_welcome_1 -->|yes| s_welcome_2"))
-        #expect(mermaid.contains("    s_if_opened_welcome_1 -->|no| s_nudge"))
+        #expect(mermaid.contains(#"    s_if_1{"if-1<br/>if opened welcome-1"}"#))
+        #expect(mermaid.contains("    s_if_1 -->|yes| s_welcome_2"))
+        #expect(mermaid.contains("    s_if_1 -->|no| s_nudge"))
         #expect(mermaid.contains("    s_welcome_2 --> s_offer"))
         #expect(mermaid.contains("    s_nudge --> s_offer"))
         // An exit step ends the journey: nothing links it to "done".
-        #expect(!mermaid.contains("s_exit --> done"))
+        #expect(!mermaid.contains("s_exit_1 --> done"))
     }
 
     @Test func dotGraphIsAValidDigraph() {
         let dot = campaign.graph(format: .dot)
         #expect(dot.hasPrefix("digraph \"welcome\" {"))
         #expect(dot.hasSuffix("}"))
-        #expect(dot.contains(#"s_if_opened_welcome_1 [label="if-opened-welcome-1\nif opened welcome-1", shape=diamond];"#))
-        #expect(dot.contains(#"s_if_opened_welcome_1 -> s_welcome_2 [label="yes"];"#))
+        #expect(dot.contains(#"s_if_1 [label="if-1\nif opened welcome-1", shape=diamond];"#))
+        #expect(dot.contains(#"s_if_1 -> s_welcome_2 [label="yes"];"#))
         let opens = dot.filter { $0 == "{" }.count, closes = dot.filter { $0 == "}" }.count
         #expect(opens == closes)
     }

@@ -96,7 +96,7 @@ struct ValidationTests {
         }
         let other = Campaign("c2", kind: .nurture) { Wait(.days(1)); Email("welcome-2") }
         #expect(report([campaign, other], templates: catalog(email: ["welcome-1", "welcome-2"])) == [
-            "\(file):\(#line - 3): error: step 'welcome-1' is unreachable: every lead has left the campaign at 'if-score' (\(file):\(#line - 8))",
+            "\(file):\(#line - 3): error: step 'welcome-1' is unreachable: every lead has left the campaign at 'if-1' (\(file):\(#line - 8))",
         ])
     }
 

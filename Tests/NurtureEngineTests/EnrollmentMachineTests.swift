@@ -12,7 +12,7 @@ struct EnrollmentMachineTests {
         // When it first advances, it sends and then waits two days
         let first = lead.advance(at: instant("2026-11-23 09:00"))
         #expect(Harness.sent(first) == ["a"])
-        #expect(first.last == .waiting(step: "wait-2d", until: instant("2026-11-25 09:00")))
+        #expect(first.last == .waiting(step: "wait-1", until: instant("2026-11-25 09:00")))
         // Then nothing happens before the wait ends
         #expect(lead.advance(at: instant("2026-11-25 08:59")) == [])
         #expect(!lead.enrollment.isDue(at: instant("2026-11-25 08:59")))
@@ -35,7 +35,7 @@ struct EnrollmentMachineTests {
         let campaign = Campaign("c", kind: .nurture) { Wait(until: .at(9, 30), on: Weekday.workdays); Email("a") }
         // Friday evening: the next workday 09:30 is Monday
         var lead = Harness(campaign, start: instant("2026-11-27 18:00"))
-        #expect(lead.advance(at: instant("2026-11-27 18:00")) == [.waiting(step: "wait-until-0930", until: instant("2026-11-30 09:30"))])
+        #expect(lead.advance(at: instant("2026-11-27 18:00")) == [.waiting(step: "wait-1", until: instant("2026-11-30 09:30"))])
         #expect(Harness.sent(lead.advance(at: instant("2026-11-30 09:30"))) == ["a"])
     }
 
@@ -51,7 +51,7 @@ struct EnrollmentMachineTests {
     @Test func waitWithAWindowEndsInsideIt() {
         let campaign = Campaign("c", kind: .nurture) { Wait(.days(1), window: .businessHours); Email("a") }
         var lead = Harness(campaign, start: instant("2026-11-27 18:30"))   // Friday evening
-        #expect(lead.advance(at: instant("2026-11-27 18:30")) == [.waiting(step: "wait-1d", until: instant("2026-11-30 09:00"))])
+        #expect(lead.advance(at: instant("2026-11-27 18:30")) == [.waiting(step: "wait-1", until: instant("2026-11-30 09:00"))])
     }
 
     @Test func smsIsHeldOutsideQuietHoursInTheLeadsZone() {
@@ -86,8 +86,8 @@ struct EnrollmentMachineTests {
         // A download of something else does not count
         #expect(lead.event("resource.downloaded", at: instant("2026-11-23 12:00"), ["asset": "price-list"]) == [])
         let effects = lead.event("resource.downloaded", at: instant("2026-11-24 12:00"), ["asset": "guide"])
-        #expect(effects.first == .eventArrived(step: "wait-for-resource.downloaded", event: "resource.downloaded"))
-        #expect(effects.contains(.scoreAdjusted(step: "score+10", by: 10, to: 10)))
+        #expect(effects.first == .eventArrived(step: "wait-for-1", event: "resource.downloaded"))
+        #expect(effects.contains(.scoreAdjusted(step: "wait-for-1/event/score-1", by: 10, to: 10)))
         #expect(Harness.sent(effects) == ["next"])
         #expect(lead.state.lead.score == 10)
     }
@@ -100,7 +100,7 @@ struct EnrollmentMachineTests {
         _ = lead.advance(at: instant("2026-11-23 09:00"))
         #expect(lead.enrollment.wakeAt == instant("2026-11-26 09:00"))
         let effects = lead.advance(at: instant("2026-11-26 09:00"))
-        #expect(effects.first == .timedOut(step: "wait-for-resource.downloaded"))
+        #expect(effects.first == .timedOut(step: "wait-for-1"))
         #expect(Harness.sent(effects) == ["reminder"])
     }
 
@@ -114,7 +114,7 @@ struct EnrollmentMachineTests {
         _ = opened.advance(at: instant("2026-11-23 09:00"))
         _ = opened.event("email.opened", at: instant("2026-11-24 10:00"), ["step": "welcome-1", "campaign": "c"])
         let yes = opened.advance(at: instant("2026-11-25 09:00"))
-        #expect(yes.first == .branched(step: "if-opened-welcome-1", taken: true, because: "email.opened for welcome-1"))
+        #expect(yes.first == .branched(step: "if-1", taken: true, because: "email.opened for welcome-1"))
         #expect(Harness.sent(yes) == ["case-study"])
 
         var ignored = Harness(campaign, start: instant("2026-11-23 09:00"))
@@ -122,7 +122,7 @@ struct EnrollmentMachineTests {
         // An open of the same step id in another campaign is not this campaign's open
         _ = ignored.event("email.opened", at: instant("2026-11-24 10:00"), ["step": "welcome-1", "campaign": "other"])
         let no = ignored.advance(at: instant("2026-11-25 09:00"))
-        #expect(no.first == .branched(step: "if-opened-welcome-1", taken: false, because: "no email.opened for welcome-1"))
+        #expect(no.first == .branched(step: "if-1", taken: false, because: "no email.opened for welcome-1"))
         #expect(Harness.sent(no) == ["resend"])
     }
 
@@ -135,7 +135,7 @@ struct EnrollmentMachineTests {
         _ = lead.advance(at: instant("2026-11-01 09:00"))
         lead.state.events.append(LeadEvent("page.viewed", at: instant("2026-11-02 09:00"), properties: ["path": "/pricing"]))
         // Nine days before the check: too old
-        #expect(lead.advance(at: instant("2026-11-11 09:00")).first == .branched(step: "if-did-page.viewed", taken: false, because: "0× page.viewed in the last 1w"))
+        #expect(lead.advance(at: instant("2026-11-11 09:00")).first == .branched(step: "if-1", taken: false, because: "0× page.viewed in the last 1w"))
     }
 
     @Test func stepsChangeTheLead() {
@@ -149,9 +149,9 @@ struct EnrollmentMachineTests {
         var lead = Harness(campaign, start: instant("2026-11-23 09:00"))
         let effects = lead.advance(at: instant("2026-11-23 09:00"))
         #expect(effects == [
-            .scoreAdjusted(step: "score-5", by: -5, to: -5), .attributeSet(step: "set-plan", name: "plan", value: "growth"),
-            .stageSet(step: "stage-mql", stage: .mql), .tagged(step: "tag-warm", tag: "warm"),
-            .salesNotified(step: "notify-sales", note: "ready for a call"), .completed,
+            .scoreAdjusted(step: "score-1", by: -5, to: -5), .attributeSet(step: "set-plan", name: "plan", value: "growth"),
+            .stageSet(step: "stage-1", stage: .mql), .tagged(step: "tag-warm", tag: "warm"),
+            .salesNotified(step: "notify-sales-1", note: "ready for a call"), .completed,
         ])
         #expect(lead.state.lead.stage == .mql)
         #expect(lead.state.lead.attributes["plan"] == "growth")
@@ -221,7 +221,7 @@ struct EnrollmentMachineTests {
     }
 
     @Test func aLeadInFlightResumesOnItsStepAfterARedeploy() {
-        // Given a lead waiting at wait-2d in version 1
+        // Given a lead waiting at wait-1 in version 1
         let v1 = Campaign("c", kind: .welcome) { Email("a"); Wait(.days(2)); Email("b") }
         var lead = Harness(v1, start: instant("2026-11-23 09:00"))
         _ = lead.advance(at: instant("2026-11-23 09:00"))

@@ -135,6 +135,14 @@ final class InterleavingStore: LeadStore {
     }
     func suppressions(address: String) async throws -> [MessageChannel: String] { try await inner.suppressions(address: address) }
     func secret(named name: String) async throws -> Data { try await inner.secret(named: name) }
+    func currentDeployment() async throws -> PlaybookDeployment? { try await inner.currentDeployment() }
+    func recordDeployment(_ deployment: PlaybookDeployment, replacing expected: String?, moves: [StepMove]) async throws -> Bool {
+        try await inner.recordDeployment(deployment, replacing: expected, moves: moves)
+    }
+    func stepOccupancy() async throws -> [StepOccupancy] { try await inner.stepOccupancy() }
+    func announce(_ process: PlaybookProcess) async throws { try await inner.announce(process) }
+    func withdraw(processID: String) async throws { try await inner.withdraw(processID: processID) }
+    func processes() async throws -> [PlaybookProcess] { try await inner.processes() }
     func rankingPage(by order: RankingOrder, filter: RankingFilter, after cursor: RankingCursor?, limit: Int) async throws -> [RankingRow] {
         try await inner.rankingPage(by: order, filter: filter, after: cursor, limit: limit)
     }

@@ -7,7 +7,7 @@ extension Campaign {
         for exit in exits { lines.append("  goal   exit \(exit.goal)") }
         lines.append("  re-entry \(reentry)" + (window.map { "; sends \($0)" } ?? ""))
         lines.append("  steps")
-        Self.outline(steps, depth: 2, into: &lines)
+        Self.outline(steps, depth: 2, column: Self.idColumn(steps, depth: 2), into: &lines)
         return lines.joined(separator: "\n")
     }
 
@@ -15,14 +15,20 @@ extension Campaign {
         entry.captures.isEmpty ? "" : " (keeps " + entry.captures.joined(separator: ", ") + ")"
     }
 
-    private static func outline(_ steps: [Step], depth: Int, into lines: inout [String]) {
+    /// Where the summaries start, so they line up however deep and long the ids are.
+    private static func idColumn(_ steps: [Step], depth: Int) -> Int {
+        steps.map { step in
+            max(2 * depth + step.id.count, step.branches.map { idColumn($0.steps, depth: depth + 2) }.max() ?? 0)
+        }.max() ?? 0
+    }
+
+    private static func outline(_ steps: [Step], depth: Int, column: Int, into lines: inout [String]) {
         let indent = String(repeating: "  ", count: depth)
         for step in steps {
-            let label = "\(step.id)".padding(to: 24)
-            lines.append("\(indent)\(label) \(step.summary)")
+            lines.append((indent + step.id).padding(to: column) + "  " + step.summary)
             for branch in step.branches {
                 lines.append("\(indent)  \(branch.label):" + (branch.steps.isEmpty ? " (continue)" : ""))
-                outline(branch.steps, depth: depth + 2, into: &lines)
+                outline(branch.steps, depth: depth + 2, column: column, into: &lines)
             }
         }
     }

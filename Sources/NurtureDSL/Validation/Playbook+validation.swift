@@ -279,6 +279,13 @@ struct CampaignRules {
             if step.id.isEmpty || step.id.contains("*") {
                 report.append(.error(at: step.location, "step id '\(step.id)' in campaign '\(campaign.id)' must be non-empty and without '*'"))
             }
+            if let message = step.message, !step.hasExplicitID, step.id != message.template,
+               let earlier = campaign.allSteps.first(where: { $0.message?.template == message.template })
+            {
+                // Told apart only by their order, so a step added between them would swap their leads.
+                report.append(.error(at: step.location, "template '\(message.template)' is also sent at \(earlier.location) in campaign '\(campaign.id)'; "
+                    + "give this step its own id, e.g. .id(\"\(step.id)\"), so edits cannot mistake one for the other"))
+            }
             if let earlier = first[step.id] {
                 report.append(.error(at: step.location, "duplicate step id '\(step.id)' in campaign '\(campaign.id)' (also at \(earlier.location))"))
             } else {

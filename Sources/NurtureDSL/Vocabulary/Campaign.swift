@@ -37,6 +37,15 @@ public struct Campaign: Sendable {
         }
     }
 
+    /// Where a lead goes when a redeploy removes the step it is on.
+    public enum RemovedStepRule: String, Sendable, Hashable, Codable, CustomStringConvertible {
+        /// To the next step of the old journey that is still there (the end: the journey completes).
+        case continueAtNext
+        /// Out of the campaign, with the removed step as the reason.
+        case exit
+        public var description: String { self == .exit ? "exit" : "continue at the next step" }
+    }
+
     public let id: String
     public let kind: Kind
     public let name: String
@@ -60,12 +69,13 @@ public struct Campaign: Sendable {
     /// to it (the last-touch rule `stats` reports); at most 14 days.
     public let attribution: Span
     public let steps: [Step]
+    public let onRemovedStep: RemovedStepRule
     public let location: Step.Location
 
     public init(
         _ id: String, kind: Kind, name: String? = nil, reentry: Reentry = .never, transactional: Bool = false,
         window: SendWindow? = nil, tracking: Tracking? = nil, holdout: Int = 0, attribution: Span = .days(7),
-        fileID: String = #fileID, line: UInt = #line,
+        onRemovedStep: RemovedStepRule = .continueAtNext, fileID: String = #fileID, line: UInt = #line,
         @CampaignBuilder _ content: () -> [CampaignPart]
     ) {
         var entries: [Entry] = [], exits: [Exit] = [], conversions: [Conversion] = [], steps: [Step] = []
@@ -90,6 +100,7 @@ public struct Campaign: Sendable {
         self.exits = exits
         self.conversions = conversions
         self.steps = StepIDs.assign(steps)
+        self.onRemovedStep = onRemovedStep
         self.location = Step.Location(fileID: fileID, line: line)
     }
 
@@ -101,6 +112,10 @@ public struct Campaign: Sendable {
     public var allSteps: [Step] { steps.flattened }
 
     public func step(_ id: String) -> Step? { allSteps.first { $0.id == id } }
+
+    /// Each step's id under the 0.x content-derived scheme, by its current id, where they differ:
+    /// what a database written before positional ids holds.
+    public var legacyStepIDs: [String: String] { StepIDs.legacy(steps).filter { $0.key != $0.value } }
 
     /// What `event` is worth to this campaign when it is one of its event goals or conversions
     /// (the first that matches); nil when it is neither.
@@ -252,38 +267,73 @@ public enum GoalValue: Sendable, Hashable, ExpressibleByIntegerLiteral, Expressi
     }
 }
 
-/// Gives every step a stable id: explicit ids stay as written; others are derived from what the
-/// step does (`welcome-1`, `wait-2d`, `if-opened-welcome-1`) and numbered `-2`, `-3` on repeats.
+/// Gives every step an id that ordinary edits leave alone. Explicit ids stay as written. A send
+/// step is named by its template (`welcome-1`), which is what its messages, `.opened("welcome-1")`
+/// and the webhook's `step` carry. Any other step is named by where it stands: its kind numbered
+/// among the steps of that kind in its block (`wait-1`, `if-1`, `wait-for-1`, `tag-sunset`), under
+/// the path of the branch holding it (`wait-for-1/timeout/wait-1`). So changing a wait's length or
+/// a window, or adding a step of another kind, keeps every id; renaming a template or adding a step
+/// of the same kind is matched up by `nurture plan` against the deployed playbook.
 enum StepIDs {
     static func assign(_ steps: [Step]) -> [Step] {
-        var taken = Set(steps.flattened.filter(\.hasExplicitID).map(\.id))
-        return assign(steps, taken: &taken)
+        var sends: [String: Int] = [:]
+        return assign(steps, path: "", sends: &sends)
     }
 
-    private static func assign(_ steps: [Step], taken: inout Set<String>) -> [Step] {
-        steps.map { original in
+    private static func assign(_ steps: [Step], path: String, sends: inout [String: Int]) -> [Step] {
+        var kinds: [String: Int] = [:]
+        return steps.map { original in
             var step = original
-            if !step.hasExplicitID {
-                let base = step.derivedID
-                var candidate = base, n = 2
-                while taken.contains(candidate) {
-                    candidate = "\(base)-\(n)"
-                    n += 1
+            if let message = step.message {
+                // Counted even when pinned, so a pinned repeat cannot shift the ids after it.
+                let seen = sends[message.template, default: 0] + 1
+                sends[message.template] = seen
+                if !step.hasExplicitID { step.id = seen == 1 ? message.template : "\(message.template)-\(seen)" }
+            } else {
+                let base = step.positionalKind
+                let seen = kinds[base.name, default: 0] + 1
+                kinds[base.name] = seen
+                if !step.hasExplicitID {
+                    step.id = path + (base.numberedFromOne ? "\(base.name)-\(seen)" : seen == 1 ? base.name : "\(base.name)-\(seen)")
                 }
-                step.id = candidate
-                taken.insert(candidate)
             }
             switch step.action {
             case .waitFor(let matcher, let timeout, let onEvent, let onTimeout):
-                let e = assign(onEvent, taken: &taken), t = assign(onTimeout, taken: &taken)
+                let e = assign(onEvent, path: "\(step.id)/event/", sends: &sends)
+                let t = assign(onTimeout, path: "\(step.id)/timeout/", sends: &sends)
                 step.action = .waitFor(matcher, timeout: timeout, onEvent: e, onTimeout: t)
             case .branch(let condition, let then, let otherwise):
-                let a = assign(then, taken: &taken), b = assign(otherwise, taken: &taken)
+                let a = assign(then, path: "\(step.id)/then/", sends: &sends)
+                let b = assign(otherwise, path: "\(step.id)/else/", sends: &sends)
                 step.action = .branch(condition, then: a, otherwise: b)
             default: break
             }
             return step
         }
+    }
+
+    /// The ids the steps had before ids were positional (0.x databases store these): derived from
+    /// content, `-2`, `-3` on repeats. Keyed by the step's current id, for the one-time migration.
+    static func legacy(_ steps: [Step]) -> [String: String] {
+        var taken = Set(steps.flattened.filter(\.hasExplicitID).map(\.id))
+        var legacy: [String: String] = [:]
+        func walk(_ steps: [Step]) {
+            for step in steps {
+                if !step.hasExplicitID {
+                    let base = step.legacyDerivedID
+                    var candidate = base, n = 2
+                    while taken.contains(candidate) {
+                        candidate = "\(base)-\(n)"
+                        n += 1
+                    }
+                    taken.insert(candidate)
+                    legacy[step.id] = candidate
+                }
+                for branch in step.branches { walk(branch.steps) }
+            }
+        }
+        walk(steps)
+        return legacy
     }
 }
 

@@ -83,8 +83,28 @@ public struct Step: Sendable {
         }
     }
 
-    /// The id this step would get if none were given.
-    var derivedID: String {
+    /// What a step's positional id is made of: its kind, and the name it acts on where that name
+    /// is what the step is (the attribute set, the tag, the campaign moved to). Numbered from one
+    /// when the kind alone says nothing (`wait-1`); otherwise numbered only on repeats.
+    var positionalKind: (name: String, numberedFromOne: Bool) {
+        switch action {
+        case .email: ("email", true)
+        case .sms: ("sms", true)
+        case .wait, .waitUntil: ("wait", true)
+        case .waitFor: ("wait-for", true)
+        case .branch: ("if", true)
+        case .adjustScore: ("score", true)
+        case .setAttribute(let name, _): ("set-\(name)", false)
+        case .setStage: ("stage", true)
+        case .tag(let tag): ("tag-\(tag)", false)
+        case .notifySales: ("notify-sales", true)
+        case .moveTo(let campaign): ("move-to-\(campaign)", false)
+        case .exit: ("exit", true)
+        }
+    }
+
+    /// The id this step got before ids were positional.
+    var legacyDerivedID: String {
         switch action {
         case .email(let m), .sms(let m): m.template
         case .wait(let span, _): "wait-\(span)"

@@ -16,6 +16,9 @@ public struct TemplateLibrary: Sendable {
     /// The same templates compiled for rendering; a template a plan cannot express has none and
     /// renders through swift-mustache.
     let plans: [String: [TemplateCatalog.Part: RenderPlan]]
+    /// Each file's text digest by `name.part` (partials keep their `_`): what a deployment
+    /// records, so a copy edit is a new playbook like a campaign edit.
+    public let digests: [String: String]
 
     public struct LoadError: Error, CustomStringConvertible {
         public let directory: String
@@ -37,6 +40,7 @@ public struct TemplateLibrary: Sendable {
         var partials: [TemplateCatalog.Part: [String: MustacheTemplate]] = [:]
         var sources: [String: [TemplateCatalog.Part: String]] = [:]
         var partialSources: [TemplateCatalog.Part: [String: String]] = [:]
+        var digests: [String: String] = [:]
         for fileName in names where !fileName.hasPrefix(".") {
             let path = (directory as NSString).appendingPathComponent(fileName)
             let location = Step.Location(file: path, line: 1)
@@ -56,6 +60,7 @@ public struct TemplateLibrary: Sendable {
                 catalog.problems.append(.error(at: location, "cannot read '\(fileName)' as UTF-8 text"))
                 continue
             }
+            digests[stem] = CampaignSources.digest(data)
             let scan = TemplateScanner.scan(text)
             for problem in scan.problems {
                 catalog.problems.append(.error(at: Step.Location(file: path, line: problem.line), problem.message))
@@ -100,7 +105,7 @@ public struct TemplateLibrary: Sendable {
         }
         return TemplateLibrary(
             directory: directory, catalog: catalog, parsed: parsed,
-            partialsByPart: partials.mapValues { MustacheLibrary(templates: $0) }, plans: plans)
+            partialsByPart: partials.mapValues { MustacheLibrary(templates: $0) }, plans: plans, digests: digests)
     }
 
     public func has(_ template: String, part: TemplateCatalog.Part) -> Bool { parsed[template]?[part] != nil }

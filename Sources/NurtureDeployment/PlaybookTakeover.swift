@@ -1,0 +1,104 @@
+public import Foundation
+public import NurtureEngine
+public import NurtureStorage
+
+/// Before a process runs its playbook against a database: one playbook at a time, recorded, and
+/// the leads in flight moved only as a reviewed plan says.
+extension Deployment {
+    public struct PlaybookRefused: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The plan from what the database runs to this build, as of now.
+    public func plan() async throws -> DeploymentPlan {
+        let deployed = try await store.currentDeployment()
+        let processor = engine.processor
+        let occupancy = deployed?.fingerprint == processor.playbook.shape(templates: processor.renderer.library.digests).fingerprint
+            ? [] : try await store.stepOccupancy()
+        return DeploymentPlan(built: processor.playbook, templates: processor.renderer.library, deployed: deployed, occupancy: occupancy)
+    }
+
+    /// Makes this build the deployed playbook, or says why it may not be.
+    ///
+    /// Refused while a live process (a worker, a server) runs a different playbook on the
+    /// database, and — unless `movingLeads` (what `nurture deploy` passes) — when the plan moves
+    /// leads off their steps or out of their campaigns. A build that only renames steps or
+    /// changes what future leads get is recorded at once. Returns the plan it applied.
+    @discardableResult
+    public func takeOver(as role: String, movingLeads: Bool = false, now: Date = Date()) async throws -> DeploymentPlan {
+        for _ in 0..<3 {
+            let plan = try await plan()
+            let others = try await store.processes().filter { $0.isLive(at: now) && $0.fingerprint != plan.built.fingerprint }
+            if let other = others.first {
+                let seen = Int(now.timeIntervalSince(other.seenAt).rounded())
+                throw PlaybookRefused(description: "\(other.description) runs playbook \(other.fingerprint.prefix(12)) on this database "
+                    + "(last seen \(seen) s ago), and this build is playbook \(plan.built.fingerprint.prefix(12)); two playbooks must not run side by side. "
+                    + "Stop it (a process gone without a goodbye is forgotten after \(Int(PlaybookProcess.presumedGoneAfter)) s), then start this one"
+                    + (others.count > 1 ? " (\(others.count) such processes)" : ""))
+            }
+            if plan.isNoChange { return plan }
+            if plan.leadsMoved > 0, !movingLeads {
+                throw PlaybookRefused(description: "this build moves or drops \(DeploymentPlan.leads(plan.leadsMoved)) in flight on this database; "
+                    + "see where with `nurture plan`, then apply it with `nurture deploy`")
+            }
+            let record = PlaybookDeployment(shape: plan.built, at: now, by: "\(role) on \(Self.host) (pid \(ProcessInfo.processInfo.processIdentifier))")
+            if try await store.recordDeployment(record, replacing: plan.deployed?.fingerprint, moves: plan.moves) { return plan }
+            // Another process deployed between our reading and our writing: look again.
+        }
+        throw PlaybookRefused(description: "the deployed playbook kept changing while this process started; try again")
+    }
+
+    /// Says to the database, every few seconds until `withdraw`, that this process runs the
+    /// deployed playbook, so a process with another one is refused while this one lives.
+    func announce(as role: String, now: @escaping @Sendable () -> Date = { Date() }) async throws -> PlaybookPresence {
+        let processor = engine.processor
+        let process = PlaybookProcess(
+            id: engine.owner, fingerprint: processor.playbook.shape(templates: processor.renderer.library.digests).fingerprint,
+            role: role, host: Self.host, pid: Int(ProcessInfo.processInfo.processIdentifier), startedAt: now(), seenAt: now())
+        try await store.announce(process)
+        return PlaybookPresence(store: store, process: process, now: now)
+    }
+
+    /// Runs `body` announced as `role`, and withdraws when it ends, however it ends.
+    public func announced<T>(as role: String, _ body: () async throws -> T) async throws -> T {
+        let presence = try await announce(as: role)
+        do {
+            let value = try await body()
+            await presence.withdraw()
+            return value
+        } catch {
+            await presence.withdraw()
+            throw error
+        }
+    }
+
+    static var host: String { ProcessInfo.processInfo.hostName }
+}
+
+/// A process's announced presence: refreshed in the background, withdrawn on a clean stop.
+final class PlaybookPresence: Sendable {
+    let store: any LeadStore
+    let process: PlaybookProcess
+    private let beating: Task<Void, Never>
+
+    init(store: any LeadStore, process: PlaybookProcess, now: @escaping @Sendable () -> Date) {
+        self.store = store
+        self.process = process
+        beating = Task {
+            var process = process
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(PlaybookProcess.heartbeat))
+                if Task.isCancelled { break }
+                process.seenAt = now()
+                // A missed beat is retried at the next; after several the process reads as gone,
+                // which only lets another playbook start, never stops this one.
+                try? await store.announce(process)
+            }
+        }
+    }
+
+    func withdraw() async {
+        beating.cancel()
+        try? await store.withdraw(processID: process.id)
+    }
+}
