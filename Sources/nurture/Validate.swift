@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import NurtureDeployment
 import NurtureDSL
+import NurtureEngine
+import NurtureStorage
 import NurturePostgres
 
 struct Validate: AsyncParsableCommand {
@@ -33,28 +35,74 @@ struct Validate: AsyncParsableCommand {
                 + scoring.thresholds.map { Value.number($0.points).textValue }.joined(separator: ", ")
                 + (scoring.behaviourHalfLife.map { ", behaviour half-life \($0)" } ?? ""))
         }
-        let stale = try await staleScores()
+        var stale = 0
+        if let store = try await deployedDatabase() {
+            stale += try await staleScores(store)
+            stale += try await movedLeads(store, templates: templates)
+            await Deployment.close(store)
+        }
         print("ok: \(options.playbook.campaigns.count) campaigns, \(templates.catalog.templates.count) templates"
             + (warnings + stale > 0 ? ", \(warnings + stale) warning\(warnings + stale == 1 ? "" : "s")" : ""))
     }
 
+    /// The database this playbook is deployed on, if there is one: validating never creates an
+    /// embedded database where there was none.
+    private func deployedDatabase() async throws -> (any LeadStore)? {
+        let url = databaseURL
+        guard PostgresURL.isPostgres(url) || FileManager.default.fileExists(atPath: databasePath) else { return nil }
+        return try await Deployment.openStore(url)
+    }
+
+    private var databaseURL: String { database ?? ProcessInfo.processInfo.environment["NURTURE_DATABASE_URL"] ?? Deployment.defaultDatabase }
+
+    private var databasePath: String {
+        let url = databaseURL
+        return url.hasPrefix("sqlite:") ? String(url.dropFirst("sqlite:".count)) : PostgresURL.isPostgres(url) ? PostgresURL.redacted(url) : url
+    }
+
     /// Warns when stored scores were computed by another model than the one deployed: they stay
     /// as they were until `nurture scores recompute`. Returns the number of warnings.
-    private func staleScores() async throws -> Int {
+    private func staleScores(_ store: any LeadStore) async throws -> Int {
         guard let model = options.playbook.scoring else { return 0 }
-        let url = database ?? ProcessInfo.processInfo.environment["NURTURE_DATABASE_URL"] ?? Deployment.defaultDatabase
-        let path = url.hasPrefix("sqlite:") ? String(url.dropFirst("sqlite:".count)) : PostgresURL.isPostgres(url) ? PostgresURL.redacted(url) : url
-        // Validating never creates an embedded database where there was none.
-        guard PostgresURL.isPostgres(url) || FileManager.default.fileExists(atPath: path) else { return 0 }
-        let store = try await Deployment.openStore(url)
         let versions = try await store.scoreVersions()
-        await Deployment.close(store)
         let other = versions.filter { $0.key != model.version && $0.key != "" }
         let others = other.values.reduce(0, +)
         guard others > 0 else { return 0 }
         let names = other.keys.sorted().map { "'\($0)'" }.joined(separator: ", ")
-        printError("\(path): warning: \(others) lead\(others == 1 ? " was" : "s were") scored by model \(names), not the deployed '\(model.version)'; "
+        printError("\(databasePath): warning: \(others) lead\(others == 1 ? " was" : "s were") scored by model \(names), not the deployed '\(model.version)'; "
             + "run 'nurture scores recompute' to rescore everyone")
         return 1
+    }
+
+    /// Warns, at the edited step, when deploying this build would rename or move a step that
+    /// holds leads in the deployed database. Returns the number of warnings.
+    private func movedLeads(_ store: any LeadStore, templates: TemplateLibrary) async throws -> Int {
+        guard let deployed = try await store.currentDeployment() else { return 0 }
+        let plan = DeploymentPlan(built: options.playbook, templates: templates, deployed: deployed, occupancy: try await store.stepOccupancy())
+        guard let changes = plan.changes else { return 0 }
+        var warnings = 0
+        for campaign in changes.campaigns {
+            let built = options.playbook.campaign(campaign.id)
+            for step in campaign.deployed {
+                let count = plan.leadCount(campaign.id, step.id)
+                guard count > 0 else { continue }
+                let leads = DeploymentPlan.leads(count)
+                let (location, message): (String, String)
+                switch step.destination {
+                case .stays(let id) where id != step.id:
+                    location = built?.step(id)?.location.description ?? databasePath
+                    message = "step '\(id)' was '\(step.id)' in the deployed playbook, where \(leads) \(count == 1 ? "is" : "are"); deploying renames "
+                        + "it and they stay on it (pin the old id with .id(\"\(step.id)\") to keep it)"
+                case .stays:
+                    continue
+                default:
+                    location = built?.location.description ?? databasePath
+                    message = "deploying this build moves \(leads) off step '\(step.id)' of campaign '\(campaign.id)': they \(step.destination) (see `nurture plan`)"
+                }
+                printError("\(location): warning: \(message)")
+                warnings += 1
+            }
+        }
+        return warnings
     }
 }

@@ -153,11 +153,12 @@ public struct DeploymentPlan: Sendable {
         return ""
     }
 
+    /// `1 lead waiting`, `5 leads (3 waiting, 2 held by a window or cap)`.
     private func phases(_ campaign: String, _ step: String) -> String {
         let byPhase = occupancy[campaign]?[step] ?? [:]
         let total = byPhase.values.reduce(0, +)
-        let parts = byPhase.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \(Self.phaseName($0.key))" }
-        return Self.leads(total) + (parts.count > 1 || byPhase[.ready] == nil ? " (" + parts.joined(separator: ", ") + ")" : "")
+        if byPhase.count == 1, let phase = byPhase.keys.first { return Self.leads(total) + " " + Self.phaseName(phase) }
+        return Self.leads(total) + " (" + byPhase.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \(Self.phaseName($0.key))" }.joined(separator: ", ") + ")"
     }
 
     private static func phaseName(_ phase: Enrollment.Phase) -> String {
