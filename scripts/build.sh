@@ -13,3 +13,4 @@ started=$(date +%s.%N)
 swift build -c "$configuration" --product nurture
 "$(swift build -c "$configuration" --show-bin-path)/nurture" validate
 awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "built and validated in %.1f s\n", e - s }'
+echo "next: nurture plan (what deploying it does to the leads in flight), then nurture deploy"
