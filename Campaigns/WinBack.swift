@@ -1,9 +1,13 @@
 import NurtureDSL
 
-/// For leads gone quiet (a `lead.inactive` event from scoring or your CRM): ask honestly whether
-/// we are still useful, show what changed, and stop mailing those who don't answer.
-let winBack = Campaign("win-back", kind: .custom("win-back"), name: "Win-back series", reentry: .after(.days(90)), window: .businessHours) {
-    Entry(on: "lead.inactive")
+/// For leads gone quiet: after 60 days without an open, a click, a visit or a form, ask honestly
+/// whether we are still useful, show what changed, and stop marketing to those who don't answer.
+/// It runs alone (`exclusive`): entering it ends the lead's nurture and engagement series, so
+/// nobody gets a "we miss you" beside a webinar invitation; invoices and receipts still go.
+let winBack = Campaign(
+    "win-back", kind: .custom("win-back"), name: "Win-back series", reentry: .after(.days(90)), window: .businessHours, exclusive: true
+) {
+    Entry(whenInactiveFor: .days(60))
     Exit(on: "demo.booked")
 
     SetAttribute("engagement", to: "cold")
@@ -19,7 +23,9 @@ let winBack = Campaign("win-back", kind: .custom("win-back"), name: "Win-back se
         WaitFor("email.clicked", where: .property("step", .equals("winback-3-goodbye")), timeout: .days(7)) {
             SetAttribute("engagement", to: "re-engaged")
         } onTimeout: {
-            Tag("sunset")                                  // stop marketing mail; keep transactional
+            // The goodbye email promised it was the last: marketing stops here for good.
+            Tag("sunset")
+            Suppress(.marketing, reason: "sunset: no answer to the win-back series")
         }
     }
 }

@@ -379,6 +379,10 @@ enum PostgresSchema {
                 seen_at double precision NOT NULL
             );
             """),
+        // The walk that enters quiet leads into Entry(whenInactiveFor:) campaigns.
+        (11, "leads by last activity", """
+            CREATE INDEX lead_last_activity ON lead (last_activity_at, id) WHERE last_activity_at IS NOT NULL;
+            """),
     ]
 
     /// A statement-level trigger `name` (and its function) that counts the `facts` a statement

@@ -238,6 +238,10 @@ extension SQLiteStore {
         migrator.registerMigration("v12 processes running a playbook") { db in
             try db.execute(sql: Self.playbookProcessTable)
         }
+        migrator.registerMigration("v13 leads by last activity") { db in
+            // The walk that enters quiet leads into Entry(whenInactiveFor:) campaigns.
+            try db.execute(sql: "CREATE INDEX lead_last_activity ON lead(last_activity_at, id) WHERE last_activity_at IS NOT NULL")
+        }
         return migrator
     }
 

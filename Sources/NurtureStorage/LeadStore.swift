@@ -7,7 +7,7 @@ public import NurtureDSL
 /// records, how leads rank) is the engine's, made with no transaction open; the storage reads
 /// snapshots and commits changes only if nothing changed them meanwhile. One conformance suite
 /// (`StorageConformance` in NurtureTesting) runs against every backend so they behave the same.
-public protocol LeadStore: LeadStates, DueWork, OutboxQueue, SuppressionList, SecretStore, ReadQueries, CampaignCounters, CampaignControlStore, PlaybookDeployments {}
+public protocol LeadStore: LeadStates, DueWork, OutboxQueue, SuppressionList, SecretStore, ReadQueries, CampaignCounters, CampaignControlStore, PlaybookDeployments, QuietLeads {}
 
 /// Leads and their state: read as snapshots, changed by commits checked against the version read.
 public protocol LeadStates: Sendable {
@@ -291,6 +291,23 @@ public struct NewEvent: Sendable, Hashable {
     public init(_ event: LeadEvent, clientID: String? = nil) {
         self.event = event
         self.clientID = clientID
+    }
+}
+
+/// How far a suppression reaches. One that stops marketing only (a `Suppress(.marketing, …)` step:
+/// a sunset) is kept as a reason with a prefix, so every store and `nurture migrate` carry it as
+/// any other; receipts and invoice reminders still reach the address.
+public enum SuppressionReason {
+    public static let marketingOnlyPrefix = "marketing only: "
+
+    public static func marketingOnly(_ reason: String) -> String { marketingOnlyPrefix + reason }
+
+    public static func isMarketingOnly(_ reason: String) -> Bool { reason.hasPrefix(marketingOnlyPrefix) }
+
+    /// The suppression's reason when it stops a message of this kind; nil when it does not.
+    public static func stopping(_ reason: String?, transactional: Bool) -> String? {
+        guard let reason else { return nil }
+        return transactional && isMarketingOnly(reason) ? nil : reason
     }
 }
 

@@ -44,9 +44,10 @@ struct DemoCommand: AsyncParsableCommand {
                     patch.attributes = next.properties
                     _ = try await live.engine.upsert([patch], now: now)
                 } else {
-                    _ = try await live.engine.track(IncomingEvent(subject: .email(next.email), type: next.type, at: now, properties: next.properties), now: now)
+                    _ = try await live.engine.track(IncomingEvent(subject: .email(next.email), type: next.type, at: min(next.at, now), properties: next.properties), now: now)
                 }
             }
+            if hour % 24 == 0 { _ = try await live.engine.enterQuietLeads(now: now) }
             _ = try await live.engine.runDue(now: now)
             _ = try await live.dispatcher(now: { now }).dispatchDue()
             for message in try await live.store.messages(status: .sent, limit: 200).reversed() where !shown.contains(message.id) {

@@ -15,6 +15,9 @@ struct RunDue: AsyncParsableCommand {
         let instant = try now.map { try parseInstant($0, option: "--now") } ?? Date()
         let live = try await runtime.makeRuntime(role: "run-due")
         try await live.announced(as: "run-due") {
+            // Quiet leads first, so the ones that enter a campaign take its first step in this pass.
+            let quiet = try await live.engine.enterQuietLeads(now: instant, limit: .max)
+            if quiet > 0 { print("\(quiet) lead\(quiet == 1 ? "" : "s") went quiet long enough for an inactivity entry") }
             let steps = try await live.engine.runDue(now: instant)
             var sends = Dispatcher.Pass()
             let dispatcher = live.dispatcher(now: { instant })

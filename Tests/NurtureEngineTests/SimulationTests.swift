@@ -38,6 +38,20 @@ struct SimulationTests {
         #expect(timeline.lines.contains { $0.what == "held" && $0.step == "welcome-3-value" })
     }
 
+    @Test func aLeadWhoGoesQuietIsWonBackThenSunsetByTheEngineItself() throws {
+        // Nothing but the nurture series, then 60 days of silence: no lead.inactive from outside.
+        let quiet = try run("nurture", days: 90)
+        #expect(quiet.lines.contains { $0.what == "entered" && $0.campaign == "win-back" && $0.detail == "entry after 60d without activity" })
+        #expect(sends(quiet).suffix(3) == [
+            "Fri 2027-01-22 09:00 win-back/winback-1-checkin", "Wed 2027-01-27 09:00 win-back/winback-2-whats-new",
+            "Wed 2027-02-03 09:00 win-back/winback-3-goodbye",
+        ])
+        #expect(quiet.lines.contains { $0.what == "suppress" && $0.detail.hasPrefix("marketing messages stop (transactional still go)") })
+        // A click on the blog on day 40 moves the quiet spell: win-back waits for day 100.
+        let active = try run("nurture", days: 90, events: "40d:page.viewed path=/blog")
+        #expect(!active.lines.contains { $0.campaign == "win-back" })
+    }
+
     @Test func welcomeForALeadWhoEngagesBranchesAndScores() throws {
         let timeline = try run("welcome", events: "1d:email.opened step=welcome-1 campaign=welcome,8d:resource.downloaded")
         #expect(sends(timeline).contains("Wed 2026-11-25 09:00 welcome/welcome-2-guide"))
@@ -92,9 +106,11 @@ struct SimulationTests {
     @Test func theInvoiceFollowUpStopsTheMomentTheInvoiceIsPaid() throws {
         let file = try LeadFile.load(Harness.repositoryRoot.appendingPathComponent("Demo/invoice.json").path)
         let unpaid = try run("invoice-follow-up", lead: file.lead, trigger: file.trigger, days: 60)
-        #expect(unpaid.sends.map(\.step) == ["invoice-issued", "invoice-reminder-1", "invoice-reminder-2", "invoice-reminder-3", "invoice-reminder-4"])
+        // (After 60 quiet days the win-back series begins too; invoices are what is checked here.)
+        let invoices = unpaid.sends.filter { $0.campaign == "invoice-follow-up" }
+        #expect(invoices.map(\.step) == ["invoice-issued", "invoice-reminder-1", "invoice-reminder-2", "invoice-reminder-3", "invoice-reminder-4"])
         // After the payment term, polite reminders at growing intervals
-        let gaps = zip(unpaid.sends.dropFirst(), unpaid.sends).map { Int($0.at.timeIntervalSince($1.at) / 86_400) }
+        let gaps = zip(invoices.dropFirst(), invoices).map { Int($0.at.timeIntervalSince($1.at) / 86_400) }
         #expect(gaps == [14, 3, 7, 14])
         #expect(unpaid.sends.first?.detail == "“Invoice INV-2026-0412 from Larkspur — thank you for your business”")
 

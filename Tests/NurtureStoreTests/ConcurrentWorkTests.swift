@@ -143,6 +143,11 @@ final class InterleavingStore: LeadStore {
     func announce(_ process: PlaybookProcess) async throws { try await inner.announce(process) }
     func withdraw(processID: String) async throws { try await inner.withdraw(processID: processID) }
     func processes() async throws -> [PlaybookProcess] { try await inner.processes() }
+    func quietLeads(before cutoff: Date, after cursor: QuietCursor?, limit: Int) async throws -> [QuietCursor] {
+        try await inner.quietLeads(before: cutoff, after: cursor, limit: limit)
+    }
+    func setting(named key: String) async throws -> Data? { try await inner.setting(named: key) }
+    func setSetting(named key: String, to value: Data) async throws { try await inner.setSetting(named: key, to: value) }
     func rankingPage(by order: RankingOrder, filter: RankingFilter, after cursor: RankingCursor?, limit: Int) async throws -> [RankingRow] {
         try await inner.rankingPage(by: order, filter: filter, after: cursor, limit: limit)
     }

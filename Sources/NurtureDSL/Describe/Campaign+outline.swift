@@ -50,6 +50,8 @@ extension Step {
         case .tag(let tag): "tag \(tag)"
         case .notifySales(let note): "notify sales" + (note.map { ": \($0)" } ?? "")
         case .moveTo(let campaign): "move to campaign \(campaign)"
+        case .exitCampaigns(let selection): "end the lead's journeys in \(selection)"
+        case .suppress(let scope, let reason): "suppress \(scope == .marketing ? "marketing" : "all") messages: \(reason)"
         case .exit(let reason): "exit campaign" + (reason.map { ": \($0)" } ?? "")
         }
     }

@@ -122,6 +122,11 @@ extension Step {
             details["tag"] = tag
         case .notifySales(let note):
             if let note { details["note"] = note }
+        case .exitCampaigns(let selection):
+            details["campaigns"] = selection.description
+        case .suppress(let scope, let reason):
+            details["scope"] = scope.rawValue
+            details["reason"] = reason
         case .moveTo(let campaign):
             details["campaign"] = campaign
         case .exit(let reason):

@@ -256,6 +256,10 @@ struct CampaignRules {
             case .event(let matcher): checkEventType(matcher.type, at: entry.location)
             case .scoreReaches: break
             case .attributeChanges(let name, _): checkLeadValue(name, at: entry.location)
+            case .inactiveFor(let span):
+                if span.approximateSeconds < 86_400 {
+                    report.append(.error(at: entry.location, "Entry(whenInactiveFor: \(span)) is shorter than a day: quiet is measured in days"))
+                }
             }
         }
     }
@@ -341,6 +345,21 @@ struct CampaignRules {
         case .moveTo(let target):
             if playbook.campaign(target) == nil {
                 report.append(.error(at: step.location, "MoveTo unknown campaign '\(target)'" + Suggestion.hint(for: target, among: playbook.campaigns.map(\.id))))
+            }
+        case .exitCampaigns(.campaigns(let ids)):
+            for id in ids where playbook.campaign(id) == nil {
+                report.append(.error(at: step.location, "ExitCampaigns names unknown campaign '\(id)'" + Suggestion.hint(for: id, among: playbook.campaigns.map(\.id))))
+            }
+        case .exitCampaigns(.kinds(let kinds)):
+            for kind in kinds where !playbook.campaigns.contains(where: { $0.kind == kind }) {
+                report.append(.warning(at: step.location, "ExitCampaigns(kind: \(kind)) ends nothing: no campaign is of kind '\(kind)'"))
+            }
+        case .suppress(let scope, let reason):
+            if reason.trimmingCharacters(in: .whitespaces).isEmpty {
+                report.append(.error(at: step.location, "Suppress needs a reason: it is what the suppression list and the lead's timeline show"))
+            }
+            if scope == .marketing, campaign.isTransactional {
+                report.append(.warning(at: step.location, "Suppress(.marketing) in transactional campaign '\(campaign.id)' stops other campaigns, not this one"))
             }
         case .adjustScore, .setStage, .tag, .notifySales, .exit: break
         }

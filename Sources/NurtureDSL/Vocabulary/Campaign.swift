@@ -70,12 +70,16 @@ public struct Campaign: Sendable {
     public let attribution: Span
     public let steps: [Step]
     public let onRemovedStep: RemovedStepRule
+    /// Runs alone: entering it ends the lead's journeys in every other campaign that is not
+    /// transactional, and while the lead is in it no such campaign takes it in (a win-back, a
+    /// sales conversation). Receipts and invoices still go.
+    public let exclusive: Bool
     public let location: Step.Location
 
     public init(
         _ id: String, kind: Kind, name: String? = nil, reentry: Reentry = .never, transactional: Bool = false,
         window: SendWindow? = nil, tracking: Tracking? = nil, holdout: Int = 0, attribution: Span = .days(7),
-        onRemovedStep: RemovedStepRule = .continueAtNext, fileID: String = #fileID, line: UInt = #line,
+        exclusive: Bool = false, onRemovedStep: RemovedStepRule = .continueAtNext, fileID: String = #fileID, line: UInt = #line,
         @CampaignBuilder _ content: () -> [CampaignPart]
     ) {
         var entries: [Entry] = [], exits: [Exit] = [], conversions: [Conversion] = [], steps: [Step] = []
@@ -101,6 +105,7 @@ public struct Campaign: Sendable {
         self.conversions = conversions
         self.steps = StepIDs.assign(steps)
         self.onRemovedStep = onRemovedStep
+        self.exclusive = exclusive
         self.location = Step.Location(fileID: fileID, line: line)
     }
 
@@ -131,6 +136,11 @@ public struct Campaign: Sendable {
         return nil
     }
 
+    /// How long without activity enters a lead, when the campaign has such an entry.
+    public var inactivityEntry: Span? {
+        entries.lazy.compactMap { if case .inactiveFor(let span) = $0.trigger { span } else { nil } }.first
+    }
+
     /// The properties of the entry event that templates may use as `{{trigger.NAME}}`.
     public var capturedProperties: Set<String> {
         Set(entries.flatMap(\.captures))
@@ -145,6 +155,9 @@ public struct Entry: Sendable {
         case scoreReaches(Double)
         /// A change of this attribute, optionally to a value passing the comparison.
         case attributeChanges(String, to: Comparison?)
+        /// This long without any activity of the lead's own (opens, clicks, visits, forms; not
+        /// what Nurture sent or heard about delivery), as the engine sees it: once per quiet spell.
+        case inactiveFor(Span)
 
         public var description: String {
             switch self {
@@ -152,6 +165,8 @@ public struct Entry: Sendable {
             case .scoreReaches(let points): "when score reaches \(Value.number(points))"
             case .attributeChanges(let name, let comparison):
                 "when \(name) changes" + (comparison.map { " to \($0)" } ?? "")
+            case .inactiveFor(let span):
+                "after \(span) without activity"
             }
         }
     }
@@ -174,6 +189,14 @@ public struct Entry: Sendable {
     /// `Entry(whenScoreReaches: 60)`: fires once per upward crossing.
     public init(whenScoreReaches points: Double, fileID: String = #fileID, line: UInt = #line) {
         trigger = .scoreReaches(points)
+        captures = []
+        location = Step.Location(fileID: fileID, line: line)
+    }
+
+    /// `Entry(whenInactiveFor: .days(60))`: the engine enters a lead once it has done nothing for
+    /// that long, and again after its next quiet spell if the re-entry policy allows.
+    public init(whenInactiveFor span: Span, fileID: String = #fileID, line: UInt = #line) {
+        trigger = .inactiveFor(span)
         captures = []
         location = Step.Location(fileID: fileID, line: line)
     }

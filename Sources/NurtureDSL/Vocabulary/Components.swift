@@ -177,3 +177,33 @@ public struct ExitCampaign: SingleStep {
     }
 
 }
+
+/// Ends the lead's journeys in other campaigns here: a hand-over. `ExitCampaigns(kind: .nurture)`
+/// ends every nurture series it is in; `ExitCampaigns(["nurture", "engagement"])` ends those
+/// campaigns. The campaign running the step is never ended by it.
+public struct ExitCampaigns: SingleStep {
+    public let step: Step
+
+    public init(kind: Campaign.Kind, fileID: String = #fileID, line: UInt = #line) {
+        step = Step(.exitCampaigns(.kinds([kind])), at: .init(fileID: fileID, line: line))
+    }
+
+    public init(kinds: [Campaign.Kind], fileID: String = #fileID, line: UInt = #line) {
+        step = Step(.exitCampaigns(.kinds(kinds)), at: .init(fileID: fileID, line: line))
+    }
+
+    public init(_ campaigns: [String], fileID: String = #fileID, line: UInt = #line) {
+        step = Step(.exitCampaigns(.campaigns(campaigns)), at: .init(fileID: fileID, line: line))
+    }
+}
+
+/// Stops messages to the lead from here on: `Suppress(.marketing, reason: "sunset")` stops every
+/// campaign that is not transactional (its journeys there end), while receipts and invoice
+/// reminders still go; `Suppress(.all, …)` stops those too.
+public struct Suppress: SingleStep {
+    public let step: Step
+
+    public init(_ scope: SuppressionScope, reason: String, fileID: String = #fileID, line: UInt = #line) {
+        step = Step(.suppress(scope, reason: reason), at: .init(fileID: fileID, line: line))
+    }
+}

@@ -31,6 +31,8 @@ public struct Step: Sendable {
         case notifySales(note: String?)
         case moveTo(String)
         case exit(reason: String?)
+        case exitCampaigns(CampaignSelection)
+        case suppress(SuppressionScope, reason: String)
     }
 
     /// The stable id: explicit (`.id("…")`) or derived from what the step does, and unique within
@@ -71,6 +73,8 @@ public struct Step: Sendable {
         case .notifySales: "notify-sales"
         case .moveTo: "move-to"
         case .exit: "exit"
+        case .exitCampaigns: "exit-campaigns"
+        case .suppress: "suppress"
         }
     }
 
@@ -100,6 +104,8 @@ public struct Step: Sendable {
         case .notifySales: ("notify-sales", true)
         case .moveTo(let campaign): ("move-to-\(campaign)", false)
         case .exit: ("exit", true)
+        case .exitCampaigns: ("exit-campaigns", true)
+        case .suppress(let scope, _): ("suppress-\(scope)", false)
         }
     }
 
@@ -118,6 +124,8 @@ public struct Step: Sendable {
         case .notifySales: "notify-sales"
         case .moveTo(let campaign): "move-to-\(campaign)"
         case .exit: "exit"
+        case .exitCampaigns: "exit-campaigns"
+        case .suppress(let scope, _): "suppress-\(scope)"
         }
     }
 }
@@ -182,6 +190,32 @@ extension Step {
         default: nil
         }
     }
+}
+
+/// Which campaigns an `ExitCampaigns` step ends.
+public enum CampaignSelection: Sendable, Hashable, CustomStringConvertible {
+    case kinds([Campaign.Kind])
+    case campaigns([String])
+
+    public func contains(_ campaign: Campaign) -> Bool {
+        switch self {
+        case .kinds(let kinds): kinds.contains(campaign.kind)
+        case .campaigns(let ids): ids.contains(campaign.id)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .kinds(let kinds): "every " + kinds.map(\.name).joined(separator: " or ") + " campaign"
+        case .campaigns(let ids): ids.joined(separator: ", ")
+        }
+    }
+}
+
+/// What a `Suppress` step stops: marketing (every campaign that is not transactional) or all.
+public enum SuppressionScope: String, Sendable, Hashable, CustomStringConvertible {
+    case marketing, all
+    public var description: String { rawValue }
 }
 
 extension String {

@@ -277,7 +277,9 @@ public struct Dispatcher: Sendable {
         ) { candidate in
             // Checked in the claiming transaction: nothing goes out after an unsubscribe has
             // committed. Nurture's own replies (confirming a STOP) go to a number just suppressed.
-            if let reason = candidate.suppression, candidate.message.campaignID != OutboxMessage.systemCampaign {
+            if let reason = SuppressionReason.stopping(candidate.suppression, transactional: candidate.message.isTransactional),
+               candidate.message.campaignID != OutboxMessage.systemCampaign
+            {
                 return .suppressed(reason: "suppressed: \(reason)")
             }
             return rules(candidate, dueAt)

@@ -42,7 +42,7 @@ public struct EventInput: Sendable {
     /// Events Nurture records itself; accepting them from outside would let a client forge a
     /// send, an alert or a score adjustment.
     public static let reservedTypes: Set<String> = [
-        "lead.created", "email.sent", "sms.sent", "sales.notified", SalesOutcome.eventType, "score.adjusted",
+        "lead.created", "email.sent", "sms.sent", "sales.notified", SalesOutcome.eventType, "score.adjusted", EntryRules.inactiveEvent,
     ]
 
     /// How far ahead of the receiver's clock an event's time may be (clock skew).

@@ -37,6 +37,10 @@ public enum Effect: Sendable, Hashable {
     /// The score crossed a threshold upward; its actions follow.
     case thresholdCrossed(points: Double, score: Double)
     case moved(step: String, to: String)
+    /// An `ExitCampaigns` step: the owner ends the lead's journeys in the campaigns selected.
+    case campaignsExited(step: String, selection: CampaignSelection)
+    /// A `Suppress` step: the owner suppresses the lead's addresses and ends what they stop.
+    case suppressed(step: String, scope: SuppressionScope, reason: String)
     case exited(reason: String)
     case completed
 }

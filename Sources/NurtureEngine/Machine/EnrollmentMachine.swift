@@ -133,6 +133,12 @@ public struct EnrollmentMachine: Sendable {
             return [.moved(step: step.id, to: target)] + end(&enrollment, .exited, reason: "moved to campaign \(target)", now: now)
         case .exit(let reason):
             return end(&enrollment, .exited, reason: reason ?? "exit step '\(step.id)'", now: now)
+        case .exitCampaigns(let selection):
+            move(&enrollment, to: node.next)
+            return [.campaignsExited(step: step.id, selection: selection)]
+        case .suppress(let scope, let reason):
+            move(&enrollment, to: node.next)
+            return [.suppressed(step: step.id, scope: scope, reason: reason)]
         }
     }
 
@@ -141,7 +147,9 @@ public struct EnrollmentMachine: Sendable {
         state: inout LeadState, clock: LocalClock, now: Date
     ) -> [Effect] {
         let stepID = node.step.id, lead = state.lead
-        if let reason = Self.cannotReach(lead, on: channel) ?? state.suppressions[channel].map({ "the address is suppressed (\($0))" }) {
+        if let reason = Self.cannotReach(lead, on: channel)
+            ?? SuppressionReason.stopping(state.suppressions[channel], transactional: campaign.isTransactional).map({ "the address is suppressed (\($0))" })
+        {
             move(&enrollment, to: node.next)
             return [.skipped(step: stepID, reason: reason)]
         }
@@ -237,6 +245,12 @@ public struct EnrollmentMachine: Sendable {
         enrollment.endReason = reason
         enrollment.wakeAt = nil
         return [status == .completed ? .completed : .exited(reason: because.map { "\(reason) (\($0))" } ?? reason)]
+    }
+
+    /// Ends the enrollment from outside the campaign: another campaign took the lead over.
+    public func stop(_ enrollment: inout Enrollment, reason: String, now: Date) -> [Effect] {
+        guard enrollment.isActive else { return [] }
+        return end(&enrollment, .exited, reason: reason, now: now)
     }
 
     // MARK: - Events and goals
@@ -335,7 +349,7 @@ extension Step {
     /// timing and leaves it where the others do.
     var actsOnTheLead: Bool {
         switch action {
-        case .email, .sms, .adjustScore, .setAttribute, .setStage, .tag, .notifySales, .moveTo: true
+        case .email, .sms, .adjustScore, .setAttribute, .setStage, .tag, .notifySales, .moveTo, .exitCampaigns, .suppress: true
         case .wait, .waitUntil, .waitFor, .branch, .exit: false
         }
     }

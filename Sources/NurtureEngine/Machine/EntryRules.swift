@@ -8,9 +8,27 @@ public enum EntryRules {
     /// The entry an event fires, if any.
     public static func entry(of campaign: Campaign, firedBy event: LeadEvent) -> Entry? {
         campaign.entries.first { entry in
-            if case .event(let matcher) = entry.trigger { return matcher.matches(type: event.type, properties: event.properties) }
-            return false
+            switch entry.trigger {
+            case .event(let matcher): matcher.matches(type: event.type, properties: event.properties)
+            case .inactiveFor: event.type == inactiveEvent && event.properties["campaign"]?.textValue == campaign.id
+            case .scoreReaches, .attributeChanges: false
+            }
         }
+    }
+
+    /// What the engine records when a lead has been quiet long enough for a campaign's
+    /// `Entry(whenInactiveFor:)`: `campaign`, `quiet_since` (its last activity) and `days`.
+    public static let inactiveEvent = "lead.inactive"
+
+    /// The event recording a quiet spell, with an id that is the same however often it is found.
+    public static func inactivity(of leadID: String, quietSince: Date, campaign: Campaign, now: Date) -> (event: LeadEvent, clientID: String)? {
+        guard let span = campaign.inactivityEntry else { return nil }
+        let since = Int(quietSince.timeIntervalSince1970)
+        let event = LeadEvent(inactiveEvent, at: now, properties: [
+            "campaign": .string(campaign.id), "quiet_since": .string(ISO8601DateFormatter().string(from: quietSince)),
+            "days": .number(Double(span.approximateSeconds / 86_400)),
+        ])
+        return (event, "inactive:\(campaign.id):\(leadID):\(since)")
     }
 
     /// The entry a change of the lead fires: a score crossing a threshold upward, or an attribute
@@ -18,7 +36,7 @@ public enum EntryRules {
     public static func entry(of campaign: Campaign, firedByChangeFrom old: Lead, to new: Lead) -> Entry? {
         campaign.entries.first { entry in
             switch entry.trigger {
-            case .event: return false
+            case .event, .inactiveFor: return false
             case .scoreReaches(let threshold): return old.score < threshold && new.score >= threshold
             case .attributeChanges(let name, let comparison):
                 let before = old.value(of: name), after = new.value(of: name)

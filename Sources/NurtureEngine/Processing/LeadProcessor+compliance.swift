@@ -62,7 +62,7 @@ extension LeadProcessor {
         switch event.type {
         case ComplianceEvent.unsubscribed:
             let channel = event.properties["channel"].flatMap { OutgoingMessage.Channel(rawValue: $0.textValue) } ?? .email
-            if work.state.suppressions[channel] == nil {
+            if work.state.suppressions[channel].map(SuppressionReason.isMarketingOnly) ?? true {
                 work.state.suppressions[channel] = "unsubscribed"
                 creditUnsubscribe(on: channel, via: event.properties["via"]?.textValue ?? "event", at: event.at, &work)
             }

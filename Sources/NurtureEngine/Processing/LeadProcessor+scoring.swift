@@ -22,6 +22,10 @@ extension LeadProcessor {
         let card = scoring.score(work.lead, events: work.state.events, now: now)
         crossed += thresholds.update(score: card.total, thresholds: scoring.model.thresholds)
         var snapshot = ScoreSnapshot(card, at: now, thresholds: thresholds)
+        // The events read reach back 180 days; the last activity may be older, and must not
+        // move later because a system event (a send, a lead.inactive) is the oldest one read.
+        let ownActivity = work.state.events.last { !ScoreCalculator.systemEvents.contains($0.type) && $0.at <= now }?.at
+        snapshot.lastActivityAt = [work.state.scoring.lastActivityAt, ownActivity].compactMap { $0 }.max() ?? card.lastActivityAt
         snapshot.gainsRank = scoring.gainsRank(snapshot)
         work.state.scoring = snapshot
         work.lead.score = card.total

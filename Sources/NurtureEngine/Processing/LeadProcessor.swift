@@ -37,10 +37,16 @@ public struct LeadProcessor: Sendable {
             work.log.append(.init(at: now, campaign: campaign.id, note: .notEntered(reason: "re-entry \(campaign.reentry) and the lead was already there")))
             return
         }
+        if !campaign.isTransactional, let holder = work.enrollments.first(where: { $0.isActive && playbook.campaign($0.campaignID)?.exclusive == true }) {
+            work.log.append(.init(at: now, campaign: campaign.id, note: .notEntered(reason: "the lead is in \(holder.campaignID), which runs alone")))
+            return
+        }
         var enrollment = machine.enroll(work.lead, at: now, trigger: trigger, sequence: (earlier.map(\.sequence).max() ?? 0) + 1)
         if !advance { enrollment.wakeAt = now }
         work.enrollments.append(enrollment)
         work.log.append(.init(at: now, campaign: campaign.id, note: .entered(reason: reason)))
+        // An exclusive campaign takes the lead over: its other marketing journeys end here.
+        if campaign.exclusive { handOver(from: campaign.id, ending: { !$0.isTransactional }, &work, now: now) }
         if advance { run(campaign.id, &work, now: now) { machine, enrollment, state in machine.advance(&enrollment, state: &state, now: now) } }
     }
 
@@ -66,6 +72,15 @@ public struct LeadProcessor: Sendable {
     public func receive(_ event: LeadEvent, _ work: inout LeadWork) {
         let now = event.at
         work.state.events.append(event)
+        // Kept with or without a scoring model: the inactivity entries are measured from it. A
+        // lead that never did anything is measured from its first event; its first own activity
+        // (even one older, played back from a CRM) replaces that.
+        if !ScoreCalculator.systemEvents.contains(event.type) {
+            let ownBefore = work.state.events.dropLast().contains { !ScoreCalculator.systemEvents.contains($0.type) }
+            work.state.scoring.lastActivityAt = ownBefore ? max(work.state.scoring.lastActivityAt ?? event.at, event.at) : event.at
+        } else if work.state.scoring.lastActivityAt == nil {
+            work.state.scoring.lastActivityAt = event.at
+        }
         work.log.append(.init(at: now, campaign: "", note: .event(event)))
         applyCompliance(event, &work)
         if event.type == SalesOutcome.eventType { SalesOutcome(event: event)?.apply(to: &work.lead) }
@@ -166,6 +181,10 @@ public struct LeadProcessor: Sendable {
                 adjusted = true
             case .moved(_, let target):
                 movedTo = playbook.campaign(target)
+            case .campaignsExited(_, let selection):
+                handOver(from: campaignID, ending: { selection.contains($0) }, &work, now: now)
+            case .suppressed(_, let scope, let reason):
+                suppress(scope, reason: reason, from: campaignID, &work, now: now)
             default:
                 break
             }
@@ -182,6 +201,30 @@ public struct LeadProcessor: Sendable {
         }
         if work.lead != before { leadChanged(from: before, &work, now: now, except: campaignID) }
         if let movedTo { enroll(movedTo, trigger: [:], because: "moved from \(campaignID)", &work, now: now) }
+    }
+
+    /// Ends the lead's journeys in the campaigns `ending` selects, other than `campaignID`, with
+    /// the hand-over as the reason.
+    func handOver(from campaignID: String, ending: (Campaign) -> Bool, reason: String? = nil, _ work: inout LeadWork, now: Date) {
+        let reason = reason ?? "handed over to \(campaignID)"
+        for other in playbook.campaigns where other.id != campaignID && ending(other) && work.activeEnrollment(in: other.id) != nil {
+            run(other.id, &work, now: now) { machine, enrollment, _ in machine.stop(&enrollment, reason: reason, now: now) }
+        }
+    }
+
+    /// Suppresses the lead's addresses for marketing or for everything, and ends the journeys
+    /// that can no longer send it anything.
+    private func suppress(_ scope: SuppressionScope, reason: String, from campaignID: String, _ work: inout LeadWork, now: Date) {
+        for channel in [OutgoingMessage.Channel.email, .sms] {
+            switch scope {
+            case .all:
+                work.state.suppressions[channel] = reason
+            case .marketing:
+                // A suppression already there (an unsubscribe, a bounce) reaches further: kept.
+                if work.state.suppressions[channel] == nil { work.state.suppressions[channel] = SuppressionReason.marketingOnly(reason) }
+            }
+        }
+        handOver(from: campaignID, ending: { scope == .all || !$0.isTransactional }, reason: "suppressed by \(campaignID): \(reason)", &work, now: now)
     }
 
     /// The lead was changed from outside the campaigns (an import, the API, a CRM sync):

@@ -74,8 +74,11 @@ public struct ScoreCalculator: Sendable {
     }
 
     /// Events Nurture or sales record about a lead; they show no interest by the lead.
-    static let systemEvents: Set<String> = [
+    /// Events that are not the lead doing something: what Nurture sent or decided, and what
+    /// providers report about delivery. Inactivity is measured without them.
+    public static let systemEvents: Set<String> = [
         "email.sent", "sms.sent", "lead.created", "sales.notified", ScoreCalculator.adjustmentEvent, "sales.outcome",
+        "email.delivered", "email.bounced", "email.rejected", "sms.delivered", "sms.failed", "sms.rejected", EntryRules.inactiveEvent,
     ]
 
     /// The event a campaign's `AdjustScore` step records, so its points are part of the history,

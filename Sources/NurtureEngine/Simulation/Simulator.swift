@@ -86,17 +86,32 @@ public struct Simulator: Sendable {
         var work = LeadWork(state: LeadState(lead: options.lead))
         processor.enroll(primary, trigger: options.trigger, because: "enrolled by simulate", &work, now: options.start)
         var iterations = 0
+        // Quiet spells already recorded, as the worker's walk records each once.
+        var spells: Set<String> = []
+        func nextQuiet() -> (at: Date, event: LeadEvent, spell: String)? {
+            let since = work.state.scoring.lastActivityAt ?? options.start
+            return playbook.campaigns.compactMap { campaign -> (at: Date, event: LeadEvent, spell: String)? in
+                guard let span = campaign.inactivityEntry, !spells.contains("\(campaign.id)@\(since)") else { return nil }
+                let at = clock.adding(span, to: since)
+                guard let (event, _) = EntryRules.inactivity(of: options.lead.id, quietSince: since, campaign: campaign, now: at) else { return nil }
+                return (at, event, "\(campaign.id)@\(since)")
+            }.min { $0.at < $1.at }
+        }
         while true {
             iterations += 1
             if iterations > 100_000 { throw .runaway(at: work.log.last?.at ?? options.start) }
             let nextWake = work.nextWake.map { max($0, options.start) }
-            guard let now = [nextWake, pending.first?.at].compactMap({ $0 }).min(), now <= end else { break }
+            let quiet = nextQuiet()
+            guard let now = [nextWake, pending.first?.at, quiet?.at].compactMap({ $0 }).min(), now <= end else { break }
             // Due steps run before events at the same instant, so a WaitFor that starts at 09:00
             // hears an event played at 09:00.
             if nextWake.map({ $0 <= now }) ?? false {
                 processor.advanceDue(&work, now: now)
-            } else {
+            } else if let next = pending.first, next.at <= now {
                 processor.receive(pending.removeFirst(), &work)
+            } else if let quiet {
+                spells.insert(quiet.spell)
+                processor.receive(quiet.event, &work)
             }
         }
         return Timeline(lead: options.lead, campaignID: primary.id, start: options.start, end: end,
@@ -185,6 +200,11 @@ extension Timeline.Line {
                       detail: "score \(ScoreText.points(score)) crossed \(Value.number(points).textValue)")
         case .moved(let step, let target):
             self.init(at: at, campaign: campaign, what: "move", step: step, detail: "to campaign \(target)")
+        case .campaignsExited(let step, let selection):
+            self.init(at: at, campaign: campaign, what: "hand over", step: step, detail: "ends the lead's journeys in \(selection)")
+        case .suppressed(let step, let scope, let reason):
+            self.init(at: at, campaign: campaign, what: "suppress", step: step,
+                      detail: (scope == .marketing ? "marketing messages stop (transactional still go): " : "every message stops: ") + reason)
         case .exited(let reason):
             self.init(at: at, campaign: campaign, what: "exited", step: nil, detail: reason)
         case .completed:

@@ -95,6 +95,12 @@ public struct Worker: Service {
         } catch {
             logger.error("Looking at campaign results failed; trying again at the next look.", metadata: ["error": "\(error)"])
         }
+        do {
+            let quiet = try await engine.enterQuietLeads(now: now())
+            if quiet > 0 { logger.info("Quiet leads recorded for the inactivity entries.", metadata: ["leads": "\(quiet)"]) }
+        } catch {
+            logger.error("Looking for quiet leads failed; trying again at the next look.", metadata: ["error": "\(error)"])
+        }
     }
 
     private func schedule(stopping: @escaping @Sendable () -> Bool, behind: SendingBehind) async {

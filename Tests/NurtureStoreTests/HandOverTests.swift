@@ -1,0 +1,157 @@
+import Campaigns
+import Foundation
+import NurtureDeployment
+import NurtureDSL
+import NurtureEngine
+import NurtureStorage
+import NurtureTesting
+import Testing
+
+/// Journeys that end and hand over the way they say: inactivity measured by the engine, exclusive
+/// campaigns, `ExitCampaigns`, and a sunset that stops marketing but not invoices.
+struct HandOverTests {
+    static func instant(_ text: String) -> Date { ISO8601DateFormatter().date(from: text + ":00Z")! }
+
+    static func patch(_ name: String) -> LeadPatch {
+        var patch = LeadPatch(email: "\(name)@example.com")
+        patch.firstName = name.capitalized
+        patch.timeZone = "Europe/London"
+        return patch
+    }
+
+    static func enrollments(_ store: any LeadStore, _ name: String) async throws -> [Enrollment] {
+        let lead = try #require(try await store.lead(email: "\(name)@example.com"))
+        let window = HistoryWindow(eventsSince: .distantPast, sendsSince: .distantPast)
+        return try #require(try await store.snapshots([.id(lead.id)], window: window)[.id(lead.id)]).enrollments
+    }
+
+    static func sent(_ store: any LeadStore, _ name: String) async throws -> [OutboxMessage] {
+        let lead = try #require(try await store.lead(email: "\(name)@example.com"))
+        return try await store.latestMessages(leadID: lead.id, limit: 100).filter { $0.status == .sent }
+    }
+
+    static let quietPlaybook: Playbook = {
+        var playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}) {
+            Campaign("come-back", kind: .custom("win-back"), reentry: .after(.days(90))) {
+                Entry(whenInactiveFor: .days(60))
+                Email("winback-1-checkin")
+            }
+        }
+        playbook.attributes = Campaigns.playbook.attributes
+        return playbook
+    }()
+
+    @Test(arguments: [Backend.sqliteFile, .postgres])
+    func theEngineEntersLeadsThatWentQuietOncePerQuietSpell(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
+        let engine = try CampaignControlTests.engine(store, playbook: Self.quietPlaybook)
+        let t0 = Self.instant("2026-09-01T10:00")
+        func day(_ n: Double) -> Date { t0.addingTimeInterval(n * 86_400) }
+        _ = try await engine.upsert(["ana", "ben", "cy"].map(Self.patch), now: t0)
+        // Ana and Ben look at the site on day 0; Ben clicks on day 30; Cy never does anything.
+        for name in ["ana", "ben"] {
+            _ = try await engine.track(IncomingEvent(subject: .email("\(name)@example.com"), type: "page.viewed", at: t0, properties: ["path": "/blog"]), now: t0)
+        }
+        _ = try await engine.track(IncomingEvent(subject: .email("ben@example.com"), type: "email.clicked", at: day(30)), now: day(30))
+
+        #expect(try await engine.enterQuietLeads(now: day(59)) == 0)
+        #expect(try await engine.enterQuietLeads(now: day(60.1)) == 2)
+        for name in ["ana", "cy"] { #expect(try await Self.enrollments(store, name).map(\.campaignID) == ["come-back"]) }
+        #expect(try await Self.enrollments(store, "ben").isEmpty)
+        // Looking again, by this worker or a new one, finds nobody new.
+        #expect(try await engine.enterQuietLeads(now: day(60.2)) == 0)
+        let another = try CampaignControlTests.engine(store, playbook: Self.quietPlaybook)
+        #expect(try await another.enterQuietLeads(now: day(61)) == 0)
+        // Ben's quiet spell began with his click on day 30.
+        #expect(try await another.enterQuietLeads(now: day(90.1)) == 1)
+        #expect(try await Self.enrollments(store, "ben").map(\.campaignID) == ["come-back"])
+        // Ana comes back on day 100 and goes quiet again: a new spell, a second journey.
+        _ = try await engine.track(IncomingEvent(subject: .email("ana@example.com"), type: "email.opened", at: day(100)), now: day(100))
+        #expect(try await engine.enterQuietLeads(now: day(159)) == 0)
+        #expect(try await engine.enterQuietLeads(now: day(160.1)) == 1)
+        #expect(try await Self.enrollments(store, "ana").map(\.sequence).sorted() == [1, 2])
+        // What entered them is in their history, saying since when they were quiet.
+        let ana = try #require(try await store.lead(email: "ana@example.com"))
+        let quiet = try await store.latestEvents(leadID: ana.id, limit: 20).filter { $0.type == "lead.inactive" }
+        #expect(quiet.map { $0.properties["quiet_since"]?.textValue } == ["2026-12-10T10:00:00Z", "2026-09-01T10:00:00Z"])
+        await Deployment.close(store)
+    }
+
+    @Test(arguments: [Backend.sqliteFile, .postgres])
+    func winBackTakesOverAndItsSunsetStopsMarketingButNotInvoices(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
+        let engine = try CampaignControlTests.engine(store)
+        let start = Self.instant("2026-11-02T09:00")   // a Monday
+        func at(_ days: Double) -> Date { start.addingTimeInterval(days * 86_400) }
+        func run(_ from: Double, _ to: Double) async throws {
+            var now = at(from)
+            while now <= at(to) {
+                _ = try await engine.runDue(now: now)
+                _ = try await CampaignControlTests.sendAll(engine, now: now)
+                now = now.addingTimeInterval(3_600)
+            }
+        }
+        _ = try await engine.upsert([Self.patch("dora")], now: start)
+        let dora = IncomingEvent.Subject.email("dora@example.com")
+        // Imported from a CRM with her history: her last click was 61 days ago. The welcome series starts.
+        _ = try await engine.track(IncomingEvent(subject: dora, type: "email.clicked", at: at(-61)), now: start)
+        try await run(0, 0.5)
+        var enrollments = try await Self.enrollments(store, "dora")
+        #expect(enrollments.first { $0.campaignID == "welcome" }?.isActive == true)
+
+        // The engine finds her quiet: win-back runs alone and ends her welcome series.
+        #expect(try await engine.enterQuietLeads(now: at(0.5)) == 1)
+        enrollments = try await Self.enrollments(store, "dora")
+        let welcome = try #require(enrollments.first { $0.campaignID == "welcome" })
+        #expect(welcome.status == .exited)
+        #expect(welcome.endReason == "handed over to win-back")
+        #expect(enrollments.first { $0.campaignID == "win-back" }?.isActive == true)
+        // Billing goes on whatever marketing does.
+        _ = try await engine.track(IncomingEvent(subject: dora, type: "invoice.issued", at: at(1), properties: [
+            "invoice_number": "INV-7", "amount": "£120.00", "due_date": "16 November 2026", "description": "Starter plan",
+            "payment_url": "https://larkspur.example/pay/INV-7",
+        ]), now: at(1))
+        #expect(try await Self.enrollments(store, "dora").first { $0.campaignID == "invoice-follow-up" }?.isActive == true)
+        // While she is in win-back, a pricing visit does not start the engagement series.
+        _ = try await engine.track(IncomingEvent(subject: dora, type: "page.viewed", at: at(1.1), properties: ["path": "/pricing"]), now: at(1.1))
+        #expect(try await Self.enrollments(store, "dora").contains { $0.campaignID == "engagement" } == false)
+
+        // No answer to three win-back emails: the sunset suppresses marketing.
+        try await run(0.5, 21)
+        enrollments = try await Self.enrollments(store, "dora")
+        #expect(enrollments.first { $0.campaignID == "win-back" }?.status == .completed)
+        let suppressions = try await store.suppressions(address: "dora@example.com")
+        #expect(suppressions[.email] == "marketing only: sunset: no answer to the win-back series")
+        let sunset = try #require(try await Self.sent(store, "dora").first { $0.stepID == "winback-3-goodbye" }?.createdAt).addingTimeInterval(7 * 86_400)
+
+        // After it, she enters the engagement series again but it sends her nothing; her invoice reminders still go.
+        _ = try await engine.track(IncomingEvent(subject: dora, type: "page.viewed", at: at(21.5), properties: ["path": "/pricing"]), now: at(21.5))
+        try await run(21.5, 36)
+        let after = try await Self.sent(store, "dora").filter { $0.createdAt > sunset }
+        #expect(after.isEmpty == false)
+        #expect(after.allSatisfy { $0.campaignID == "invoice-follow-up" }, "\(after.map(\.stepID))")
+        #expect(after.map(\.stepID).contains("invoice-reminder-3"))
+        let engagement = try #require(try await Self.enrollments(store, "dora").first { $0.campaignID == "engagement" })
+        #expect(engagement.messagesProduced == 0)
+        await Deployment.close(store)
+    }
+
+    @Test func exitCampaignsEndsTheSelectedJourneysOnly() async throws {
+        var playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}) {
+            Campaign("news", kind: .nurture) { Entry(on: "content.subscribed"); Wait(.days(30)); Email("nurture-1-playbook") }
+            Campaign("events", kind: .engagement) { Entry(on: "content.subscribed"); Wait(.days(30)); Email("engagement-1-offer") }
+            Campaign("sales-talk", kind: "sales") { Entry(on: "demo.requested"); ExitCampaigns(kind: .nurture); Wait(.days(3)) }
+        }
+        playbook.attributes = Campaigns.playbook.attributes
+        let store = try await Backend.sqliteMemory.makeStore()
+        let engine = try CampaignControlTests.engine(store, playbook: playbook)
+        let t0 = Self.instant("2026-11-02T09:00")
+        _ = try await engine.upsert([Self.patch("eve")], now: t0)
+        _ = try await engine.track(IncomingEvent(subject: .email("eve@example.com"), type: "content.subscribed", at: t0), now: t0)
+        _ = try await engine.track(IncomingEvent(subject: .email("eve@example.com"), type: "demo.requested", at: t0.addingTimeInterval(60)), now: t0.addingTimeInterval(60))
+        let enrollments = try await Self.enrollments(store, "eve")
+        #expect(enrollments.first { $0.campaignID == "news" }?.endReason == "handed over to sales-talk")
+        #expect(enrollments.first { $0.campaignID == "events" }?.isActive == true)
+        #expect(enrollments.first { $0.campaignID == "sales-talk" }?.isActive == true)
+    }
+}
