@@ -144,3 +144,24 @@ struct CampaignDSLTests {
         #expect(SendWindow.anytime.intersection(.smsQuietHoursAllowed) == .smsQuietHoursAllowed)
     }
 }
+
+struct WaitForAnyTests {
+    @Test func eachEventHasItsBranchAndItsStepsAreNamedUnderIt() {
+        let campaign = Campaign("c", kind: .nurture) {
+            WaitFor(any: ["demo.booked", "trial.started"], timeout: .days(7)) {
+                On("trial.started") { Tag("trialist") }
+            } onTimeout: { Tag("quiet") }
+        }
+        #expect(campaign.allSteps.map(\.id) == ["wait-for-1", "wait-for-1/trial.started/tag-trialist", "wait-for-1/timeout/tag-quiet"])
+        #expect(campaign.steps[0].branches.map(\.label) == ["on demo.booked", "on trial.started", "on timeout"])
+        #expect(campaign.steps[0].summary == "wait for the first of demo.booked, trial.started, at most 1w")
+    }
+
+    @Test func anEventNamedTwiceIsAnError() {
+        let campaign = Campaign("c", kind: .nurture) {
+            Entry(on: "lead.created")
+            WaitFor(any: ["demo.booked", "demo.booked"], timeout: .days(7)) {}
+        }
+        #expect(report([campaign]).contains { $0.hasSuffix("error: WaitFor names 'demo.booked' twice: only the first branch could ever run") })
+    }
+}

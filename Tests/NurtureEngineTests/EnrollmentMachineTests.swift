@@ -92,6 +92,40 @@ struct EnrollmentMachineTests {
         #expect(lead.state.lead.score == 10)
     }
 
+    static let firstOfSeveral = Campaign("c", kind: .nurture) {
+        WaitFor(any: ["demo.booked", "trial.started", "page.viewed"], timeout: .days(7)) {
+            On("demo.booked") { Email("demo-prep") }
+            On("trial.started") { Email("trial-tips"); Tag("trialist") }
+        } onTimeout: {
+            Email("reminder")
+        }
+        Email("next")
+    }
+
+    @Test func waitForTheFirstOfSeveralEventsTakesThatEventsBranchOnly() {
+        var lead = Harness(Self.firstOfSeveral, start: instant("2026-11-23 09:00"))
+        #expect(lead.advance(at: instant("2026-11-23 09:00")).first
+            == .waitingForEvent(step: "wait-for-1", matchers: [EventMatcher("demo.booked"), EventMatcher("trial.started"), EventMatcher("page.viewed")],
+                                until: instant("2026-11-30 09:00")))
+        let trial = lead.event("trial.started", at: instant("2026-11-24 10:00"))
+        #expect(trial.first == .eventArrived(step: "wait-for-1", event: "trial.started"))
+        #expect(Harness.sent(trial) == ["trial-tips", "next"])
+        #expect(trial.contains(.tagged(step: "wait-for-1/trial.started/tag-trialist", tag: "trialist")))
+        // The demo booked a minute later finds the step done: the first event won.
+        #expect(lead.event("demo.booked", at: instant("2026-11-24 10:01")).isEmpty)
+    }
+
+    @Test func anEventListedWithoutABranchGoesOnAndTheTimeoutHasItsOwn() {
+        var viewer = Harness(Self.firstOfSeveral, start: instant("2026-11-23 09:00"))
+        _ = viewer.advance(at: instant("2026-11-23 09:00"))
+        #expect(Harness.sent(viewer.event("page.viewed", at: instant("2026-11-25 09:00"))) == ["next"])
+        var silent = Harness(Self.firstOfSeveral, start: instant("2026-11-23 09:00"))
+        _ = silent.advance(at: instant("2026-11-23 09:00"))
+        let late = silent.advance(at: instant("2026-11-30 09:00"))
+        #expect(late.first == .timedOut(step: "wait-for-1"))
+        #expect(Harness.sent(late) == ["reminder", "next"])
+    }
+
     @Test func waitForTakesTheTimeoutBranchWhenTheLeadDoesNot() {
         let campaign = Campaign("c", kind: .welcome) {
             WaitFor("resource.downloaded", timeout: .days(3)) { AdjustScore(10) } onTimeout: { Email("reminder") }

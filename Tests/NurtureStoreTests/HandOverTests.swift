@@ -155,3 +155,53 @@ struct HandOverTests {
         #expect(enrollments.first { $0.campaignID == "sales-talk" }?.isActive == true)
     }
 }
+
+/// `WaitFor(any:)` in the durable engine: the first event wins, however the events arrive.
+struct FirstOfSeveralTests {
+    static let playbook: Playbook = {
+        var playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}) {
+            Campaign("trial-push", kind: .nurture) {
+                Entry(on: "content.subscribed")
+                WaitFor(any: ["demo.booked", "trial.started"], timeout: .days(7)) {
+                    On("demo.booked") { Email("nurture-3-demo-invite") }
+                    On("trial.started") { Email("nurture-4-tutorial") }
+                } onTimeout: {
+                    Email("nurture-1-playbook")
+                }
+            }
+        }
+        playbook.attributes = Campaigns.playbook.attributes
+        return playbook
+    }()
+
+    @Test(arguments: [Backend.sqliteFile, .postgres])
+    func eventsInOneBatchAreHeardAndTheFirstSentWins(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
+        var configuration = NurtureConfiguration()
+        configuration.policy = .unlimited
+        let engine = Deployment(store: store, playbook: Self.playbook, templates: try Fixture.templates(), configuration: configuration,
+                                links: Fixture.links).engine
+        let t = HandOverTests.instant("2026-11-02T10:00")
+        _ = try await engine.upsert(["fay", "gus", "hal"].map(HandOverTests.patch), now: t)
+        func event(_ name: String, _ type: String, at: Date = t) -> IncomingEvent {
+            IncomingEvent(subject: .email("\(name)@example.com"), type: type, at: at)
+        }
+        // Fay subscribes and starts a trial in one request: the wait that the first starts hears the second.
+        _ = try await engine.track([event("fay", "content.subscribed"), event("fay", "trial.started")], now: t)
+        // Gus and Hal book a demo and start a trial at the same instant, sent in opposite orders.
+        _ = try await engine.track([event("gus", "content.subscribed"), event("hal", "content.subscribed")], now: t)
+        _ = try await engine.track([event("gus", "demo.booked", at: t.addingTimeInterval(60)), event("gus", "trial.started", at: t.addingTimeInterval(60)),
+                                    event("hal", "trial.started", at: t.addingTimeInterval(60)), event("hal", "demo.booked", at: t.addingTimeInterval(60))],
+                                   now: t.addingTimeInterval(60))
+        // Nothing else comes of the second event, nor of the timeout a week later.
+        _ = try await engine.runDue(now: t.addingTimeInterval(8 * 86_400))
+        func queued(_ name: String) async throws -> [String] {
+            let lead = try #require(try await store.lead(email: "\(name)@example.com"))
+            return try await store.latestMessages(leadID: lead.id, limit: 10).map(\.stepID)
+        }
+        #expect(try await queued("fay") == ["nurture-4-tutorial"])
+        #expect(try await queued("gus") == ["nurture-3-demo-invite"])
+        #expect(try await queued("hal") == ["nurture-4-tutorial"])
+        await Deployment.close(store)
+    }
+}

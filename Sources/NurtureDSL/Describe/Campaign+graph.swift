@@ -44,8 +44,9 @@ struct JourneyGraph {
             switch step.action {
             case .branch(_, let then, let otherwise):
                 loose = chain(then, from: [(node, "yes")]) + chain(otherwise, from: [(node, "no")])
-            case .waitFor(_, _, let onEvent, let onTimeout):
-                loose = chain(onEvent, from: [(node, "event")]) + chain(onTimeout, from: [(node, "timeout")])
+            case .waitFor(let events, _, let onTimeout):
+                loose = events.flatMap { chain($0.steps, from: [(node, events.count == 1 ? "event" : $0.matcher.type)]) }
+                    + chain(onTimeout, from: [(node, "timeout")])
             case .exit, .moveTo:
                 loose = []
             default:

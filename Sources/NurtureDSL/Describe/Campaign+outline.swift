@@ -42,7 +42,7 @@ extension Step {
         case .sms(let m): "sms \(m.summary)"
         case .wait(let span, let window): "wait \(span)" + (window.map { ", then within \($0)" } ?? "")
         case .waitUntil(let time, let days): "wait until \(time) \(days.summary)"
-        case .waitFor(let matcher, let timeout, _, _): "wait for \(matcher)" + (timeout.map { ", at most \($0)" } ?? " (no timeout)")
+        case .waitFor(let events, let timeout, _): "wait for " + (events.count == 1 ? "" : "the first of ") + events.map(\.matcher.description).joined(separator: ", ") + (timeout.map { ", at most \($0)" } ?? " (no timeout)")
         case .branch(let condition, _, _): "if \(condition)"
         case .adjustScore(let points, let reason): "score \(points >= 0 ? "+" : "")\(points)" + (reason.map { " (\($0))" } ?? "")
         case .setAttribute(let name, let value): "set \(name) = \(value)"

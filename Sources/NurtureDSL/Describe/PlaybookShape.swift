@@ -107,8 +107,8 @@ extension Step {
             if let window { details["window"] = window.description }
         case .waitUntil(let time, let days):
             details["wait"] = "until \(time) \(days.summary)"
-        case .waitFor(let matcher, let timeout, _, _):
-            details["event"] = matcher.description
+        case .waitFor(let events, let timeout, _):
+            details["event"] = events.map(\.matcher.description).joined(separator: " or ")
             details["timeout"] = timeout?.description ?? "none"
         case .branch(let condition, _, _):
             details["condition"] = condition.description

@@ -172,8 +172,8 @@ extension Step {
         switch action {
         case .exit, .moveTo: return true
         case .branch(_, let then, let otherwise): return then.endsTheBlock && otherwise.endsTheBlock
-        case .waitFor(_, let timeout, let onEvent, let onTimeout):
-            return onEvent.endsTheBlock && (timeout == nil || onTimeout.endsTheBlock)
+        case .waitFor(let events, let timeout, let onTimeout):
+            return events.allSatisfy(\.steps.endsTheBlock) && (timeout == nil || onTimeout.endsTheBlock)
         default: return false
         }
     }
@@ -326,12 +326,20 @@ struct CampaignRules {
         case .waitUntil(let time, let days):
             if !time.isValid { report.append(.error(at: step.location, "\(time) is not a time of day")) }
             if days.isEmpty { report.append(.error(at: step.location, "wait until \(time) on no weekday never ends")) }
-        case .waitFor(let matcher, let timeout, _, _):
-            checkEventType(matcher.type, at: step.location)
+        case .waitFor(let events, let timeout, _):
+            let named = events.map(\.matcher.type).joined(separator: "' or '")
+            if events.isEmpty { report.append(.error(at: step.location, "WaitFor(any: []) waits for no event")) }
+            var seen: Set<String> = []
+            for event in events {
+                checkEventType(event.matcher.type, at: step.location)
+                if !seen.insert(event.matcher.type).inserted {
+                    report.append(.error(at: step.location, "WaitFor names '\(event.matcher.type)' twice: only the first branch could ever run"))
+                }
+            }
             if timeout == nil {
-                report.append(.error(at: step.location, "WaitFor '\(matcher.type)' has no timeout: a lead who never does it would wait forever (add timeout: .days(N))"))
+                report.append(.error(at: step.location, "WaitFor '\(named)' has no timeout: a lead who never does it would wait forever (add timeout: .days(N))"))
             } else if let timeout, timeout.isZero || timeout.days < 0 || timeout.seconds < 0 {
-                report.append(.error(at: step.location, "WaitFor '\(matcher.type)' needs a positive timeout"))
+                report.append(.error(at: step.location, "WaitFor '\(named)' needs a positive timeout"))
             }
         case .branch(let condition, _, _): checkCondition(condition, at: step.location)
         case .setAttribute(let name, let value):

@@ -321,10 +321,12 @@ enum StepIDs {
                 }
             }
             switch step.action {
-            case .waitFor(let matcher, let timeout, let onEvent, let onTimeout):
-                let e = assign(onEvent, path: "\(step.id)/event/", sends: &sends)
+            case .waitFor(let events, let timeout, let onTimeout):
+                let branches = events.map { branch in
+                    EventBranch(matcher: branch.matcher, steps: assign(branch.steps, path: "\(step.id)/\(branch.pathSegment(among: events))/", sends: &sends))
+                }
                 let t = assign(onTimeout, path: "\(step.id)/timeout/", sends: &sends)
-                step.action = .waitFor(matcher, timeout: timeout, onEvent: e, onTimeout: t)
+                step.action = .waitFor(branches, timeout: timeout, onTimeout: t)
             case .branch(let condition, let then, let otherwise):
                 let a = assign(then, path: "\(step.id)/then/", sends: &sends)
                 let b = assign(otherwise, path: "\(step.id)/else/", sends: &sends)

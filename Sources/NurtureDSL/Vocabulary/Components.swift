@@ -93,10 +93,55 @@ public struct WaitFor: SingleStep {
         @StepBuilder onTimeout: () -> [Step] = { [] }
     ) {
         step = Step(
-            .waitFor(EventMatcher(eventType, where: conditions), timeout: timeout, onEvent: onEvent(), onTimeout: onTimeout()),
+            .waitFor([EventBranch(matcher: EventMatcher(eventType, where: conditions), steps: onEvent())], timeout: timeout, onTimeout: onTimeout()),
             at: .init(fileID: fileID, line: line))
     }
 
+    /// Waits for the first of several events, with a branch for each (`On`) and one for none:
+    ///
+    /// ```swift
+    /// WaitFor(any: ["demo.booked", "trial.started"], timeout: .days(7)) {
+    ///     On("demo.booked") { NotifySales("Booked a demo from the nurture series") }
+    ///     On("trial.started") { Email("trial-tips") }
+    /// } onTimeout: {
+    ///     Email("nurture-4-tutorial")
+    /// }
+    /// ```
+    ///
+    /// The earliest event wins; events at the same instant count in the order they were sent
+    /// (one request's events, in its order). An event listed without an `On` goes on after the step.
+    public init(
+        any eventTypes: [String], timeout: Span? = nil, fileID: String = #fileID, line: UInt = #line,
+        @EventBranchBuilder _ branches: () -> [On] = { [] },
+        @StepBuilder onTimeout: () -> [Step] = { [] }
+    ) {
+        let declared = branches()
+        var events = eventTypes.map { type in
+            declared.first { $0.matcher.type == type }.map { EventBranch(matcher: $0.matcher, steps: $0.steps) }
+                ?? EventBranch(matcher: EventMatcher(type), steps: [])
+        }
+        for branch in declared where !eventTypes.contains(branch.matcher.type) {
+            events.append(EventBranch(matcher: branch.matcher, steps: branch.steps))
+        }
+        step = Step(.waitFor(events, timeout: timeout, onTimeout: onTimeout()), at: .init(fileID: fileID, line: line))
+    }
+}
+
+/// The branch of a `WaitFor(any:)` for one of its events.
+public struct On: Sendable {
+    let matcher: EventMatcher
+    let steps: [Step]
+
+    public init(_ eventType: String, where conditions: PropertyCondition..., @StepBuilder then steps: () -> [Step]) {
+        matcher = EventMatcher(eventType, where: conditions)
+        self.steps = steps()
+    }
+}
+
+@resultBuilder
+public enum EventBranchBuilder {
+    public static func buildExpression(_ branch: On) -> [On] { [branch] }
+    public static func buildBlock(_ parts: [On]...) -> [On] { parts.flatMap { $0 } }
 }
 
 /// Branches on a condition about the lead, checked when the lead reaches this step.

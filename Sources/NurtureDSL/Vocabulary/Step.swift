@@ -22,7 +22,8 @@ public struct Step: Sendable {
         case sms(Message)
         case wait(Span, window: SendWindow?)
         case waitUntil(TimeOfDay, days: Set<Weekday>)
-        case waitFor(EventMatcher, timeout: Span?, onEvent: [Step], onTimeout: [Step])
+        /// Waits for the first of the events its branches name; each has its own steps.
+        case waitFor([EventBranch], timeout: Span?, onTimeout: [Step])
         case branch(Condition, then: [Step], otherwise: [Step])
         case adjustScore(Int, reason: String?)
         case setAttribute(String, Value)
@@ -52,7 +53,7 @@ public struct Step: Sendable {
     /// The nested blocks of a branching step, in display order with their labels.
     public var branches: [(label: String, steps: [Step])] {
         switch action {
-        case .waitFor(_, _, let onEvent, let onTimeout): [("on event", onEvent), ("on timeout", onTimeout)]
+        case .waitFor(let events, _, let onTimeout): events.map { ($0.label(among: events), $0.steps) } + [("on timeout", onTimeout)]
         case .branch(_, let then, let otherwise): [("then", then), ("else", otherwise)]
         default: []
         }
@@ -115,7 +116,7 @@ public struct Step: Sendable {
         case .email(let m), .sms(let m): m.template
         case .wait(let span, _): "wait-\(span)"
         case .waitUntil(let time, _): "wait-until-" + time.description.replacingColon
-        case .waitFor(let matcher, _, _, _): "wait-for-\(matcher.type)"
+        case .waitFor(let events, _, _): "wait-for-\(events.first?.matcher.type ?? "")"
         case .branch(let condition, _, _): "if-\(condition.slug)"
         case .adjustScore(let points, _): points >= 0 ? "score+\(points)" : "score\(points)"
         case .setAttribute(let name, _): "set-\(name)"
@@ -190,6 +191,23 @@ extension Step {
         default: nil
         }
     }
+}
+
+/// One event a `WaitFor` waits for, and what a lead who does it first goes on to.
+public struct EventBranch: Sendable {
+    public var matcher: EventMatcher
+    public var steps: [Step]
+
+    public init(matcher: EventMatcher, steps: [Step]) {
+        self.matcher = matcher
+        self.steps = steps
+    }
+
+    /// `on event` when the step waits for one event; `on demo.booked` among several.
+    func label(among all: [EventBranch]) -> String { all.count == 1 ? "on event" : "on \(matcher.type)" }
+
+    /// The branch's segment in its steps' ids: `event`, or the event's type among several.
+    func pathSegment(among all: [EventBranch]) -> String { all.count == 1 ? "event" : matcher.type }
 }
 
 /// Which campaigns an `ExitCampaigns` step ends.

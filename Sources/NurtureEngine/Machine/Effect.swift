@@ -25,7 +25,7 @@ public enum Effect: Sendable, Hashable {
     case skipped(step: String, reason: String)
     case held(step: String, until: Date, reason: String)
     case waiting(step: String, until: Date)
-    case waitingForEvent(step: String, matcher: EventMatcher, until: Date)
+    case waitingForEvent(step: String, matchers: [EventMatcher], until: Date)
     case eventArrived(step: String, event: String)
     case timedOut(step: String)
     case branched(step: String, taken: Bool, because: String)

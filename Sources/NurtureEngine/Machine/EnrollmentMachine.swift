@@ -66,7 +66,7 @@ public struct EnrollmentMachine: Sendable {
                 continue
             case .waitingForEvent:
                 effects.append(.timedOut(step: id))
-                move(&enrollment, to: node.firstOfBranch(1) ?? node.next)
+                move(&enrollment, to: node.firstOfBranch(node.step.branches.count - 1) ?? node.next)
                 continue
             case .ready, .held:
                 let before = state.lead
@@ -101,11 +101,11 @@ public struct EnrollmentMachine: Sendable {
                 return [.skipped(step: step.id, reason: "no weekday to wait for")]
             }
             return hold(&enrollment, phase: .waiting, until: until, effect: .waiting(step: step.id, until: until))
-        case .waitFor(let matcher, let timeout, _, _):
+        case .waitFor(let events, let timeout, _):
             let until = timeout.map { clock.adding($0, to: now) } ?? Date.distantFuture
             enrollment.phase = .waitingForEvent
             enrollment.wakeAt = until
-            return [.waitingForEvent(step: step.id, matcher: matcher, until: until)]
+            return [.waitingForEvent(step: step.id, matchers: events.map(\.matcher), until: until)]
         case .branch(let condition, _, _):
             let result = ConditionEvaluator(state: state, campaignID: campaign.id, now: now).evaluate(condition)
             move(&enrollment, to: node.firstOfBranch(result.holds ? 0 : 1) ?? node.next)
@@ -262,11 +262,12 @@ public struct EnrollmentMachine: Sendable {
         if let goal = goalReached(by: event, enrollment) {
             return end(&enrollment, .exited, reason: goal, now: now)
         }
+        // The first event to come wins; later ones find the enrollment no longer waiting.
         if enrollment.phase == .waitingForEvent, let id = enrollment.stepID, let node = program.nodes[id],
-           case .waitFor(let matcher, _, _, _) = node.step.action,
-           matcher.matches(type: event.type, properties: event.properties)
+           case .waitFor(let events, _, _) = node.step.action,
+           let branch = events.firstIndex(where: { $0.matcher.matches(type: event.type, properties: event.properties) })
         {
-            move(&enrollment, to: node.firstOfBranch(0) ?? node.next)
+            move(&enrollment, to: node.firstOfBranch(branch) ?? node.next)
             return [.eventArrived(step: id, event: event.type)] + advance(&enrollment, state: &state, now: now)
         }
         if let goal = reachedGoal(enrollment, state: state, now: now) {

@@ -176,10 +176,11 @@ extension Timeline.Line {
             self.init(at: at, campaign: campaign, what: "held", step: step, detail: "until \(clock.format(until)): \(reason)")
         case .waiting(let step, let until):
             self.init(at: at, campaign: campaign, what: "wait", step: step, detail: "until \(clock.format(until))")
-        case .waitingForEvent(let step, let matcher, let until):
-            self.init(at: at, campaign: campaign, what: "wait for", step: step, detail: "\(matcher), at most until \(clock.format(until))")
+        case .waitingForEvent(let step, let matchers, let until):
+            self.init(at: at, campaign: campaign, what: "wait for", step: step,
+                      detail: matchers.map(\.description).joined(separator: " or ") + ", at most until \(clock.format(until))")
         case .eventArrived(let step, let event):
-            self.init(at: at, campaign: campaign, what: "arrived", step: step, detail: "\(event): taking the on-event branch")
+            self.init(at: at, campaign: campaign, what: "arrived", step: step, detail: "\(event): taking its branch")
         case .timedOut(let step):
             self.init(at: at, campaign: campaign, what: "timed out", step: step, detail: "taking the on-timeout branch")
         case .branched(let step, let taken, let because):
