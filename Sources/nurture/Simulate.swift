@@ -5,14 +5,16 @@ import NurtureEngine
 
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a campaign for one lead on a virtual clock and print the timeline. Sends nothing.",
+        abstract: "Run a campaign (or every campaign, with --campaigns all) for one lead on a virtual clock and print the timeline. Sends nothing.",
         discussion: """
             Events are OFFSET:TYPE [key=value ...], separated by commas, offsets from the start:
               --events "2d:email.opened step=welcome-1,3d4h:page.viewed path=/pricing"
             """)
 
     @OptionGroup var options: PlaybookOptions
-    @Argument(help: "Campaign id.") var id: String
+    @Argument(help: "Campaign id; omit with --campaigns all.") var id: String?
+    @Option(help: "all: start the lead as new and follow it through every campaign it enters (hand-overs included).")
+    var campaigns: String?
     @Option(help: "A JSON file describing the lead (same fields as a CSV import).") var lead: String
     @Option(help: "Events the lead does, at offsets from the start.") var events: String = ""
     @Option(help: "How many days to simulate.") var days: Int = 30
@@ -20,6 +22,10 @@ struct Simulate: AsyncParsableCommand {
 
     func run() async throws {
         guard days > 0 else { throw ValidationError("--days must be at least 1") }
+        if let campaigns, campaigns != "all" { throw ValidationError("--campaigns takes 'all' (or name one campaign as the argument)") }
+        guard (id == nil) != (campaigns == nil) else {
+            throw ValidationError(id == nil ? "name a campaign, or pass --campaigns all" : "name a campaign or pass --campaigns all, not both")
+        }
         do {
             let script = try ScriptedEvent.parse(events)
             let file = try LeadFile.load(lead)

@@ -112,6 +112,19 @@ struct CommandLineTests {
         let zone = try NurtureBinary.run(["simulate", "welcome", "--lead", badLead.path])
         #expect(zone.status == 1)
         #expect(zone.stderr == "error: \(badLead.path): unknown time zone 'Mars/Olympus' (use an IANA name such as Europe/Lisbon)\n")
+
+        // Every campaign: the lead starts new; an invoice event needs what its template uses.
+        let all = try NurtureBinary.run(["simulate", "--campaigns", "all", "--lead", "Demo/ana.json", "--days", "40", "--start", "2026-11-23T09:00",
+                                         "--events", "1d:page.viewed path=/pricing"])
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(all.stdout.contains("welcome     entered") && all.stdout.contains("engagement  entered") && all.stdout.contains("nurture     entered"), "\(all.stdout)")
+        let unbilled = try NurtureBinary.run(["simulate", "--campaigns", "all", "--lead", "Demo/ana.json", "--events", "1d:invoice.issued invoice_number=7"])
+        #expect(unbilled.status == 1)
+        #expect(unbilled.stderr.contains("trigger.amount (used at Campaigns/Templates/invoice-issued.text.mustache:7"), "\(unbilled.stderr)")
+        #expect(!unbilled.stderr.contains("trigger.invoice_number"), "\(unbilled.stderr)")
+        let both = try NurtureBinary.run(["simulate", "welcome", "--campaigns", "all", "--lead", "Demo/ana.json"])
+        #expect(both.status != 0)
+        #expect(both.stderr.contains("name a campaign or pass --campaigns all, not both"))
     }
 }
 

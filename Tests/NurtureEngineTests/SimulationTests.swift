@@ -52,6 +52,18 @@ struct SimulationTests {
         #expect(!active.lines.contains { $0.campaign == "win-back" })
     }
 
+    @Test func everyCampaignFollowsANewLeadThroughItsHandOvers() throws {
+        let timeline = try simulator.run(.init(campaignID: nil, lead: ana, start: instant("2026-11-23 09:00"), days: 120,
+                                               events: ScriptedEvent.parse("1d:page.viewed path=/pricing")))
+        let entered = timeline.lines.filter { $0.what == "entered" }.map { "\($0.campaign): \($0.detail)" }
+        #expect(entered == [
+            "welcome: entry on lead.created", "engagement: entry on page.viewed where path starts with \"/pricing\"",
+            "nurture: moved from welcome", "win-back: entry after 60d without activity",
+        ])
+        #expect(timeline.render().hasPrefix("Simulating every campaign for Ana Costa"))
+        #expect(timeline.lines.contains { $0.what == "suppress" && $0.campaign == "win-back" })
+    }
+
     @Test func welcomeForALeadWhoEngagesBranchesAndScores() throws {
         let timeline = try run("welcome", events: "1d:email.opened step=welcome-1 campaign=welcome,8d:resource.downloaded")
         #expect(sends(timeline).contains("Wed 2026-11-25 09:00 welcome/welcome-2-guide"))

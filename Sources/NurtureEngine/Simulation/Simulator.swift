@@ -23,14 +23,16 @@ public struct Simulator: Sendable {
     public var renderer: MessageRenderer { processor.renderer }
 
     public struct Options: Sendable {
-        public var campaignID: String
+        /// The campaign the lead is enrolled in at the start; nil: none, the lead is new at the
+        /// start and enters every campaign its creation, its events and its silences lead it to.
+        public var campaignID: String?
         public var lead: Lead
         public var trigger: [String: Value]
         public var start: Date
         public var days: Int
         public var events: [ScriptedEvent]
 
-        public init(campaignID: String, lead: Lead, trigger: [String: Value] = [:], start: Date, days: Int = 30, events: [ScriptedEvent] = []) {
+        public init(campaignID: String?, lead: Lead, trigger: [String: Value] = [:], start: Date, days: Int = 30, events: [ScriptedEvent] = []) {
             self.campaignID = campaignID
             self.lead = lead
             self.trigger = trigger
@@ -72,19 +74,34 @@ public struct Simulator: Sendable {
     }
 
     public func run(_ options: Options) throws(Failure) -> Timeline {
-        guard let primary = playbook.campaign(options.campaignID) else {
-            throw .unknownCampaign(options.campaignID, suggestion: Suggestion.closest(to: options.campaignID, among: playbook.campaigns.map(\.id)))
-        }
-        let missing = missingValues(startingAt: primary, lead: options.lead, trigger: options.trigger)
-        guard missing.isEmpty else { throw .missingLeadValues(missing) }
-
         let clock = LocalClock(zone: options.lead.zone)
         let end = clock.adding(.days(options.days), to: options.start)
         var pending = options.events
             .map { LeadEvent($0.type, at: clock.adding($0.offset, to: options.start), properties: $0.properties) }
             .sorted { $0.at < $1.at }
         var work = LeadWork(state: LeadState(lead: options.lead))
-        processor.enroll(primary, trigger: options.trigger, because: "enrolled by simulate", &work, now: options.start)
+        if let campaignID = options.campaignID {
+            guard let primary = playbook.campaign(campaignID) else {
+                throw .unknownCampaign(campaignID, suggestion: Suggestion.closest(to: campaignID, among: playbook.campaigns.map(\.id)))
+            }
+            let missing = missingValues(startingAt: primary, lead: options.lead, trigger: options.trigger)
+            guard missing.isEmpty else { throw .missingLeadValues(missing) }
+            processor.enroll(primary, trigger: options.trigger, because: "enrolled by simulate", &work, now: options.start)
+        } else {
+            // Every campaign the lead can be seen to enter, with what its entry event carries.
+            var missing: [(name: String, location: Step.Location)] = []
+            let created = LeadEvent("lead.created", at: options.start)
+            for campaign in playbook.campaigns {
+                let firing = ([created] + pending).lazy.compactMap { event in EntryRules.entry(of: campaign, firedBy: event).map { (event, $0) } }.first
+                if let (event, entry) = firing {
+                    missing += missingValues(startingAt: campaign, lead: options.lead, trigger: EntryRules.captures(of: entry, from: event))
+                } else if campaign.inactivityEntry != nil {
+                    missing += missingValues(startingAt: campaign, lead: options.lead, trigger: [:])
+                }
+            }
+            guard missing.isEmpty else { throw .missingLeadValues(missing) }
+            processor.leadCreated(&work, now: options.start)
+        }
         var iterations = 0
         // Quiet spells already recorded, as the worker's walk records each once.
         var spells: Set<String> = []
@@ -114,7 +131,7 @@ public struct Simulator: Sendable {
                 processor.receive(quiet.event, &work)
             }
         }
-        return Timeline(lead: options.lead, campaignID: primary.id, start: options.start, end: end,
+        return Timeline(lead: options.lead, campaignID: options.campaignID, start: options.start, end: end,
                         lines: work.log.map { Timeline.Line($0, clock: clock) }, enrollments: work.enrollments)
     }
 
@@ -229,7 +246,8 @@ public struct Timeline: Sendable {
     }
 
     public let lead: Lead
-    public let campaignID: String
+    /// Nil when the lead went through every campaign it would enter.
+    public let campaignID: String?
     public let start: Date
     public let end: Date
     public let lines: [Line]
@@ -242,7 +260,7 @@ public struct Timeline: Sendable {
     public func render() -> String {
         let clock = LocalClock(zone: lead.zone)
         let who = [lead.firstName, lead.lastName].compactMap { $0 }.joined(separator: " ")
-        var out = ["Simulating '\(campaignID)' for \(who.isEmpty ? lead.id : who)" + (lead.email.map { " <\($0)>" } ?? "")
+        var out = ["Simulating " + (campaignID.map { "'\($0)'" } ?? "every campaign") + " for \(who.isEmpty ? lead.id : who)" + (lead.email.map { " <\($0)>" } ?? "")
                     + " in \(lead.timeZone), \(clock.format(start, withZone: true)) → \(clock.format(end, withZone: true))", ""]
         let campaignWidth = lines.map(\.campaign.count).max() ?? 4
         let stepWidth = min(28, lines.compactMap { $0.step?.count }.max() ?? 0)
