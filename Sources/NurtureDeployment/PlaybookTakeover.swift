@@ -24,11 +24,25 @@ extension Deployment {
     /// database, and — unless `movingLeads` (what `nurture deploy` passes) — when the plan moves
     /// leads off their steps or out of their campaigns. A build that only renames steps or
     /// changes what future leads get is recorded at once. Returns the plan it applied.
+    ///
+    /// A process that will run (`announcing`) says so before it looks, so two builds starting at
+    /// once see each other and neither runs; it withdraws if it is refused.
     @discardableResult
-    public func takeOver(as role: String, movingLeads: Bool = false, now: Date = Date()) async throws -> DeploymentPlan {
+    public func takeOver(as role: String, movingLeads: Bool = false, announcing: Bool = false, now: Date = Date()) async throws -> DeploymentPlan {
+        guard announcing else { return try await takeOver(role, movingLeads: movingLeads, now: now) }
+        try await store.announce(process(role: role, at: now))
+        do {
+            return try await takeOver(role, movingLeads: movingLeads, now: now)
+        } catch {
+            try? await store.withdraw(processID: engine.owner)
+            throw error
+        }
+    }
+
+    private func takeOver(_ role: String, movingLeads: Bool, now: Date) async throws -> DeploymentPlan {
         for _ in 0..<3 {
             let plan = try await plan()
-            let others = try await store.processes().filter { $0.isLive(at: now) && $0.fingerprint != plan.built.fingerprint }
+            let others = try await store.processes().filter { $0.id != engine.owner && $0.isLive(at: now) && $0.fingerprint != plan.built.fingerprint }
             if let other = others.first {
                 let seen = Int(now.timeIntervalSince(other.seenAt).rounded())
                 throw PlaybookRefused(description: "\(other.description) runs playbook \(other.fingerprint.prefix(12)) on this database "
@@ -50,18 +64,20 @@ extension Deployment {
 
     /// Says to the database, every few seconds until `withdraw`, that this process runs the
     /// deployed playbook, so a process with another one is refused while this one lives.
-    func announce(as role: String, now: @escaping @Sendable () -> Date = { Date() }) async throws -> PlaybookPresence {
+    private func process(role: String, at now: Date) -> PlaybookProcess {
         let processor = engine.processor
-        let process = PlaybookProcess(
+        return PlaybookProcess(
             id: engine.owner, fingerprint: processor.playbook.shape(templates: processor.renderer.library.digests).fingerprint,
-            role: role, host: Self.host, pid: Int(ProcessInfo.processInfo.processIdentifier), startedAt: now(), seenAt: now())
-        try await store.announce(process)
-        return PlaybookPresence(store: store, process: process, now: now)
+            role: role, host: Self.host, pid: Int(ProcessInfo.processInfo.processIdentifier), startedAt: now, seenAt: now)
     }
 
-    /// Runs `body` announced as `role`, and withdraws when it ends, however it ends.
-    public func announced<T>(as role: String, _ body: () async throws -> T) async throws -> T {
-        let presence = try await announce(as: role)
+    /// Runs `body` announced as `role`, and withdraws when it ends, however it ends. Should
+    /// another build be deployed meanwhile (after this process's heartbeats failed long enough
+    /// to be taken for gone), `superseded` is called once: the process must stop.
+    public func announced<T>(as role: String, superseded: @escaping @Sendable () -> Void = {}, _ body: () async throws -> T) async throws -> T {
+        let process = process(role: role, at: Date())
+        try await store.announce(process)
+        let presence = PlaybookPresence(store: store, process: process, superseded: superseded)
         do {
             let value = try await body()
             await presence.withdraw()
@@ -81,7 +97,7 @@ final class PlaybookPresence: Sendable {
     let process: PlaybookProcess
     private let beating: Task<Void, Never>
 
-    init(store: any LeadStore, process: PlaybookProcess, now: @escaping @Sendable () -> Date) {
+    init(store: any LeadStore, process: PlaybookProcess, superseded: @escaping @Sendable () -> Void) {
         self.store = store
         self.process = process
         beating = Task {
@@ -89,10 +105,14 @@ final class PlaybookPresence: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(PlaybookProcess.heartbeat))
                 if Task.isCancelled { break }
-                process.seenAt = now()
-                // A missed beat is retried at the next; after several the process reads as gone,
-                // which only lets another playbook start, never stops this one.
+                process.seenAt = Date()
+                // A missed beat is retried at the next; after several the process reads as gone
+                // and another build may be deployed, which this process sees at its next beat.
                 try? await store.announce(process)
+                if let deployed = try? await store.currentDeployment(), deployed.fingerprint != process.fingerprint {
+                    superseded()
+                    break
+                }
             }
         }
     }

@@ -381,6 +381,7 @@ enum PostgresSchema {
             """),
         // The walk that enters quiet leads into Entry(whenInactiveFor:) campaigns.
         (11, "leads by last activity", """
+            UPDATE lead SET last_activity_at = created_at WHERE last_activity_at IS NULL;
             CREATE INDEX lead_last_activity ON lead (last_activity_at, id) WHERE last_activity_at IS NOT NULL;
             """),
     ]

@@ -10,9 +10,9 @@ extension SQLiteStore {
                 let at = cursor.lastActivity.timeIntervalSince1970
                 rows = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT id, last_activity_at FROM lead INDEXED BY lead_last_activity
-                    WHERE last_activity_at <= ? AND (last_activity_at > ? OR (last_activity_at = ? AND id > ?))
+                    WHERE last_activity_at <= ? AND (last_activity_at, id) > (?, ?)
                     ORDER BY last_activity_at, id LIMIT ?
-                    """), arguments: [cutoff.timeIntervalSince1970, at, at, cursor.leadID, limit])
+                    """), arguments: [cutoff.timeIntervalSince1970, at, cursor.leadID, limit])
             } else {
                 rows = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT id, last_activity_at FROM lead INDEXED BY lead_last_activity

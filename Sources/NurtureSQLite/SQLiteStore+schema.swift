@@ -240,7 +240,11 @@ extension SQLiteStore {
         }
         migrator.registerMigration("v13 leads by last activity") { db in
             // The walk that enters quiet leads into Entry(whenInactiveFor:) campaigns.
-            try db.execute(sql: "CREATE INDEX lead_last_activity ON lead(last_activity_at, id) WHERE last_activity_at IS NOT NULL")
+            // Leads scored by no model had none kept: quiet since they were created, as the engine now counts it.
+            try db.execute(sql: """
+                UPDATE lead SET last_activity_at = created_at WHERE last_activity_at IS NULL;
+                CREATE INDEX lead_last_activity ON lead(last_activity_at, id) WHERE last_activity_at IS NOT NULL;
+                """)
         }
         return migrator
     }

@@ -304,6 +304,13 @@ public enum SuppressionReason {
 
     public static func isMarketingOnly(_ reason: String) -> Bool { reason.hasPrefix(marketingOnlyPrefix) }
 
+    /// The reason of a suppression that stops everything, or nil (none, or marketing only): what
+    /// an unsubscribe, a STOP or a bounce may record over.
+    public static func full(_ reason: String?) -> String? {
+        guard let reason, !isMarketingOnly(reason) else { return nil }
+        return reason
+    }
+
     /// The suppression's reason when it stops a message of this kind; nil when it does not.
     public static func stopping(_ reason: String?, transactional: Bool) -> String? {
         guard let reason else { return nil }

@@ -42,7 +42,9 @@ struct RuntimeOptions: ParsableArguments {
     /// The store, the engine over it, and the configuration, ready for a command. Unless
     /// `takingOver` is false, this build becomes the database's deployed playbook first (see
     /// `Deployment.takeOver`), or the command stops with the reason.
-    func makeRuntime(previewOnly: Bool = false, database: String? = nil, role: String = RuntimeOptions.commandName, takingOver: Bool = true) async throws -> Deployment {
+    func makeRuntime(
+        previewOnly: Bool = false, database: String? = nil, role: String = RuntimeOptions.commandName, takingOver: Bool = true, announcing: Bool = false
+    ) async throws -> Deployment {
         if let stale = playbookOptions.staleBuild() { printError("warning: " + stale + "; running the playbook it was built from") }
         var configuration = try loadConfiguration()
         if previewOnly {
@@ -59,7 +61,7 @@ struct RuntimeOptions: ParsableArguments {
         }
         guard takingOver else { return live }
         do {
-            let plan = try await live.takeOver(as: role)
+            let plan = try await live.takeOver(as: role, announcing: announcing)
             if let deployed = plan.deployed, !plan.isNoChange {
                 printError("deployed playbook \(plan.built.fingerprint.prefix(12)) in place of \(deployed.fingerprint.prefix(12)); no lead moved (`nurture plan` showed what changed)")
             }

@@ -34,7 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "nurture")
-        let live = try await runtime.makeRuntime(role: noWorker ? "server" : "server and worker")
+        let live = try await runtime.makeRuntime(role: noWorker ? "server" : "server and worker", announcing: true)
         let keys = NurtureServer.Settings.apiKeys(from: ProcessInfo.processInfo.environment)
         if keys.isEmpty { logger.warning("NURTURE_API_KEYS is not set: the /v1 API refuses every request.") }
         let registry = PrometheusCollectorRegistry()
@@ -65,6 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         services.append(.init(service: application))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await live.announced(as: noWorker ? "server" : "server and worker") { try await group.run() }
+        try await live.announced(as: noWorker ? "server" : "server and worker", superseded: {
+            logger.critical("Another build was deployed on this database while this server's heartbeats were failing: stopping.")
+            Task { await group.triggerGracefulShutdown() }
+        }) { try await group.run() }
     }
 }

@@ -13,7 +13,7 @@ struct RunDue: AsyncParsableCommand {
 
     func run() async throws {
         let instant = try now.map { try parseInstant($0, option: "--now") } ?? Date()
-        let live = try await runtime.makeRuntime(role: "run-due")
+        let live = try await runtime.makeRuntime(role: "run-due", announcing: true)
         try await live.announced(as: "run-due") {
             // Quiet leads first, so the ones that enter a campaign take its first step in this pass.
             let quiet = try await live.engine.enterQuietLeads(now: instant, limit: .max)
@@ -52,12 +52,15 @@ struct WorkerCommand: AsyncParsableCommand {
             handler.logLevel = .info
             return handler
         }
-        let live = try await runtime.makeRuntime(role: "worker")
+        let live = try await runtime.makeRuntime(role: "worker", announcing: true)
         var worker = Worker(engine: live.engine, dispatcher: live.dispatcher())
         worker.pollInterval = .milliseconds(pollMilliseconds)
         worker.autoPause = live.configuration.autoPause
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: worker)], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "nurture")))
-        try await live.announced(as: "worker") { try await group.run() }
+        try await live.announced(as: "worker", superseded: {
+            Logger(label: "nurture").critical("Another build was deployed on this database while this worker's heartbeats were failing: stopping.")
+            Task { await group.triggerGracefulShutdown() }
+        }) { try await group.run() }
     }
 }

@@ -60,4 +60,31 @@ struct PlaybookChangesTests {
         #expect(fate?.destination == .movesTo("middle"))
         #expect(fate?.changes.first?.description == "kind wait → sms")
     }
+
+    @Test func pinningAStepToANewIDKeepsItsLeads() {
+        let old = Campaign("c", kind: .nurture) { Email("news"); Wait(.days(7)); Email("news") }
+        let new = Campaign("c", kind: .nurture) { Email("news"); Wait(.days(7)); Email("news").id("reminder") }
+        #expect(changes(old, new).fate(of: "news-2")?.destination == .stays("reminder"))
+    }
+
+    @Test func aWaitForThatBecomesTheFirstOfSeveralKeepsTheLeadsInItsBranch() {
+        let old = Campaign("c", kind: .nurture) { WaitFor("demo.booked", timeout: .days(7)) { Wait(.days(1)); Email("a") }; Email("z") }
+        let new = Campaign("c", kind: .nurture) {
+            WaitFor(any: ["demo.booked", "trial.started"], timeout: .days(7)) { On("demo.booked") { Wait(.days(1)); Email("a") } }
+            Email("z")
+        }
+        #expect(changes(old, new).fate(of: "wait-for-1/event/wait-1")?.destination == .stays("wait-for-1/demo.booked/wait-1"))
+        // Another event awaited: the leads inside its branch stay too.
+        let other = Campaign("c", kind: .nurture) { WaitFor("trial.started", timeout: .days(7)) { Wait(.days(1)); Email("a") }; Email("z") }
+        #expect(changes(old, other).fate(of: "wait-for-1/event/wait-1")?.destination == .stays("wait-for-1/event/wait-1"))
+        #expect(changes(old, other).fate(of: "wait-for-1")?.changes.map(\.aspect) == ["event"])
+    }
+
+    @Test func aCampaignsOwnSettingsAreChangesToo() {
+        let old = Campaign("c", kind: .nurture) { Entry(on: "lead.created"); Email("a") }
+        let new = Campaign("c", kind: .nurture, reentry: .after(.days(90)), exclusive: true) { Entry(on: "lead.created"); Exit(on: "demo.booked"); Email("a") }
+        let result = changes(old, new)
+        #expect(result.status == .changed)
+        #expect(result.settings.map(\.description) == ["exclusive none → yes", "goals none → on demo.booked", "re-entry never → after 90d"])
+    }
 }

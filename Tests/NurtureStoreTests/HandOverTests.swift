@@ -205,3 +205,32 @@ struct FirstOfSeveralTests {
         await Deployment.close(store)
     }
 }
+
+/// A sunset stops marketing only: the lead's own unsubscribe, STOP and START still count.
+struct SunsetTests {
+    @Test func theLeadsOwnOptOutsStillCountAfterASunset() async throws {
+        var playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}) {
+            Campaign("sunset-now", kind: .custom("win-back")) { Entry(on: "lead.created"); Suppress(.marketing, reason: "sunset") }
+        }
+        playbook.attributes = Campaigns.playbook.attributes
+        let store = try await Backend.sqliteMemory.makeStore()
+        let engine = try CampaignControlTests.engine(store, playbook: playbook)
+        let t0 = HandOverTests.instant("2026-11-02T10:00")
+        var patch = HandOverTests.patch("ida")
+        patch.phone = "+447700900123"
+        patch.smsConsent = true
+        _ = try await engine.upsert([patch], now: t0)
+        _ = try await engine.runDue(now: t0)
+        #expect(try await store.suppressions(address: "ida@example.com")[.email] == "marketing only: sunset")
+        #expect(try await store.suppressions(address: "+447700900123")[.sms] == "marketing only: sunset")
+        let lead = try #require(try await store.lead(email: "ida@example.com"))
+        // Unsubscribing stops the receipts a sunset lets through: it is not "already unsubscribed".
+        let unsubscribed = try await engine.unsubscribe(leadID: lead.id, channel: .email, via: "link", now: t0.addingTimeInterval(60))
+        guard case .unsubscribed = unsubscribed else { Issue.record("got \(unsubscribed)"); return }
+        #expect(try await store.suppressions(address: "ida@example.com")[.email] == "unsubscribed")
+        // STOP is recorded over the sunset, and confirmed.
+        _ = try await engine.track(IncomingEvent(subject: .phone("+447700900123"), type: "sms.opted_out", at: t0.addingTimeInterval(120)), now: t0.addingTimeInterval(120))
+        #expect(try await store.suppressions(address: "+447700900123")[.sms] == "SMS STOP")
+        #expect(try await store.latestMessages(leadID: lead.id, limit: 5).map(\.stepID).contains("stop-confirmation"))
+    }
+}

@@ -142,4 +142,15 @@ struct RedeployTests {
         }
         await Deployment.close(store)
     }
+
+    @Test func twoBuildsStartingTogetherSeeEachOtherAndTheRefusedOneLeavesNoTrace() async throws {
+        let store = try await Backend.sqliteMemory.makeStore()
+        let first = try Self.live(store, Self.v1), second = try Self.live(store, Self.v2)
+        // The first announces itself before it looks, so the second, on an empty database, is refused.
+        try await first.takeOver(as: "worker", announcing: true)
+        await #expect(throws: Deployment.PlaybookRefused.self) { try await second.takeOver(as: "worker", announcing: true) }
+        #expect(try await store.processes().map(\.id) == [first.engine.owner])
+        #expect(try await store.currentDeployment()?.fingerprint == (try await first.plan()).built.fingerprint)
+    }
 }
+

@@ -35,7 +35,10 @@ public struct PlaybookChanges: Sendable {
         public var aspect: String
         public var old: String?
         public var new: String?
-        public var description: String { "\(aspect) \(old ?? "none") → \(new ?? "none")" }
+        public var description: String {
+            func shown(_ value: String?) -> String { value.flatMap { $0.isEmpty ? nil : $0 } ?? "none" }
+            return "\(aspect) \(shown(old)) → \(shown(new))"
+        }
     }
 
     /// A deployed step and its fate.
@@ -56,6 +59,8 @@ public struct PlaybookChanges: Sendable {
         public var deployed: [DeployedStep]
         /// New steps with no deployed counterpart.
         public var added: [PlaybookShape.StepShape]
+        /// The campaign's own settings that differ (entries, goals, re-entry, exclusive, …).
+        public var settings: [Change] = []
 
         public func fate(of stepID: String) -> DeployedStep? { deployed.first { $0.id == stepID } }
     }
@@ -63,6 +68,8 @@ public struct PlaybookChanges: Sendable {
     public var campaigns: [CampaignChanges]
     /// Templates (`name.part`) whose text differs, was added or removed.
     public var templatesChanged: [String]
+    /// The scoring model, when it changed.
+    public var scoring: Change?
 
     public init(from deployed: PlaybookShape, to built: PlaybookShape) {
         var campaigns: [CampaignChanges] = []
@@ -83,6 +90,7 @@ public struct PlaybookChanges: Sendable {
         self.campaigns = campaigns
         templatesChanged = Set(deployed.templates.keys).union(built.templates.keys)
             .filter { deployed.templates[$0] != built.templates[$0] }.sorted()
+        scoring = deployed.scoring == built.scoring ? nil : Change(aspect: "scoring model", old: deployed.scoring, new: built.scoring)
     }
 
     public func campaign(_ id: String) -> CampaignChanges? { campaigns.first { $0.id == id } }
@@ -114,9 +122,19 @@ public struct PlaybookChanges: Sendable {
             }
         }
         let added = new.allSteps.filter { !claimed.contains($0.id) }
-        let unchanged = added.isEmpty && deployed.allSatisfy { $0.destination == .stays($0.id) && $0.changes.isEmpty }
-            && old.name == new.name && old.kind == new.kind
-        return CampaignChanges(id: old.id, status: unchanged ? .unchanged : .changed, deployed: deployed, added: added)
+        var settings: [Change] = []
+        if old.name != new.name { settings.append(Change(aspect: "name", old: old.name, new: new.name)) }
+        if old.kind != new.kind { settings.append(Change(aspect: "kind", old: old.kind, new: new.kind)) }
+        // A record older than settings knows none: nothing to compare.
+        if !old.settings.isEmpty {
+            for aspect in Set(old.settings.keys).union(new.settings.keys).sorted() where old.settings[aspect] != new.settings[aspect] {
+                settings.append(Change(aspect: aspect, old: old.settings[aspect], new: new.settings[aspect]))
+            }
+        }
+        let unchanged = added.isEmpty && settings.isEmpty && deployed.allSatisfy { $0.destination == .stays($0.id) && $0.changes.isEmpty }
+        var changes = CampaignChanges(id: old.id, status: unchanged ? .unchanged : .changed, deployed: deployed, added: added)
+        changes.settings = settings
+        return changes
     }
 
     /// Pairs the steps of one block, then the blocks inside each pair.
@@ -124,7 +142,8 @@ public struct PlaybookChanges: Sendable {
         _ old: [PlaybookShape.StepShape], _ new: [PlaybookShape.StepShape],
         pairs: inout [String: PlaybookShape.StepShape], claimed: inout Set<String>
     ) {
-        let free = old.filter { pairs[$0.id] == nil }, open = new.filter { !claimed.contains($0.id) && !$0.pinned }
+        // A new step pinned to a new id takes part too: pinning a step is not moving it.
+        let free = old.filter { pairs[$0.id] == nil }, open = new.filter { !claimed.contains($0.id) }
         // Heaviest common subsequence by content; equal ids weigh more, so ties keep ids.
         func weight(_ a: PlaybookShape.StepShape, _ b: PlaybookShape.StepShape) -> Int {
             guard a.kind == b.kind, a.details == b.details else { return 0 }
@@ -171,9 +190,16 @@ public struct PlaybookChanges: Sendable {
         }
         for step in old {
             guard let match = pairs[step.id], match.kind == step.kind else { continue }
+            // Branches by label (`then`, `on demo.booked`); the event branches left over (the
+            // event awaited was changed) pair up in order.
+            var unmatched = match.branches.filter { branch in !step.branches.contains { $0.label == branch.label } }
             for branch in step.branches {
-                guard let counterpart = match.branches.first(where: { $0.label == branch.label }) else { continue }
-                align(branch.steps, counterpart.steps, pairs: &pairs, claimed: &claimed)
+                if let counterpart = match.branches.first(where: { $0.label == branch.label }) {
+                    align(branch.steps, counterpart.steps, pairs: &pairs, claimed: &claimed)
+                } else if branch.label.hasPrefix("on "), let index = unmatched.firstIndex(where: { $0.label.hasPrefix("on ") }) {
+                    align(branch.steps, unmatched[index].steps, pairs: &pairs, claimed: &claimed)
+                    unmatched.remove(at: index)
+                }
             }
         }
     }

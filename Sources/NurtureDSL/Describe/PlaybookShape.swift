@@ -37,14 +37,31 @@ public struct PlaybookShape: Sendable, Hashable, Codable {
         public var name: String
         public var kind: String
         public var onRemovedStep: Campaign.RemovedStepRule
+        /// Entries, goals, re-entry, window, exclusivity and the rest, by name: what the plan
+        /// reports as the campaign's own changes. (Absent from records older than it: empty.)
+        public var settings: [String: String]
         public var steps: [StepShape]
 
-        public init(id: String, name: String, kind: String, onRemovedStep: Campaign.RemovedStepRule = .continueAtNext, steps: [StepShape]) {
+        public init(
+            id: String, name: String, kind: String, onRemovedStep: Campaign.RemovedStepRule = .continueAtNext, settings: [String: String] = [:],
+            steps: [StepShape]
+        ) {
             self.id = id
             self.name = name
             self.kind = kind
             self.onRemovedStep = onRemovedStep
+            self.settings = settings
             self.steps = steps
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decode(String.self, forKey: .id)
+            name = try container.decode(String.self, forKey: .name)
+            kind = try container.decode(String.self, forKey: .kind)
+            onRemovedStep = try container.decodeIfPresent(Campaign.RemovedStepRule.self, forKey: .onRemovedStep) ?? .continueAtNext
+            settings = try container.decodeIfPresent([String: String].self, forKey: .settings) ?? [:]
+            steps = try container.decode([StepShape].self, forKey: .steps)
         }
 
         public var allSteps: [StepShape] { steps.flatMap(\.flattened) }
@@ -56,10 +73,13 @@ public struct PlaybookShape: Sendable, Hashable, Codable {
     public var campaigns: [CampaignShape]
     /// `name.part` → digest of the template's text.
     public var templates: [String: String]
+    /// The scoring model's version, if the playbook scores leads.
+    public var scoring: String?
 
-    public init(campaigns: [CampaignShape], templates: [String: String]) {
+    public init(campaigns: [CampaignShape], templates: [String: String], scoring: String? = nil) {
         self.campaigns = campaigns
         self.templates = templates
+        self.scoring = scoring
     }
 
     public func campaign(_ id: String) -> CampaignShape? { campaigns.first { $0.id == id } }
@@ -81,17 +101,43 @@ extension Playbook {
         PlaybookShape(
             campaigns: campaigns.map { campaign in
                 PlaybookShape.CampaignShape(id: campaign.id, name: campaign.name, kind: campaign.kind.name,
-                                            onRemovedStep: campaign.onRemovedStep, steps: campaign.steps.map(\.deployedShape))
+                                            onRemovedStep: campaign.onRemovedStep, settings: campaign.settings, steps: campaign.steps.map(\.deployedShape))
             },
-            templates: templates)
+            templates: templates, scoring: scoring.map { "\($0.version) (\(PlaybookShape.digest(of: String(describing: $0.rules.map(\.label)) + String(describing: $0.thresholds.map(\.points)))))" })
+    }
+}
+
+extension Campaign {
+    /// The campaign's own settings, as a deployment records them.
+    var settings: [String: String] {
+        var settings: [String: String] = [
+            "entries": entries.map(\.trigger.description).joined(separator: "; "),
+            "goals": exits.map(\.goal.description).joined(separator: "; "),
+            "conversions": conversions.map(\.matcher.description).joined(separator: "; "),
+            "re-entry": reentry.description,
+            "window": window?.description ?? "none",
+            "tracking": effectiveTracking.rawValue,
+            "attribution": attribution.description,
+        ]
+        if isTransactional { settings["transactional"] = "yes" }
+        if exclusive { settings["exclusive"] = "yes" }
+        if holdout > 0 { settings["holdout"] = "\(holdout)%" }
+        return settings
     }
 }
 
 extension Step {
     var deployedShape: PlaybookShape.StepShape {
-        PlaybookShape.StepShape(
+        // An event branch is labelled by its event even alone, so a WaitFor that becomes a
+        // WaitFor(any:) keeps the leads inside its branch.
+        let labels: [String] = if case .waitFor(let events, _, _) = action {
+            events.map { "on \($0.matcher.type)" } + ["on timeout"]
+        } else {
+            branches.map(\.label)
+        }
+        return PlaybookShape.StepShape(
             id: id, kind: kindName, pinned: hasExplicitID, details: details,
-            branches: branches.map { PlaybookShape.StepShape.Branch(label: $0.label, steps: $0.steps.map(\.deployedShape)) })
+            branches: zip(labels, branches).map { PlaybookShape.StepShape.Branch(label: $0, steps: $1.steps.map(\.deployedShape)) })
     }
 
     /// What the step does, aspect by aspect, as a plan names its changes.

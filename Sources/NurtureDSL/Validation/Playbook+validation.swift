@@ -253,7 +253,12 @@ struct CampaignRules {
         }
         for entry in campaign.entries {
             switch entry.trigger {
-            case .event(let matcher): checkEventType(matcher.type, at: entry.location)
+            case .event(let matcher):
+                checkEventType(matcher.type, at: entry.location)
+                if matcher.type == "lead.inactive" {
+                    report.append(.error(at: entry.location, "lead.inactive is recorded by the engine for Entry(whenInactiveFor:) campaigns only; "
+                        + "write Entry(whenInactiveFor: .days(60)) instead"))
+                }
             case .scoreReaches: break
             case .attributeChanges(let name, _): checkLeadValue(name, at: entry.location)
             case .inactiveFor(let span):

@@ -27,7 +27,7 @@ public struct DeploymentPlan: Sendable {
             moves = playbook.campaigns.flatMap { campaign in
                 let current = Set(campaign.allSteps.map(\.id))
                 return campaign.legacyStepIDs.compactMap { id, legacy -> StepMove? in
-                    guard !current.contains(legacy), occupancy[campaign.id]?[legacy] != nil else { return nil }
+                    guard !current.contains(legacy) else { return nil }
                     return StepMove(campaignID: campaign.id, stepID: legacy, action: .rename(to: id))
                 }.sorted { $0.stepID < $1.stepID }
             }
@@ -37,7 +37,9 @@ public struct DeploymentPlan: Sendable {
         self.changes = changes
         var moves: [StepMove] = []
         for campaign in changes.campaigns {
-            for step in campaign.deployed where occupancy[campaign.id]?[step.id] != nil {
+            // Every step whose leads would not stay put, occupied now or not: a lead may reach it
+            // between this reading and the deployment's transaction.
+            for step in campaign.deployed {
                 let action: StepMove.Action? = switch step.destination {
                 case .stays(let id): id == step.id ? nil : .rename(to: id)
                 case .movesTo(let id): .restart(at: id)
@@ -75,9 +77,9 @@ public struct DeploymentPlan: Sendable {
         let fingerprint = String(built.fingerprint.prefix(12))
         guard let deployed, let changes else {
             lines.append("Nothing is deployed on this database yet: deploying records playbook \(fingerprint).")
-            if !moves.isEmpty {
+            if moves.contains(where: { leadCount($0.campaignID, $0.stepID) > 0 }) {
                 lines.append("Its enrollments carry step ids from before ids were positional; they are renamed, and every lead stays where it is:")
-                for move in moves {
+                for move in moves where leadCount(move.campaignID, move.stepID) > 0 {
                     if case .rename(let id) = move.action {
                         lines.append("  \(move.campaignID): \(move.stepID) → \(id) (\(Self.leads(leadCount(move.campaignID, move.stepID))))")
                     }
@@ -104,8 +106,13 @@ public struct DeploymentPlan: Sendable {
             case .changed:
                 lines.append("")
                 lines.append("\(campaign.id): changed")
+                for change in campaign.settings { lines.append("  * \(change) (for leads entering or in it from now on)") }
                 lines += campaignLines(campaign)
             }
+        }
+        if let scoring = changes.scoring {
+            lines.append("")
+            lines.append("Scoring: \(scoring) (stored scores stay until `nurture scores recompute`)")
         }
         if !changes.templatesChanged.isEmpty {
             lines.append("")

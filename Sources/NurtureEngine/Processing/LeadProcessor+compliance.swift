@@ -62,7 +62,7 @@ extension LeadProcessor {
         switch event.type {
         case ComplianceEvent.unsubscribed:
             let channel = event.properties["channel"].flatMap { OutgoingMessage.Channel(rawValue: $0.textValue) } ?? .email
-            if work.state.suppressions[channel].map(SuppressionReason.isMarketingOnly) ?? true {
+            if SuppressionReason.full(work.state.suppressions[channel]) == nil {
                 work.state.suppressions[channel] = "unsubscribed"
                 creditUnsubscribe(on: channel, via: event.properties["via"]?.textValue ?? "event", at: event.at, &work)
             }
@@ -76,7 +76,7 @@ extension LeadProcessor {
             } else if work.state.events.suffix(200).count(where: { $0.type == ComplianceEvent.emailBounced && $0.properties["bounce"]?.textValue == "soft"
                 && event.at.timeIntervalSince($0.at) < 30 * 86_400 }) >= Self.softBouncesBeforeSuppression
             {
-                work.state.suppressions[.email] = work.state.suppressions[.email] ?? "repeated soft bounces"
+                work.state.suppressions[.email] = SuppressionReason.full(work.state.suppressions[.email]) ?? "repeated soft bounces"
             }
         case ComplianceEvent.emailComplained:
             if let message { work.deliveryUpdates[message] = "complained" }
@@ -87,13 +87,14 @@ extension LeadProcessor {
             if let message { work.deliveryUpdates[message] = "failed" }
         case ComplianceEvent.smsOptedOut:
             // One confirmation per opt-out: a second STOP finds the number already suppressed.
-            guard work.state.suppressions[.sms] == nil else { return }
+            guard SuppressionReason.full(work.state.suppressions[.sms]) == nil else { return }
             work.state.suppressions[.sms] = "SMS STOP"
             creditUnsubscribe(on: .sms, via: "SMS STOP", at: event.at, &work)
             reply(smsReplies.stop, step: "stop-confirmation", to: event, &work)
         case ComplianceEvent.smsOptedIn:
             if let reason = work.state.suppressions[.sms] {
-                guard ComplianceEvent.liftableBySMSStart.contains(reason) else { return }
+                // A sunset is lifted by the lead's own START as an unsubscribe is.
+                guard ComplianceEvent.liftableBySMSStart.contains(reason) || SuppressionReason.isMarketingOnly(reason) else { return }
                 work.state.suppressions[.sms] = nil
             }
             // Texting START is an explicit opt-in.
@@ -107,7 +108,7 @@ extension LeadProcessor {
             // An opt-out the provider holds (STOP sent to the carrier) is an SMS STOP here too, which START lifts.
             let reason = event.properties["opted_out"] == .bool(true) && channel == .sms
                 ? "SMS STOP" : (event.properties["reason"]?.textValue ?? "refused by the provider")
-            work.state.suppressions[channel] = work.state.suppressions[channel] ?? reason
+            work.state.suppressions[channel] = SuppressionReason.full(work.state.suppressions[channel]) ?? reason
         default:
             break
         }

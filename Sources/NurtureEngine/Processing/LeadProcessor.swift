@@ -216,13 +216,10 @@ public struct LeadProcessor: Sendable {
     /// that can no longer send it anything.
     private func suppress(_ scope: SuppressionScope, reason: String, from campaignID: String, _ work: inout LeadWork, now: Date) {
         for channel in [OutgoingMessage.Channel.email, .sms] {
-            switch scope {
-            case .all:
-                work.state.suppressions[channel] = reason
-            case .marketing:
-                // A suppression already there (an unsubscribe, a bounce) reaches further: kept.
-                if work.state.suppressions[channel] == nil { work.state.suppressions[channel] = SuppressionReason.marketingOnly(reason) }
-            }
+            // A suppression already there that stops everything (an unsubscribe, a STOP that
+            // START may lift, a bounce) is kept with its own reason.
+            guard SuppressionReason.full(work.state.suppressions[channel]) == nil else { continue }
+            work.state.suppressions[channel] = scope == .all ? reason : SuppressionReason.marketingOnly(reason)
         }
         handOver(from: campaignID, ending: { scope == .all || !$0.isTransactional }, reason: "suppressed by \(campaignID): \(reason)", &work, now: now)
     }
