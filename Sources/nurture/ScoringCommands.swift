@@ -17,6 +17,7 @@ extension LeadsCommand {
         @Option(help: "How many leads.") var limit = 20
         @Option(help: "Only leads at this stage: subscriber, lead, mql, sql, opportunity or customer.") var stage: String?
         @Option(help: "NAME=VALUE; repeatable.") var segment: [String] = []
+        @Option(help: "Only leads of this persona (as declared in the playbook).") var persona: String?
         @Option(help: "table, json or csv.") var format: OutputFormat = .table
         @Option(help: "Rank as of this instant (ISO 8601). Default: now.") var now: String?
 
@@ -33,7 +34,7 @@ extension LeadsCommand {
                 }
                 return parsed
             }
-            let segments = try segment.map { text in
+            var segments: [RankingFilter.Segment] = try segment.map { text in
                 guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
                     throw ValidationError("--segment '\(text)' must be NAME=VALUE, e.g. industry=SaaS or tag=webinar")
                 }
@@ -42,6 +43,14 @@ extension LeadsCommand {
                     throw ValidationError("--segment: unknown field '\(name)' (use a lead field, tag, or an attribute declared in the playbook)")
                 }
                 return RankingFilter.Segment(name: name, value: value)
+            }
+            if let persona {
+                let declared = runtime.playbookOptions.playbook.personas.map(\.id)
+                guard declared.contains(persona) else {
+                    throw ValidationError("--persona: unknown persona '\(persona)'" + Suggestion.hint(for: persona, among: declared)
+                        + (declared.isEmpty ? " (the playbook declares none)" : " (declared: \(declared.joined(separator: ", ")))"))
+                }
+                segments.append(RankingFilter.Segment(name: Persona.attribute, value: persona))
             }
             let instant = try now.map { try parseInstant($0, option: "--now") } ?? Date()
             let live = try await runtime.makeRuntime(previewOnly: true)

@@ -10,6 +10,7 @@ extension Playbook {
             report += rules.check()
         }
         report += moveToLoops()
+        report += personasAndSignals(templates)
         report += unusedTemplates(templates)
         if let scoring { report += validate(scoring) }
         return Array(Set(report)).sorted()
@@ -152,8 +153,39 @@ extension Playbook {
         return report
     }
 
+    /// Personas and signals are declared once, with names templates can write; a template part
+    /// written for a persona names a declared one.
+    private func personasAndSignals(_ catalog: TemplateCatalog) -> [Diagnostic] {
+        var report: [Diagnostic] = []
+        var seen: [String: Step.Location] = [:]
+        let named: [(String, String, Step.Location, Condition)] = personas.map { ("persona", $0.id, $0.location, $0.condition) }
+            + signals.map { ("signal", $0.id, $0.location, $0.condition) }
+        for (kind, id, location, condition) in named {
+            if id.isEmpty || !id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+                report.append(.error(at: location, "\(kind) name '\(id)' must be letters, digits, - and _ (templates write {{#\(kind == "persona" ? "persona" : "did").\(id)}})"))
+            }
+            if let earlier = seen["\(kind):\(id)"] { report.append(.error(at: location, "\(kind) '\(id)' is declared twice (also at \(earlier))")) }
+            seen["\(kind):\(id)"] = location
+            for part in condition.flattened {
+                if case .attribute(let name, _) = part, !knowsLeadValue(name) || name == Persona.attribute {
+                    report.append(.error(at: location, "\(kind) '\(id)' tests '\(name)', which is not a lead field or a declared attribute"))
+                }
+                if case .engaged = part { report.append(.error(at: location, "\(kind) '\(id)' cannot test opens or clicks of a campaign's step; use .did(\"email.clicked\", …)")) }
+            }
+        }
+        for name in catalog.templates.keys.sorted() {
+            guard let dot = name.lastIndex(of: "."), catalog.templates[String(name[..<dot])] != nil else { continue }
+            let persona = String(name[name.index(after: dot)...])
+            guard self.persona(persona) == nil, let file = catalog.templates[name]?.sorted(by: { $0.key < $1.key }).first?.value else { continue }
+            report.append(.error(at: Step.Location(file: file.path, line: 1), "'\(name)' is written for persona '\(persona)', which the playbook does not declare"
+                + Suggestion.hint(for: persona, among: personas.map(\.id))))
+        }
+        return report
+    }
+
     private func unusedTemplates(_ catalog: TemplateCatalog) -> [Diagnostic] {
-        let used = Set(campaigns.flatMap { $0.allSteps.flatMap { $0.message?.templates ?? [] } })
+        let plain = Set(campaigns.flatMap { $0.allSteps.flatMap { $0.message?.templates ?? [] } })
+        let used = plain.union(plain.flatMap { name in personas.map { "\(name).\($0.id)" } })
         return catalog.templates.keys.filter { !used.contains($0) }.sorted().compactMap { name in
             guard let file = catalog.templates[name]?.sorted(by: { $0.key < $1.key }).first?.value else { return nil }
             return .warning(at: Step.Location(file: file.path, line: 1), "template '\(name)' is not used by any campaign")
@@ -459,6 +491,10 @@ struct CampaignRules {
             }
             let used: [TemplateCatalog.Part] = channel == .email ? [.subject, .text, .html] : [.sms]
             for part in used { if let file = parts[part] { checkVariables(in: file, part: part, step: step, seen: []) } }
+            for persona in playbook.personas {
+                guard let written = templates.templates["\(name).\(persona.id)"] else { continue }
+                for part in used { if let file = written[part] { checkVariables(in: file, part: part, step: step, seen: []) } }
+            }
         }
     }
 
@@ -466,6 +502,14 @@ struct CampaignRules {
     /// Nurture itself can provide, unless the template gives it a default.
     private mutating func checkVariables(in file: TemplateCatalog.File, part: TemplateCatalog.Part, step: Step, seen: Set<String>) {
         for use in file.variables where !provides(use, defaults: file.defaults) {
+            let parts = use.name.split(separator: ".", maxSplits: 1).map(String.init)
+            if parts.count == 2, parts[0] == "persona" || parts[0] == "did" {
+                let (what, known) = parts[0] == "persona" ? ("persona", playbook.personas.map(\.id)) : ("signal", playbook.signals.map(\.id))
+                report.append(.error(at: Step.Location(file: file.path, line: use.line),
+                                     "{{#\(use.name)}} names no declared \(what)" + Suggestion.hint(for: parts[1], among: known)
+                                         + (known.isEmpty ? " (the playbook declares none)" : "")))
+                continue
+            }
             report.append(.error(at: Step.Location(file: file.path, line: use.line),
                                  "{{\(use.name)}} is not a lead field, a declared attribute, a brand value or a captured trigger property, and has no default (used by step '\(step.id)' of campaign '\(campaign.id)')" + Suggestion.hint(for: use.name, among: knownVariables)))
         }
@@ -499,6 +543,8 @@ struct CampaignRules {
             switch parts[0] {
             case "brand": return Brand.templateKeys.contains(parts[1])
             case "trigger": return campaign.capturedProperties.contains(parts[1])
+            case "persona": return playbook.persona(parts[1]) != nil
+            case "did": return playbook.signal(parts[1]) != nil
             default: return false
             }
         }

@@ -6,13 +6,19 @@ public struct Playbook: Sendable {
     public var campaigns: [Campaign]
     /// The lead-scoring model (`Campaigns/Scoring.swift`), if the playbook scores leads.
     public var scoring: ScoringModel?
+    /// The buyers the playbook writes for, first match wins.
+    public var personas: [Persona]
+    /// Buying signals templates can show content for (`{{#did.NAME}}`).
+    public var signals: [Signal]
 
     public init(
-        brand: Brand, scoring: ScoringModel? = nil, @AttributeBuilder attributes: () -> [Attribute],
-        @CampaignListBuilder campaigns: () -> [Campaign]
+        brand: Brand, scoring: ScoringModel? = nil, personas: [Persona] = [], signals: [Signal] = [],
+        @AttributeBuilder attributes: () -> [Attribute], @CampaignListBuilder campaigns: () -> [Campaign]
     ) {
         self.brand = brand
         self.scoring = scoring
+        self.personas = personas
+        self.signals = signals
         self.attributes = attributes()
         self.campaigns = campaigns()
     }
@@ -23,8 +29,12 @@ public struct Playbook: Sendable {
 
     /// Whether a lead can carry a value under this name: a built-in field or a declared attribute.
     public func knowsLeadValue(_ name: String) -> Bool {
-        LeadField.names.contains(name) || attribute(name) != nil
+        LeadField.names.contains(name) || attribute(name) != nil || (name == Persona.attribute && !personas.isEmpty)
     }
+
+    public func persona(_ id: String) -> Persona? { personas.first { $0.id == id } }
+
+    public func signal(_ id: String) -> Signal? { signals.first { $0.id == id } }
 }
 
 /// A lead attribute beyond the built-in fields, declared so that campaigns and templates using it

@@ -55,6 +55,8 @@ public struct LeadProcessor: Sendable {
     /// Advances every enrollment that is due at `now`.
     public func advanceDue(_ work: inout LeadWork, now: Date) {
         refreshScore(&work, now: now)
+        // A persona may rest on behaviour within a period, which ends with time.
+        assignPersona(&work, now: now)
         // Earliest due first, so a step that has waited longest is not pre-empted by a newer
         // campaign's step competing for the same frequency cap.
         let due = work.enrollments.filter { $0.isDue(at: now) }
@@ -86,6 +88,7 @@ public struct LeadProcessor: Sendable {
         if event.type == SalesOutcome.eventType { SalesOutcome(event: event)?.apply(to: &work.lead) }
         creditConversion(event, &work)
         rescore(&work, now: now)
+        assignPersona(&work, now: now)
         for campaignID in Set(work.enrollments.filter(\.isActive).map(\.campaignID)).sorted() {
             run(campaignID, &work, now: now) { machine, enrollment, state in
                 machine.receive(event, &enrollment, state: &state, now: now)
@@ -155,7 +158,7 @@ public struct LeadProcessor: Sendable {
             var occurrence = LeadWork.Occurrence(at: now, campaign: campaignID, effect: effect)
             switch effect {
             case .send(let outgoing):
-                switch message(for: outgoing, enrollment: enrollment, lead: work.lead, now: now) {
+                switch message(for: outgoing, enrollment: enrollment, lead: work.lead, signals: signals(of: work, now: now), now: now) {
                 case .success(let message):
                     occurrence.message = message
                     work.newMessages.append(message)
@@ -228,6 +231,7 @@ public struct LeadProcessor: Sendable {
     /// goals may be reached and attribute or score entries may fire.
     public func leadUpdated(from old: Lead, _ work: inout LeadWork, now: Date) {
         rescore(&work, now: now)
+        assignPersona(&work, now: now)
         leadChanged(from: old, &work, now: now, except: "")
     }
 
@@ -249,7 +253,9 @@ public struct LeadProcessor: Sendable {
         let description: String
     }
 
-    private func message(for outgoing: OutgoingMessage, enrollment: Enrollment, lead: Lead, now: Date) -> Result<OutboxMessage, RenderProblem> {
+    private func message(
+        for outgoing: OutgoingMessage, enrollment: Enrollment, lead: Lead, signals: Set<String>, now: Date
+    ) -> Result<OutboxMessage, RenderProblem> {
         let unsubscribe = links.unsubscribeURL(leadID: lead.id, channel: outgoing.channel)
         let id = OutboxMessage.id(leadID: lead.id, campaignID: outgoing.campaignID, enrollment: enrollment.sequence,
                                   stepID: outgoing.stepID, occurrence: outgoing.occurrence)
@@ -257,7 +263,7 @@ public struct LeadProcessor: Sendable {
         let rendered: RenderedMessage
         do {
             rendered = try renderer.render(
-                outgoing, lead: lead, trigger: enrollment.trigger, links: ["unsubscribe_url": unsubscribe],
+                outgoing, lead: lead, trigger: enrollment.trigger, signals: signals, links: ["unsubscribe_url": unsubscribe],
                 tracker: TrackedLinks(links: links, tracking: campaign?.effectiveTracking ?? .off, messageID: id))
         } catch {
             return .failure(RenderProblem(description: "\(error)"))

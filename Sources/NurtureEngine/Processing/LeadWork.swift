@@ -58,6 +58,8 @@ public struct LeadWork: Sendable {
             case event(LeadEvent)
             case entered(reason: String)
             case notEntered(reason: String)
+            /// The lead's persona became this one (nil: none fits any more).
+            case persona(String?)
         }
     }
 }

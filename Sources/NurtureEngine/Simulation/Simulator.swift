@@ -86,6 +86,7 @@ public struct Simulator: Sendable {
             }
             let missing = missingValues(startingAt: primary, lead: options.lead, trigger: options.trigger)
             guard missing.isEmpty else { throw .missingLeadValues(missing) }
+            processor.assignPersona(&work, now: options.start)
             processor.enroll(primary, trigger: options.trigger, because: "enrolled by simulate", &work, now: options.start)
         } else {
             // Every campaign the lead can be seen to enter, with what its entry event carries.
@@ -176,6 +177,9 @@ extension Timeline.Line {
                 self.init(at: at, campaign: campaign, what: "entered", step: nil, detail: reason)
             case .notEntered(let reason):
                 self.init(at: at, campaign: campaign, what: "not entered", step: nil, detail: reason)
+            case .persona(let id):
+                self.init(at: at, campaign: "", what: "persona", step: nil,
+                          detail: id.map { "\($0): templates use the parts and blocks written for it" } ?? "none fits any more")
             }
             return
         }

@@ -36,10 +36,10 @@ public struct MessageRenderer: Sendable {
     /// `tracker` rewrites the HTML part's links while it can still tell the template's own
     /// links from a lead's values.
     public func render(
-        _ message: OutgoingMessage, lead: Lead, trigger: [String: Value] = [:], links: [String: String] = [:],
+        _ message: OutgoingMessage, lead: Lead, trigger: [String: Value] = [:], signals: Set<String> = [], links: [String: String] = [:],
         tracker: TrackedLinks? = nil
     ) throws -> RenderedMessage {
-        let values = Values(renderer: self, lead: lead, trigger: trigger, links: links)
+        let values = Values(renderer: self, lead: lead, trigger: trigger, signals: signals, links: links)
         switch message.channel {
         case .email:
             // Parts stay bytes, lead values fenced, until each becomes the one string it is sent as.
@@ -71,7 +71,10 @@ public struct MessageRenderer: Sendable {
         let renderer: MessageRenderer
         let lead: Lead
         let trigger: [String: Value]
+        let signals: Set<String>
         let links: [String: String]
+
+        var persona: String? { lead.attributes[Persona.attribute]?.textValue }
 
         /// The same precedence as `context(for:)`: links, then attributes, then fields, then
         /// attribute defaults; empty values are absent.
@@ -89,6 +92,10 @@ public struct MessageRenderer: Sendable {
                 return renderer.brand[key].map { .text($0) }
             case .trigger(let key):
                 return trigger[key]?.leadResolved
+            case .persona(let id):
+                return persona == id ? .bool(true) : nil
+            case .signal(let id):
+                return signals.contains(id) ? .bool(true) : nil
             }
         }
     }
@@ -98,19 +105,29 @@ public struct MessageRenderer: Sendable {
     func renderPart(
         _ template: String, _ part: TemplateCatalog.Part, lead: Lead, trigger: [String: Value], links: [String: String], planned: Bool
     ) throws -> String? {
-        let values = Values(renderer: self, lead: lead, trigger: trigger, links: links)
+        let values = Values(renderer: self, lead: lead, trigger: trigger, signals: [], links: links)
+        let template = written(template, part, for: values.persona)
         guard planned else { return try render(template, part, context(for: lead, trigger: trigger, links: links)) }
         return library.plans[template]?[part].map { $0.render(values.resolve) }
     }
 
+    /// The template a lead of `persona` gets for a part: the part written for that persona
+    /// (`nurture-2-case-study.growth-marketer.text`) if there is one, else the plain one.
+    public func written(_ template: String, _ part: TemplateCatalog.Part, for persona: String?) -> String {
+        guard let persona, library.parsed["\(template).\(persona)"]?[part] != nil else { return template }
+        return "\(template).\(persona)"
+    }
+
     private func render(_ template: String, _ part: TemplateCatalog.Part, _ values: Values) throws -> String {
+        let template = written(template, part, for: values.persona)
         if let plan = library.plans[template]?[part] { return plan.render(values.resolve) }
-        return try render(template, part, context(for: values.lead, trigger: values.trigger, links: values.links))
+        return try render(template, part, context(for: values.lead, trigger: values.trigger, signals: values.signals, links: values.links))
     }
 
     private func renderBytes(_ template: String, _ part: TemplateCatalog.Part, _ values: Values) throws -> [UInt8] {
+        let template = written(template, part, for: values.persona)
         if let plan = library.plans[template]?[part] { return plan.renderBytes(values.resolve) }
-        return Array(try render(template, part, context(for: values.lead, trigger: values.trigger, links: values.links)).utf8)
+        return Array(try render(template, part, context(for: values.lead, trigger: values.trigger, signals: values.signals, links: values.links)).utf8)
     }
 
     private func render(_ template: String, _ part: TemplateCatalog.Part, _ values: [String: Any]) throws -> String {
@@ -128,7 +145,7 @@ public struct MessageRenderer: Sendable {
     /// and Nurture's links. Missing values are absent, so defaults and `{{^x}}` sections apply.
     /// A lead's own values (fields, attributes, its event's properties) come fenced; the brand
     /// and Nurture's links are written by the marketer and Nurture.
-    public func context(for lead: Lead, trigger: [String: Value], links: [String: String]) -> [String: Any] {
+    public func context(for lead: Lead, trigger: [String: Value], signals: Set<String> = [], links: [String: String]) -> [String: Any] {
         var values: [String: Any] = [:]
         for attribute in playbook.attributes {
             if let value = attribute.defaultValue { values[attribute.name] = value.templateValue }
@@ -139,6 +156,8 @@ public struct MessageRenderer: Sendable {
         for (name, value) in lead.attributes where !value.textValue.isEmpty { values[name] = value.leadTemplateValue }
         values["brand"] = playbook.brand.templateValues
         values["trigger"] = trigger.mapValues(\.leadTemplateValue)
+        if let persona = lead.attributes[Persona.attribute]?.textValue { values["persona"] = [persona: true] }
+        values["did"] = Dictionary(uniqueKeysWithValues: signals.map { ($0, true) })
         for (name, link) in links { values[name] = link }
         return values
     }

@@ -16,6 +16,10 @@ struct RenderPlan: Sendable {
         case name(String)
         case brand(String)
         case trigger(String)
+        /// `{{#persona.NAME}}`: whether the lead has that persona.
+        case persona(String)
+        /// `{{#did.NAME}}`: whether the lead shows that declared signal.
+        case signal(String)
     }
 
     indirect enum Node: Sendable {
@@ -146,11 +150,13 @@ extension RenderPlan {
         static func slot(_ name: String) -> Slot? {
             let parts = name.split(separator: ".", omittingEmptySubsequences: false)
             guard !name.isEmpty, parts.allSatisfy({ !$0.isEmpty }) else { return nil }
-            if parts.count == 1 { return name == "brand" || name == "trigger" ? nil : .name(name) }
+            if parts.count == 1 { return ["brand", "trigger", "did"].contains(name) ? nil : .name(name) }
             guard parts.count == 2 else { return nil }
             switch parts[0] {
             case "brand": return .brand(String(parts[1]))
             case "trigger": return .trigger(String(parts[1]))
+            case "persona": return .persona(String(parts[1]))
+            case "did": return .signal(String(parts[1]))
             default: return nil
             }
         }
