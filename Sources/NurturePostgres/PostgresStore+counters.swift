@@ -34,3 +34,34 @@ extension PostgresStore {
             day: try row["day"].decode(String.self), count: try row["count"].decode(Int.self))
     }
 }
+
+extension PostgresStore {
+    public func personaResults(_ filter: CounterFilter) async throws -> [PersonaResult] {
+        try TextWithNUL.refuse([("campaign", filter.campaignID)])
+        let (from, until) = filter.instants
+        let campaign = filter.campaignID, system = OutboxMessage.systemCampaign
+        let sends = try await rows("""
+            SELECT m.campaign_id AS campaign, coalesce(l.attributes::jsonb ->> 'persona', '') AS persona,
+                COUNT(*) AS sent, COUNT(m.opened_at) AS opened, COUNT(m.clicked_at) AS clicked
+            FROM outbox_message m JOIN lead l ON l.id = m.lead_id
+            WHERE m.status = 'sent' AND m.campaign_id <> \(system) AND (\(campaign)::text IS NULL OR m.campaign_id = \(campaign))
+                AND (\(from)::double precision IS NULL OR m.sent_at >= \(from)) AND (\(until)::double precision IS NULL OR m.sent_at < \(until))
+            GROUP BY 1, 2
+            """).map { row in
+            PersonaResult(campaignID: try row["campaign"].decode(String.self), persona: try row["persona"].decode(String.self),
+                          sent: try row["sent"].decode(Int.self), opened: try row["opened"].decode(Int.self), clicked: try row["clicked"].decode(Int.self))
+        }
+        let conversions = try await rows("""
+            SELECT c.campaign_id AS campaign, coalesce(l.attributes::jsonb ->> 'persona', '') AS persona,
+                COUNT(*) AS converted, coalesce(SUM(c.value), 0)::double precision AS value
+            FROM conversion c JOIN lead l ON l.id = c.lead_id
+            WHERE (\(campaign)::text IS NULL OR c.campaign_id = \(campaign))
+                AND (\(from)::double precision IS NULL OR c.at >= \(from)) AND (\(until)::double precision IS NULL OR c.at < \(until))
+            GROUP BY 1, 2
+            """).map { row in
+            PersonaResult(campaignID: try row["campaign"].decode(String.self), persona: try row["persona"].decode(String.self),
+                          converted: try row["converted"].decode(Int.self), value: try row["value"].decode(Double.self))
+        }
+        return PersonaResult.merged(sends: sends, conversions: conversions)
+    }
+}

@@ -1,4 +1,5 @@
 import GRDB
+import NurtureDSL
 public import NurtureStorage
 
 extension SQLiteStore {
@@ -28,5 +29,33 @@ extension SQLiteStore {
     static func counter(_ row: Row) -> CampaignCounter {
         CampaignCounter(campaignID: row["campaign_id"], stepID: row["step_id"], variant: row["variant"], channel: row["channel"],
                         metric: row["metric"], detail: row["detail"], day: row["day"], count: row["count"])
+    }
+}
+
+extension SQLiteStore {
+    public func personaResults(_ filter: CounterFilter) async throws -> [PersonaResult] {
+        let (from, until) = filter.instants
+        let arguments: StatementArguments = ["system": OutboxMessage.systemCampaign, "campaign": filter.campaignID, "from": from, "until": until]
+        return try await read { db in
+            let persona = "coalesce(json_extract(l.attributes, '$.\(Persona.attribute)'), '')"
+            let sends = try Row.fetchAll(db, sql: """
+                SELECT m.campaign_id AS campaign, \(persona) AS persona, COUNT(*) AS sent, COUNT(m.opened_at) AS opened, COUNT(m.clicked_at) AS clicked
+                FROM outbox_message m JOIN lead l ON l.id = m.lead_id
+                WHERE m.status = 'sent' AND m.campaign_id != :system AND (:campaign IS NULL OR m.campaign_id = :campaign)
+                    AND (:from IS NULL OR m.sent_at >= :from) AND (:until IS NULL OR m.sent_at < :until)
+                GROUP BY 1, 2
+                """, arguments: arguments).map { row in
+                PersonaResult(campaignID: row["campaign"], persona: row["persona"], sent: row["sent"], opened: row["opened"], clicked: row["clicked"])
+            }
+            let conversions = try Row.fetchAll(db, sql: """
+                SELECT c.campaign_id AS campaign, \(persona) AS persona, COUNT(*) AS converted, coalesce(SUM(c.value), 0) AS value
+                FROM conversion c JOIN lead l ON l.id = c.lead_id
+                WHERE (:campaign IS NULL OR c.campaign_id = :campaign) AND (:from IS NULL OR c.at >= :from) AND (:until IS NULL OR c.at < :until)
+                GROUP BY 1, 2
+                """, arguments: arguments).map { row in
+                PersonaResult(campaignID: row["campaign"], persona: row["persona"], converted: row["converted"], value: row["value"])
+            }
+            return PersonaResult.merged(sends: sends, conversions: conversions)
+        }
     }
 }

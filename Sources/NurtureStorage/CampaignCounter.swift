@@ -1,3 +1,5 @@
+import Foundation
+
 /// One counted fact of a campaign's results: how many times `metric` happened to a campaign (and,
 /// for message facts, one step, variant and channel) on one UTC day. Kept by the store in the
 /// same transaction as the fact, so reports read these rows instead of the history.
@@ -53,6 +55,10 @@ public protocol CampaignCounters: Sendable {
     /// counters must equal while no message has gone back to the queue (a dead letter retried
     /// counts `dead` once and `sent` once; the recount sees only where it ended).
     func recountedCampaignCounters() async throws -> [CampaignCounter]
+
+    /// Sends, opens, clicks and conversions of `filter`'s campaigns and days, by the leads'
+    /// persona now (`stats --by persona`). Read from the messages and conversions themselves.
+    func personaResults(_ filter: CounterFilter) async throws -> [PersonaResult]
 }
 
 extension CampaignCounter {
@@ -84,5 +90,61 @@ extension CampaignCounter {
     /// The column marking a delivery report's first arrival, for the reports that have one.
     public static func markColumn(forDelivery delivery: String) -> String? {
         deliveryMarks.first { $0.metric == delivery }?.column
+    }
+}
+
+/// How the leads of one persona did in one campaign: what they were sent, opened and clicked,
+/// and what they converted. By the lead's persona now, so a lead whose persona changed counts
+/// under its new one.
+public struct PersonaResult: Sendable, Hashable, Codable {
+    public var campaignID: String
+    /// Empty for leads no persona fits.
+    public var persona: String
+    public var sent: Int
+    public var opened: Int
+    public var clicked: Int
+    public var converted: Int
+    public var value: Double
+
+    public init(campaignID: String, persona: String, sent: Int = 0, opened: Int = 0, clicked: Int = 0, converted: Int = 0, value: Double = 0) {
+        self.campaignID = campaignID
+        self.persona = persona
+        self.sent = sent
+        self.opened = opened
+        self.clicked = clicked
+        self.converted = converted
+        self.value = value
+    }
+
+    /// Messages and conversions counted separately, merged into one row per campaign and persona.
+    public static func merged(sends: [PersonaResult], conversions: [PersonaResult]) -> [PersonaResult] {
+        var rows: [String: PersonaResult] = [:]
+        for row in sends + conversions {
+            let key = row.campaignID + "\u{1}" + row.persona
+            var total = rows[key] ?? PersonaResult(campaignID: row.campaignID, persona: row.persona)
+            total.sent += row.sent
+            total.opened += row.opened
+            total.clicked += row.clicked
+            total.converted += row.converted
+            total.value += row.value
+            rows[key] = total
+        }
+        return rows.values.sorted { ($0.campaignID, $0.persona) < ($1.campaignID, $1.persona) }
+    }
+}
+
+extension CounterFilter {
+    /// The filter's days as instants: from the start of `since` to the end of `until` (UTC).
+    public var instants: (from: Double?, until: Double?) {
+        func start(_ day: String) -> Double? {
+            let parts = day.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 3 else { return nil }
+            var components = DateComponents()
+            (components.year, components.month, components.day) = (parts[0], parts[1], parts[2])
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            return calendar.date(from: components)?.timeIntervalSince1970
+        }
+        return (since.flatMap(start), until.flatMap(start).map { $0 + 86_400 })
     }
 }

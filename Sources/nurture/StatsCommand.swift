@@ -13,6 +13,9 @@ struct StatsCommand: AsyncParsableCommand {
     @Option(help: "First UTC day counted (YYYY-MM-DD).") var since: String?
     @Option(help: "Last UTC day counted (YYYY-MM-DD).") var until: String?
     @Option(help: "table, json or csv.") var format: Format = .table
+    @Option(help: "persona: each campaign's sends, opens, clicks and conversions by the leads' persona (as it is now).") var by: Breakdown?
+
+    enum Breakdown: String, ExpressibleByArgument, CaseIterable { case persona }
 
     func validate() throws {
         for (name, value) in [("--since", since), ("--until", until)] {
@@ -25,6 +28,7 @@ struct StatsCommand: AsyncParsableCommand {
         if let campaign { _ = try runtime.playbookOptions.campaign(campaign) }
         let filter = CounterFilter(campaignID: campaign, since: since, until: until)
         let store = try await runtime.openStore()
+        if by == .persona { return try await byPersona(store, filter: filter) }
         let stats = CampaignStats.build(runtime.playbookOptions.playbook, counters: try await store.campaignCounters(filter), filter: filter,
                                         controls: try await store.campaignControls(), costs: try runtime.loadConfiguration().costs)
         switch format {
@@ -35,6 +39,44 @@ struct StatsCommand: AsyncParsableCommand {
             print(([CampaignStats.csvHeader] + stats.flatMap(\.csvRows)).map { $0.map(CSVWriter.cell).joined(separator: ",") }.joined(separator: "\n"))
         case .table:
             print(stats.map(Self.table).joined(separator: "\n\n"))
+        }
+    }
+
+    private func byPersona(_ store: any LeadStore, filter: CounterFilter) async throws -> Void {
+        let playbook = runtime.playbookOptions.playbook
+        let results = try await store.personaResults(filter)
+        func rate(_ part: Int, _ whole: Int) -> Double? { whole == 0 ? nil : Double(part) / Double(whole) }
+        switch format {
+        case .json:
+            print(String(decoding: try LeadViews.encoder(pretty: true).encode(["personas": results]), as: UTF8.self))
+        case .csv:
+            let header = ["campaign", "persona", "sent", "opened", "clicked", "converted", "value"]
+            let rows = results.map { [$0.campaignID, $0.persona, "\($0.sent)", "\($0.opened)", "\($0.clicked)", "\($0.converted)", "\($0.value)"] }
+            print(([header] + rows).map { $0.map(CSVWriter.cell).joined(separator: ",") }.joined(separator: "\n"))
+        case .table:
+            var blocks: [String] = []
+            for campaign in playbook.campaigns where filter.campaignID == nil || filter.campaignID == campaign.id {
+                let rows = results.filter { $0.campaignID == campaign.id }
+                guard !rows.isEmpty else { continue }
+                var table = [["persona", "sent", "opened", "clicked", "converted", "value"]]
+                for row in rows {
+                    table.append([row.persona.isEmpty ? "(none)" : row.persona, Self.number(row.sent), Self.percent(rate(row.opened, row.sent)),
+                                  Self.percent(rate(row.clicked, row.sent)), Self.number(row.converted), ReportText.amount(row.value)])
+                }
+                blocks.append((["\(campaign.name) (\(campaign.id)) by persona, as the leads' persona is now"] + Self.aligned(table, names: 1)).joined(separator: "\n"))
+            }
+            print(blocks.isEmpty ? "no messages sent in that period" : blocks.joined(separator: "\n\n"))
+        }
+    }
+
+    /// Rows as columns, indented: the first `names` columns left, figures right, so digits line up.
+    static func aligned(_ rows: [[String]], names: Int) -> [String] {
+        let widths = (rows.first ?? []).indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            "  " + row.enumerated().map { column, cell in
+                column < names ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[column] - cell.count) + cell
+            }.joined(separator: "  ")
         }
     }
 
@@ -61,15 +103,7 @@ struct StatsCommand: AsyncParsableCommand {
                     percent(step.complaintRate, digits: 2), number(step.unsubscribed), number(step.suppressed + step.dead + step.skipped),
                 ] + (money ? [number(step.converted), amount(step.revenue)] : []))
             }
-            let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-            for row in rows {
-                let cells = row.enumerated().map { column, cell in
-                    // Names left, figures right, so the digits line up.
-                    column < 2 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-                        : String(repeating: " ", count: widths[column] - cell.count) + cell
-                }
-                lines.append("  " + cells.joined(separator: "  "))
-            }
+            lines += aligned(rows, names: 2)
         }
         for experiment in stats.experiments {
             let measured = ["opened": "opens", "converted": "conversions"][experiment.metric] ?? "clicks"

@@ -147,6 +147,7 @@ final class InterleavingStore: LeadStore {
         try await inner.quietLeads(before: cutoff, after: cursor, limit: limit)
     }
     func setting(named key: String) async throws -> Data? { try await inner.setting(named: key) }
+    func personaResults(_ filter: CounterFilter) async throws -> [PersonaResult] { try await inner.personaResults(filter) }
     func setSetting(named key: String, to value: Data) async throws { try await inner.setSetting(named: key, to: value) }
     func rankingPage(by order: RankingOrder, filter: RankingFilter, after cursor: RankingCursor?, limit: Int) async throws -> [RankingRow] {
         try await inner.rankingPage(by: order, filter: filter, after: cursor, limit: limit)
