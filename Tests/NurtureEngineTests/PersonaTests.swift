@@ -55,6 +55,17 @@ struct PersonaTests {
         }
     }
 
+    @Test func simulateShowsThePersonaAndTheContentWrittenForIt() throws {
+        let simulator = Simulator(playbook: Campaigns.playbook, templates: library)
+        let timeline = try simulator.run(.init(campaignID: "nurture", lead: lead("VP Sales"), start: instant("2026-11-23 09:00"), days: 14))
+        #expect(timeline.lines.first?.what == "persona")
+        #expect(timeline.lines.first?.detail.hasPrefix("sales-leader") == true)
+        let caseStudy = try #require(timeline.sends.first { $0.step == "nurture-2-case-study" })
+        #expect(caseStudy.detail == "“How Fernhill's reps got to qualified leads in 3 hours, not 3 days” [written for sales-leader]")
+        let plain = try simulator.run(.init(campaignID: "nurture", lead: lead("Head of Marketing"), start: instant("2026-11-23 09:00"), days: 14))
+        #expect(plain.sends.first { $0.step == "nurture-2-case-study" }?.detail == "“How Fernhill cut lead follow-up from 3 days to 3 hours”")
+    }
+
     @Test func aPersonaIsLookedAtAgainWhenTheLeadChanges() {
         var work = LeadWork(state: LeadState(lead: lead("Marketing Manager")))
         processor.assignPersona(&work, now: instant("2026-11-23 10:00"))

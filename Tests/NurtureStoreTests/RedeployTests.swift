@@ -5,6 +5,7 @@ import NurtureDSL
 import NurtureEngine
 import NurtureStorage
 import NurtureTesting
+import Synchronization
 import Testing
 
 /// Editing a running campaign: what `nurture plan` says about the leads in flight, and that
@@ -151,6 +152,24 @@ struct RedeployTests {
         await #expect(throws: Deployment.PlaybookRefused.self) { try await second.takeOver(as: "worker", announcing: true) }
         #expect(try await store.processes().map(\.id) == [first.engine.owner])
         #expect(try await store.currentDeployment()?.fingerprint == (try await first.plan()).built.fingerprint)
+    }
+
+    @Test func aRunningProcessThatFindsAnotherBuildDeployedStops() async throws {
+        let store = try await Backend.sqliteMemory.makeStore()
+        let running = try Self.live(store, Self.v1)
+        try await running.takeOver(as: "worker", announcing: true)
+        let superseded = Mutex(false)
+        try await running.announced(as: "worker", superseded: { superseded.withLock { $0 = true } }) {
+            // Another build is deployed behind its back (as after its heartbeats failed for 45 s).
+            let current = try #require(try await store.currentDeployment())
+            let other = PlaybookDeployment(shape: (try await Self.live(store, Self.v2).plan()).built, at: Date(), by: "another build")
+            #expect(try await store.recordDeployment(other, replacing: current.fingerprint, moves: []))
+            // Its next heartbeat sees it and says so, once.
+            let deadline = ContinuousClock.now + .seconds(PlaybookProcess.heartbeat * 2 + 5)
+            while !superseded.withLock({ $0 }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(superseded.withLock { $0 })
+        #expect(try await store.processes().isEmpty)
     }
 }
 

@@ -161,6 +161,11 @@ public struct LeadProcessor: Sendable {
                 switch message(for: outgoing, enrollment: enrollment, lead: work.lead, signals: signals(of: work, now: now), now: now) {
                 case .success(let message):
                     occurrence.message = message
+                    let persona = work.lead.attributes[Persona.attribute]?.textValue
+                    let parts: [TemplateCatalog.Part] = outgoing.channel == .email ? [.subject, .text, .html] : [.sms]
+                    if parts.contains(where: { renderer.written(outgoing.template, $0, for: persona) != outgoing.template }) {
+                        occurrence.writtenFor = persona
+                    }
                     work.newMessages.append(message)
                 case .failure(let problem):
                     occurrence.effect = .skipped(step: outgoing.stepID, reason: "cannot render: \(problem)")

@@ -52,6 +52,8 @@ public struct LeadWork: Sendable {
         public var effect: Effect?
         public var note: Note?
         public var message: OutboxMessage?
+        /// The persona whose own parts of the template the message was written from, if any.
+        public var writtenFor: String?
 
         /// Things that are not a machine effect.
         public enum Note: Sendable, Hashable {

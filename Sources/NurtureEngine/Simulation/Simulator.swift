@@ -185,7 +185,7 @@ extension Timeline.Line {
         }
         switch occurrence.effect {
         case .send(let outgoing):
-            let variant = outgoing.variant.map { " [variant \($0)]" } ?? ""
+            let variant = (outgoing.variant.map { " [variant \($0)]" } ?? "") + (occurrence.writtenFor.map { " [written for \($0)]" } ?? "")
             let message = occurrence.message
             let detail = outgoing.channel == .email
                 ? "“\(message?.subject ?? "")”\(variant)"
