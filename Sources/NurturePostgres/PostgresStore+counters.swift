@@ -44,7 +44,7 @@ extension PostgresStore {
             SELECT m.campaign_id AS campaign, coalesce(l.attributes::jsonb ->> 'persona', '') AS persona,
                 COUNT(*) AS sent, COUNT(m.opened_at) AS opened, COUNT(m.clicked_at) AS clicked
             FROM outbox_message m JOIN lead l ON l.id = m.lead_id
-            WHERE m.status = 'sent' AND m.campaign_id <> \(system) AND (\(campaign)::text IS NULL OR m.campaign_id = \(campaign))
+            WHERE m.status = 'sent' AND m.channel = 'email' AND m.campaign_id <> \(system) AND (\(campaign)::text IS NULL OR m.campaign_id = \(campaign))
                 AND (\(from)::double precision IS NULL OR m.sent_at >= \(from)) AND (\(until)::double precision IS NULL OR m.sent_at < \(until))
             GROUP BY 1, 2
             """).map { row in

@@ -41,7 +41,7 @@ extension SQLiteStore {
             let sends = try Row.fetchAll(db, sql: """
                 SELECT m.campaign_id AS campaign, \(persona) AS persona, COUNT(*) AS sent, COUNT(m.opened_at) AS opened, COUNT(m.clicked_at) AS clicked
                 FROM outbox_message m JOIN lead l ON l.id = m.lead_id
-                WHERE m.status = 'sent' AND m.campaign_id != :system AND (:campaign IS NULL OR m.campaign_id = :campaign)
+                WHERE m.status = 'sent' AND m.channel = 'email' AND m.campaign_id != :system AND (:campaign IS NULL OR m.campaign_id = :campaign)
                     AND (:from IS NULL OR m.sent_at >= :from) AND (:until IS NULL OR m.sent_at < :until)
                 GROUP BY 1, 2
                 """, arguments: arguments).map { row in

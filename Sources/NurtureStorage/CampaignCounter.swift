@@ -56,8 +56,8 @@ public protocol CampaignCounters: Sendable {
     /// counts `dead` once and `sent` once; the recount sees only where it ended).
     func recountedCampaignCounters() async throws -> [CampaignCounter]
 
-    /// Sends, opens, clicks and conversions of `filter`'s campaigns and days, by the leads'
-    /// persona now (`stats --by persona`). Read from the messages and conversions themselves.
+    /// Emails sent, opened and clicked, and conversions, of `filter`'s campaigns and days, by the
+    /// leads' persona now (`stats --by persona`). Read from the messages and conversions themselves.
     func personaResults(_ filter: CounterFilter) async throws -> [PersonaResult]
 }
 
@@ -93,8 +93,8 @@ extension CampaignCounter {
     }
 }
 
-/// How the leads of one persona did in one campaign: what they were sent, opened and clicked,
-/// and what they converted. By the lead's persona now, so a lead whose persona changed counts
+/// How the leads of one persona did in one campaign: the emails they were sent, opened and
+/// clicked (opens and clicks are email's), and what they converted. By the lead's persona now, so a lead whose persona changed counts
 /// under its new one.
 public struct PersonaResult: Sendable, Hashable, Codable {
     public var campaignID: String

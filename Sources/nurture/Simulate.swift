@@ -29,6 +29,10 @@ struct Simulate: AsyncParsableCommand {
         do {
             let script = try ScriptedEvent.parse(events)
             let file = try LeadFile.load(lead)
+            if campaigns != nil, !file.trigger.isEmpty {
+                throw ValidationError("\(lead): \"trigger\" gives one campaign's entry event; with --campaigns all, play that event instead "
+                    + "(--events \"0d:invoice.issued invoice_number=…\")")
+            }
             let startDate = try start.map { try Self.parseStart($0, zone: file.lead.zone) } ?? Self.nowToTheMinute()
             let simulator = Simulator(playbook: options.playbook, templates: try options.loadTemplates())
             let timeline = try simulator.run(.init(

@@ -13,7 +13,7 @@ struct StatsCommand: AsyncParsableCommand {
     @Option(help: "First UTC day counted (YYYY-MM-DD).") var since: String?
     @Option(help: "Last UTC day counted (YYYY-MM-DD).") var until: String?
     @Option(help: "table, json or csv.") var format: Format = .table
-    @Option(help: "persona: each campaign's sends, opens, clicks and conversions by the leads' persona (as it is now).") var by: Breakdown?
+    @Option(help: "persona: each campaign's emails, opens, clicks and conversions by the leads' persona (as it is now).") var by: Breakdown?
 
     enum Breakdown: String, ExpressibleByArgument, CaseIterable { case persona }
 
@@ -44,13 +44,14 @@ struct StatsCommand: AsyncParsableCommand {
 
     private func byPersona(_ store: any LeadStore, filter: CounterFilter) async throws -> Void {
         let playbook = runtime.playbookOptions.playbook
-        let results = try await store.personaResults(filter)
+        // Campaigns of this playbook only, as the other reports (a retired campaign's rows stay in the database).
+        let results = try await store.personaResults(filter).filter { playbook.campaign($0.campaignID) != nil }
         func rate(_ part: Int, _ whole: Int) -> Double? { whole == 0 ? nil : Double(part) / Double(whole) }
         switch format {
         case .json:
             print(String(decoding: try LeadViews.encoder(pretty: true).encode(["personas": results]), as: UTF8.self))
         case .csv:
-            let header = ["campaign", "persona", "sent", "opened", "clicked", "converted", "value"]
+            let header = ["campaign", "persona", "emails_sent", "opened", "clicked", "converted", "value"]
             let rows = results.map { [$0.campaignID, $0.persona, "\($0.sent)", "\($0.opened)", "\($0.clicked)", "\($0.converted)", "\($0.value)"] }
             print(([header] + rows).map { $0.map(CSVWriter.cell).joined(separator: ",") }.joined(separator: "\n"))
         case .table:
@@ -58,7 +59,7 @@ struct StatsCommand: AsyncParsableCommand {
             for campaign in playbook.campaigns where filter.campaignID == nil || filter.campaignID == campaign.id {
                 let rows = results.filter { $0.campaignID == campaign.id }
                 guard !rows.isEmpty else { continue }
-                var table = [["persona", "sent", "opened", "clicked", "converted", "value"]]
+                var table = [["persona", "emails sent", "opened", "clicked", "converted", "value"]]
                 for row in rows {
                     table.append([row.persona.isEmpty ? "(none)" : row.persona, Self.number(row.sent), Self.percent(rate(row.opened, row.sent)),
                                   Self.percent(rate(row.clicked, row.sent)), Self.number(row.converted), ReportText.amount(row.value)])

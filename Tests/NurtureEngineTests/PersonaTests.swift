@@ -95,5 +95,72 @@ struct PersonaTests {
         #expect(report.contains("\(directory)/tips.text.mustache:2: error: {{#persona.cfo}} names no declared persona"), "\(report)")
         #expect(report.contains("\(directory)/tips.text.mustache:3: error: {{#did.pricing-vist}} names no declared signal; did you mean 'pricing-visit'?"), "\(report)")
         #expect(report.contains("\(directory)/tips.cfo.text.mustache:1: error: 'tips.cfo' is written for persona 'cfo', which the playbook does not declare"), "\(report)")
+
+        // A dotted name a step sends itself is a template, not a persona's part; a persona's own
+        // text behind a plain HTML part is warned about; a persona id must be ASCII.
+        try write("tips.html.mustache", "<p>Hello</p>")
+        try write("tips.founder.text.mustache", "For a founder")
+        try write("tips.v2.subject.mustache", "Tips, again")
+        try write("tips.v2.text.mustache", "Again")
+        let second = Playbook(
+            brand: Campaigns.playbook.brand,
+            personas: [Persona("founder", "Founders", when: .attribute("job_title", .contains("founder"))), Persona("décideur", "Deciders", when: .always)]
+        ) {} campaigns: {
+            Campaign("c", kind: .nurture) { Entry(on: "lead.created"); Email("tips"); Email("tips.v2") }
+        }
+        let more = second.validate(templates: try TemplateLibrary.load(from: directory).catalog).map(\.description)
+        #expect(!more.contains { $0.contains("'tips.v2' is written for persona") }, "\(more)")
+        #expect(more.contains { $0.hasPrefix("\(directory)/tips.founder.text.mustache:1: warning: 'tips.founder' has its own text but not its own HTML") }, "\(more)")
+        #expect(more.contains { $0.contains("error: persona name 'décideur' must be ASCII letters, digits, - and _") }, "\(more)")
+    }
+
+    /// A playbook of its own over templates in a temporary folder.
+    static func scratch(_ files: [String: String], personas: [Persona], @CampaignListBuilder campaigns: () -> [Campaign]) throws -> (LeadProcessor, String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-persona-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for (name, text) in files { try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8) }
+        let playbook = Playbook(brand: Campaigns.playbook.brand, personas: personas, attributes: {}, campaigns: campaigns)
+        return (LeadProcessor(playbook: playbook, templates: try TemplateLibrary.load(from: directory), policy: .unlimited,
+                              links: LinkSigner(secret: Data("k".utf8), publicURL: "https://n.example")), directory)
+    }
+
+    @Test func aNewLeadsPersonaIsSetQuietlyAndAChangeFiresItsEntryOnce() throws {
+        let (processor, directory) = try Self.scratch(["hello.subject.mustache": "Hi", "hello.text.mustache": "Hello"],
+                                                      personas: [Persona("sales-leader", "Sales", when: .attribute("job_title", .contains("sales")))]) {
+            Campaign("for-sales", kind: .nurture, reentry: .always) { Entry(whenAttributeChanges: "persona", to: .equals("sales-leader")); Email("hello") }
+        }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var work = LeadWork(state: LeadState(lead: lead("VP Sales")))
+        processor.leadCreated(&work, now: instant("2026-11-23 10:00"))
+        #expect(work.lead.attributes[Persona.attribute] == "sales-leader")
+        #expect(work.enrollments.isEmpty, "a new lead's persona is not a change")
+        let before = work.lead
+        work.lead.jobTitle = "Nurse"
+        processor.leadUpdated(from: before, &work, now: instant("2026-11-24 10:00"))
+        let back = work.lead
+        work.lead.jobTitle = "Head of Sales"
+        processor.leadUpdated(from: back, &work, now: instant("2026-11-25 10:00"))
+        #expect(work.enrollments.map(\.campaignID) == ["for-sales"], "entered once, not once per announcement")
+        #expect(work.newMessages.count == 1)
+    }
+
+    @Test func aStepThatChangesThePersonaChangesTheCopyOfTheNextSend() throws {
+        let (processor, directory) = try Self.scratch([
+            "offer.subject.mustache": "An offer", "offer.text.mustache": "{{persona}}|{{#persona.vip}}For our best customers{{/persona.vip}}",
+            "offer.vip.subject.mustache": "A VIP offer",
+        ], personas: [Persona("vip", "VIPs", when: .tagged("vip"))]) {
+            Campaign("c", kind: .nurture) { Entry(on: "lead.created"); Tag("vip"); Email("offer") }
+        }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var work = LeadWork(state: LeadState(lead: testLead()))
+        processor.enroll(processor.playbook.campaign("c")!, trigger: [:], because: "test", &work, now: instant("2026-11-23 10:00"))
+        let message = try #require(work.newMessages.first)
+        #expect(message.subject == "A VIP offer")
+        #expect(message.preview == "vip|For our best customers")
+        // swift-mustache, for templates without a plan, reads the persona the same way.
+        for planned in [true, false] {
+            let text = try processor.renderer.renderPart("offer", .text, lead: work.lead, trigger: [:], links: [:], planned: planned)
+            #expect(text.map(SubstitutedValue.unfenced) == "vip|For our best customers", "planned: \(planned)")
+        }
     }
 }

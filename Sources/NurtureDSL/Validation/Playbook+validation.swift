@@ -161,8 +161,8 @@ extension Playbook {
         let named: [(String, String, Step.Location, Condition)] = personas.map { ("persona", $0.id, $0.location, $0.condition) }
             + signals.map { ("signal", $0.id, $0.location, $0.condition) }
         for (kind, id, location, condition) in named {
-            if id.isEmpty || !id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
-                report.append(.error(at: location, "\(kind) name '\(id)' must be letters, digits, - and _ (templates write {{#\(kind == "persona" ? "persona" : "did").\(id)}})"))
+            if id.isEmpty || !id.unicodeScalars.allSatisfy({ $0.isASCII && (Character($0).isLetter || Character($0).isNumber || $0 == "-" || $0 == "_") }) {
+                report.append(.error(at: location, "\(kind) name '\(id)' must be ASCII letters, digits, - and _ (templates write {{#\(kind == "persona" ? "persona" : "did").\(id)}})"))
             }
             if let earlier = seen["\(kind):\(id)"] { report.append(.error(at: location, "\(kind) '\(id)' is declared twice (also at \(earlier))")) }
             seen["\(kind):\(id)"] = location
@@ -173,12 +173,23 @@ extension Playbook {
                 if case .engaged = part { report.append(.error(at: location, "\(kind) '\(id)' cannot test opens or clicks of a campaign's step; use .did(\"email.clicked\", …)")) }
             }
         }
+        let sent = Set(campaigns.flatMap { $0.allSteps.flatMap { $0.message?.templates ?? [] } })
         for name in catalog.templates.keys.sorted() {
-            guard let dot = name.lastIndex(of: "."), catalog.templates[String(name[..<dot])] != nil else { continue }
+            // `a.v2` beside `a` is written for persona `v2`, unless a step sends `a.v2` itself.
+            guard let dot = name.lastIndex(of: "."), let plain = catalog.templates[String(name[..<dot])], !sent.contains(name),
+                  let parts = catalog.templates[name], let file = parts.sorted(by: { $0.key < $1.key }).first?.value
+            else { continue }
             let persona = String(name[name.index(after: dot)...])
-            guard self.persona(persona) == nil, let file = catalog.templates[name]?.sorted(by: { $0.key < $1.key }).first?.value else { continue }
-            report.append(.error(at: Step.Location(file: file.path, line: 1), "'\(name)' is written for persona '\(persona)', which the playbook does not declare"
-                + Suggestion.hint(for: persona, among: personas.map(\.id))))
+            guard self.persona(persona) != nil else {
+                report.append(.error(at: Step.Location(file: file.path, line: 1), "'\(name)' is written for persona '\(persona)', which the playbook does not declare"
+                    + Suggestion.hint(for: persona, among: personas.map(\.id))))
+                continue
+            }
+            // Most mail clients show the HTML part: a persona's own text behind the plain HTML would go unseen.
+            if parts[.text] != nil, parts[.html] == nil, let html = plain[.html] {
+                report.append(.warning(at: Step.Location(file: parts[.text]!.path, line: 1), "'\(name)' has its own text but not its own HTML, "
+                    + "so \(persona) leads get the plain HTML (\(html.path)), which most mail clients show; add \(name).html.mustache"))
+            }
         }
         return report
     }

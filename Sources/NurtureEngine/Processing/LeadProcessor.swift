@@ -152,6 +152,9 @@ public struct LeadProcessor: Sendable {
             effects.append(.held(step: enrollment.stepID ?? "", until: CampaignPause.unparked(enrollment.wakeAt!), reason: "campaign paused"))
         }
         work.enrollments[index] = enrollment
+        // A step that changed the lead (a tag, a stage) may change its persona before a send
+        // later in the same advance is rendered.
+        if work.lead != before { refreshPersona(&work, now: now) }
         var movedTo: Campaign?
         var adjusted = false
         for effect in effects {
@@ -236,11 +239,12 @@ public struct LeadProcessor: Sendable {
     /// goals may be reached and attribute or score entries may fire.
     public func leadUpdated(from old: Lead, _ work: inout LeadWork, now: Date) {
         rescore(&work, now: now)
-        assignPersona(&work, now: now)
         leadChanged(from: old, &work, now: now, except: "")
     }
 
     func leadChanged(from old: Lead, _ work: inout LeadWork, now: Date, except changer: String) {
+        // Seen by the goals and entries below as part of the same change.
+        refreshPersona(&work, now: now)
         for campaignID in Set(work.enrollments.filter(\.isActive).map(\.campaignID)).sorted() where campaignID != changer {
             let state = work.state
             run(campaignID, &work, now: now) { machine, enrollment, _ in machine.leadChanged(&enrollment, state: state, now: now) }

@@ -80,24 +80,29 @@ public struct Simulator: Sendable {
             .map { LeadEvent($0.type, at: clock.adding($0.offset, to: options.start), properties: $0.properties) }
             .sorted { $0.at < $1.at }
         var work = LeadWork(state: LeadState(lead: options.lead))
+        // Checked as the lead will be written to: with its persona.
+        var probe = work
+        processor.refreshPersona(&probe, now: options.start)
+        let lead = probe.lead
         if let campaignID = options.campaignID {
             guard let primary = playbook.campaign(campaignID) else {
                 throw .unknownCampaign(campaignID, suggestion: Suggestion.closest(to: campaignID, among: playbook.campaigns.map(\.id)))
             }
-            let missing = missingValues(startingAt: primary, lead: options.lead, trigger: options.trigger)
+            let missing = missingValues(startingAt: primary, lead: lead, trigger: options.trigger)
             guard missing.isEmpty else { throw .missingLeadValues(missing) }
-            processor.assignPersona(&work, now: options.start)
+            processor.refreshPersona(&work, now: options.start)
             processor.enroll(primary, trigger: options.trigger, because: "enrolled by simulate", &work, now: options.start)
         } else {
             // Every campaign the lead can be seen to enter, with what its entry event carries.
             var missing: [(name: String, location: Step.Location)] = []
             let created = LeadEvent("lead.created", at: options.start)
+            let played = [created] + pending.filter { $0.at <= end }
             for campaign in playbook.campaigns {
-                let firing = ([created] + pending).lazy.compactMap { event in EntryRules.entry(of: campaign, firedBy: event).map { (event, $0) } }.first
+                let firing = played.lazy.compactMap { event in EntryRules.entry(of: campaign, firedBy: event).map { (event, $0) } }.first
                 if let (event, entry) = firing {
-                    missing += missingValues(startingAt: campaign, lead: options.lead, trigger: EntryRules.captures(of: entry, from: event))
-                } else if campaign.inactivityEntry != nil {
-                    missing += missingValues(startingAt: campaign, lead: options.lead, trigger: [:])
+                    missing += missingValues(startingAt: campaign, lead: lead, trigger: EntryRules.captures(of: entry, from: event))
+                } else if let span = campaign.inactivityEntry, clock.adding(span, to: options.start) <= end {
+                    missing += missingValues(startingAt: campaign, lead: lead, trigger: [:])
                 }
             }
             guard missing.isEmpty else { throw .missingLeadValues(missing) }

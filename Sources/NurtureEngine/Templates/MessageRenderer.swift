@@ -156,7 +156,7 @@ public struct MessageRenderer: Sendable {
         for (name, value) in lead.attributes where !value.textValue.isEmpty { values[name] = value.leadTemplateValue }
         values["brand"] = playbook.brand.templateValues
         values["trigger"] = trigger.mapValues(\.leadTemplateValue)
-        if let persona = lead.attributes[Persona.attribute]?.textValue { values["persona"] = [persona: true] }
+        if let persona = lead.attributes[Persona.attribute]?.textValue { values["persona"] = PersonaValue(id: persona) }
         values["did"] = Dictionary(uniqueKeysWithValues: signals.map { ($0, true) })
         for (name, link) in links { values[name] = link }
         return values
@@ -168,6 +168,8 @@ public struct MessageRenderer: Sendable {
     public func missingValues(
         in template: String, part: TemplateCatalog.Part, lead: Lead, trigger: [String: Value]
     ) -> [(name: String, location: Step.Location)] {
+        // The part this lead gets: its persona's own, if written.
+        let template = written(template, part, for: lead.attributes[Persona.attribute]?.textValue)
         guard let file = library.catalog.templates[template]?[part] else { return [] }
         let values = context(for: lead, trigger: trigger, links: Dictionary(uniqueKeysWithValues: LeadField.systemVariables.map { ($0, "link") }))
         return uses(in: file, part: part, seen: []).filter { use, _, defaults in
@@ -234,4 +236,12 @@ extension Value {
         default: SubstitutedValue.fenced(textValue)
         }
     }
+}
+
+/// A lead's persona as swift-mustache sees it: `{{persona}}` prints its id, as the render plan
+/// does, and `{{#persona.founder}}` is true only for that one.
+struct PersonaValue: MustacheParent, CustomStringConvertible {
+    let id: String
+    func child(named name: String) -> Any? { name == id ? true : nil }
+    var description: String { id }
 }

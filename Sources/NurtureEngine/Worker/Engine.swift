@@ -379,12 +379,13 @@ extension LeadProcessor {
         work.state.events.append(event)
         // Quiet from the start until it does something: the inactivity entries count from here.
         if work.state.scoring.lastActivityAt == nil { work.state.scoring.lastActivityAt = now }
-        assignPersona(&work, now: now)
         for campaign in playbook.campaigns {
             if let entry = EntryRules.entry(of: campaign, firedBy: event) {
                 enroll(campaign, trigger: EntryRules.captures(of: entry, from: event), because: "entry \(entry.trigger)", &work, now: now, advance: false)
             }
         }
         rescore(&work, now: now)
+        // Set quietly, as an imported attribute is: a new lead's persona is not a change.
+        refreshPersona(&work, now: now)
     }
 }
