@@ -75,6 +75,8 @@ struct LeadResult: Encodable {
     var id: String?
     var email: String?
     var errors: [APIError.Problem]?
+    /// Fields the lead was stored without, with why (as the CSV import's warnings).
+    var warnings: [APIError.Problem]?
 }
 
 extension NurtureServer {
@@ -96,9 +98,9 @@ extension NurtureServer {
         for (index, item) in items.enumerated() {
             let prefix = isArray ? "$[\(index)]" : "$"
             switch patch(from: item, prefix: prefix) {
-            case .success(let patch):
+            case .success(let (patch, warnings)):
                 patches.append((index, patch))
-                results.append(LeadResult(index: isArray ? index : nil, status: "pending", email: patch.email))
+                results.append(LeadResult(index: isArray ? index : nil, status: "pending", email: patch.email, warnings: warnings.isEmpty ? nil : warnings))
             case .failure(let problem):
                 results.append(LeadResult(index: isArray ? index : nil, status: "rejected", errors: [problem]))
             }
@@ -121,7 +123,7 @@ extension NurtureServer {
     }
 
     /// The import's rules for a row, applied to an object: same aliases, types and messages.
-    func patch(from item: LeadPayload, prefix: String) -> Result<LeadPatch, APIError.Problem> {
+    func patch(from item: LeadPayload, prefix: String) -> Result<(LeadPatch, [APIError.Problem]), APIError.Problem> {
         // Its path is already complete: the decoder knows where in the body the item was.
         if let problem = item.problem { return .failure(problem) }
         // At the top level, only columns (by their own names, not the import's aliases) and
@@ -140,7 +142,11 @@ extension NurtureServer {
         do {
             let parser = try LeadRowParser(header: header, playbook: engine.playbook, defaultCountry: country, source: nil)
             switch parser.patch(from: values) {
-            case .success(let patch): return .success(patch)
+            case .success(let row):
+                let warnings = row.warnings.map { warning in
+                    APIError.Problem(path: "\(prefix).\(header[warning.column - 1])", message: "\(warning.reason); stored without it")
+                }
+                return .success((row.patch, warnings))
             case .failure(let rejection):
                 let key = item.fields.map(\.key).first { LeadRowParser.normalised($0) == rejection.field } ?? rejection.field
                 return .failure(APIError.Problem(path: "\(prefix).\(key)", message: rejection.reason))

@@ -249,6 +249,7 @@ enum OpenAPIDocument {
                     id: {type: string}
                     email: {type: string}
                     errors: {type: array, items: {type: object, required: [path, message], properties: {path: {type: string}, message: {type: string}}}}
+                    warnings: {type: array, description: "Fields the lead was stored without, and why", items: {type: object, required: [path, message], properties: {path: {type: string}, message: {type: string}}}}
                 LeadResults:
                   oneOf:
                     - {$ref: "#/components/schemas/LeadResult"}

@@ -134,17 +134,22 @@ public struct PersonaResult: Sendable, Hashable, Codable {
 }
 
 extension CounterFilter {
-    /// The filter's days as instants: from the start of `since` to the end of `until` (UTC).
+    /// The filter's days as instants, from the start of `since` to the end of `until` (UTC),
+    /// bounding the same days as the counters' text comparison: a day past its month's end
+    /// (2026-02-30) falls between the month's last day and the next month's first.
     public var instants: (from: Double?, until: Double?) {
-        func start(_ day: String) -> Double? {
+        /// Where `day` starts and ends; a day past its month's end is an empty instant there.
+        func bounds(_ day: String) -> (start: Double, end: Double)? {
             let parts = day.split(separator: "-").compactMap { Int($0) }
             guard parts.count == 3 else { return nil }
-            var components = DateComponents()
-            (components.year, components.month, components.day) = (parts[0], parts[1], parts[2])
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: "UTC")!
-            return calendar.date(from: components)?.timeIntervalSince1970
+            guard let first = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: 1)),
+                  let days = calendar.range(of: .day, in: .month, for: first)?.count
+            else { return nil }
+            let end = first.timeIntervalSince1970 + Double(min(parts[2], days)) * 86_400
+            return (parts[2] > days ? end : end - 86_400, end)
         }
-        return (since.flatMap(start), until.flatMap(start).map { $0 + 86_400 })
+        return (since.flatMap(bounds)?.start, until.flatMap(bounds)?.end)
     }
 }

@@ -12,7 +12,10 @@ struct LeadsCommand: AsyncParsableCommand {
             discussion: """
                 Known columns: email (required), phone, first_name, last_name, company, job_title, industry,
                 company_size, country, timezone, source, email_consent, sms_consent. Any other column becomes
-                an attribute. Rejected rows are written to FILE.rejects.csv with their line and reason.
+                an attribute. A row is rejected only for its email; a bad phone, size, zone, flag or typed
+                attribute is left out with a warning at FILE:LINE:COLUMN. A phone without a country code takes
+                the row's country, else its time zone's, else --default-country. Rejected rows are written to
+                FILE.rejects.csv with their line and reason.
                 """)
 
         @OptionGroup var runtime: RuntimeOptions
@@ -42,12 +45,15 @@ struct LeadsCommand: AsyncParsableCommand {
                 throw ExitCode.failure
             }
             if onTerminal { FileHandle.standardError.write(Data("\r".utf8)) }
+            for (line, column, reason) in report.warnings.prefix(50) { printError("\(file):\(line):\(column): warning: \(reason)") }
+            if report.warnings.count > 50 { printError("… and more fields left out, on \(report.warned) rows in all") }
             for (line, reason) in report.rejected.prefix(50) { printError("\(file):\(line): rejected: \(reason)") }
             if report.rejectedCount > 50 { printError("… and \(report.rejectedCount - 50) more rejected rows") }
             if report.rejectedCount == 0 {
                 try? FileManager.default.removeItem(atPath: rejectsPath)
             }
-            let summary = "imported \(report.imported), updated \(report.updated), unchanged \(report.unchanged), rejected \(report.rejectedCount)"
+            let summary = "imported \(report.imported), updated \(report.updated), unchanged \(report.unchanged), "
+                + "with warnings \(report.warned), rejected \(report.rejectedCount)"
                 + (report.rejectedCount == 0 ? "" : " (written to \(rejectsPath))")
             if let stopped {
                 printError("""

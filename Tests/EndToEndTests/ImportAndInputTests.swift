@@ -31,9 +31,9 @@ struct ImportAndInputTests {
         let path = try file("mac.csv", "email,first_name,timezone\ra1@example.com,A,UTC\ra2@example.com,B,UTC\r")
         let result = try await importing(path)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "imported 2, updated 0, unchanged 0, rejected 0\n")
+        #expect(result.stdout == "imported 2, updated 0, unchanged 0, with warnings 0, rejected 0\n")
         let mixed = try file("mixed.csv", "email,first_name,timezone\ra3@example.com,C,UTC\na4@example.com,D,UTC\r\na5@example.com,E,UTC")
-        #expect(try await importing(mixed).stdout == "imported 3, updated 0, unchanged 0, rejected 0\n")
+        #expect(try await importing(mixed).stdout == "imported 3, updated 0, unchanged 0, with warnings 0, rejected 0\n")
         #expect(try await SQLiteStore(path: database).counts().leads == 5)
     }
 
@@ -42,7 +42,7 @@ struct ImportAndInputTests {
         let result = try await importing(rejected)
         #expect(result.status == 1)
         #expect(result.stderr.contains("no row was imported: all 2 rows were rejected"))
-        #expect(result.stdout == "imported 0, updated 0, unchanged 0, rejected 2 (written to \(directory.path)/bad.rejects.csv)\n")
+        #expect(result.stdout == "imported 0, updated 0, unchanged 0, with warnings 0, rejected 2 (written to \(directory.path)/bad.rejects.csv)\n")
         let empty = try await importing(try file("empty.csv", "email,first_name\n"))
         #expect(empty.status == 1)
         #expect(empty.stderr.contains("no data rows after the header line; nothing was imported"))
@@ -59,14 +59,14 @@ struct ImportAndInputTests {
         let result = try await importing(path)
         #expect(result.status == 1)
         #expect(result.stderr.contains("\(path):4991: a quoted field opened on this line is never closed, so the rest of the file, from line 4991 on, was not read."), "\(result.stderr)")
-        #expect(result.stderr.contains("The 4989 rows before it were read and committed: imported 4989, updated 0, unchanged 0, rejected 0."))
+        #expect(result.stderr.contains("The 4989 rows before it were read and committed: imported 4989, updated 0, unchanged 0, with warnings 0, rejected 0."))
         #expect(result.stderr.contains("Fix the quote and import the file again"))
         #expect(try await SQLiteStore(path: database).counts().leads == 4_989)
 
         let fixed = try file("big.csv", rows.joined(separator: "\n") + "\n")
         let again = try await importing(fixed)
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(again.stdout == "imported 10, updated 0, unchanged 4989, rejected 0\n")
+        #expect(again.stdout == "imported 10, updated 0, unchanged 4989, with warnings 0, rejected 0\n")
         #expect(try await SQLiteStore(path: database).counts().leads == 4_999)
     }
 

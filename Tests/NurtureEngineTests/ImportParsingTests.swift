@@ -82,7 +82,7 @@ struct PhoneNumberTests {
     }
 
     @Test(arguments: [
-        ("020 7946 0958", nil, "'020 7946 0958' has no country code: write it as +<country code>… or pass --default-country"),
+        ("020 7946 0958", nil, "'020 7946 0958' has no country code, and the row has no country or time zone to take one from: write it as +<country code>…, or pass --default-country"),
         ("+44 20 call me", nil, "'+44 20 call me' has a character that is not part of a phone number"),
         ("+12", nil, "'+12' is not a valid international number (E.164 has 8 to 15 digits)"),
         ("0123", "XX", "unknown default country 'XX'"),
@@ -107,7 +107,9 @@ struct LeadRowParserTests {
     }
 
     @Test func mapsKnownColumnsAndTypesAttributes() throws {
-        let patch = try parser.patch(from: ["  Ana@Example.COM ", "Ana", "912 345 678", "Europe/Lisbon", "1,200", "9", "yes", "teal"]).get()
+        let row = try parser.patch(from: ["  Ana@Example.COM ", "Ana", "912 345 678", "Europe/Lisbon", "1,200", "9", "yes", "teal"]).get()
+        #expect(row.warnings.isEmpty)
+        let patch = row.patch
         #expect(patch.email == "ana@example.com")
         #expect(patch.firstName == "Ana")
         #expect(patch.phone == "+351912345678")
@@ -118,23 +120,14 @@ struct LeadRowParserTests {
         #expect(patch.source == "webinar")
     }
 
+    /// Only a row's identity rejects it.
     @Test(arguments: [
         (["not-an-email", "", "", "", "", "", "", ""], "email: 'not-an-email' is not an email address"),
         (["", "", "", "", "", "", "", ""], "email: is empty"),
-        (["a@b.io", "", "", "Mars/Olympus", "", "", "", ""], "timezone: 'Mars/Olympus' is not an IANA time zone (such as Europe/Lisbon)"),
-        (["a@b.io", "", "", "", "lots", "", "", ""], "company_size: 'lots' is not a whole number"),
-        (["a@b.io", "", "", "", "", "ten", "", ""], "nps: 'ten' is not a number"),
-        (["a@b.io", "", "", "", "", "", "perhaps", ""], "sms_consent: 'perhaps' is not yes or no"),
-        (["a@b.io", "", "+1 call", "", "", "", "", ""], "phone: '+1 call' has a character that is not part of a phone number"),
         (["a@b.io", "x"], "row: has 2 fields, the header has 8"),
-        // SQLite would have cut these at the NUL: "Ana\u{0}Evil" stored as "Ana".
-        (["a@b.io", "Ana\u{0}Evil", "", "", "", "", "", ""], "first_name: contains the control character U+0000 (NUL) at character 4"),
         (["a\u{0}@b.io", "", "", "", "", "", "", ""], "e_mail: contains the control character U+0000 (NUL) at character 2"),
-        (["a@b.io", "Ana\nEvil", "", "", "", "", "", ""], "first_name: contains the control character U+000A (line feed) at character 4"),
-        (["a@b.io", "", "", "", "", "", "", "te\u{1B}[31mal"], "favourite_colour: contains the control character U+001B (escape) at character 3"),
-        (["a@b.io", "", "", "", "", "", "", "t\u{0}"], "favourite_colour: contains the control character U+0000 (NUL) at character 2"),
     ])
-    func rejectsRowsWithAPreciseReason(fields: [String], reason: String) {
+    func rejectsRowsWithoutAUsableIdentity(fields: [String], reason: String) {
         guard case .failure(let rejection) = parser.patch(from: fields) else {
             Issue.record("expected a rejection")
             return
@@ -142,9 +135,49 @@ struct LeadRowParserTests {
         #expect(rejection.description == reason)
     }
 
+    /// A bad optional field costs that field: the lead is kept with its email and name, and the
+    /// warning says which column and why.
+    @Test(arguments: [
+        (["a@b.io", "Ana", "", "Mars/Olympus", "", "", "", ""], 4, "timezone: 'Mars/Olympus' is not an IANA time zone (such as Europe/Lisbon); imported without it"),
+        (["a@b.io", "Ana", "", "", "lots", "", "", ""], 5, "company_size: 'lots' is not a whole number; imported without it"),
+        (["a@b.io", "Ana", "", "", "", "ten", "", ""], 6, "nps: 'ten' is not a number; imported without it"),
+        (["a@b.io", "Ana", "", "", "", "", "perhaps", ""], 7, "sms_consent: 'perhaps' is not yes or no; imported without it"),
+        (["a@b.io", "Ana", "+1 call", "", "", "", "", ""], 3, "phone: '+1 call' has a character that is not part of a phone number; imported without it"),
+        // SQLite would have cut these at the NUL: "Ana\u{0}Evil" stored as "Ana".
+        (["a@b.io", "Ana", "", "", "", "", "", "te\u{1B}[31mal"], 8, "favourite_colour: contains the control character U+001B (escape) at character 3; imported without it"),
+        (["a@b.io", "Ana", "", "", "", "", "", "t\u{0}"], 8, "favourite_colour: contains the control character U+0000 (NUL) at character 2; imported without it"),
+    ])
+    func keepsTheLeadWithoutABadOptionalField(fields: [String], column: Int, warning: String) throws {
+        let row = try parser.patch(from: fields).get()
+        #expect(row.patch.email == "a@b.io")
+        #expect(row.patch.firstName == "Ana")
+        #expect(row.warnings.map(\.column) == [column])
+        #expect(row.warnings.map(\.description) == [warning])
+    }
+
+    @Test func aControlCharacterInANameCostsTheName() throws {
+        let row = try parser.patch(from: ["a@b.io", "Ana\u{0}Evil", "", "", "", "", "", ""]).get()
+        #expect(row.patch.firstName == nil)
+        #expect(row.warnings.map(\.description) == ["first_name: contains the control character U+0000 (NUL) at character 4; imported without it"])
+    }
+
+    /// A phone written without a country code takes the row's country, else its zone's, else
+    /// the import's default.
+    @Test func aPhoneWithoutACountryCodeTakesItFromTheRow() throws {
+        let noDefault = try LeadRowParser(header: ["email", "phone", "country", "timezone"], playbook: Campaigns.playbook, defaultCountry: nil, source: nil)
+        #expect(try noDefault.patch(from: ["a@b.io", "415-555-0101", "", "America/Los_Angeles"]).get().patch.phone == "+14155550101")
+        #expect(try noDefault.patch(from: ["a@b.io", "415-555-0101", "us", ""]).get().patch.phone == "+14155550101")
+        #expect(try noDefault.patch(from: ["a@b.io", "020 7946 0958", "GB", "America/New_York"]).get().patch.phone == "+442079460958")
+        let lost = try noDefault.patch(from: ["a@b.io", "415-555-0101", "", ""]).get()
+        #expect(lost.patch.phone == nil)
+        #expect(lost.warnings.first?.description.contains("has no country code, and the row has no country or time zone to take one from") == true)
+        let withDefault = try LeadRowParser(header: ["email", "phone"], playbook: Campaigns.playbook, defaultCountry: "GB", source: nil)
+        #expect(try withDefault.patch(from: ["a@b.io", "020 7946 0958"]).get().patch.phone == "+442079460958")
+    }
+
     /// A string attribute is free text: tabs and line breaks are kept, nothing else.
     @Test func freeTextAttributesKeepTabsAndLineBreaks() throws {
-        let patch = try parser.patch(from: ["a@b.io", "", "", "", "", "", "", "teal\tand\r\ngrey"]).get()
+        let patch = try parser.patch(from: ["a@b.io", "", "", "", "", "", "", "teal\tand\r\ngrey"]).get().patch
         #expect(patch.attributes["favourite_colour"] == "teal\tand\r\ngrey")
     }
 
@@ -162,8 +195,8 @@ struct LeadRowParserTests {
         let header = ["email", "timezone"]
         let parser = try LeadRowParser(header: header, playbook: Campaigns.playbook, defaultCountry: nil, source: nil)
         let refused = (zones + ["Asia/Calcutta", "US/Eastern", "UTC", "Etc/GMT+5"]).filter { zone in
-            guard case .success(let patch) = parser.patch(from: ["a@b.io", zone]) else { return true }
-            return patch.timeZone != zone || TimeZone(identifier: zone) == nil
+            guard case .success(let row) = parser.patch(from: ["a@b.io", zone]) else { return true }
+            return row.patch.timeZone != zone || TimeZone(identifier: zone) == nil
         }
         #expect(refused == [])
         for notAZone in ["Mars/Olympus", "../../etc/passwd", "zone1970.tab", "posix/Europe/Lisbon", "localtime"] {

@@ -10,7 +10,11 @@ public struct LeadImporter: Sendable {
         /// The first rejected rows, with their line and reason (every one is in the rejects file).
         public var rejected: [(line: Int, reason: String)] = []
         public var rejectedCount = 0
-        /// How many rejections are kept in memory: a file of bad rows must not grow the process.
+        /// Rows imported without one or more of their fields.
+        public var warned = 0
+        /// The first fields left out, with their line and column (1-based) and why.
+        public var warnings: [(line: Int, column: Int, reason: String)] = []
+        /// How many rejections (and warnings) are kept in memory: a file of bad rows must not grow the process.
         public static let rejectionsKept = 1_000
 
         public var rows: Int { imported + updated + unchanged + rejectedCount }
@@ -18,6 +22,7 @@ public struct LeadImporter: Sendable {
         public static func == (a: Report, b: Report) -> Bool {
             (a.imported, a.updated, a.unchanged, a.rejectedCount) == (b.imported, b.updated, b.unchanged, b.rejectedCount)
                 && a.rejected.map(\.line) == b.rejected.map(\.line) && a.rejected.map(\.reason) == b.rejected.map(\.reason)
+                && a.warned == b.warned && a.warnings.map(\.reason) == b.warnings.map(\.reason)
         }
 
         public func hash(into hasher: inout Hasher) { hasher.combine(rows) }
@@ -99,8 +104,14 @@ public struct LeadImporter: Sendable {
                 }
                 guard let record = next else { break }
                 switch parser.patch(from: record.fields) {
-                case .success(let patch):
-                    batch.append(patch)
+                case .success(let row):
+                    batch.append(row.patch)
+                    if !row.warnings.isEmpty {
+                        report.warned += 1
+                        for warning in row.warnings where report.warnings.count < Report.rejectionsKept {
+                            report.warnings.append((record.line, warning.column, warning.description))
+                        }
+                    }
                     if batch.count >= batchSize { try await flush() }
                 case .failure(let rejection):
                     report.rejectedCount += 1

@@ -16,6 +16,20 @@ public struct LeadRowParser: Sendable {
         public var description: String { "\(field): \(reason)" }
     }
 
+    /// A field the row was imported without: its column (1-based), its name and why.
+    public struct FieldWarning: Sendable, Hashable, CustomStringConvertible {
+        public var column: Int
+        public var field: String
+        public var reason: String
+        public var description: String { "\(field): \(reason); imported without it" }
+    }
+
+    /// A row's lead, and the fields it had to leave out.
+    public struct ParsedRow: Sendable {
+        public var patch: LeadPatch
+        public var warnings: [FieldWarning]
+    }
+
     public let columns: [Column]
     public let header: [String]
     let attributes: [String: AttributeType]
@@ -70,15 +84,17 @@ public struct LeadRowParser: Sendable {
     /// The names the header maps to a built-in column, aliases included.
     public static var builtInColumns: [String: Column] { aliases }
 
-    public func patch(from fields: [String]) -> Result<LeadPatch, Rejection> {
+    /// A row as a lead. Only its identity can reject it (the email: leads are kept by it); a bad
+    /// optional field (a phone, a size, a zone, a flag, a typed attribute) costs that field
+    /// alone, with a warning. A phone without a country code takes the row's country, else the
+    /// country of the row's time zone, else the import's default country.
+    public func patch(from fields: [String]) -> Result<ParsedRow, Rejection> {
         guard fields.count == columns.count else {
             return .failure(Rejection(field: "row", reason: "has \(fields.count) fields, the header has \(columns.count)"))
         }
         guard let emailIndex = columns.firstIndex(of: .email) else { return .failure(Rejection(field: "email", reason: "missing")) }
-        for (index, (column, raw)) in zip(columns, fields).enumerated() {
-            if let problem = InputText.problem(in: raw, column.allowsFreeText(attributes) ? .freeText : .singleLine) {
-                return .failure(Rejection(field: Self.normalised(header[index]), reason: problem))
-            }
+        if let problem = InputText.problem(in: fields[emailIndex], .singleLine) {
+            return .failure(Rejection(field: Self.normalised(header[emailIndex]), reason: problem))
         }
         let email = fields[emailIndex].trimmed
         guard Self.isPlausibleEmail(email) else {
@@ -86,17 +102,21 @@ public struct LeadRowParser: Sendable {
         }
         var patch = LeadPatch(email: email)
         patch.source = source
-        for (column, raw) in zip(columns, fields) {
+        var warnings: [FieldWarning] = []
+        var phone: (raw: String, column: Int)?
+        for (index, (column, raw)) in zip(columns, fields).enumerated() where index != emailIndex {
+            func warn(_ reason: String, field: String? = nil) {
+                warnings.append(FieldWarning(column: index + 1, field: field ?? Self.normalised(header[index]), reason: reason))
+            }
+            if let problem = InputText.problem(in: raw, column.allowsFreeText(attributes) ? .freeText : .singleLine) {
+                warn(problem)
+                continue
+            }
             let value = raw.trimmed
             if value.isEmpty { continue }
             switch column {
             case .email: continue
-            case .phone:
-                do {
-                    patch.phone = try PhoneNumber.e164(value, defaultCountry: defaultCountry)
-                } catch {
-                    return .failure(Rejection(field: "phone", reason: error.description))
-                }
+            case .phone: phone = (value, index + 1)
             case .firstName: patch.firstName = value
             case .lastName: patch.lastName = value
             case .company: patch.company = value
@@ -104,30 +124,45 @@ public struct LeadRowParser: Sendable {
             case .industry: patch.industry = value
             case .companySize:
                 guard let size = Int(value.contains(",") ? value.filter { $0 != "," } : value), size >= 0 else {
-                    return .failure(Rejection(field: "company_size", reason: "'\(value)' is not a whole number"))
+                    warn("'\(value)' is not a whole number", field: "company_size")
+                    continue
                 }
                 patch.companySize = size
             case .country: patch.country = value.uppercased()
             case .timeZone:
                 guard TimeZoneNames.isKnown(value) else {
-                    return .failure(Rejection(field: "timezone", reason: "'\(value)' is not an IANA time zone (such as Europe/Lisbon)"))
+                    warn("'\(value)' is not an IANA time zone (such as Europe/Lisbon)", field: "timezone")
+                    continue
                 }
                 patch.timeZone = value
             case .source: patch.source = value
             case .emailConsent, .smsConsent:
+                let name = column == .emailConsent ? "email_consent" : "sms_consent"
                 guard case .bool(let granted) = Value(parsing: value, as: .bool) else {
-                    return .failure(Rejection(field: column == .emailConsent ? "email_consent" : "sms_consent", reason: "'\(value)' is not yes or no"))
+                    warn("'\(value)' is not yes or no", field: name)
+                    continue
                 }
                 if column == .emailConsent { patch.emailConsent = granted } else { patch.smsConsent = granted }
             case .attribute(let name):
                 let type = attributes[name] ?? .string
                 guard let typed = Value(parsing: value, as: type) else {
-                    return .failure(Rejection(field: name, reason: "'\(value)' is not a \(type.rawValue)"))
+                    warn("'\(value)' is not a \(type.rawValue)", field: name)
+                    continue
                 }
                 patch.attributes[name] = typed
             }
         }
-        return .success(patch)
+        if let phone {
+            // The row's own country first, then its zone's, then the import's.
+            let country = [patch.country.flatMap { PhoneNumber.callingCodes[$0] != nil ? $0 : nil },
+                           patch.timeZone.flatMap { TimeZoneNames.countryOfZone[$0] }, defaultCountry].compactMap { $0 }.first
+            do {
+                patch.phone = try PhoneNumber.e164(phone.raw, defaultCountry: country)
+            } catch {
+                warnings.append(FieldWarning(column: phone.column, field: "phone", reason: error.description))
+            }
+        }
+        return .success(ParsedRow(patch: patch, warnings: warnings))
     }
 
     /// A practical check, not RFC 5322: one @, a local part of at most 64 bytes, a dotted

@@ -30,7 +30,7 @@ public enum PhoneNumber {
         }
         if !international {
             guard let country = defaultCountry?.uppercased() else {
-                throw Invalid(description: "'\(raw)' has no country code: write it as +<country code>… or pass --default-country")
+                throw Invalid(description: "'\(raw)' has no country code, and the row has no country or time zone to take one from: write it as +<country code>…, or pass --default-country")
             }
             guard let code = callingCodes[country] else {
                 throw Invalid(description: "unknown default country '\(country)'")

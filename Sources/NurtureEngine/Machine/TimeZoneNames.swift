@@ -27,6 +27,18 @@ public enum TimeZoneNames {
 
     public static func isKnown(_ name: String) -> Bool { known.contains(name) }
 
+    /// The country each zone is in, from tzdata's `zone.tab` (one country per zone, by ISO 3166
+    /// code): what a phone number written without a country code takes from the lead's zone.
+    public static let countryOfZone: [String: String] = {
+        guard let table = try? String(contentsOfFile: directory + "/zone.tab", encoding: .utf8) else { return [:] }
+        var countries: [String: String] = [:]
+        for line in table.split(separator: "\n") where !line.hasPrefix("#") {
+            let columns = line.split(separator: "\t")
+            if columns.count >= 3 { countries[String(columns[2])] = String(columns[0]) }
+        }
+        return countries
+    }()
+
     /// The zones tzdata's `zone1970.tab` lists (one per region that has kept the same clocks
     /// since 1970), for checks that every real zone is accepted.
     public static func zone1970() throws -> [String] {

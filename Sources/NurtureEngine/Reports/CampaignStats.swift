@@ -506,12 +506,10 @@ extension CampaignStats {
     public static func isDay(_ text: String) -> Bool {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month) else { return false }
-        // A day the calendar has: 2026-02-30 is refused, not rolled over to March.
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let days = calendar.range(of: .day, in: .month, for: calendar.date(from: DateComponents(year: year, month: month, day: 1))!)?.count ?? 31
-        return (1...days).contains(day)
+              let month = Int(parts[1]), let day = Int(parts[2]), Int(parts[0]) != nil else { return false }
+        // Days are compared as text (the API's schema says as much), so 2026-02-30 is a bound
+        // between February's last day and March's first; `CounterFilter.instants` reads it so too.
+        return (1...12).contains(month) && (1...31).contains(day)
     }
 }
 
