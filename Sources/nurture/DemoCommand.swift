@@ -24,6 +24,7 @@ struct DemoCommand: AsyncParsableCommand {
         let live = try await runtime.makeRuntime(previewOnly: true, database: database, role: "demo")
         let start = ISO8601DateFormatter().date(from: "2026-11-23T08:00:00Z")!
         let report = try await LeadImporter(engine: live.engine).run(path: leads, source: nil, defaultCountry: "GB", rejectsPath: nil, now: start)
+        for (line, column, reason) in report.warnings.prefix(20) { printError("\(leads):\(line):\(column): warning: \(reason)") }
         for (line, reason) in report.rejected.prefix(20) { printError("\(leads):\(line): rejected: \(reason)") }
         if report.rejectedCount > 20 { printError("… and \(report.rejectedCount - 20) more rejected rows") }
         let rejected = report.rejectedCount == 0 ? "" : " (\(report.rejectedCount) of \(report.rows) rows rejected, listed above)"
