@@ -84,13 +84,10 @@ enum OpenAPIDocument {
 
     static func list(_ items: [String]) -> String { "[" + items.map(quoted).joined(separator: ", ") + "]" }
 
-    /// A declared attribute's value: as typed, or as CSV text of that type, or empty/null to keep it.
+    /// A declared attribute's value: any scalar; one its type cannot take is left out with a
+    /// warning, as the CSV import does (LeadValue).
     static func attributeSchema(_ type: AttributeType) -> String {
-        switch type {
-        case .string: "{$ref: '#/components/schemas/Text'}"
-        case .number: "{$ref: '#/components/schemas/NumberOrText'}"
-        case .bool: "{$ref: '#/components/schemas/Flag'}"
-        }
+        "{$ref: '#/components/schemas/LeadValue'}"
     }
 
     static func yaml(playbook: Playbook, settings: NurtureServer.Settings, now: Date) -> String {
@@ -102,15 +99,10 @@ enum OpenAPIDocument {
         // Each built-in column, under its own name and its aliases, with the schema of its rules.
         func columnSchema(_ column: LeadRowParser.Column) -> String {
             switch column {
+            // Only the email can refuse a lead; any other field takes any scalar and leaves out,
+            // with a warning, a value it cannot take (LeadValue).
             case .email: "LeadEmail"
-            case .phone: "LeadPhone"
-            case .firstName, .lastName, .source: "TextLine"
-            case .company, .jobTitle, .industry: "Text"
-            case .companySize: "LeadCompanySize"
-            case .country: "LeadCountry"
-            case .timeZone: "LeadTimeZone"
-            case .emailConsent, .smsConsent: "Flag"
-            case .attribute: "Text"
+            default: "LeadValue"
             }
         }
         let columnProperties = LeadPayload.columnNames.compactMap { name in
@@ -173,6 +165,9 @@ enum OpenAPIDocument {
                             properties:
                               path: {type: string, description: "JSON path into the body, such as $[3].email, or a query parameter's name", examples: ["$[3].email"]}
                               message: {type: string}
+                LeadValue:
+                  description: "A lead field's value, as a CSV cell: a number or boolean is taken as its text; empty, blank or null leaves the stored value. A value the field cannot take (a phone that is not one, a size that is not a whole number, an unknown time zone, a flag that is not yes or no, a control character other than tab and line breaks in free text) is left out, and the item's result lists it under warnings; the lead is stored with its other fields."
+                  type: [string, number, boolean, "null"]
                 Text:
                   description: "Text, as a CSV cell: a number or boolean is taken as its text; empty, blank or null leaves the stored value. Tabs and line breaks are allowed, other control characters are not."
                   anyOf:
@@ -198,29 +193,6 @@ enum OpenAPIDocument {
                     - {type: string, pattern: '^[ ]*([Tt][Rr][Uu][Ee]|[Yy]([Ee][Ss])?|[Ff][Aa][Ll][Ss][Ee]|[Nn][Oo]?|1|0)?[ ]*$'}
                     - {type: "null"}
                 LeadEmail: {type: string, pattern: \#(quoted(emailPattern(around: " "))), examples: [ana@fernhill.example]}
-                LeadPhone:
-                  description: >
-                    International: + or 00, the country code and number, 8 to 15 digits in all,
-                    spaces, dots, hyphens and slashes allowed between them (also parentheses, and
-                    a national number when country is one of the known ISO codes). Normalised to E.164.
-                  anyOf:
-                    - {type: string, pattern: '^[ ]*(\+|00)[ ./-]*[1-9]([ ./-]*[0-9]){7,14}[ ./-]*[ ]*$'}
-                    - {type: string, pattern: '^[ ]*$'}
-                    - {type: "null"}
-                LeadCompanySize:
-                  description: A whole number of employees; as text, thousands may be separated with commas.
-                  anyOf:
-                    - {type: integer, minimum: 0, maximum: 999999999999999}
-                    - {type: string, pattern: '^[ ]*\+?[0-9][0-9,]{0,17}[ ]*$'}
-                    - {type: string, pattern: '^[ ]*$'}
-                    - {type: "null"}
-                LeadCountry: {$ref: '#/components/schemas/TextLine', description: ISO 3166 code (stored upper-case); the country of national phone numbers}
-                LeadTimeZone:
-                  description: IANA zone, such as Europe/Lisbon
-                  anyOf:
-                    - {type: string, enum: \#(list(TimeZoneNames.known.sorted()))}
-                    - {type: string, pattern: '^[ ]*$'}
-                    - {type: "null"}
                 Lead:
                   type: object
                   description: >
@@ -238,7 +210,7 @@ enum OpenAPIDocument {
                         pattern: '^[a-z0-9_]+$'
                         not: {enum: \#(list(LeadRowParser.builtInColumns.keys.sorted()))}
                       properties:\#(properties(indent: 12))
-                      additionalProperties: {$ref: '#/components/schemas/Text'}
+                      additionalProperties: {$ref: '#/components/schemas/LeadValue'}
                   additionalProperties: false\#(dependencies)
                 LeadResult:
                   type: object
