@@ -146,7 +146,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks",
-            exclude: ["post.lua", "events.lua"],
+            exclude: ["post.lua", "events.lua", "backlog-sqlite.sql", "backlog-postgres.sql"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NurtureDSLTests", dependencies: ["NurtureDSL"], swiftSettings: strictSettings),

@@ -1,6 +1,6 @@
 public import Foundation
 public import NurtureEngine
-public import NurtureStorage
+import NurtureStorage
 
 /// Before a process runs its playbook against a database: one playbook at a time, recorded, and
 /// the leads in flight moved only as a reviewed plan says.

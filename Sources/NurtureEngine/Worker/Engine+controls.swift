@@ -1,5 +1,5 @@
 public import Foundation
-public import NurtureDSL
+import NurtureDSL
 public import NurtureStorage
 
 /// When the deliverability watch pauses a campaign (`[auto_pause]` in nurture.toml): mailbox
