@@ -4,7 +4,8 @@
 set -euo pipefail
 
 # sqlite3: the tests hold a real lock from another process, as an operator's shell would.
-packages=(libsqlite3-dev libcurl4-openssl-dev sqlite3)
+# tzdata: local times, and the zone and country tables (zone.tab) imports read.
+packages=(libsqlite3-dev libcurl4-openssl-dev sqlite3 tzdata)
 # --browser (scripts/test.sh): the dashboard's tests drive a real headless Chromium over WebDriver.
 if [ "${1:-}" = "--browser" ]; then packages+=(chromium chromium-driver); fi
 missing=()

@@ -1,4 +1,5 @@
 public import Foundation
+import NurtureDSL
 public import NurtureEngine
 import NurtureStorage
 
@@ -12,11 +13,14 @@ extension Deployment {
     /// The plan from what the database runs to this build, as of now.
     public func plan() async throws -> DeploymentPlan {
         let deployed = try await store.currentDeployment()
-        let processor = engine.processor
-        let occupancy = deployed?.fingerprint == processor.playbook.shape(templates: processor.renderer.library.digests).fingerprint
-            ? [] : try await store.stepOccupancy()
-        return DeploymentPlan(built: processor.playbook, templates: processor.renderer.library, deployed: deployed, occupancy: occupancy)
+        let shape = builtShape, fingerprint = shape.fingerprint
+        // Where the leads are matters only when something changes.
+        let occupancy = deployed?.fingerprint == fingerprint ? [] : try await store.stepOccupancy()
+        return DeploymentPlan(built: engine.processor.playbook, shape: shape, fingerprint: fingerprint, deployed: deployed, occupancy: occupancy)
     }
+
+    /// What this build records: its campaigns, settings and template digests.
+    var builtShape: PlaybookShape { engine.processor.playbook.shape(templates: engine.processor.renderer.library.digests) }
 
     /// Makes this build the deployed playbook, or says why it may not be.
     ///
@@ -42,11 +46,11 @@ extension Deployment {
     private func takeOver(_ role: String, movingLeads: Bool, now: Date) async throws -> DeploymentPlan {
         for _ in 0..<3 {
             let plan = try await plan()
-            let others = try await store.processes().filter { $0.id != engine.owner && $0.isLive(at: now) && $0.fingerprint != plan.built.fingerprint }
+            let others = try await store.processes().filter { $0.id != engine.owner && $0.isLive(at: now) && $0.fingerprint != plan.fingerprint }
             if let other = others.first {
                 let seen = Int(now.timeIntervalSince(other.seenAt).rounded())
                 throw PlaybookRefused(description: "\(other.description) runs playbook \(other.fingerprint.prefix(12)) on this database "
-                    + "(last seen \(seen) s ago), and this build is playbook \(plan.built.fingerprint.prefix(12)); two playbooks must not run side by side. "
+                    + "(last seen \(seen) s ago), and this build is playbook \(plan.fingerprint.prefix(12)); two playbooks must not run side by side. "
                     + "Stop it (a process gone without a goodbye is forgotten after \(Int(PlaybookProcess.presumedGoneAfter)) s), then start this one"
                     + (others.count > 1 ? " (\(others.count) such processes)" : ""))
             }
@@ -62,13 +66,10 @@ extension Deployment {
         throw PlaybookRefused(description: "the deployed playbook kept changing while this process started; try again")
     }
 
-    /// Says to the database, every few seconds until `withdraw`, that this process runs the
-    /// deployed playbook, so a process with another one is refused while this one lives.
+    /// This process as it announces itself: who it is and which build it runs.
     private func process(role: String, at now: Date) -> PlaybookProcess {
-        let processor = engine.processor
-        return PlaybookProcess(
-            id: engine.owner, fingerprint: processor.playbook.shape(templates: processor.renderer.library.digests).fingerprint,
-            role: role, host: Self.host, pid: Int(ProcessInfo.processInfo.processIdentifier), startedAt: now, seenAt: now)
+        PlaybookProcess(id: engine.owner, fingerprint: builtShape.fingerprint, role: role, host: Self.host,
+                        pid: Int(ProcessInfo.processInfo.processIdentifier), startedAt: now, seenAt: now)
     }
 
     /// Runs `body` announced as `role`, and withdraws when it ends, however it ends. Should

@@ -10,13 +10,11 @@ extension PostgresStore {
     }
 
     static func currentDeployment(_ connection: PostgresConnection, _ logger: Logger) async throws -> PlaybookDeployment? {
-        let key = PlaybookDeployment.settingKey
-        guard let row = try await connection.all("SELECT value FROM setting WHERE key = \(key)", logger).first else { return nil }
-        return try PlaybookDeployment.decoded(Data(try row["value"].decode(ByteBuffer.self).readableBytesView))
+        try await setting(PlaybookDeployment.settingKey, connection, logger).map(PlaybookDeployment.decoded)
     }
 
     public func recordDeployment(_ deployment: PlaybookDeployment, replacing expected: String?, moves: [StepMove]) async throws -> Bool {
-        let record = ByteBuffer(bytes: try deployment.encoded())
+        let record = try deployment.encoded()
         let key = PlaybookDeployment.settingKey, now = deployment.at.timeIntervalSince1970, offset = CampaignPause.parkingOffset
         return try await transaction { connection in
             // Two deployers starting at once: the second waits here, then sees the first's record.
@@ -58,9 +56,7 @@ extension PostgresStore {
                         """, logger: logger)
                 }
             }
-            try await connection.query("""
-                INSERT INTO setting (key, value) VALUES (\(key), \(record)) ON CONFLICT (key) DO UPDATE SET value = excluded.value
-                """, logger: logger)
+            try await Self.setSetting(key, to: record, connection, logger)
             return true
         }
     }

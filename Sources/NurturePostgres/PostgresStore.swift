@@ -647,9 +647,27 @@ public final class PostgresStore: LeadStore, Sendable {
         let key = "secret." + name
         // The first process to ask creates it; every other one reads the same value.
         try await execute("INSERT INTO setting (key, value) VALUES (\(key), \(ByteBuffer(bytes: bytes))) ON CONFLICT (key) DO NOTHING")
-        guard let row = try await rows("SELECT value FROM setting WHERE key = \(key)").first else { throw PostgresStoreError("secret \(name) vanished") }
-        let buffer = try row["value"].decode(ByteBuffer.self)
-        return Data(buffer.readableBytesView)
+        guard let secret = try await setting(named: key) else { throw PostgresStoreError("secret \(name) vanished") }
+        return secret
+    }
+
+    public func setting(named key: String) async throws -> Data? {
+        try await withConnection { connection in try await Self.setting(key, connection, logger) }
+    }
+
+    public func setSetting(named key: String, to value: Data) async throws {
+        try await withConnection { connection in try await Self.setSetting(key, to: value, connection, logger) }
+    }
+
+    static func setting(_ key: String, _ connection: PostgresConnection, _ logger: Logger) async throws -> Data? {
+        guard let row = try await connection.all("SELECT value FROM setting WHERE key = \(key)", logger).first else { return nil }
+        return Data(try row["value"].decode(ByteBuffer.self).readableBytesView)
+    }
+
+    static func setSetting(_ key: String, to value: Data, _ connection: PostgresConnection, _ logger: Logger) async throws {
+        try await connection.query("""
+            INSERT INTO setting (key, value) VALUES (\(key), \(ByteBuffer(bytes: value))) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+            """, logger: logger)
     }
 
     // MARK: - Reads

@@ -9,8 +9,7 @@ extension SQLiteStore {
     }
 
     static func currentDeployment(_ db: Database) throws -> PlaybookDeployment? {
-        try Data.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [PlaybookDeployment.settingKey])
-            .map(PlaybookDeployment.decoded)
+        try setting(PlaybookDeployment.settingKey, db).map(PlaybookDeployment.decoded)
     }
 
     public func recordDeployment(_ deployment: PlaybookDeployment, replacing expected: String?, moves: [StepMove]) async throws -> Bool {
@@ -47,15 +46,12 @@ extension SQLiteStore {
                         """, arguments: parked)
                 case .exit(let reason):
                     try db.execute(sql: """
-                        UPDATE enrollment SET status = 'exited', wake_at = NULL, ended_at = :now, end_reason = :reason
+                        UPDATE enrollment SET status = 'exited', step_id = :step, wake_at = NULL, ended_at = :now, end_reason = :reason
                         WHERE campaign_id = :campaign AND step_id = :parked
-                        """, arguments: parked + ["reason": reason])
-                    try db.execute(sql: "UPDATE enrollment SET step_id = :step WHERE campaign_id = :campaign AND step_id = :parked",
-                                   arguments: parked + ["step": move.stepID])
+                        """, arguments: parked + ["reason": reason, "step": move.stepID])
                 }
             }
-            try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                           arguments: [PlaybookDeployment.settingKey, record])
+            try Self.setSetting(PlaybookDeployment.settingKey, to: record, db)
             return true
         }
     }

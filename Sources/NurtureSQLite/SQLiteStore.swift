@@ -477,16 +477,31 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     public func secret(named name: String) async throws -> Data {
         try await write { db in
-            if let existing = try Data.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: ["secret." + name]) {
-                return existing
-            }
+            if let existing = try Self.setting("secret." + name, db) { return existing }
             var bytes = [UInt8](repeating: 0, count: 32)
             var generator = SystemRandomNumberGenerator()
             for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max, using: &generator) }
             let secret = Data(bytes)
-            try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?)", arguments: ["secret." + name, secret])
+            try Self.setSetting("secret." + name, to: secret, db)
             return secret
         }
+    }
+
+    public func setting(named key: String) async throws -> Data? {
+        try await read { db in try Self.setting(key, db) }
+    }
+
+    public func setSetting(named key: String, to value: Data) async throws {
+        try await write { db in try Self.setSetting(key, to: value, db) }
+    }
+
+    static func setting(_ key: String, _ db: Database) throws -> Data? {
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM setting WHERE key = ?"), arguments: [key])
+    }
+
+    static func setSetting(_ key: String, to value: Data, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .execute(arguments: [key, value])
     }
 
     // MARK: - Reports

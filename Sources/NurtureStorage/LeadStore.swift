@@ -7,7 +7,7 @@ public import NurtureDSL
 /// records, how leads rank) is the engine's, made with no transaction open; the storage reads
 /// snapshots and commits changes only if nothing changed them meanwhile. One conformance suite
 /// (`StorageConformance` in NurtureTesting) runs against every backend so they behave the same.
-public protocol LeadStore: LeadStates, DueWork, OutboxQueue, SuppressionList, SecretStore, ReadQueries, CampaignCounters, CampaignControlStore, PlaybookDeployments, QuietLeads {}
+public protocol LeadStore: LeadStates, DueWork, OutboxQueue, SuppressionList, SettingStore, ReadQueries, CampaignCounters, CampaignControlStore, PlaybookDeployments, QuietLeads {}
 
 /// Leads and their state: read as snapshots, changed by commits checked against the version read.
 public protocol LeadStates: Sendable {
@@ -113,11 +113,13 @@ public protocol SuppressionList: Sendable {
     func suppressions(address: String) async throws -> [MessageChannel: String]
 }
 
-/// Secrets a deployment keeps in its database.
-public protocol SecretStore: Sendable {
+/// Secrets and settings a deployment keeps in its database (copied by `nurture migrate`).
+public protocol SettingStore: Sendable {
     /// A random 32-byte secret created on first use and kept in the database, so a default
     /// install signs its links with a key nobody else has.
     func secret(named name: String) async throws -> Data
+    func setting(named key: String) async throws -> Data?
+    func setSetting(named key: String, to value: Data) async throws
 }
 
 /// What `leads top`, `leads show` and the reports read.

@@ -3,18 +3,27 @@ public import NurtureDSL
 
 /// The playbook a database runs, as recorded when it was deployed.
 public struct PlaybookDeployment: Sendable, Codable {
-    public var shape: PlaybookShape
-    public var at: Date
+    public let shape: PlaybookShape
+    public let at: Date
     /// Who deployed it: `nurture deploy on HOST (pid N)`.
-    public var by: String
+    public let by: String
+    /// The shape's fingerprint, worked out once: heartbeats compare it every few seconds.
+    public let fingerprint: String
 
     public init(shape: PlaybookShape, at: Date, by: String) {
         self.shape = shape
         self.at = at
         self.by = by
+        fingerprint = shape.fingerprint
     }
 
-    public var fingerprint: String { shape.fingerprint }
+    private enum CodingKeys: String, CodingKey { case shape, at, by }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(shape: try container.decode(PlaybookShape.self, forKey: .shape), at: try container.decode(Date.self, forKey: .at),
+                  by: try container.decode(String.self, forKey: .by))
+    }
 
     /// The settings key the record is kept under, so `nurture migrate` carries it with the rest.
     public static let settingKey = "playbook.deployment"

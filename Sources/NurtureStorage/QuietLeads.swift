@@ -12,11 +12,14 @@ public struct QuietCursor: Sendable, Hashable, Codable {
 }
 
 /// What the engine needs to enter leads that went quiet (`Entry(whenInactiveFor:)`): the leads
-/// by last activity, and a setting to keep its place in that walk.
+/// by last activity (it keeps its place in that walk as a setting).
 public protocol QuietLeads: Sendable {
     /// Leads whose last activity is at or before `cutoff`, after `cursor` in (last activity, id)
     /// order, oldest first.
     func quietLeads(before cutoff: Date, after cursor: QuietCursor?, limit: Int) async throws -> [QuietCursor]
-    func setting(named key: String) async throws -> Data?
-    func setSetting(named key: String, to value: Data) async throws
+}
+
+extension QuietCursor {
+    /// Before every lead: where a walk with no place kept starts.
+    public static let start = QuietCursor(lastActivity: .distantPast, leadID: "")
 }

@@ -18,7 +18,7 @@ struct PlanCommand: AsyncParsableCommand {
         let live = try await runtime.makeRuntime(takingOver: false)
         let plan = try await live.plan()
         print(plan.text)
-        let others = try await live.store.processes().filter { $0.isLive(at: Date()) && $0.fingerprint != plan.built.fingerprint }
+        let others = try await live.store.processes().filter { $0.isLive(at: Date()) && $0.fingerprint != plan.fingerprint }
         for process in others {
             print("Running now with playbook \(process.fingerprint.prefix(12)): \(process.description); stop it before deploying.")
         }
@@ -43,7 +43,7 @@ struct DeployCommand: AsyncParsableCommand {
         do {
             let plan = try await live.takeOver(as: "nurture deploy", movingLeads: true)
             print(plan.text)
-            print(plan.isNoChange ? "Nothing deployed." : "Deployed playbook \(plan.built.fingerprint.prefix(12)).")
+            print(plan.isNoChange ? "Nothing deployed." : "Deployed playbook \(plan.fingerprint.prefix(12)).")
         } catch let refused as Deployment.PlaybookRefused {
             printError("error: \(refused)")
             await live.close()

@@ -63,7 +63,7 @@ struct RuntimeOptions: ParsableArguments {
         do {
             let plan = try await live.takeOver(as: role, announcing: announcing)
             if let deployed = plan.deployed, !plan.isNoChange {
-                printError("deployed playbook \(plan.built.fingerprint.prefix(12)) in place of \(deployed.fingerprint.prefix(12)); no lead moved (`nurture plan` showed what changed)")
+                printError("deployed playbook \(plan.fingerprint.prefix(12)) in place of \(deployed.fingerprint.prefix(12)); no lead moved (`nurture plan` showed what changed)")
             }
         } catch let refused as Deployment.PlaybookRefused {
             printError("error: \(refused)")

@@ -41,9 +41,7 @@ struct Validate: AsyncParsableCommand {
             stale += try await movedLeads(store, templates: templates)
             await Deployment.close(store)
         }
-        let written = templates.catalog.templates.keys.filter { name in
-            options.playbook.personas.contains { name.hasSuffix(".\($0.id)") && templates.catalog.templates[String(name.dropLast($0.id.count + 1))] != nil }
-        }.count
+        let written = options.playbook.personaParts(in: templates.catalog).count
         print("ok: \(options.playbook.campaigns.count) campaigns, \(templates.catalog.templates.count - written) templates"
             + (written > 0 ? " (and \(written) written for personas)" : "")
             + (warnings + stale > 0 ? ", \(warnings + stale) warning\(warnings + stale == 1 ? "" : "s")" : ""))

@@ -52,6 +52,13 @@ struct ScoringCommandTests {
         #expect(segment.stdout.split(separator: "\n").count == 2 && segment.stdout.contains("cy@kessel.example"))
         let badSegment = try await NurtureBinary.run(["leads", "top", "--segment", "favourite_colour=red"] + common)
         #expect(badSegment.status != 0 && badSegment.stderr.contains("unknown field 'favourite_colour'"))
+        // By persona, as the playbook assigned them at import: Cy (VP Sales) leads sales; Ana is a marketing manager.
+        let sales = try await NurtureBinary.run(["leads", "top", "--persona", "sales-leader"] + common)
+        #expect(sales.stdout.split(separator: "\n").count == 2 && sales.stdout.contains("cy@kessel.example"), "\(sales.stdout)")
+        let marketing = try await NurtureBinary.run(["leads", "top", "--persona", "marketing-manager"] + common)
+        #expect(marketing.stdout.split(separator: "\n").count == 2 && marketing.stdout.contains("ana@fernhill.example"), "\(marketing.stdout)")
+        let badPersona = try await NurtureBinary.run(["leads", "top", "--persona", "cfo"] + common)
+        #expect(badPersona.status != 0 && badPersona.stderr.contains("unknown persona 'cfo'"))
 
         // The explanation: profile, score = contributions, the alert in the timeline
         let show = try await NurtureBinary.run(["leads", "show", "ana@fernhill.example"] + common)

@@ -15,6 +15,14 @@ struct Fixture {
     static let links = LinkSigner(secret: Data("test-secret".utf8), publicURL: "https://nurture.example")
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// A playbook of these campaigns with the shipped brand and attributes (so the shipped
+    /// templates render as they do for real).
+    static func playbook(@CampaignListBuilder _ campaigns: () -> [Campaign]) -> Playbook {
+        var playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}, campaigns: campaigns)
+        playbook.attributes = Campaigns.playbook.attributes
+        return playbook
+    }
+
     static func templates() throws -> TemplateLibrary {
         try TemplateLibrary.load(from: root.appendingPathComponent("Campaigns/Templates").path)
     }

@@ -30,16 +30,12 @@ struct HandOverTests {
         return try await store.latestMessages(leadID: lead.id, limit: 100).filter { $0.status == .sent }
     }
 
-    static let quietPlaybook: Playbook = {
-        var playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}) {
-            Campaign("come-back", kind: .custom("win-back"), reentry: .after(.days(90))) {
-                Entry(whenInactiveFor: .days(60))
-                Email("winback-1-checkin")
-            }
+    static let quietPlaybook = Fixture.playbook {
+        Campaign("come-back", kind: .custom("win-back"), reentry: .after(.days(90))) {
+            Entry(whenInactiveFor: .days(60))
+            Email("winback-1-checkin")
         }
-        playbook.attributes = Campaigns.playbook.attributes
-        return playbook
-    }()
+    }
 
     @Test(arguments: [Backend.sqliteFile, .postgres])
     func theEngineEntersLeadsThatWentQuietOncePerQuietSpell(_ backend: Backend) async throws {
@@ -137,12 +133,12 @@ struct HandOverTests {
     }
 
     @Test func exitCampaignsEndsTheSelectedJourneysOnly() async throws {
-        var playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}) {
+        let playbook = Fixture.playbook {
             Campaign("news", kind: .nurture) { Entry(on: "content.subscribed"); Wait(.days(30)); Email("nurture-1-playbook") }
             Campaign("events", kind: .engagement) { Entry(on: "content.subscribed"); Wait(.days(30)); Email("engagement-1-offer") }
             Campaign("sales-talk", kind: "sales") { Entry(on: "demo.requested"); ExitCampaigns(kind: .nurture); Wait(.days(3)) }
+            Campaign("closing", kind: "sales") { Entry(on: "contract.sent"); ExitCampaigns(["events"]); Wait(.days(3)) }
         }
-        playbook.attributes = Campaigns.playbook.attributes
         let store = try await Backend.sqliteMemory.makeStore()
         let engine = try CampaignControlTests.engine(store, playbook: playbook)
         let t0 = Self.instant("2026-11-02T09:00")
@@ -153,26 +149,27 @@ struct HandOverTests {
         #expect(enrollments.first { $0.campaignID == "news" }?.endReason == "handed over to sales-talk")
         #expect(enrollments.first { $0.campaignID == "events" }?.isActive == true)
         #expect(enrollments.first { $0.campaignID == "sales-talk" }?.isActive == true)
+        // By name: the events series ends; the sales conversation goes on.
+        _ = try await engine.track(IncomingEvent(subject: .email("eve@example.com"), type: "contract.sent", at: t0.addingTimeInterval(120)), now: t0.addingTimeInterval(120))
+        let later = try await Self.enrollments(store, "eve")
+        #expect(later.first { $0.campaignID == "events" }?.endReason == "handed over to closing")
+        #expect(later.first { $0.campaignID == "sales-talk" }?.isActive == true)
     }
 }
 
 /// `WaitFor(any:)` in the durable engine: the first event wins, however the events arrive.
 struct FirstOfSeveralTests {
-    static let playbook: Playbook = {
-        var playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}) {
-            Campaign("trial-push", kind: .nurture) {
-                Entry(on: "content.subscribed")
-                WaitFor(any: ["demo.booked", "trial.started"], timeout: .days(7)) {
-                    On("demo.booked") { Email("nurture-3-demo-invite") }
-                    On("trial.started") { Email("nurture-4-tutorial") }
-                } onTimeout: {
-                    Email("nurture-1-playbook")
-                }
+    static let playbook = Fixture.playbook {
+        Campaign("trial-push", kind: .nurture) {
+            Entry(on: "content.subscribed")
+            WaitFor(any: ["demo.booked", "trial.started"], timeout: .days(7)) {
+                On("demo.booked") { Email("nurture-3-demo-invite") }
+                On("trial.started") { Email("nurture-4-tutorial") }
+            } onTimeout: {
+                Email("nurture-1-playbook")
             }
         }
-        playbook.attributes = Campaigns.playbook.attributes
-        return playbook
-    }()
+    }
 
     @Test(arguments: [Backend.sqliteFile, .postgres])
     func eventsInOneBatchAreHeardAndTheFirstSentWins(_ backend: Backend) async throws {
@@ -209,10 +206,9 @@ struct FirstOfSeveralTests {
 /// A sunset stops marketing only: the lead's own unsubscribe, STOP and START still count.
 struct SunsetTests {
     @Test func theLeadsOwnOptOutsStillCountAfterASunset() async throws {
-        var playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}) {
+        let playbook = Fixture.playbook {
             Campaign("sunset-now", kind: .custom("win-back")) { Entry(on: "lead.created"); Suppress(.marketing, reason: "sunset") }
         }
-        playbook.attributes = Campaigns.playbook.attributes
         let store = try await Backend.sqliteMemory.makeStore()
         let engine = try CampaignControlTests.engine(store, playbook: playbook)
         let t0 = HandOverTests.instant("2026-11-02T10:00")

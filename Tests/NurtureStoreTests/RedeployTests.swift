@@ -11,14 +11,8 @@ import Testing
 /// Editing a running campaign: what `nurture plan` says about the leads in flight, and that
 /// deploying then running the worker does exactly that, on both backends.
 struct RedeployTests {
-    static func playbook(@CampaignListBuilder _ campaigns: () -> [Campaign]) -> Playbook {
-        var playbook = Playbook(brand: Campaigns.playbook.brand, attributes: {}, campaigns: campaigns)
-        playbook.attributes = Campaigns.playbook.attributes
-        return playbook
-    }
-
     /// Version 1: a journey of waits and emails that sends on weekdays, and a campaign to retire.
-    static let v1 = playbook {
+    static let v1 = Fixture.playbook {
         Campaign("journey", kind: .nurture, window: .businessHours) {
             Entry(on: "lead.created")
             Email("welcome-1")
@@ -39,7 +33,7 @@ struct RedeployTests {
 
     /// Version 2: a longer first wait, a rewritten second email under a new template, the second
     /// wait removed, a new email inserted, and the retired campaign gone.
-    static let v2 = playbook {
+    static let v2 = Fixture.playbook {
         Campaign("journey", kind: .nurture, window: .businessHours) {
             Entry(on: "lead.created")
             Email("welcome-1")
@@ -151,7 +145,7 @@ struct RedeployTests {
         try await first.takeOver(as: "worker", announcing: true)
         await #expect(throws: Deployment.PlaybookRefused.self) { try await second.takeOver(as: "worker", announcing: true) }
         #expect(try await store.processes().map(\.id) == [first.engine.owner])
-        #expect(try await store.currentDeployment()?.fingerprint == (try await first.plan()).built.fingerprint)
+        #expect(try await store.currentDeployment()?.fingerprint == (try await first.plan()).fingerprint)
     }
 
     @Test func aRunningProcessThatFindsAnotherBuildDeployedStops() async throws {

@@ -173,7 +173,7 @@ extension Playbook {
                 if case .engaged = part { report.append(.error(at: location, "\(kind) '\(id)' cannot test opens or clicks of a campaign's step; use .did(\"email.clicked\", …)")) }
             }
         }
-        let sent = Set(campaigns.flatMap { $0.allSteps.flatMap { $0.message?.templates ?? [] } })
+        let sent = sentTemplates
         for name in catalog.templates.keys.sorted() {
             // `a.v2` beside `a` is written for persona `v2`, unless a step sends `a.v2` itself.
             guard let dot = name.lastIndex(of: "."), let plain = catalog.templates[String(name[..<dot])], !sent.contains(name),
@@ -194,8 +194,21 @@ extension Playbook {
         return report
     }
 
+    /// The templates steps send (variants included).
+    private var sentTemplates: Set<String> { Set(campaigns.flatMap { $0.allSteps.flatMap { $0.message?.templates ?? [] } }) }
+
+    /// The templates of `catalog` written for one of the playbook's personas (`a.founder` beside
+    /// `a`, which no step sends itself).
+    public func personaParts(in catalog: TemplateCatalog) -> Set<String> {
+        let sent = sentTemplates
+        return Set(catalog.templates.keys.filter { name in
+            guard let dot = name.lastIndex(of: "."), catalog.templates[String(name[..<dot])] != nil, !sent.contains(name) else { return false }
+            return persona(String(name[name.index(after: dot)...])) != nil
+        })
+    }
+
     private func unusedTemplates(_ catalog: TemplateCatalog) -> [Diagnostic] {
-        let plain = Set(campaigns.flatMap { $0.allSteps.flatMap { $0.message?.templates ?? [] } })
+        let plain = sentTemplates
         let used = plain.union(plain.flatMap { name in personas.map { "\(name).\($0.id)" } })
         return catalog.templates.keys.filter { !used.contains($0) }.sorted().compactMap { name in
             guard let file = catalog.templates[name]?.sorted(by: { $0.key < $1.key }).first?.value else { return nil }
@@ -298,8 +311,8 @@ struct CampaignRules {
             switch entry.trigger {
             case .event(let matcher):
                 checkEventType(matcher.type, at: entry.location)
-                if matcher.type == "lead.inactive" {
-                    report.append(.error(at: entry.location, "lead.inactive is recorded by the engine for Entry(whenInactiveFor:) campaigns only; "
+                if matcher.type == Entry.inactivityEvent {
+                    report.append(.error(at: entry.location, "\(Entry.inactivityEvent) is recorded by the engine for Entry(whenInactiveFor:) campaigns only; "
                         + "write Entry(whenInactiveFor: .days(60)) instead"))
                 }
             case .scoreReaches: break

@@ -193,6 +193,10 @@ public struct Entry: Sendable {
         location = Step.Location(fileID: fileID, line: line)
     }
 
+    /// What the engine records when a lead has been quiet long enough for an
+    /// `Entry(whenInactiveFor:)`; refused from outside.
+    public static let inactivityEvent = "lead.inactive"
+
     /// `Entry(whenInactiveFor: .days(60))`: the engine enters a lead once it has done nothing for
     /// that long, and again after its next quiet spell if the re-entry policy allows.
     public init(whenInactiveFor span: Span, fileID: String = #fileID, line: UInt = #line) {

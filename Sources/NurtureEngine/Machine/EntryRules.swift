@@ -18,14 +18,14 @@ public enum EntryRules {
 
     /// What the engine records when a lead has been quiet long enough for a campaign's
     /// `Entry(whenInactiveFor:)`: `campaign`, `quiet_since` (its last activity) and `days`.
-    public static let inactiveEvent = "lead.inactive"
+    public static let inactiveEvent = Entry.inactivityEvent
 
     /// The event recording a quiet spell, with an id that is the same however often it is found.
     public static func inactivity(of leadID: String, quietSince: Date, campaign: Campaign, now: Date) -> (event: LeadEvent, clientID: String)? {
         guard let span = campaign.inactivityEntry else { return nil }
         let since = Int(quietSince.timeIntervalSince1970)
         let event = LeadEvent(inactiveEvent, at: now, properties: [
-            "campaign": .string(campaign.id), "quiet_since": .string(ISO8601DateFormatter().string(from: quietSince)),
+            "campaign": .string(campaign.id), "quiet_since": .string(quietSince.formatted(.iso8601)),
             "days": .number(Double(span.approximateSeconds / 86_400)),
         ])
         return (event, "inactive:\(campaign.id):\(leadID):\(since)")

@@ -7,6 +7,8 @@ public import NurtureStorage
 /// `nurture plan` prints it; `nurture deploy` and a starting worker apply its `moves`.
 public struct DeploymentPlan: Sendable {
     public let built: PlaybookShape
+    /// The build's fingerprint.
+    public let fingerprint: String
     public let deployed: PlaybookDeployment?
     /// Nil when nothing was deployed before.
     public let changes: PlaybookChanges?
@@ -16,7 +18,14 @@ public struct DeploymentPlan: Sendable {
     public let moves: [StepMove]
 
     public init(built playbook: Playbook, templates: TemplateLibrary, deployed: PlaybookDeployment?, occupancy rows: [StepOccupancy]) {
-        built = playbook.shape(templates: templates.digests)
+        let shape = playbook.shape(templates: templates.digests)
+        self.init(built: playbook, shape: shape, fingerprint: shape.fingerprint, deployed: deployed, occupancy: rows)
+    }
+
+    /// The same with the build's shape and its fingerprint already worked out.
+    public init(built playbook: Playbook, shape: PlaybookShape, fingerprint: String, deployed: PlaybookDeployment?, occupancy rows: [StepOccupancy]) {
+        built = shape
+        self.fingerprint = fingerprint
         self.deployed = deployed
         var occupancy: [String: [String: [Enrollment.Phase: Int]]] = [:]
         for row in rows { occupancy[row.campaignID, default: [:]][row.stepID, default: [:]][row.phase, default: 0] += row.count }
@@ -55,7 +64,7 @@ public struct DeploymentPlan: Sendable {
     }
 
     /// Whether deploying changes anything recorded.
-    public var isNoChange: Bool { deployed?.fingerprint == built.fingerprint }
+    public var isNoChange: Bool { deployed?.fingerprint == fingerprint }
 
     /// The leads the deployment moves off their step or out of their campaign (renames not counted).
     public var leadsMoved: Int {
@@ -74,7 +83,7 @@ public struct DeploymentPlan: Sendable {
     /// The plan as `nurture plan` prints it.
     public var text: String {
         var lines: [String] = []
-        let fingerprint = String(built.fingerprint.prefix(12))
+        let fingerprint = String(self.fingerprint.prefix(12))
         guard let deployed, let changes else {
             lines.append("Nothing is deployed on this database yet: deploying records playbook \(fingerprint).")
             if moves.contains(where: { leadCount($0.campaignID, $0.stepID) > 0 }) {

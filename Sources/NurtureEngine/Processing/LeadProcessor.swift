@@ -157,11 +157,15 @@ public struct LeadProcessor: Sendable {
         if work.lead != before { refreshPersona(&work, now: now) }
         var movedTo: Campaign?
         var adjusted = false
+        // Evaluated once for all the sends of this advance, and only if there is one.
+        var signals: Set<String>?
         for effect in effects {
             var occurrence = LeadWork.Occurrence(at: now, campaign: campaignID, effect: effect)
             switch effect {
             case .send(let outgoing):
-                switch message(for: outgoing, enrollment: enrollment, lead: work.lead, signals: signals(of: work, now: now), now: now) {
+                let shown = signals ?? self.signals(of: work, now: now)
+                signals = shown
+                switch message(for: outgoing, enrollment: enrollment, lead: work.lead, signals: shown, now: now) {
                 case .success(let message):
                     occurrence.message = message
                     let persona = work.lead.attributes[Persona.attribute]?.textValue

@@ -80,17 +80,16 @@ public struct Simulator: Sendable {
             .map { LeadEvent($0.type, at: clock.adding($0.offset, to: options.start), properties: $0.properties) }
             .sorted { $0.at < $1.at }
         var work = LeadWork(state: LeadState(lead: options.lead))
-        // Checked as the lead will be written to: with its persona.
-        var probe = work
-        processor.refreshPersona(&probe, now: options.start)
-        let lead = probe.lead
+        // The lead starts with its persona, set quietly as at creation; templates are checked as
+        // they will be written to it.
+        processor.refreshPersona(&work, now: options.start)
+        let lead = work.lead
         if let campaignID = options.campaignID {
             guard let primary = playbook.campaign(campaignID) else {
                 throw .unknownCampaign(campaignID, suggestion: Suggestion.closest(to: campaignID, among: playbook.campaigns.map(\.id)))
             }
             let missing = missingValues(startingAt: primary, lead: lead, trigger: options.trigger)
             guard missing.isEmpty else { throw .missingLeadValues(missing) }
-            processor.refreshPersona(&work, now: options.start)
             processor.enroll(primary, trigger: options.trigger, because: "enrolled by simulate", &work, now: options.start)
         } else {
             // Every campaign the lead can be seen to enter, with what its entry event carries.
