@@ -384,6 +384,12 @@ enum PostgresSchema {
             UPDATE lead SET last_activity_at = created_at WHERE last_activity_at IS NULL;
             CREATE INDEX lead_last_activity ON lead (last_activity_at, id) WHERE last_activity_at IS NOT NULL;
             """),
+        // Leads imported before zones were inferred got UTC when they came without one: counted
+        // as the default, so their next change infers a zone from country or phone.
+        (12, "where a lead's time zone came from", """
+            ALTER TABLE lead ADD COLUMN timezone_source text NOT NULL DEFAULT 'given';
+            UPDATE lead SET timezone_source = 'default' WHERE timezone = 'UTC';
+            """),
     ]
 
     /// A statement-level trigger `name` (and its function) that counts the `facts` a statement

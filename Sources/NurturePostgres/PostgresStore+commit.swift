@@ -15,7 +15,8 @@ extension PostgresStore {
         ("source", "text"), ("stage", "integer"), ("score", "float8"), ("tags", "text"), ("attributes", "text"),
         ("email_consent", "boolean"), ("sms_consent", "boolean"), ("owner", "text"), ("score_fixed", "float8"),
         ("score_gains", "float8"), ("score_losses", "float8"), ("score_rank", "float8"), ("scored_at", "float8"),
-        ("last_activity_at", "float8"), ("score_version", "text"), ("score_thresholds", "text"), ("updated_at", "float8"),
+        ("last_activity_at", "float8"), ("score_version", "text"), ("score_thresholds", "text"), ("timezone_source", "text"),
+        ("updated_at", "float8"),
     ]
 
     static func bindLead(_ lead: Lead, _ scoring: ScoreSnapshot, now: Date, _ binds: inout PostgresBindings) {
@@ -26,7 +27,8 @@ extension PostgresStore {
         binds.append(FlatJSON.json(lead.attributes)); binds.append(lead.emailConsent); binds.append(lead.smsConsent); binds.append(lead.owner)
         binds.append(scoring.fixedPoints); binds.append(scoring.gains); binds.append(scoring.losses); binds.append(scoring.gainsRank)
         binds.append(scoring.scoredAt?.timeIntervalSince1970); binds.append(scoring.lastActivityAt?.timeIntervalSince1970)
-        binds.append(scoring.modelVersion); binds.append(scoring.thresholds.stored); binds.append(now.timeIntervalSince1970)
+        binds.append(scoring.modelVersion); binds.append(scoring.thresholds.stored); binds.append(lead.timeZoneSource.rawValue)
+        binds.append(now.timeIntervalSince1970)
     }
 
     static func bindEnrollment(_ enrollment: Enrollment, now: Date, _ binds: inout PostgresBindings) {

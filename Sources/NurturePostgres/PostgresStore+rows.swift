@@ -22,6 +22,7 @@ extension PostgresStore {
             company: try row["company"].decode(String?.self), jobTitle: try row["job_title"].decode(String?.self),
             industry: try row["industry"].decode(String?.self), companySize: try row["company_size"].decode(Int?.self),
             country: try row["country"].decode(String?.self), timeZone: try row["timezone"].decode(String.self),
+            timeZoneSource: TimeZoneSource(rawValue: try row["timezone_source"].decode(String.self)) ?? .given,
             source: try row["source"].decode(String?.self), stage: Stage(rawValue: try row["stage"].decode(Int.self)) ?? .lead,
             score: try row["score"].decode(Double.self), tags: Set(strings(try row["tags"].decode(String.self))),
             attributes: properties(try row["attributes"].decode(String.self)),

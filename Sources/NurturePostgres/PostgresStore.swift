@@ -721,6 +721,14 @@ public final class PostgresStore: LeadStore, Sendable {
             """).map(Self.message)
     }
 
+    public func timeZoneSources() async throws -> [TimeZoneSource: Int] {
+        var sources: [TimeZoneSource: Int] = [:]
+        for row in try await rows("SELECT timezone_source, COUNT(*) AS n FROM lead GROUP BY 1") {
+            sources[TimeZoneSource(rawValue: try row["timezone_source"].decode(String.self)) ?? .given, default: 0] += try row["n"].decode(Int.self)
+        }
+        return sources
+    }
+
     public func scoreVersions() async throws -> [String: Int] {
         var versions: [String: Int] = [:]
         for row in try await rows("SELECT COALESCE(score_version, '') AS version, COUNT(*) AS n FROM lead GROUP BY 1") {

@@ -68,12 +68,12 @@ extension SQLiteStore {
     /// A whole lead: its fields, then its score parts (`scoreColumns`), then version and lease.
     static let leadColumns = """
         id, email, phone, first_name, last_name, company, job_title, industry, company_size, country, timezone, source, stage, score,
-        tags, attributes, email_consent, sms_consent, owner, \(scoreColumns), version, lease_owner, lease_until, lease_token
+        tags, attributes, email_consent, sms_consent, owner, \(scoreColumns), version, lease_owner, lease_until, lease_token, timezone_source
         """
     static let scoreColumns = "score_fixed, score_gains, score_losses, score_rank, scored_at, last_activity_at, score_version, score_thresholds"
     /// Positions in `leadColumns`.
     enum LeadColumn {
-        static let score = 19, version = 27, leaseOwner = 28, leaseUntil = 29, leaseToken = 30, count = 31
+        static let score = 19, version = 27, leaseOwner = 28, leaseUntil = 29, leaseToken = 30, timeZoneSource = 31, count = 32
     }
 
     static func leadRow(_ db: Database, _ key: LeadKey) throws -> Row? {
@@ -93,7 +93,8 @@ extension SQLiteStore {
         Lead(
             id: row[start], email: row[start + 1], phone: row[start + 2], firstName: row[start + 3], lastName: row[start + 4],
             company: row[start + 5], jobTitle: row[start + 6], industry: row[start + 7], companySize: row[start + 8],
-            country: row[start + 9], timeZone: row[start + 10], source: row[start + 11],
+            country: row[start + 9], timeZone: row[start + 10],
+            timeZoneSource: TimeZoneSource(rawValue: row[start + LeadColumn.timeZoneSource]) ?? .given, source: row[start + 11],
             stage: Stage(rawValue: row[start + 12]) ?? .lead, score: row[start + 13],
             tags: Set(decode([String].self, row[start + 14], default: [])),
             attributes: decode([String: Value].self, row[start + 15], default: [:]),
@@ -125,15 +126,16 @@ extension SQLiteStore {
             lead.companySize, lead.country, lead.timeZone, lead.source, lead.stage.rawValue, lead.score,
             json(lead.tags.sorted()), json(lead.attributes), lead.emailConsent, lead.smsConsent, lead.owner,
             scoring.fixedPoints, scoring.gains, scoring.losses, scoring.gainsRank, scoring.scoredAt?.timeIntervalSince1970,
-            scoring.lastActivityAt?.timeIntervalSince1970, scoring.modelVersion, scoring.thresholds.stored, now.timeIntervalSince1970,
+            scoring.lastActivityAt?.timeIntervalSince1970, scoring.modelVersion, scoring.thresholds.stored, lead.timeZoneSource.rawValue,
+            now.timeIntervalSince1970,
         ]
         if insert {
             try db.cachedStatement(sql: """
                 INSERT INTO lead (email, phone, first_name, last_name, company, job_title, industry, company_size, country,
                     timezone, source, stage, score, tags, attributes, email_consent, sms_consent, owner,
                     score_fixed, score_gains, score_losses, score_rank, scored_at, last_activity_at, score_version, score_thresholds,
-                    updated_at, created_at, id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    timezone_source, updated_at, created_at, id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (email) DO NOTHING
                 """).execute(arguments: values + [now.timeIntervalSince1970, lead.id])
         } else {
@@ -141,7 +143,7 @@ extension SQLiteStore {
                 UPDATE lead SET email = ?, phone = ?, first_name = ?, last_name = ?, company = ?, job_title = ?, industry = ?,
                     company_size = ?, country = ?, timezone = ?, source = ?, stage = ?, score = ?, tags = ?, attributes = ?,
                     email_consent = ?, sms_consent = ?, owner = ?, score_fixed = ?, score_gains = ?, score_losses = ?, score_rank = ?,
-                    scored_at = ?, last_activity_at = ?, score_version = ?, score_thresholds = ?, updated_at = ? WHERE id = ?
+                    scored_at = ?, last_activity_at = ?, score_version = ?, score_thresholds = ?, timezone_source = ?, updated_at = ? WHERE id = ?
                 """).execute(arguments: values + [lead.id])
         }
     }

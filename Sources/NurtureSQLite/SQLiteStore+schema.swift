@@ -246,6 +246,14 @@ extension SQLiteStore {
                 CREATE INDEX lead_last_activity ON lead(last_activity_at, id) WHERE last_activity_at IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v14 where a lead's time zone came from") { db in
+            // Leads imported before zones were inferred got UTC when they came without one:
+            // counted as the default, so their next change infers a zone from country or phone.
+            try db.execute(sql: """
+                ALTER TABLE lead ADD COLUMN timezone_source TEXT NOT NULL DEFAULT 'given';
+                UPDATE lead SET timezone_source = 'default' WHERE timezone = 'UTC';
+                """)
+        }
         return migrator
     }
 

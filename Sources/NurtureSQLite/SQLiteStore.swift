@@ -179,6 +179,16 @@ public final class SQLiteStore: LeadStore, Sendable {
         }
     }
 
+    public func timeZoneSources() async throws -> [TimeZoneSource: Int] {
+        try await read { db in
+            var sources: [TimeZoneSource: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT timezone_source, COUNT(*) AS n FROM lead GROUP BY 1") {
+                sources[TimeZoneSource(rawValue: row["timezone_source"]) ?? .given, default: 0] += row["n"]
+            }
+            return sources
+        }
+    }
+
     public func scoreVersions() async throws -> [String: Int] {
         try await read { db in
             var versions: [String: Int] = [:]

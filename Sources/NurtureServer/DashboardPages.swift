@@ -202,7 +202,7 @@ extension NurtureServer {
         var body = "<h1>\(H.h(name))</h1><div class=\"card\"><table><tbody>"
         let profile: [(String, String?)] = [
             ("Email", lead.email), ("Phone", lead.phone), ("Company", lead.company), ("Title", lead.jobTitle), ("Industry", lead.industry),
-            ("Country", lead.country), ("Time zone", lead.timeZone), ("Source", lead.source), ("Stage", lead.stage.name), ("Owner", lead.owner ?? "unassigned"),
+            ("Country", lead.country), ("Time zone", lead.timeZone + (lead.timeZoneSource == .given ? "" : " (\(lead.timeZoneSource.explanation))")), ("Source", lead.source), ("Stage", lead.stage.name), ("Owner", lead.owner ?? "unassigned"),
             ("Tags", lead.tags.sorted().joined(separator: ", ")),
         ]
         for (label, value) in profile where !(value ?? "").isEmpty {

@@ -15,6 +15,8 @@ public struct Lead: Sendable, Hashable, Codable {
     public var country: String?
     /// IANA time zone name, e.g. `Europe/Lisbon`.
     public var timeZone: String
+    /// Where `timeZone` came from: given, or inferred when the lead came without one.
+    public var timeZoneSource: TimeZoneSource
     public var source: String?
     public var stage: Stage
     public var score: Double
@@ -30,7 +32,7 @@ public struct Lead: Sendable, Hashable, Codable {
     public init(
         id: String, email: String? = nil, phone: String? = nil, firstName: String? = nil, lastName: String? = nil,
         company: String? = nil, jobTitle: String? = nil, industry: String? = nil, companySize: Int? = nil,
-        country: String? = nil, timeZone: String = "UTC", source: String? = nil, stage: Stage = .lead,
+        country: String? = nil, timeZone: String = "UTC", timeZoneSource: TimeZoneSource = .given, source: String? = nil, stage: Stage = .lead,
         score: Double = 0, tags: Set<String> = [], attributes: [String: Value] = [:],
         emailConsent: Bool = true, smsConsent: Bool = false, owner: String? = nil
     ) {
@@ -45,6 +47,7 @@ public struct Lead: Sendable, Hashable, Codable {
         self.companySize = companySize
         self.country = country
         self.timeZone = timeZone
+        self.timeZoneSource = timeZoneSource
         self.source = source
         self.stage = stage
         self.score = score
@@ -78,6 +81,38 @@ public struct Lead: Sendable, Hashable, Codable {
     }
 
     public var zone: TimeZone { TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")! }
+}
+
+/// How a lead's time zone was settled. Inferred zones are worked out again when the country or
+/// phone they came from changes; a given one stays until another is given.
+public enum TimeZoneSource: String, Sendable, Hashable, Codable, CaseIterable {
+    /// From the lead's data: an import's `timezone` column, the API, a lead file.
+    case given
+    /// From the country, which keeps one clock.
+    case country
+    /// From the country, which keeps several: the middle one (or the configured default, when it is one of them).
+    case countryGuess = "country-guess"
+    /// From the phone number's calling code, whose country keeps one clock.
+    case phone
+    /// From the phone number, whose country (or shared calling code) has several clocks.
+    case phoneGuess = "phone-guess"
+    /// Nothing to go on: `[sending] default_timezone`, else UTC.
+    case fallback = "default"
+
+    /// A guess for a country with more than one zone, or nothing to go by at all.
+    public var isGuess: Bool { self == .countryGuess || self == .phoneGuess || self == .fallback }
+
+    /// How `leads show` puts it.
+    public var explanation: String {
+        switch self {
+        case .given: "given"
+        case .country: "from the country"
+        case .countryGuess: "guessed from the country, which has several zones"
+        case .phone: "from the phone number"
+        case .phoneGuess: "guessed from the phone number, whose country has several zones"
+        case .fallback: "the default: nothing to infer it from"
+        }
+    }
 }
 
 /// Something a lead did, or something Nurture did to a lead.

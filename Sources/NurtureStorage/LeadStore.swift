@@ -137,6 +137,9 @@ public protocol ReadQueries: Sendable {
     /// How many leads each scoring model version scored; "" counts leads never scored.
     func scoreVersions() async throws -> [String: Int]
 
+    /// How many leads' time zones came from each source.
+    func timeZoneSources() async throws -> [TimeZoneSource: Int]
+
     func counts() async throws -> StoreCounts
 }
 

@@ -160,6 +160,18 @@ public enum StorageConformance {
             let counters = try await store.campaignCounters(CounterFilter(campaignID: "welcome"))
             try expect(counters.filter { $0.metric == "exited" && $0.detail == "step dropped removed" }.map(\.count).reduce(0, +), 1)
         },
+        Check(name: "a lead's zone is kept with where it came from, and counted by source") { store in
+            _ = try await insert(store, lead("ana@example.com") { ($0.timeZone, $0.timeZoneSource) = ("America/Chicago", .countryGuess) })
+            _ = try await insert(store, lead("ben@example.com"))
+            try expect(try await snapshot(store, .email("ana@example.com")).lead.timeZoneSource, .countryGuess)
+            try expect(try await store.lead(email: "ben@example.com")?.timeZoneSource, .given)
+            var changed = try await snapshot(store, .email("ana@example.com"))
+            changed.lead.timeZoneSource = .given
+            let change = LeadChange(base: .version(changed.version), lead: changed.lead, scoring: changed.scoring, leadChanged: true)
+            try expect(try await store.commit([change], rotationAdvance: 0, now: t0), [.committed])
+            try expect(try await store.lead(id: changed.lead.id)?.timeZoneSource, .given)
+            try expect(try await store.timeZoneSources(), [.given: 2])
+        },
         Check(name: "processes announce themselves, refresh, and withdraw") { store in
             let worker = PlaybookProcess(id: "w1", fingerprint: "abc", role: "worker", host: "h", pid: 7, startedAt: t0, seenAt: t0)
             try await store.announce(worker)

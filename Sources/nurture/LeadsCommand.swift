@@ -55,6 +55,8 @@ struct LeadsCommand: AsyncParsableCommand {
             let summary = "imported \(report.imported), updated \(report.updated), unchanged \(report.unchanged), "
                 + "with warnings \(report.warned), rejected \(report.rejectedCount)"
                 + (report.rejectedCount == 0 ? "" : " (written to \(rejectsPath))")
+                + (report.zonesGuessed == 0 ? "" : "; time zone guessed for \(report.zonesGuessed) (countries with several zones: "
+                    + "add a timezone column, or see `nurture leads show`)")
             if let stopped {
                 printError("""
                     error: \(file):\(stopped.line): \(stopped.reason), so the rest of the file, from line \(stopped.line) on, was not read.

@@ -206,7 +206,8 @@ struct LeadReport {
         let firm = [lead.industry, lead.companySize.map { "\($0) people" }].compactMap { $0 }.joined(separator: ", ")
         if !firm.isEmpty { role += role.isEmpty ? firm : " (\(firm))" }
         if !role.isEmpty { out.append("  \(role)") }
-        out.append("  " + [lead.country, lead.timeZone, lead.phone, lead.source.map { "source \($0)" }].compactMap { $0 }.joined(separator: " · "))
+        let zone = lead.timeZone + (lead.timeZoneSource == .given ? "" : " (\(lead.timeZoneSource.explanation))")
+        out.append("  " + [lead.country, zone, lead.phone, lead.source.map { "source \($0)" }].compactMap { $0 }.joined(separator: " · "))
         out.append("  stage \(lead.stage.name) · owner \(lead.owner ?? "unassigned")" + (lead.tags.isEmpty ? "" : " · tags \(lead.tags.sorted().joined(separator: ", "))"))
         var consent = "  email \(lead.emailConsent ? "yes" : "no"), SMS \(lead.smsConsent ? "yes" : "no")"
         for (channel, reason) in detail.work.state.suppressions.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {

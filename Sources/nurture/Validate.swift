@@ -39,6 +39,7 @@ struct Validate: AsyncParsableCommand {
         if let store = try await deployedDatabase() {
             stale += try await staleScores(store)
             stale += try await movedLeads(store, templates: templates)
+            stale += try await guessedZones(store)
             await Deployment.close(store)
         }
         let written = options.playbook.personaParts(in: templates.catalog).count
@@ -74,6 +75,41 @@ struct Validate: AsyncParsableCommand {
         printError("\(databasePath): warning: \(others) lead\(others == 1 ? " was" : "s were") scored by model \(names), not the deployed '\(model.version)'; "
             + "run 'nurture scores recompute' to rescore everyone")
         return 1
+    }
+
+    /// Warns, at the first narrowed send window of each campaign, when leads' zones are guesses:
+    /// a window of business hours is only as right as the zone it is read in. Returns the number of warnings.
+    private func guessedZones(_ store: any LeadStore) async throws -> Int {
+        let sources = try await store.timeZoneSources()
+        let guessed = sources.filter { $0.key.isGuess }.values.reduce(0, +)
+        guard guessed > 0 else { return 0 }
+        let parts = [(TimeZoneSource.countryGuess, "from a country with several zones"), (.phoneGuess, "from a phone number"),
+                     (.fallback, "the default, with nothing to go by")]
+            .compactMap { source, text in sources[source].map { "\($0) \(text)" } }.joined(separator: ", ")
+        var warnings = 0
+        for campaign in options.playbook.campaigns {
+            guard let (window, location) = Self.narrowedWindow(campaign) else { continue }
+            printError("\(location): warning: campaign '\(campaign.id)' sends within \(window) local time, but \(guessed) leads' "
+                + "time zones are guesses (\(parts)); import a timezone column, or set [sending] default_timezone")
+            warnings += 1
+        }
+        return warnings
+    }
+
+    /// The campaign's first send window narrower than any time, with where it is written.
+    static func narrowedWindow(_ campaign: Campaign) -> (SendWindow, Step.Location)? {
+        if let window = campaign.window, !window.isAnytime { return (window, campaign.location) }
+        for step in campaign.allSteps {
+            switch step.action {
+            case .email(let message), .sms(let message):
+                if let window = message.window, !window.isAnytime { return (window, step.location) }
+            case .wait(_, let window?) where !window.isAnytime:
+                return (window, step.location)
+            default:
+                continue
+            }
+        }
+        return nil
     }
 
     /// Warns, at the edited step, when deploying this build would rename or move a step that

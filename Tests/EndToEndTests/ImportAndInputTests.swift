@@ -113,4 +113,50 @@ struct ImportAndInputTests {
         #expect(result.stderr.contains("\(leads):4:3: warning: timezone: 'Mars/Olympus' is not an IANA time zone (such as Europe/Lisbon); imported without it"))
         #expect(result.stdout.contains("Imported 2 demo leads into \(database) (1 of 3 rows rejected, listed above)"), "\(result.stdout)")
     }
+
+    /// An ordinary CRM export: phones without a country code, a size that is not a number, a zone
+    /// that does not exist, rows without zones. Every lead is kept; each bad field is named at its
+    /// line and column; zones come from the row, its country, its phone or the configured default.
+    @Test func anOrdinaryCRMExportKeepsEveryLeadAndInfersTheirZones() async throws {
+        let config = try file("nurture.toml", "[sending]\ndefault_timezone = \"Europe/Lisbon\"\n")
+        let leads = try file("crm.csv", """
+            email,first_name,company,phone,country,timezone,company_size
+            ana@example.com,Ana,Acme,415-555-0101,,America/Los_Angeles,12
+            ben@example.com,Ben,Beta,415-555-0102,United States,,not-a-number
+            cy@example.com,Cy,Gamma,,FR,Mars/Olympus,
+            dee@example.com,Dee,Delta,+49 151 12345678,,,
+            eve@example.com,Eve,Epsilon,,,,
+
+            """)
+        let common = ["--database", database, "--config", config]
+        let result = try await NurtureBinary.run(["leads", "import", leads] + common)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("\(leads):3:7: warning: company_size: 'not-a-number' is not a whole number; imported without it"))
+        #expect(result.stderr.contains("\(leads):4:6: warning: timezone: 'Mars/Olympus' is not an IANA time zone (such as Europe/Lisbon); imported without it"))
+        #expect(result.stdout.hasPrefix("imported 5, updated 0, unchanged 0, with warnings 2, rejected 0; time zone guessed for 1 "), "\(result.stdout)")
+
+        func shown(_ email: String) async throws -> String {
+            let show = try await NurtureBinary.run(["leads", "show", email] + common)
+            #expect(show.status == 0, "\(show.stderr)")
+            return show.stdout
+        }
+        // The row's zone gives the phone its country code.
+        #expect(try await shown("ana@example.com").contains("America/Los_Angeles · +14155550101"))
+        // The country column gives both; the United States has several zones, so the zone is a guess.
+        #expect(try await shown("ben@example.com").contains("US · America/Chicago (guessed from the country, which has several zones) · +14155550102"))
+        #expect(try await shown("cy@example.com").contains("FR · Europe/Paris (from the country)"))
+        #expect(try await shown("dee@example.com").contains("Europe/Berlin (from the phone number) · +4915112345678"))
+        #expect(try await shown("eve@example.com").contains("Europe/Lisbon (the default: nothing to infer it from)"))
+
+        // Business hours are only as right as the zone they are read in.
+        let validated = try await NurtureBinary.run(["validate", "--database", database])
+        #expect(validated.status == 0, "\(validated.stderr)")
+        #expect(validated.stderr.contains("Engagement.swift:5: warning: campaign 'engagement' sends within "), "\(validated.stderr)")
+        #expect(validated.stderr.contains("2 leads' time zones are guesses (1 from a country with several zones, 1 the default, with nothing to go by)"))
+
+        // A zone given later is kept, and the lead's country no longer moves it.
+        let fix = try file("fix.csv", "email,timezone\nben@example.com,America/New_York\n")
+        #expect(try await NurtureBinary.run(["leads", "import", fix] + common).stdout.hasPrefix("imported 0, updated 1"))
+        #expect(try await shown("ben@example.com").contains("US · America/New_York · +14155550102"))
+    }
 }

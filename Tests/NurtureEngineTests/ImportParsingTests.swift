@@ -175,6 +175,19 @@ struct LeadRowParserTests {
         #expect(try withDefault.patch(from: ["a@b.io", "020 7946 0958"]).get().patch.phone == "+442079460958")
     }
 
+    /// Countries are written as exports write them; tzdata's iso3166.tab names them.
+    @Test func aCountryIsKeptAsItsISOCode() throws {
+        let parser = try LeadRowParser(header: ["email", "country"], playbook: Campaigns.playbook, defaultCountry: nil, source: nil)
+        for (written, code) in [("de", "DE"), ("Germany", "DE"), ("United Kingdom", "GB"), ("UK", "GB"), ("United States", "US"), ("usa", "US"),
+                                ("Korea (South)", "KR"), ("Britain", "GB"), ("us", "US"), ("Virgin Islands (US)", "VI")] {
+            #expect(try parser.patch(from: ["a@b.io", written]).get().patch.country == code, "\(written)")
+        }
+        let atlantis = try parser.patch(from: ["a@b.io", "Atlantis"]).get()
+        #expect(atlantis.patch.country == nil)
+        #expect(atlantis.warnings.map(\.description) == [
+            "country: 'Atlantis' is not a country (an ISO 3166 code such as DE, or a name such as Germany); imported without it"])
+    }
+
     /// A string attribute is free text: tabs and line breaks are kept, nothing else.
     @Test func freeTextAttributesKeepTabsAndLineBreaks() throws {
         let patch = try parser.patch(from: ["a@b.io", "", "", "", "", "", "", "teal\tand\r\ngrey"]).get().patch
@@ -352,5 +365,69 @@ struct ConfigurationTests {
         } catch {
             #expect("\(error)".hasPrefix(message))
         }
+    }
+}
+
+/// A lead without a zone gets one from its country, else its phone, else the configured default,
+/// from tzdata's own tables; the source says how sure it is.
+struct ZoneInferenceTests {
+    func settled(country: String? = nil, phone: String? = nil, zone: String? = nil, defaultZone: String = "UTC") -> (String, TimeZoneSource) {
+        var patch = LeadPatch(email: "a@b.io")
+        patch.country = country
+        patch.phone = phone
+        patch.timeZone = zone
+        let lead = patch.newLead(id: "ld_1", zones: ZoneInference(defaultZone: defaultZone))
+        return (lead.timeZone, lead.timeZoneSource)
+    }
+
+    @Test func aCountryWithOneClockGivesItsZone() {
+        #expect(settled(country: "FR") == ("Europe/Paris", .country))
+        // Germany lists Büsingen under Europe/Zurich too, but its clocks are Berlin's.
+        #expect(settled(country: "DE") == ("Europe/Berlin", .country))
+        // Norway's clocks are Berlin's in zone1970.tab; its people call the zone Europe/Oslo (zone.tab).
+        #expect(settled(country: "NO") == ("Europe/Oslo", .country))
+        #expect(settled(country: "JP") == ("Asia/Tokyo", .country))
+    }
+
+    @Test func aCountryWithSeveralClocksGivesAGuessInTheMiddle() {
+        // The middle of the United States' zones by offset: Central time, at most two hours off the contiguous states.
+        #expect(settled(country: "US") == ("America/Chicago", .countryGuess))
+        #expect(settled(country: "AU").1 == .countryGuess)
+        // Portugal keeps two clocks (the Azores an hour behind): the mainland's is the middle.
+        #expect(settled(country: "PT") == ("Europe/Lisbon", .countryGuess))
+        // The configured default wins when it is one of the country's zones.
+        #expect(settled(country: "US", defaultZone: "America/Los_Angeles") == ("America/Los_Angeles", .countryGuess))
+        #expect(settled(country: "US", defaultZone: "Europe/Lisbon") == ("America/Chicago", .countryGuess))
+    }
+
+    @Test func thePhoneNumberAnswersWhenThereIsNoCountry() {
+        #expect(settled(phone: "+351912345678") == ("Europe/Lisbon", .phoneGuess))
+        #expect(settled(phone: "+33612345678") == ("Europe/Paris", .phone))
+        // +1 is shared by the United States and Canada: a guess.
+        #expect(settled(phone: "+14155550101") == ("America/Chicago", .phoneGuess))
+        // The country outranks the phone.
+        #expect(settled(country: "FR", phone: "+4915112345678") == ("Europe/Paris", .country))
+    }
+
+    @Test func nothingToGoByGivesTheDefault() {
+        #expect(settled() == ("UTC", .fallback))
+        #expect(settled(defaultZone: "Europe/Lisbon") == ("Europe/Lisbon", .fallback))
+        #expect(settled(phone: "+999123456789", defaultZone: "Asia/Tokyo") == ("Asia/Tokyo", .fallback))
+    }
+
+    @Test func aGivenZoneIsKeptAndAnInferredOneFollowsTheLead() {
+        #expect(settled(country: "FR", zone: "America/Denver") == ("America/Denver", .given))
+        let zones = ZoneInference()
+        var patch = LeadPatch(email: "a@b.io")
+        patch.country = "FR"
+        let lead = patch.newLead(id: "ld_1", zones: zones)
+        var moved = LeadPatch(email: "a@b.io")
+        moved.country = "JP"
+        #expect(zones.settled(moved.applied(to: lead)).timeZone == "Asia/Tokyo")
+        var given = LeadPatch(email: "a@b.io")
+        given.timeZone = "Europe/Lisbon"
+        let pinned = zones.settled(given.applied(to: lead))
+        #expect((pinned.timeZone, pinned.timeZoneSource) == ("Europe/Lisbon", .given))
+        #expect(zones.settled(moved.applied(to: pinned)).timeZone == "Europe/Lisbon")
     }
 }

@@ -155,6 +155,7 @@ final class InterleavingStore: LeadStore {
     func latestEvents(leadID: String, limit: Int) async throws -> [LeadEvent] { try await inner.latestEvents(leadID: leadID, limit: limit) }
     func latestMessages(leadID: String, limit: Int) async throws -> [OutboxMessage] { try await inner.latestMessages(leadID: leadID, limit: limit) }
     func scoreVersions() async throws -> [String: Int] { try await inner.scoreVersions() }
+    func timeZoneSources() async throws -> [TimeZoneSource: Int] { try await inner.timeZoneSources() }
     func counts() async throws -> StoreCounts { try await inner.counts() }
     func campaignCounters(_ filter: CounterFilter) async throws -> [CampaignCounter] { try await inner.campaignCounters(filter) }
     func recountedCampaignCounters() async throws -> [CampaignCounter] { try await inner.recountedCampaignCounters() }

@@ -29,6 +29,7 @@ import TOMLKit
 /// email_per_lead_per_day = 1
 /// sms_per_lead_per_3_days = 1
 /// public_url = "https://nurture.example.com"
+/// default_timezone = "Europe/Lisbon"    # for leads with no zone, country or phone to infer one from
 /// ```
 public struct NurtureConfiguration: Sendable {
     public struct Channel: Sendable, Hashable {
@@ -212,6 +213,12 @@ public struct NurtureConfiguration: Sendable {
                 guard hours > 0 else { throw Problem(description: "\(path): error: 'sending.retry_hours' must be positive") }
                 configuration.retryHorizon = .seconds(hours * 3600)
             }
+            if let zone = sending.default_timezone {
+                guard TimeZoneNames.isKnown(zone) else {
+                    throw Problem(description: "\(path): error: 'sending.default_timezone' must be an IANA time zone (such as America/Chicago), not '\(zone)'")
+                }
+                configuration.policy.defaultTimeZone = zone
+            }
         }
         configuration.inboundEmailSecret = try secret(named: raw.inbound?.email?.secret_env, key: "inbound.email", path: path, environment: environment)
         configuration.inboundSMSSecret = try secret(named: raw.inbound?.sms?.secret_env, key: "inbound.sms", path: path, environment: environment)
@@ -385,6 +392,7 @@ public struct NurtureConfiguration: Sendable {
             var public_url: String?
             var retry_hours: Int?
             var lease_seconds: Number?
+            var default_timezone: String?
         }
 
         struct Inbound: Decodable {

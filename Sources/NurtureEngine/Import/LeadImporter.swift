@@ -12,6 +12,8 @@ public struct LeadImporter: Sendable {
         public var rejectedCount = 0
         /// Rows imported without one or more of their fields.
         public var warned = 0
+        /// Leads imported or updated whose zone is a guess among their country's several.
+        public var zonesGuessed = 0
         /// The first fields left out, with their line and column (1-based) and why.
         public var warnings: [(line: Int, column: Int, reason: String)] = []
         /// How many rejections (and warnings) are kept in memory: a file of bad rows must not grow the process.
@@ -22,7 +24,7 @@ public struct LeadImporter: Sendable {
         public static func == (a: Report, b: Report) -> Bool {
             (a.imported, a.updated, a.unchanged, a.rejectedCount) == (b.imported, b.updated, b.unchanged, b.rejectedCount)
                 && a.rejected.map(\.line) == b.rejected.map(\.line) && a.rejected.map(\.reason) == b.rejected.map(\.reason)
-                && a.warned == b.warned && a.warnings.map(\.reason) == b.warnings.map(\.reason)
+                && a.warned == b.warned && a.zonesGuessed == b.zonesGuessed && a.warnings.map(\.reason) == b.warnings.map(\.reason)
         }
 
         public func hash(into hasher: inout Hasher) { hasher.combine(rows) }
@@ -69,11 +71,12 @@ public struct LeadImporter: Sendable {
         batch.reserveCapacity(batchSize)
         // While one batch commits, the next is worked out and a third is parsed, so both cores
         // work; each batch commits only after the one before it, so the file's order holds.
-        var writing: [Task<[UpsertOutcome], any Error>] = []
+        var writing: [Task<[UpsertResult], any Error>] = []
         func collect(leaving inFlight: Int) async throws {
             while writing.count > inFlight {
-                for outcome in try await writing.removeFirst().value {
-                    switch outcome {
+                for result in try await writing.removeFirst().value {
+                    if result.zoneIsGuess && result.outcome != .unchanged { report.zonesGuessed += 1 }
+                    switch result.outcome {
                     case .imported: report.imported += 1
                     case .updated: report.updated += 1
                     case .unchanged: report.unchanged += 1
@@ -88,7 +91,7 @@ public struct LeadImporter: Sendable {
             let patches = batch, engine = self.engine
             var waiting: (@Sendable () async throws -> Void)?
             if let earlier = writing.last { waiting = { _ = try await earlier.value } }
-            writing.append(Task { [waiting] in try await engine.upsert(patches, now: now, committingAfter: waiting) })
+            writing.append(Task { [waiting] in try await engine.upsertLeads(patches, now: now, committingAfter: waiting) })
             batch.removeAll(keepingCapacity: true)
         }
         var stoppedAt: CSVReader.UnclosedQuote?

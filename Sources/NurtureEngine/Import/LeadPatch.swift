@@ -37,7 +37,7 @@ public struct LeadPatch: Sendable, Hashable {
         if let industry { lead.industry = industry }
         if let companySize { lead.companySize = companySize }
         if let country { lead.country = country }
-        if let timeZone { lead.timeZone = timeZone }
+        if let timeZone { (lead.timeZone, lead.timeZoneSource) = (timeZone, .given) }
         if let source { lead.source = source }
         lead.attributes.merge(attributes) { _, new in new }
         if let emailConsent { lead.emailConsent = emailConsent }
@@ -46,9 +46,9 @@ public struct LeadPatch: Sendable, Hashable {
     }
 
     /// A new lead from this patch: email consent by default (B2B legitimate interest, still
-    /// suppressible), SMS only with an explicit opt-in.
-    public func newLead(id: String) -> Lead {
-        applied(to: Lead(id: id, timeZone: "UTC", emailConsent: true, smsConsent: false))
+    /// suppressible), SMS only with an explicit opt-in; a zone inferred when the patch has none.
+    public func newLead(id: String, zones: ZoneInference) -> Lead {
+        zones.settled(applied(to: Lead(id: id, timeZone: zones.defaultZone, timeZoneSource: .fallback, emailConsent: true, smsConsent: false)))
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

@@ -128,7 +128,12 @@ public struct LeadRowParser: Sendable {
                     continue
                 }
                 patch.companySize = size
-            case .country: patch.country = value.uppercased()
+            case .country:
+                guard let code = TimeZoneNames.countryCode(value) else {
+                    warn("'\(value)' is not a country (an ISO 3166 code such as DE, or a name such as Germany)", field: "country")
+                    continue
+                }
+                patch.country = code
             case .timeZone:
                 guard TimeZoneNames.isKnown(value) else {
                     warn("'\(value)' is not an IANA time zone (such as Europe/Lisbon)", field: "timezone")

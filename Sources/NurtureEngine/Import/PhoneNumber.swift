@@ -54,4 +54,22 @@ public enum PhoneNumber {
         "ID": "62", "TH": "66", "VN": "84", "PH": "63", "CN": "86", "HK": "852", "TW": "886", "JP": "81", "KR": "82",
         "AU": "61", "NZ": "64", "MX": "52", "BR": "55", "AR": "54", "CL": "56", "CO": "57", "PE": "51",
     ]
+
+    /// Where a calling code is shared (+1 by the US and Canada), the country most of its numbers
+    /// belong to; a lead's zone taken from such a number is a guess.
+    static let sharedCodeHome = ["1": "US", "44": "GB"]
+
+    /// The country an E.164 number belongs to, by its calling code (the longest that matches), and
+    /// whether that code is shared with other countries.
+    public static func country(of e164: String) -> (country: String, shared: Bool)? {
+        guard e164.hasPrefix("+") else { return nil }
+        let digits = e164.dropFirst()
+        for length in stride(from: 3, through: 1, by: -1) where digits.count > length {
+            let code = String(digits.prefix(length))
+            let countries = callingCodes.filter { $0.value == code && $0.key != "UK" }.map(\.key)
+            if countries.count == 1 { return (countries[0], false) }
+            if let home = sharedCodeHome[code] { return (home, true) }
+        }
+        return nil
+    }
 }

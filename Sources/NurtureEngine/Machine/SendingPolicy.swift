@@ -19,6 +19,8 @@ public struct SendingPolicy: Sendable, Hashable {
 
     public var emailCap: Cap?
     public var smsCap: Cap?
+    /// `[sending] default_timezone`: the zone of a lead with no zone, country or phone to infer one from.
+    public var defaultTimeZone = "UTC"
 
     /// One marketing email per lead per 24 hours and one SMS per 72 hours.
     public static let standard = SendingPolicy(emailCap: Cap(1, per: .hours(24)), smsCap: Cap(1, per: .hours(72)))

@@ -13,6 +13,8 @@ public struct LeadProcessor: Sendable {
     public let scoring: ScoreCalculator?
     /// What Nurture answers to STOP, START and HELP.
     public var smsReplies: SMSReplies
+    /// How leads without a time zone get one.
+    public let zones: ZoneInference
     let machines: [String: EnrollmentMachine]
 
     public init(playbook: Playbook, templates: TemplateLibrary, policy: SendingPolicy = .standard, links: LinkSigner) {
@@ -21,6 +23,7 @@ public struct LeadProcessor: Sendable {
         self.links = links
         scoring = playbook.scoring.map(ScoreCalculator.init(model:))
         smsReplies = SMSReplies(brand: playbook.brand)
+        zones = ZoneInference(defaultZone: policy.defaultTimeZone)
         machines = Dictionary(playbook.campaigns.map { ($0.id, EnrollmentMachine(campaign: $0, policy: policy)) }) { first, _ in first }
     }
 

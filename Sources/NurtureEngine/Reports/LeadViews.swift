@@ -43,7 +43,7 @@ public enum LeadViews {
     public struct Detail: Encodable, Sendable {
         public struct Profile: Encodable, Sendable {
             let id: String, email: String?, phone: String?, first_name: String?, last_name: String?, company: String?
-            let job_title: String?, industry: String?, company_size: Int?, country: String?, timezone: String, source: String?
+            let job_title: String?, industry: String?, company_size: Int?, country: String?, timezone: String, timezone_source: String, source: String?
             let stage: String, owner: String?, tags: [String], attributes: [String: Value]
             let email_consent: Bool, sms_consent: Bool, suppressions: [String: String]
         }
@@ -81,6 +81,7 @@ public enum LeadViews {
         let profile = Detail.Profile(
             id: lead.id, email: lead.email, phone: lead.phone, first_name: lead.firstName, last_name: lead.lastName, company: lead.company,
             job_title: lead.jobTitle, industry: lead.industry, company_size: lead.companySize, country: lead.country, timezone: lead.timeZone,
+            timezone_source: lead.timeZoneSource.rawValue,
             source: lead.source, stage: lead.stage.name, owner: lead.owner, tags: lead.tags.sorted(), attributes: lead.attributes,
             email_consent: lead.emailConsent, sms_consent: lead.smsConsent,
             suppressions: Dictionary(uniqueKeysWithValues: detail.work.state.suppressions.map { ($0.key.rawValue, $0.value) }))

@@ -42,12 +42,15 @@ public struct LeadFile: Sendable {
             }
             stage = known
         }
-        let lead = Lead(
+        var lead = Lead(
             id: raw.id ?? raw.email ?? "lead-1", email: raw.email, phone: raw.phone, firstName: raw.first_name,
             lastName: raw.last_name, company: raw.company, jobTitle: raw.job_title, industry: raw.industry,
-            companySize: raw.company_size, country: raw.country, timeZone: zone, source: raw.source, stage: stage,
+            companySize: raw.company_size, country: raw.country.map { TimeZoneNames.countryCode($0) ?? $0 }, timeZone: zone,
+            timeZoneSource: raw.timezone == nil ? .fallback : .given, source: raw.source, stage: stage,
             score: raw.score ?? 0, tags: Set(raw.tags ?? []), attributes: raw.attributes ?? [:],
             emailConsent: raw.email_consent ?? true, smsConsent: raw.sms_consent ?? false)
+        // A file without a zone is simulated where its country or phone says it lives.
+        ZoneInference().settle(&lead)
         return LeadFile(lead: lead, trigger: raw.trigger ?? [:])
     }
 

@@ -65,7 +65,7 @@ public struct Engine: Sendable {
                 for patch in group {
                     if var current = unit {
                         let before = current.work.lead
-                        let updated = patch.applied(to: before)
+                        let updated = processor.zones.settled(patch.applied(to: before))
                         guard updated != before else {
                             outcomes.append(UpsertResult(.unchanged, leadID: before.id))
                             continue
@@ -73,12 +73,12 @@ public struct Engine: Sendable {
                         current.work.lead = updated
                         processor.leadUpdated(from: before, &current.work, now: now)
                         unit = current
-                        outcomes.append(UpsertResult(.updated, leadID: before.id))
+                        outcomes.append(UpsertResult(.updated, leadID: before.id, zoneIsGuess: Self.isCountryGuess(updated)))
                     } else {
-                        var created = UnitOfWork(newLead: patch.newLead(id: LeadPatch.newID()), rotation: rotation, controls: controls)
+                        var created = UnitOfWork(newLead: patch.newLead(id: LeadPatch.newID(), zones: processor.zones), rotation: rotation, controls: controls)
                         processor.leadCreated(&created.work, now: now)
                         unit = created
-                        outcomes.append(UpsertResult(.imported, leadID: created.work.lead.id))
+                        outcomes.append(UpsertResult(.imported, leadID: created.work.lead.id, zoneIsGuess: Self.isCountryGuess(created.work.lead)))
                     }
                 }
                 // A lead every patch left as it was needs no commit.
@@ -100,6 +100,10 @@ public struct Engine: Sendable {
         }
         if !emails.isEmpty { throw LeadKeptChanging(leadIDs: emails) }
         return results.map { $0! }
+    }
+
+    static func isCountryGuess(_ lead: Lead) -> Bool {
+        lead.timeZoneSource == .countryGuess || lead.timeZoneSource == .phoneGuess
     }
 
     /// Stores an event once (by client id) and lets it act at once: score, goals, waits, entries.
@@ -168,7 +172,7 @@ public struct Engine: Sendable {
                             results.append((index, .unknownLead))
                             continue
                         }
-                        var created = UnitOfWork(newLead: LeadPatch(email: email).newLead(id: LeadPatch.newID()), rotation: rotation, controls: controls)
+                        var created = UnitOfWork(newLead: LeadPatch(email: email).newLead(id: LeadPatch.newID(), zones: processor.zones), rotation: rotation, controls: controls)
                         processor.leadCreated(&created.work, now: now)
                         unit = created
                         results.append((index, .created(leadID: created.work.lead.id)))

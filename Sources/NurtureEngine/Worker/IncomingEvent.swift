@@ -43,10 +43,13 @@ public enum UpsertOutcome: String, Sendable, Hashable {
 public struct UpsertResult: Sendable, Hashable {
     public var outcome: UpsertOutcome
     public var leadID: String
+    /// The lead's zone was guessed for a country with several (imports count these).
+    public var zoneIsGuess: Bool
 
-    public init(_ outcome: UpsertOutcome, leadID: String) {
+    public init(_ outcome: UpsertOutcome, leadID: String, zoneIsGuess: Bool = false) {
         self.outcome = outcome
         self.leadID = leadID
+        self.zoneIsGuess = zoneIsGuess
     }
 }
 
