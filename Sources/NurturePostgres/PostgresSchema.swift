@@ -390,6 +390,7 @@ enum PostgresSchema {
             ALTER TABLE lead ADD COLUMN timezone_source text NOT NULL DEFAULT 'given';
             UPDATE lead SET timezone_source = 'default' WHERE timezone = 'UTC';
             """),
+        (13, "suppressions by scope", Suppression.scopeMigration),
     ]
 
     /// A statement-level trigger `name` (and its function) that counts the `facts` a statement

@@ -189,16 +189,7 @@ extension PostgresStore {
         }
         for change in kept {
             // Rare (an unsubscribe, a provider's report): one statement each.
-            for suppression in change.suppressions {
-                if let reason = suppression.reason {
-                    try await connection.query("""
-                        INSERT INTO suppression (address, channel, reason, at) VALUES (\(suppression.address.lowercased()), \(suppression.channel.rawValue), \(reason), \(moment))
-                        ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, at = excluded.at
-                        """, logger: logger)
-                } else {
-                    try await connection.query("DELETE FROM suppression WHERE address = \(suppression.address.lowercased()) AND channel = \(suppression.channel.rawValue)", logger: logger)
-                }
-            }
+            for suppression in change.suppressions { try await save(suppression, connection, at: now, logger: logger) }
             for (messageID, delivery) in change.deliveries.sorted(by: { $0.key < $1.key }) {
                 // The report's first arrival is marked too: that mark is what the results count.
                 let mark = CampaignCounter.markColumn(forDelivery: delivery).map { ", \($0) = coalesce(\($0), $2)" } ?? ""

@@ -61,8 +61,9 @@ extension PostgresStore: CopyTarget {
                     binds.append(row.message.id); binds.append(row.message.subject); binds.append(row.message.preview); binds.append(row.message.payload)
                 }
             case .suppressions(let suppressions):
-                try await connection.insert(into: "suppression", columns: ["address", "channel", "reason", "at"], rows: suppressions, logger) { row, binds in
-                    binds.append(row.address.lowercased()); binds.append(row.channel); binds.append(row.reason); binds.append(row.at.timeIntervalSince1970)
+                try await connection.insert(into: "suppression", columns: ["address", "channel", "reason", "scope", "at"], rows: suppressions, logger) { row, binds in
+                    binds.append(row.address.lowercased()); binds.append(row.channel); binds.append(row.reason); binds.append(row.scope)
+                    binds.append(row.at.timeIntervalSince1970)
                 }
             case .settings(let settings):
                 try await connection.insert(into: "setting", columns: ["key", "value"], rows: settings, logger) { row, binds in

@@ -206,10 +206,10 @@ public final class PostgresStore: LeadStore, Sendable {
                 enrollments[try row["lead_id"].decode(String.self), default: []].append(try Self.enrollment(row))
             }
             let addresses = try leads.values.flatMap { row in [try row["email"].decode(String?.self), try row["phone"].decode(String?.self)].compactMap { $0 } }
-            var suppressions: [String: [MessageChannel: String]] = [:]
-            for row in try await connection.all("SELECT address, channel, reason FROM suppression WHERE address = ANY(\(addresses))", logger) {
+            var suppressions: [String: [MessageChannel: Suppression]] = [:]
+            for row in try await connection.all("SELECT address, channel, reason, scope FROM suppression WHERE address = ANY(\(addresses))", logger) {
                 if let channel = MessageChannel(rawValue: try row["channel"].decode(String.self)) {
-                    suppressions[try row["address"].decode(String.self), default: [:]][channel] = try row["reason"].decode(String.self)
+                    suppressions[try row["address"].decode(String.self), default: [:]][channel] = try Self.suppression(row)
                 }
             }
             var snapshots: [LeadKey: LeadSnapshot] = [:]
@@ -221,7 +221,7 @@ public final class PostgresStore: LeadStore, Sendable {
                 }
                 guard let id, let row = leads[id] else { continue }
                 let lead = try Self.lead(row)
-                var leadSuppressions: [MessageChannel: String] = [:]
+                var leadSuppressions: [MessageChannel: Suppression] = [:]
                 for address in [lead.email, lead.phone].compactMap({ $0 }) {
                     leadSuppressions.merge(suppressions[address.lowercased()] ?? [:]) { _, new in new }
                 }
@@ -392,7 +392,7 @@ public final class PostgresStore: LeadStore, Sendable {
                 WITH picked AS MATERIALIZED (
                     SELECT * FROM outbox_message WHERE \(condition) AND channel = $2
                     ORDER BY \(order) LIMIT $3 FOR UPDATE SKIP LOCKED)
-                SELECT m.*, c.subject, c.preview, c.payload, l.timezone AS lead_timezone, s.reason AS suppression FROM picked m
+                SELECT m.*, c.subject, c.preview, c.payload, l.timezone AS lead_timezone, s.reason, s.scope FROM picked m
                 JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id
                 LEFT JOIN suppression s ON s.address = lower(m.address) AND s.channel = m.channel
                 ORDER BY \(order.split(separator: ",").map { "m.\($0.trimmingCharacters(in: .whitespaces))" }.joined(separator: ", "))
@@ -410,7 +410,8 @@ public final class PostgresStore: LeadStore, Sendable {
                 }
             }
             let candidates = try rows.map { row in
-                (message: try Self.message(row), timeZone: try row["lead_timezone"].decode(String.self), suppression: try row["suppression"].decode(String?.self))
+                (message: try Self.message(row), timeZone: try row["lead_timezone"].decode(String.self),
+                 suppression: try row["reason"].decode(String?.self) == nil ? nil : try Self.suppression(row))
             }
             // The sends a cap counts, for every lead of the claim in one query; messages this
             // claim takes join them as in flight as they are taken.
@@ -623,21 +624,57 @@ public final class PostgresStore: LeadStore, Sendable {
 
     // MARK: - Suppressions and secrets
 
-    public func suppress(address: String, channel: MessageChannel, reason: String, at: Date) async throws {
-        try TextWithNUL.refuse([("address", address), ("reason", reason)])
-        try await execute("""
-            INSERT INTO suppression (address, channel, reason, at) VALUES (\(address.lowercased()), \(channel.rawValue), \(reason), \(at.timeIntervalSince1970))
-            ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, at = excluded.at
-            """)
+    public func suppress(address: String, channel: MessageChannel, _ suppression: Suppression, at: Date) async throws {
+        try TextWithNUL.refuse([("address", address), ("reason", suppression.reason)])
+        try await transaction { connection in
+            let existing = try await connection.all(
+                "SELECT reason, scope FROM suppression WHERE address = \(address.lowercased()) AND channel = \(channel.rawValue) FOR UPDATE", logger
+            ).first.map(Self.suppression)
+            try await Self.save(SuppressionChange(address: address, channel: channel, suppression: existing.map { $0.adding(suppression) } ?? suppression),
+                                connection, at: at, logger: logger)
+        }
     }
 
-    public func suppressions(address: String) async throws -> [MessageChannel: String] {
+    public func suppressions(address: String) async throws -> [MessageChannel: Suppression] {
         try TextWithNUL.refuse([("address", address)])
-        var found: [MessageChannel: String] = [:]
-        for row in try await rows("SELECT channel, reason FROM suppression WHERE address = \(address.lowercased())") {
-            if let channel = MessageChannel(rawValue: try row["channel"].decode(String.self)) { found[channel] = try row["reason"].decode(String.self) }
+        var found: [MessageChannel: Suppression] = [:]
+        for row in try await rows("SELECT channel, reason, scope FROM suppression WHERE address = \(address.lowercased())") {
+            if let channel = MessageChannel(rawValue: try row["channel"].decode(String.self)) { found[channel] = try Self.suppression(row) }
         }
         return found
+    }
+
+    public func suppressionPage(after: SuppressionRecord?, limit: Int) async throws -> [SuppressionRecord] {
+        try await rows("""
+            SELECT address, channel, reason, scope, at FROM suppression
+            WHERE (address, channel) > (\(after?.address.lowercased() ?? ""), \(after?.channel.rawValue ?? "")) ORDER BY address, channel LIMIT \(limit)
+            """).compactMap { row in
+            guard let channel = MessageChannel(rawValue: try row["channel"].decode(String.self)) else { return nil }
+            return SuppressionRecord(address: try row["address"].decode(String.self), channel: channel, suppression: try Self.suppression(row),
+                                     at: Date(timeIntervalSince1970: try row["at"].decode(Double.self)))
+        }
+    }
+
+    public func liftSuppression(address: String, channel: MessageChannel) async throws -> Bool {
+        try TextWithNUL.refuse([("address", address)])
+        return try await !rows("DELETE FROM suppression WHERE address = \(address.lowercased()) AND channel = \(channel.rawValue) RETURNING 1").isEmpty
+    }
+
+    static func suppression(_ row: PostgresRandomAccessRow) throws -> Suppression {
+        Suppression(.init(stored: try row["scope"].decode(String.self)), reason: try row["reason"].decode(String.self))
+    }
+
+    /// Writes an address's suppression on a channel as it now is, or deletes it when lifted.
+    static func save(_ change: SuppressionChange, _ connection: PostgresConnection, at: Date, logger: Logger) async throws {
+        let address = change.address.lowercased(), channel = change.channel.rawValue
+        if let suppression = change.suppression {
+            try await connection.query("""
+                INSERT INTO suppression (address, channel, reason, scope, at) VALUES (\(address), \(channel), \(suppression.reason), \(suppression.scope.stored), \(at.timeIntervalSince1970))
+                ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, scope = excluded.scope, at = excluded.at
+                """, logger: logger)
+        } else {
+            try await connection.query("DELETE FROM suppression WHERE address = \(address) AND channel = \(channel)", logger: logger)
+        }
     }
 
     public func secret(named name: String) async throws -> Data {

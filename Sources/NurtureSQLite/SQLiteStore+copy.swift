@@ -34,7 +34,8 @@ extension SQLiteStore: CopySource {
                 })
             case .suppressions:
                 rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM suppression t")
-                copied = .suppressions(rows.map { StoredSuppression(address: $0["address"], channel: $0["channel"], reason: $0["reason"], at: Date(timeIntervalSince1970: $0["at"])) })
+                copied = .suppressions(rows.map { StoredSuppression(address: $0["address"], channel: $0["channel"], reason: $0["reason"], scope: $0["scope"],
+                                                                        at: Date(timeIntervalSince1970: $0["at"])) })
             case .settings:
                 rows = try fetch("SELECT t.rowid AS copy_cursor, t.key, CAST(t.value AS BLOB) AS value FROM setting t")
                 copied = .settings(rows.map { StoredSetting(key: $0["key"], value: $0["value"]) })

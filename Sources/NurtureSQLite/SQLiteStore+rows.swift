@@ -228,17 +228,17 @@ extension SQLiteStore {
             if let email = snapshot.lead.email { owners[email.lowercased(), default: []].append((snapshot.lead.id, false)) }
             if let phone = snapshot.lead.phone { owners[phone.lowercased(), default: []].append((snapshot.lead.id, true)) }
         }
-        var suppressed: [(address: String, channel: MessageChannel, reason: String)] = []
+        var suppressed: [(address: String, channel: MessageChannel, suppression: Suppression)] = []
         let suppressions = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT address, channel, reason FROM suppression WHERE address IN (SELECT value FROM json_each(?))
+            SELECT address, channel, reason, scope FROM suppression WHERE address IN (SELECT value FROM json_each(?))
             """), arguments: [FlatJSON.json(Array(owners.keys))])
         while let row = try suppressions.next() {
             guard let channel = MessageChannel(rawValue: row[1]) else { continue }
-            suppressed.append(((row[0] as String).lowercased(), channel, row[2]))
+            suppressed.append(((row[0] as String).lowercased(), channel, Suppression(.init(stored: row[3]), reason: row[2])))
         }
         for phoneFirst in [false, true] {
-            for (address, channel, reason) in suppressed {
-                for owner in owners[address] ?? [] where owner.isPhone == phoneFirst { byID[owner.id]?.suppressions[channel] = reason }
+            for (address, channel, suppression) in suppressed {
+                for owner in owners[address] ?? [] where owner.isPhone == phoneFirst { byID[owner.id]?.suppressions[channel] = suppression }
             }
         }
 
@@ -298,17 +298,7 @@ extension SQLiteStore {
                 """).execute(arguments: [lead.id, fact.campaignID, fact.stepID, fact.variant, fact.channel.rawValue, fact.kind, fact.reason,
                                          fact.at.timeIntervalSince1970])
         }
-        for suppression in change.suppressions {
-            if let reason = suppression.reason {
-                try db.cachedStatement(sql: """
-                    INSERT INTO suppression (address, channel, reason, at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, at = excluded.at
-                    """).execute(arguments: [suppression.address, suppression.channel.rawValue, reason, now.timeIntervalSince1970])
-            } else {
-                try db.cachedStatement(sql: "DELETE FROM suppression WHERE address = ? AND channel = ?")
-                    .execute(arguments: [suppression.address, suppression.channel.rawValue])
-            }
-        }
+        for suppression in change.suppressions { try save(suppression, db, at: now) }
         for (messageID, delivery) in change.deliveries {
             // The report's first arrival is marked too: that mark is what the results count.
             let mark = CampaignCounter.markColumn(forDelivery: delivery).map { ", \($0) = coalesce(\($0), ?)" } ?? ""
@@ -398,13 +388,25 @@ extension SQLiteStore {
         return message
     }
 
-    static func suppressions(_ db: Database, addresses: [String]) throws -> [MessageChannel: String] {
-        var found: [MessageChannel: String] = [:]
+    static func suppressions(_ db: Database, addresses: [String]) throws -> [MessageChannel: Suppression] {
+        var found: [MessageChannel: Suppression] = [:]
         for address in addresses {
-            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT channel, reason FROM suppression WHERE address = ?"), arguments: [address]) {
-                if let channel = MessageChannel(rawValue: row["channel"]) { found[channel] = row["reason"] }
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT channel, reason, scope FROM suppression WHERE address = ?"), arguments: [address]) {
+                if let channel = MessageChannel(rawValue: row["channel"]) { found[channel] = Suppression(.init(stored: row["scope"]), reason: row["reason"]) }
             }
         }
         return found
+    }
+
+    /// Writes an address's suppression on a channel as it now is, or deletes it when lifted.
+    static func save(_ change: SuppressionChange, _ db: Database, at: Date) throws {
+        if let suppression = change.suppression {
+            try db.cachedStatement(sql: """
+                INSERT INTO suppression (address, channel, reason, scope, at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, scope = excluded.scope, at = excluded.at
+                """).execute(arguments: [change.address, change.channel.rawValue, suppression.reason, suppression.scope.stored, at.timeIntervalSince1970])
+        } else {
+            try db.cachedStatement(sql: "DELETE FROM suppression WHERE address = ? AND channel = ?").execute(arguments: [change.address, change.channel.rawValue])
+        }
     }
 }

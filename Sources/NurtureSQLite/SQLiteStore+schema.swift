@@ -254,6 +254,9 @@ extension SQLiteStore {
                 UPDATE lead SET timezone_source = 'default' WHERE timezone = 'UTC';
                 """)
         }
+        migrator.registerMigration("v15 suppressions by scope") { db in
+            try db.execute(sql: Suppression.scopeMigration)
+        }
         return migrator
     }
 

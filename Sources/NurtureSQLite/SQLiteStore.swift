@@ -218,10 +218,11 @@ public final class SQLiteStore: LeadStore, Sendable {
             // The content is read only for the messages picked, after the sort: sorting whole
             // rendered rows (kilobytes each) had been a fifth of the writer's time in a run-due.
             let ids = Self.json(order)
-            var candidates: [String: (message: OutboxMessage, timeZone: String, suppression: String?)] = [:]
+            var candidates: [String: (message: OutboxMessage, timeZone: String, suppression: Suppression?)] = [:]
             for row in try Row.fetchAll(db.cachedStatement(sql: Self.claimedRowsSQL), arguments: [ids]) {
                 let message = Self.message(row)
-                candidates[message.id] = (message, row["lead_timezone"], row["suppression"])
+                let reason: String? = row["suppression"]
+                candidates[message.id] = (message, row["lead_timezone"], reason.map { Suppression(.init(stored: row["suppression_scope"]), reason: $0) })
             }
             let counted = candidates.values.filter { $0.message.countsTowardCaps }
             var sends = try Self.sendsThatCount(leadIDs: Set(counted.map(\.message.leadID)), excluding: ids, since: sendsSince, now: now, db)
@@ -308,7 +309,7 @@ public final class SQLiteStore: LeadStore, Sendable {
     /// zone and the address's suppression on the message's channel (the suppression's own
     /// case-blind collation applies, its column being on the left).
     static let claimedRowsSQL = """
-        SELECT \(messageColumns), l.timezone AS lead_timezone, s.reason AS suppression
+        SELECT \(messageColumns), l.timezone AS lead_timezone, s.reason AS suppression, s.scope AS suppression_scope
         FROM outbox_message m JOIN outbox_content c ON c.id = m.id JOIN lead l ON l.id = m.lead_id
         LEFT JOIN suppression s ON s.address = m.address AND s.channel = m.channel
         WHERE m.id IN (SELECT value FROM json_each(?))
@@ -439,12 +440,29 @@ public final class SQLiteStore: LeadStore, Sendable {
 
     // MARK: - Compliance
 
-    public func suppress(address: String, channel: MessageChannel, reason: String, at: Date) async throws {
+    public func suppress(address: String, channel: MessageChannel, _ suppression: Suppression, at: Date) async throws {
         try await write { db in
-            try db.execute(sql: """
-                INSERT INTO suppression (address, channel, reason, at) VALUES (?, ?, ?, ?)
-                ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, at = excluded.at
-                """, arguments: [address, channel.rawValue, reason, at.timeIntervalSince1970])
+            let merged = try Self.suppressions(db, addresses: [address])[channel].map { $0.adding(suppression) } ?? suppression
+            try Self.save(SuppressionChange(address: address, channel: channel, suppression: merged), db, at: at)
+        }
+    }
+
+    public func suppressionPage(after: SuppressionRecord?, limit: Int) async throws -> [SuppressionRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT address, channel, reason, scope, at FROM suppression WHERE (address, channel) > (?, ?) ORDER BY address, channel LIMIT ?
+                """, arguments: [after?.address ?? "", after?.channel.rawValue ?? "", limit]).compactMap { row in
+                guard let channel = MessageChannel(rawValue: row["channel"]) else { return nil }
+                return SuppressionRecord(address: row["address"], channel: channel, suppression: Suppression(.init(stored: row["scope"]), reason: row["reason"]),
+                                         at: Date(timeIntervalSince1970: row["at"]))
+            }
+        }
+    }
+
+    public func liftSuppression(address: String, channel: MessageChannel) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM suppression WHERE address = ? AND channel = ?", arguments: [address, channel.rawValue])
+            return db.changesCount > 0
         }
     }
 
@@ -479,7 +497,7 @@ public final class SQLiteStore: LeadStore, Sendable {
         return counts
     }
 
-    public func suppressions(address: String) async throws -> [MessageChannel: String] {
+    public func suppressions(address: String) async throws -> [MessageChannel: Suppression] {
         try await read { db in try Self.suppressions(db, addresses: [address]) }
     }
 

@@ -90,12 +90,15 @@ public struct StoredSuppression: Sendable {
     public var address: String
     public var channel: String
     public var reason: String
+    /// `Suppression.Scope.stored`.
+    public var scope: String
     public var at: Date
 
-    public init(address: String, channel: String, reason: String, at: Date) {
+    public init(address: String, channel: String, reason: String, scope: String, at: Date) {
         self.address = address
         self.channel = channel
         self.reason = reason
+        self.scope = scope
         self.at = at
     }
 }

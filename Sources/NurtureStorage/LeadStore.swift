@@ -109,8 +109,13 @@ public protocol OutboxQueue: WorkSignal {
 
 /// Addresses that must never be sent to.
 public protocol SuppressionList: Sendable {
-    func suppress(address: String, channel: MessageChannel, reason: String, at: Date) async throws
-    func suppressions(address: String) async throws -> [MessageChannel: String]
+    /// Adds a suppression to the address's on the channel (a wider scope replaces a narrower one).
+    func suppress(address: String, channel: MessageChannel, _ suppression: Suppression, at: Date) async throws
+    func suppressions(address: String) async throws -> [MessageChannel: Suppression]
+    /// Every suppression, by address then channel, `limit` after `after` (an address and channel).
+    func suppressionPage(after: SuppressionRecord?, limit: Int) async throws -> [SuppressionRecord]
+    /// Lifts the address's suppression on the channel; false when there was none.
+    func liftSuppression(address: String, channel: MessageChannel) async throws -> Bool
 }
 
 /// Secrets and settings a deployment keeps in its database (copied by `nurture migrate`).
@@ -206,12 +211,12 @@ public struct LeadSnapshot: Sendable {
     /// Every enrollment, ended ones too, in enrollment order.
     public var enrollments: [Enrollment]
     /// Suppressions of the lead's email and phone.
-    public var suppressions: [MessageChannel: String]
+    public var suppressions: [MessageChannel: Suppression]
 
     public init(
         lead: Lead, scoring: ScoreSnapshot = ScoreSnapshot(), version: Int = 0, leaseOwner: String? = nil, leaseUntil: Date? = nil,
         leaseToken: Int = 0, events: [LeadEvent] = [], sends: [SendRecord] = [], enrollments: [Enrollment] = [],
-        suppressions: [MessageChannel: String] = [:]
+        suppressions: [MessageChannel: Suppression] = [:]
     ) {
         self.lead = lead
         self.scoring = scoring
@@ -299,40 +304,126 @@ public struct NewEvent: Sendable, Hashable {
     }
 }
 
-/// How far a suppression reaches. One that stops marketing only (a `Suppress(.marketing, …)` step:
-/// a sunset) is kept as a reason with a prefix, so every store and `nurture migrate` carry it as
-/// any other; receipts and invoice reminders still reach the address.
-public enum SuppressionReason {
-    public static let marketingOnlyPrefix = "marketing only: "
+/// What an address's suppression on one channel stops, and why. One row per address and channel:
+/// a wider scope replaces a narrower one, and opt-outs by kind gather in one set.
+public struct Suppression: Sendable, Hashable, CustomStringConvertible {
+    public enum Scope: Sendable, Hashable {
+        /// Everything, receipts and invoices too: a hard bounce, a complaint, an erasure, an SMS STOP.
+        case all
+        /// Marketing: what an unsubscribe does; transactional campaigns still reach the address.
+        case marketing
+        /// Campaigns of these kinds only (`nurture`, `engagement`…): opt-outs from the preferences page.
+        case kinds(Set<String>)
 
-    public static func marketingOnly(_ reason: String) -> String { marketingOnlyPrefix + reason }
+        /// As the store keeps it: `all`, `marketing` or `kinds:engagement,nurture`.
+        public var stored: String {
+            switch self {
+            case .all: "all"
+            case .marketing: "marketing"
+            case .kinds(let kinds): "kinds:" + kinds.sorted().joined(separator: ",")
+            }
+        }
 
-    public static func isMarketingOnly(_ reason: String) -> Bool { reason.hasPrefix(marketingOnlyPrefix) }
+        public init(stored: String) {
+            switch stored {
+            case "marketing": self = .marketing
+            case let text where text.hasPrefix("kinds:"):
+                self = .kinds(Set(text.dropFirst("kinds:".count).split(separator: ",").map(String.init)))
+            default: self = .all
+            }
+        }
 
-    /// The reason of a suppression that stops everything, or nil (none, or marketing only): what
-    /// an unsubscribe, a STOP or a bounce may record over.
-    public static func full(_ reason: String?) -> String? {
-        guard let reason, !isMarketingOnly(reason) else { return nil }
-        return reason
+        /// Whether it stops at least everything `other` stops.
+        public func reaches(_ other: Scope) -> Bool {
+            switch (self, other) {
+            case (.kinds(let mine), .kinds(let theirs)): theirs.isSubset(of: mine)
+            default: rank >= other.rank
+            }
+        }
+
+        /// How wide it reaches: all, then marketing, then kinds.
+        var rank: Int {
+            switch self {
+            case .all: 2
+            case .marketing: 1
+            case .kinds: 0
+            }
+        }
     }
 
-    /// The suppression's reason when it stops a message of this kind; nil when it does not.
-    public static func stopping(_ reason: String?, transactional: Bool) -> String? {
-        guard let reason else { return nil }
-        return transactional && isMarketingOnly(reason) ? nil : reason
+    public var scope: Scope
+    public var reason: String
+
+    public init(_ scope: Scope, reason: String) {
+        self.scope = scope
+        self.reason = reason
+    }
+
+    /// Whether a message of a campaign of this kind may not go.
+    public func stops(kind: String?, transactional: Bool) -> Bool {
+        switch scope {
+        case .all: true
+        case .marketing: !transactional
+        case .kinds(let kinds): !transactional && kind.map(kinds.contains) == true
+        }
+    }
+
+    /// Whether it stops every marketing message (an unsubscribe, a sunset, or more).
+    public var stopsMarketing: Bool { scope.rank >= 1 }
+
+    /// The suppression after `new` arrives over this one: a wider scope wins, an equal one takes
+    /// the newer reason, kinds gather.
+    public func adding(_ new: Suppression) -> Suppression {
+        switch (scope, new.scope) {
+        case (.kinds(let old), .kinds(let more)): Suppression(.kinds(old.union(more)), reason: new.reason)
+        case _ where new.scope.rank >= scope.rank: new
+        default: self
+        }
+    }
+
+    /// The migration that gave suppressions their scope, the same SQL on both backends. A sunset's
+    /// marketing-only suppression had been a reason with a prefix; an email unsubscribe now stops
+    /// marketing only, as the preferences page offers, so receipts and invoices still reach the address.
+    public static let scopeMigration = """
+        ALTER TABLE suppression ADD COLUMN scope TEXT NOT NULL DEFAULT 'all';
+        UPDATE suppression SET scope = 'marketing', reason = substr(reason, 17) WHERE reason LIKE 'marketing only: %';
+        UPDATE suppression SET scope = 'marketing' WHERE channel = 'email' AND reason = 'unsubscribed';
+        """
+
+    public var description: String {
+        switch scope {
+        case .all: reason
+        case .marketing: "\(reason), marketing only"
+        case .kinds(let kinds): "\(reason): \(kinds.sorted().joined(separator: ", ")) only"
+        }
     }
 }
 
-/// An address suppressed on a channel (`reason`), or lifted (`reason` nil).
+/// A row of the suppression list.
+public struct SuppressionRecord: Sendable, Hashable {
+    public var address: String
+    public var channel: MessageChannel
+    public var suppression: Suppression
+    public var at: Date
+
+    public init(address: String, channel: MessageChannel, suppression: Suppression, at: Date) {
+        self.address = address
+        self.channel = channel
+        self.suppression = suppression
+        self.at = at
+    }
+}
+
+/// An address suppressed on a channel (`suppression`), or lifted (nil).
 public struct SuppressionChange: Sendable, Hashable {
     public var address: String
     public var channel: MessageChannel
-    public var reason: String?
+    public var suppression: Suppression?
 
-    public init(address: String, channel: MessageChannel, reason: String?) {
+    public init(address: String, channel: MessageChannel, suppression: Suppression?) {
         self.address = address
         self.channel = channel
-        self.reason = reason
+        self.suppression = suppression
     }
 }
 
@@ -373,14 +464,14 @@ public struct ClaimCandidate: Sendable, Hashable {
     public var message: OutboxMessage
     /// The lead's time zone as it is now (it may have changed since the message was produced).
     public var timeZone: String
-    /// Why the message's address is suppressed on its channel, if it is.
-    public var suppression: String?
+    /// The message's address's suppression on its channel, if it has one.
+    public var suppression: Suppression?
     /// The lead's other marketing messages on this channel that really left (at their send
     /// time) since the claim's `sendsSince`, or are being sent right now (at `now`). Empty for
     /// transactional and system messages, which caps do not count.
     public var sends: [SendRecord]
 
-    public init(message: OutboxMessage, timeZone: String, suppression: String? = nil, sends: [SendRecord]) {
+    public init(message: OutboxMessage, timeZone: String, suppression: Suppression? = nil, sends: [SendRecord]) {
         self.message = message
         self.timeZone = timeZone
         self.suppression = suppression
@@ -413,7 +504,7 @@ extension OutboxQueue {
     /// A claim that sends whatever is not suppressed, for tests of the queue itself.
     public func claimMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [OutboxMessage] {
         try await claimMessages(now: now, limit: limit, owner: owner, leaseUntil: leaseUntil, channels: nil, sendsSince: now) { candidate in
-            candidate.suppression.map { .suppressed(reason: "suppressed: \($0)") } ?? .send
+            candidate.suppression.map { .suppressed(reason: "suppressed: \($0.reason)") } ?? .send
         }.messages
     }
 

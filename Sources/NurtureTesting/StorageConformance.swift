@@ -304,7 +304,7 @@ public enum StorageConformance {
             try expect(try await commit(store, [change(ana) { $0.enrollments = [exited] }, change(ben) { $0.enrollments = [completed] }]),
                        [.committed, .committed])
             // A claim: msg_4's address is suppressed; the rest go out, one sent, one dead, one retried.
-            try await store.suppress(address: "ben@example.com", channel: .email, reason: "unsubscribed", at: t0)
+            try await store.suppress(address: "ben@example.com", channel: .email, Suppression(.all, reason: "unsubscribed"), at: t0)
             let claimed = try await store.claimMessages(now: t0, limit: 10, owner: "w", leaseUntil: t0.addingTimeInterval(30))
             try expect(claimed.map(\.id).sorted(), ["msg_1", "msg_2", "msg_3"])
             try expect(try await store.finish([
@@ -380,8 +380,8 @@ public enum StorageConformance {
             second.enrolledAt = t0.addingTimeInterval(10)
             let ana = try await snapshot(store, .id("lead_ana"))
             try expect(try await commit(store, [change(ana) { $0.enrollments = [second] }]), [.committed])
-            try await store.suppress(address: "+351912345678", channel: .sms, reason: "SMS STOP", at: t0)
-            try await store.suppress(address: "BEN@example.com", channel: .email, reason: "complaint", at: t0)
+            try await store.suppress(address: "+351912345678", channel: .sms, Suppression(.all, reason: "SMS STOP"), at: t0)
+            try await store.suppress(address: "BEN@example.com", channel: .email, Suppression(.all, reason: "complaint"), at: t0)
 
             let keys: [LeadKey] = [.id("lead_ana"), .email("Ben@Example.com"), .id("lead_cy"), .id("lead_nobody"), .phone("+351912345678")]
             let batch = try await store.snapshots(keys, window: window)
@@ -391,14 +391,14 @@ public enum StorageConformance {
             try expect(readAna.events.last?.properties, ["path": "/pricing"])
             try expect(readAna.sends.map(\.at), [t0])
             try expect(readAna.enrollments.map(\.campaignID), ["welcome", "nurture"])
-            try expect(readAna.suppressions, [.sms: "SMS STOP"])
+            try expect(readAna.suppressions, [.sms: Suppression(.all, reason: "SMS STOP")])
             try expect(batch[.phone("+351912345678")]?.lead.id, "lead_ana")
             let readBen = try required(batch[.email("Ben@Example.com")])
             try expect(readBen.lead.id, "lead_ben")
             try expect(readBen.events.map(\.type), ["form.submitted"])
             try expect(readBen.sends, [SendRecord(channel: .sms, at: t0, isTransactional: false, campaignID: "nurture", stepID: "a")])
             try expect(readBen.enrollments, [])
-            try expect(readBen.suppressions, [.email: "complaint"])
+            try expect(readBen.suppressions, [.email: Suppression(.all, reason: "complaint")])
             let readCy = try required(batch[.id("lead_cy")])
             try expect(readCy.events, [])
             try expect(readCy.sends, [])
@@ -517,15 +517,38 @@ public enum StorageConformance {
         },
         Check(name: "suppressions belong to addresses and are seen by the lead's snapshot") { store in
             let read = try await insert(store, lead("ana@example.com") { $0.phone = "+351912345678" })
-            try await store.suppress(address: "ANA@example.com", channel: .email, reason: "unsubscribed", at: t0)
-            try expect(try await store.suppressions(address: "ana@example.com"), [.email: "unsubscribed"])
-            try expect(try await snapshot(store, .id(read.lead.id)).suppressions, [.email: "unsubscribed"])
+            let unsubscribed = Suppression(.marketing, reason: "unsubscribed")
+            try await store.suppress(address: "ANA@example.com", channel: .email, unsubscribed, at: t0)
+            try expect(try await store.suppressions(address: "ana@example.com"), [.email: unsubscribed])
+            try expect(try await snapshot(store, .id(read.lead.id)).suppressions, [.email: unsubscribed])
+            let stop = Suppression(.all, reason: "SMS STOP")
             let lift = change(try await snapshot(store, .id(read.lead.id))) {
-                $0.suppressions = [SuppressionChange(address: "ana@example.com", channel: .email, reason: nil),
-                                   SuppressionChange(address: "+351912345678", channel: .sms, reason: "SMS STOP")]
+                $0.suppressions = [SuppressionChange(address: "ana@example.com", channel: .email, suppression: nil),
+                                   SuppressionChange(address: "+351912345678", channel: .sms, suppression: stop)]
             }
             try expect(try await commit(store, [lift]), [.committed])
-            try expect(try await snapshot(store, .id(read.lead.id)).suppressions, [.sms: "SMS STOP"])
+            try expect(try await snapshot(store, .id(read.lead.id)).suppressions, [.sms: stop])
+        },
+        Check(name: "a suppression added over another keeps the wider scope, and kinds gather") { store in
+            try await store.suppress(address: "ben@example.com", channel: .email, Suppression(.kinds(["nurture"]), reason: "opted out"), at: t0)
+            try await store.suppress(address: "ben@example.com", channel: .email, Suppression(.kinds(["engagement"]), reason: "opted out"), at: t0)
+            try expect(try await store.suppressions(address: "ben@example.com")[.email], Suppression(.kinds(["nurture", "engagement"]), reason: "opted out"))
+            try await store.suppress(address: "ben@example.com", channel: .email, Suppression(.marketing, reason: "unsubscribed"), at: t0)
+            try await store.suppress(address: "ben@example.com", channel: .email, Suppression(.kinds(["welcome"]), reason: "opted out"), at: t0)
+            try expect(try await store.suppressions(address: "ben@example.com")[.email], Suppression(.marketing, reason: "unsubscribed"))
+            try await store.suppress(address: "ben@example.com", channel: .email, Suppression(.all, reason: "complaint"), at: t0)
+            try await store.suppress(address: "ben@example.com", channel: .email, Suppression(.marketing, reason: "unsubscribed"), at: t0)
+            try expect(try await store.suppressions(address: "ben@example.com")[.email], Suppression(.all, reason: "complaint"))
+            try await store.suppress(address: "+351912345678", channel: .sms, Suppression(.all, reason: "SMS STOP"), at: t0)
+            try await store.suppress(address: "ana@example.com", channel: .email, Suppression(.marketing, reason: "sunset"), at: t0)
+            let first = try await store.suppressionPage(after: nil, limit: 2)
+            try expect(first.map(\.address), ["+351912345678", "ana@example.com"])
+            let rest = try await store.suppressionPage(after: first.last, limit: 2)
+            try expect(rest.map(\.address), ["ben@example.com"])
+            try expect(rest.first?.suppression.scope, .all)
+            try expect(try await store.liftSuppression(address: "Ana@Example.com", channel: .email), true)
+            try expect(try await store.liftSuppression(address: "ana@example.com", channel: .email), false)
+            try expect(try await store.suppressions(address: "ana@example.com"), [:])
         },
         Check(name: "attributes, tags and properties round-trip whatever they contain") { store in
             let tricky = "quote \" backslash \\ newline \n tab \t bell \u{07} 🙂 é"
@@ -694,7 +717,7 @@ public enum StorageConformance {
             ])
             _ = try await store.claimMessages(now: t0.addingTimeInterval(-3_600), limit: 1, owner: "w", leaseUntil: t0)
             try expect(try await store.finish(messageID: "msg_old", attempt: 1, owner: "w", result: .sent, now: t0.addingTimeInterval(-3_000)), true)
-            try await store.suppress(address: "ana@example.com", channel: .sms, reason: "SMS STOP", at: t0)
+            try await store.suppress(address: "ana@example.com", channel: .sms, Suppression(.all, reason: "SMS STOP"), at: t0)
             let seen = Recorder<ClaimCandidate>()
             let batch = try await store.claimMessages(now: t0, limit: 10, owner: "w", leaseUntil: t0.addingTimeInterval(30), channels: [.email],
                                                       sendsSince: t0.addingTimeInterval(-86_400)) { candidate in
@@ -718,13 +741,13 @@ public enum StorageConformance {
             try expect(try await store.message(id: "msg_2")?.attempts, 0)
             try expect(try await store.message(id: "msg_3")?.status, .suppressed)
             // An address suppressed as the provider wrote it holds the message whatever its case.
-            try await store.suppress(address: "Ana@Example.COM", channel: .email, reason: "unsubscribed", at: t0)
+            try await store.suppress(address: "Ana@Example.COM", channel: .email, Suppression(.all, reason: "unsubscribed"), at: t0)
             _ = try await store.claimMessages(now: t0.addingTimeInterval(600), limit: 10, owner: "w", leaseUntil: t0.addingTimeInterval(630), channels: nil,
                                               sendsSince: t0) { candidate in
                 seen.add(candidate)
                 return .send
             }
-            try expect(seen.all.last?.suppression, "unsubscribed")
+            try expect(seen.all.last?.suppression?.reason, "unsubscribed")
         },
         Check(name: "released messages go back to the queue as if never claimed") { store in
             try await insert(store, lead("ana@example.com"), messages: [message("msg_1", leadID: "lead_ana")])

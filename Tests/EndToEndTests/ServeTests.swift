@@ -146,19 +146,21 @@ struct ServeTests {
         let types = (detail["events"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
         #expect(types.contains("email.clicked") && types.contains("unsubscribed") && types.filter { $0 == "page.viewed" }.count == 1)
 
-        // and an email the lead would now get is never sent
+        // and an unsubscribe stops marketing only: the invoice still reaches the lead
         let sentBefore = sink.accepted.count
         _ = try await server.request(.POST, "/v1/events", json: """
             {"email": "ana@fernhill.example", "type": "invoice.issued", "properties": {"invoice_number": "INV-1", "amount": "€90",
              "due_date": "2026-12-31", "description": "Pro", "payment_url": "https://pay.larkspur.example/INV-1"}}
             """)
-        try await Task.sleep(for: .milliseconds(600))
-        #expect(sink.accepted.count == sentBefore)
+        for _ in 0..<200 where sink.accepted.count == sentBefore { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(sink.accepted.count == sentBefore + 1)
+        let invoice = try #require(sink.accepted.last.flatMap { try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any] })
+        #expect((invoice["campaign"] as? String) == "invoice-follow-up", "\(invoice)")
 
         let health = try await server.request(.GET, "/healthz", key: nil)
         #expect(health.status == 200 && health.body.contains(#""worker":"ok""#))
         let metrics = try await server.request(.GET, "/metrics", key: nil).body
-        #expect(metrics.contains(#"nurture_messages_total{channel="email",status="sent"} 1"#))
+        #expect(metrics.contains(#"nurture_messages_total{channel="email",status="sent"} 2"#))
 
         // When it is told to stop, it finishes and exits 0.
         try await server.client.shutdown()

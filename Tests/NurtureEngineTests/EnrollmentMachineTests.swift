@@ -305,9 +305,9 @@ struct EnrollmentMachineTests {
     @Test func aSuppressedAddressIsSkippedWithTheReason() {
         let campaign = Campaign("c", kind: .nurture) { Email("a"); SMS("b", window: .daytime) }
         var lead = Harness(campaign, start: instant("2026-11-23 10:00"))
-        lead.state.suppressions = [.email: "unsubscribed"]
+        lead.state.suppressions = [.email: Suppression(.marketing, reason: "unsubscribed")]
         let effects = lead.advance(at: instant("2026-11-23 10:00"))
-        #expect(effects.first == .skipped(step: "a", reason: "the address is suppressed (unsubscribed)"))
+        #expect(effects.first == .skipped(step: "a", reason: "the address is suppressed (unsubscribed, marketing only)"))
         #expect(Harness.sent(effects) == ["b"])
     }
 }

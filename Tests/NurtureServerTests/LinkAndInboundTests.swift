@@ -101,7 +101,7 @@ struct UnsubscribeTests {
                                                     body: .init(string: "List-Unsubscribe=One-Click"))
             #expect(oneClick.status == .ok)
             #expect(oneClick.headers[.location] == nil)
-            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "unsubscribed")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == Suppression(.marketing, reason: "unsubscribed"))
             // The pending welcome email is claimed after the unsubscribe committed: suppressed, not sent.
             let pass = try await fixture.runWorker()
             #expect(pass.sent == 0)
@@ -128,14 +128,14 @@ struct InboundTests {
             let headers = signedHeaders(id: "wh_1", body: body, secret: ServerFixture.emailSecret, at: fixture.now)
             let first = try await client.send(.post, "/v1/inbound/email", json: body, key: nil, headers: headers)
             #expect(first.status == .ok && first.json["replayed"] as? Bool == false)
-            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "hard bounce")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == Suppression(.all, reason: "hard bounce"))
             #expect(try await fixture.store.message(id: message.id)?.delivery == "bounced")
             // An id with a NUL is refused, never looked up cut short (it would match msg_… itself).
             let cut = #"{"type": "complained", "message_id": "\#(message.id)\u0000other"}"#
             let refusedCut = try await client.send(.post, "/v1/inbound/email", json: cut, key: nil,
                                                    headers: signedHeaders(id: "wh_nul", body: cut, secret: ServerFixture.emailSecret, at: fixture.now))
             #expect(refusedCut.status == .badRequest && refusedCut.problemPaths == ["$.message_id"], "\(refusedCut.text)")
-            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "hard bounce")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == Suppression(.all, reason: "hard bounce"))
 
             let replay = try await client.send(.post, "/v1/inbound/email", json: body, key: nil, headers: headers)
             #expect(replay.status == .ok && replay.json["replayed"] as? Bool == true)
@@ -157,7 +157,7 @@ struct InboundTests {
             let accepted = try await client.send(.post, "/v1/inbound/email", json: complaint, key: nil,
                                                  headers: signedHeaders(id: "wh_6", body: complaint, secret: ServerFixture.emailSecret, at: fixture.now))
             #expect(accepted.results.first?["status"] as? String == "suppressed")
-            #expect(try await fixture.store.suppressions(address: "someone@example.com")[.email] == "complaint")
+            #expect(try await fixture.store.suppressions(address: "someone@example.com")[.email] == Suppression(.all, reason: "complaint"))
         }
     }
 
@@ -171,7 +171,7 @@ struct InboundTests {
                                              headers: signedHeaders(id: id, body: body, secret: ServerFixture.smsSecret, at: fixture.now))
             }
             #expect(try await reply("Stop", id: "sms_1").status == .ok)
-            #expect(try await fixture.store.suppressions(address: "+351912345678")[.sms] == "SMS STOP")
+            #expect(try await fixture.store.suppressions(address: "+351912345678")[.sms] == Suppression(.all, reason: "SMS STOP"))
             try await reply("STOP", id: "sms_2")
             fixture.advance(1)
             try await reply("quit", id: "sms_3")
@@ -202,7 +202,7 @@ struct InboundTests {
             let body = #"{"type": "received", "from": "+14155550199", "body": "STOP"}"#
             try await client.send(.post, "/v1/inbound/sms", json: body, key: nil,
                                   headers: signedHeaders(id: "sms_6", body: body, secret: ServerFixture.smsSecret, at: fixture.now))
-            #expect(try await fixture.store.suppressions(address: "+14155550199")[.sms] == "SMS STOP")
+            #expect(try await fixture.store.suppressions(address: "+14155550199")[.sms] == Suppression(.all, reason: "SMS STOP"))
         }
     }
 }
@@ -226,7 +226,7 @@ struct SoftBounceTests {
             #expect(try await fixture.store.suppressions(address: "ana@fernhill.example").isEmpty, "the first bounce is older than 30 days")
             fixture.advance(86_400)
             try await softBounce("soft-4")
-            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "repeated soft bounces")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == Suppression(.all, reason: "repeated soft bounces"))
         }
     }
 }

@@ -49,7 +49,7 @@ struct ProviderInboundTests {
             let auth: HTTPFields = [.authorization: ProviderHTTP.basicAuthorization(user: "postmark", password: "hook-password")]
             let first = try await post(client, "/v1/inbound/postmark", body: bounce, headers: auth)
             #expect(first.status == .ok, "\(first.text)")
-            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "hard bounce")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == Suppression(.all, reason: "hard bounce"))
             #expect(try await fixture.store.message(id: message.id)?.delivery == "bounced")
             let replay = try await post(client, "/v1/inbound/postmark", body: bounce, headers: auth)
             #expect(replay.json["replayed"] as? Bool == true)
@@ -57,7 +57,7 @@ struct ProviderInboundTests {
             // An unsubscribe Postmark took for an address no lead has yet still suppresses it.
             let change = #"{"RecordType": "SubscriptionChange", "ServerID": 23, "MessageStream": "broadcast", "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483", "Recipient": "nobody@fernhill.example", "Tag": "newsletter", "ChangedAt": "2025-04-05T16:33:54.9070259Z", "Origin": "Recipient", "SuppressSending": true, "SuppressionReason": "ManualSuppression", "Metadata": {}}"#
             #expect(try await post(client, "/v1/inbound/postmark", body: change, headers: auth).status == .ok)
-            #expect(try await fixture.store.suppressions(address: "nobody@fernhill.example")[.email] == "unsubscribed")
+            #expect(try await fixture.store.suppressions(address: "nobody@fernhill.example")[.email] == Suppression(.marketing, reason: "unsubscribed"))
             let ignored = try await post(client, "/v1/inbound/postmark", body: bounce.replacingOccurrences(of: "\"HardBounce\"", with: "\"AutoResponder\"")
                 .replacingOccurrences(of: "\"Inactive\": true", with: "\"Inactive\": false"), headers: auth)
             #expect(ignored.status == .ok && (ignored.json["results"] as? [Any])?.isEmpty == true)
@@ -97,7 +97,7 @@ struct ProviderInboundTests {
             #expect(try await fixture.store.suppressions(address: "hello@world.org").isEmpty)
             let answer = try await post(client, "/v1/inbound/sendgrid", body: payload, headers: headers)
             #expect(answer.status == .ok, "\(answer.text)")
-            #expect(try await fixture.store.suppressions(address: "hello@world.com")[.email] == "hard bounce")
+            #expect(try await fixture.store.suppressions(address: "hello@world.com")[.email] == Suppression(.all, reason: "hard bounce"))
             fixture.advance(3600)
             #expect(try await post(client, "/v1/inbound/sendgrid", body: payload, headers: headers).status == .unauthorized)
         }
@@ -135,7 +135,7 @@ struct ProviderInboundTests {
             let answer = try await post(client, "/v1/inbound/sendgrid", body: body, headers: headers)
             #expect(answer.status == .ok, "\(answer.text)")
             #expect(try await fixture.store.message(id: message.id)?.delivery == "bounced")
-            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "hard bounce")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == Suppression(.all, reason: "hard bounce"))
             #expect(try await fixture.store.suppressions(address: "ben@fernhill.example").isEmpty)
             #expect(try await post(client, "/v1/inbound/sendgrid", body: body, headers: headers).json["replayed"] as? Bool == true)
         }
@@ -180,7 +180,7 @@ struct ProviderInboundTests {
             // The event is not signed by Mailgun, only timestamp and token: the token applies once.
             let first = try await post(client, "/v1/inbound/mailgun", body: valid, headers: [:])
             #expect(first.status == .ok, "\(first.text)")
-            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "hard bounce")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == Suppression(.all, reason: "hard bounce"))
             // A spent token carries nothing more, not even a different event.
             let replay = try await post(client, "/v1/inbound/mailgun", body: changed, headers: [:])
             #expect(replay.status == .unauthorized && replay.text.contains("already used"))
@@ -221,7 +221,7 @@ struct ProviderInboundTests {
             let (form, headers) = try signed("/v1/inbound/twilio", stop)
             let answer = try await post(client, "/v1/inbound/twilio", body: form, headers: headers, contentType: "application/x-www-form-urlencoded")
             #expect(answer.status == .ok && answer.text.contains("<Response></Response>"))
-            #expect(try await fixture.store.suppressions(address: "+351912345678")[.sms] == "SMS STOP")
+            #expect(try await fixture.store.suppressions(address: "+351912345678")[.sms] == Suppression(.all, reason: "SMS STOP"))
             // Twilio retrying the same message (same MessageSid) changes nothing: one STOP, one confirmation.
             #expect(try await post(client, "/v1/inbound/twilio", body: form, headers: headers, contentType: "application/x-www-form-urlencoded").status == .ok)
             let stops = try await fixture.store.messages(status: .pending, limit: 50).filter { $0.stepID == "stop-confirmation" }
@@ -284,7 +284,7 @@ struct ProviderInboundTests {
             #expect(try await fixture.store.suppressions(address: "+351912345678").isEmpty)
             let answer = try await post(client, "/v1/inbound/telnyx", body: body, headers: headers)
             #expect(answer.status == .ok, "\(answer.text)")
-            #expect(try await fixture.store.suppressions(address: "+351912345678")[.sms] == "SMS STOP")
+            #expect(try await fixture.store.suppressions(address: "+351912345678")[.sms] == Suppression(.all, reason: "SMS STOP"))
             #expect(try await post(client, "/v1/inbound/telnyx", body: body, headers: headers).json["replayed"] as? Bool == true)
         }
     }
@@ -402,7 +402,7 @@ struct SESInboundTests {
             #expect(try await fixture.store.suppressions(address: "ana@fernhill.example").isEmpty)
             let answer = try await post(signed)
             #expect(answer.status == .ok, "\(answer.text)")
-            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == "hard bounce")
+            #expect(try await fixture.store.suppressions(address: "ana@fernhill.example")[.email] == Suppression(.all, reason: "hard bounce"))
             #expect(try await fixture.store.message(id: message.id)?.delivery == "bounced")
             #expect(try await post(signed).json["replayed"] as? Bool == true)
             // The certificate was fetched once, then served from the cache.

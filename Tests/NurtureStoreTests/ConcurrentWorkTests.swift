@@ -130,10 +130,12 @@ final class InterleavingStore: LeadStore {
     func retryDeadLetters(ids: [String]?, now: Date) async throws -> Int { try await inner.retryDeadLetters(ids: ids, now: now) }
     func outboxCounts() async throws -> [String: Int] { try await inner.outboxCounts() }
     func oldestDueMessage(at now: Date) async throws -> Date? { try await inner.oldestDueMessage(at: now) }
-    func suppress(address: String, channel: MessageChannel, reason: String, at: Date) async throws {
-        try await inner.suppress(address: address, channel: channel, reason: reason, at: at)
+    func suppress(address: String, channel: MessageChannel, _ suppression: Suppression, at: Date) async throws {
+        try await inner.suppress(address: address, channel: channel, suppression, at: at)
     }
-    func suppressions(address: String) async throws -> [MessageChannel: String] { try await inner.suppressions(address: address) }
+    func suppressions(address: String) async throws -> [MessageChannel: Suppression] { try await inner.suppressions(address: address) }
+    func suppressionPage(after: SuppressionRecord?, limit: Int) async throws -> [SuppressionRecord] { try await inner.suppressionPage(after: after, limit: limit) }
+    func liftSuppression(address: String, channel: MessageChannel) async throws -> Bool { try await inner.liftSuppression(address: address, channel: channel) }
     func secret(named name: String) async throws -> Data { try await inner.secret(named: name) }
     func currentDeployment() async throws -> PlaybookDeployment? { try await inner.currentDeployment() }
     func recordDeployment(_ deployment: PlaybookDeployment, replacing expected: String?, moves: [StepMove]) async throws -> Bool {

@@ -188,7 +188,7 @@ struct SchedulerTests {
         let fixture = try Fixture()
         let monday = instant("2026-11-23 09:00")
         _ = try await fixture.engine.upsert([fixture.lead("ana@example.com")], now: monday)
-        try await fixture.store.suppress(address: "ana@example.com", channel: .email, reason: "hard bounce", at: monday)
+        try await fixture.store.suppress(address: "ana@example.com", channel: .email, Suppression(.all, reason: "hard bounce"), at: monday)
         #expect(try await fixture.engine.runDue(now: monday).messages == 0)
         #expect(try await fixture.store.counts().messagesByStatus.isEmpty)
     }

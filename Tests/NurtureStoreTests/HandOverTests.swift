@@ -117,7 +117,7 @@ struct HandOverTests {
         enrollments = try await Self.enrollments(store, "dora")
         #expect(enrollments.first { $0.campaignID == "win-back" }?.status == .completed)
         let suppressions = try await store.suppressions(address: "dora@example.com")
-        #expect(suppressions[.email] == "marketing only: sunset: no answer to the win-back series")
+        #expect(suppressions[.email] == Suppression(.marketing, reason: "sunset: no answer to the win-back series"))
         let sunset = try #require(try await Self.sent(store, "dora").first { $0.stepID == "winback-3-goodbye" }?.createdAt).addingTimeInterval(7 * 86_400)
 
         // After it, she enters the engagement series again but it sends her nothing; her invoice reminders still go.
@@ -217,16 +217,16 @@ struct SunsetTests {
         patch.smsConsent = true
         _ = try await engine.upsert([patch], now: t0)
         _ = try await engine.runDue(now: t0)
-        #expect(try await store.suppressions(address: "ida@example.com")[.email] == "marketing only: sunset")
-        #expect(try await store.suppressions(address: "+447700900123")[.sms] == "marketing only: sunset")
+        #expect(try await store.suppressions(address: "ida@example.com")[.email] == Suppression(.marketing, reason: "sunset"))
+        #expect(try await store.suppressions(address: "+447700900123")[.sms] == Suppression(.marketing, reason: "sunset"))
         let lead = try #require(try await store.lead(email: "ida@example.com"))
-        // Unsubscribing stops the receipts a sunset lets through: it is not "already unsubscribed".
+        // The lead's own unsubscribe is recorded over a sunset: a sunset is not "already unsubscribed".
         let unsubscribed = try await engine.unsubscribe(leadID: lead.id, channel: .email, via: "link", now: t0.addingTimeInterval(60))
         guard case .unsubscribed = unsubscribed else { Issue.record("got \(unsubscribed)"); return }
-        #expect(try await store.suppressions(address: "ida@example.com")[.email] == "unsubscribed")
+        #expect(try await store.suppressions(address: "ida@example.com")[.email] == Suppression(.marketing, reason: "unsubscribed"))
         // STOP is recorded over the sunset, and confirmed.
         _ = try await engine.track(IncomingEvent(subject: .phone("+447700900123"), type: "sms.opted_out", at: t0.addingTimeInterval(120)), now: t0.addingTimeInterval(120))
-        #expect(try await store.suppressions(address: "+447700900123")[.sms] == "SMS STOP")
+        #expect(try await store.suppressions(address: "+447700900123")[.sms] == Suppression(.all, reason: "SMS STOP"))
         #expect(try await store.latestMessages(leadID: lead.id, limit: 5).map(\.stepID).contains("stop-confirmation"))
     }
 }

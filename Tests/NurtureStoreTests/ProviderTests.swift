@@ -109,7 +109,7 @@ import Testing
         #expect(stored.status == .dead)
         #expect(stored.lastError?.contains("Postmark error 406") == true)
         #expect(stored.lastError?.contains("pm-server-token") == false)
-        #expect(try await setup.fixture.store.suppressions(address: "ana@example.com")[.email]?.contains("Postmark error 406") == true)
+        #expect(try await setup.fixture.store.suppressions(address: "ana@example.com")[.email]?.reason.contains("Postmark error 406") == true)
         // Another message to the same address is suppressed when claimed: nothing reaches Postmark.
         try await setup.deployment.engine.updateLeads(ids: [message.leadID], now: Self.monday) { work in
             work.newMessages = [OutboxMessage(id: "msg_receipt", leadID: message.leadID, campaignID: "ops", stepID: "notice", channel: .email,
@@ -136,7 +136,7 @@ import Testing
         #expect(try await setup.fixture.store.suppressions(address: "ana@example.com").isEmpty)
         let later = Self.monday.addingTimeInterval(60)
         #expect(try await setup.deployment.dispatcher(now: { later }).dispatchDue().dead == 1)
-        #expect(try await setup.fixture.store.suppressions(address: "ana@example.com")[.email]?.contains("Postmark error 406") == true)
+        #expect(try await setup.fixture.store.suppressions(address: "ana@example.com")[.email]?.reason.contains("Postmark error 406") == true)
     }
 
     /// A rejected token (ErrorCode 10, HTTP 401) is the account's problem, not the message's:
@@ -497,7 +497,7 @@ import Testing
         #expect(form["From"] == "+441615550100")
         #expect(form["Body"] == "Your demo is at 10:00.")
         #expect(form["StatusCallback"] == "https://nurture.example/v1/inbound/twilio?message_id=\(message.id)")
-        #expect(try await setup.fixture.store.suppressions(address: "+351912345678")[.sms] == "SMS STOP")
+        #expect(try await setup.fixture.store.suppressions(address: "+351912345678")[.sms] == Suppression(.all, reason: "SMS STOP"))
         #expect(try await setup.fixture.store.message(id: message.id)?.lastError?.contains("Twilio error 21610") == true)
         // No STOP confirmation is queued to a number the carrier already blocks.
         #expect(try await setup.fixture.store.messages(status: .pending, limit: 10).isEmpty)
@@ -527,7 +527,7 @@ import Testing
         #expect(body["from"] as? String == "+15551234567")
         #expect(body["to"] as? String == "+351912345678")
         #expect(body["text"] as? String == "Your demo is at 10:00.")
-        #expect(try await setup.fixture.store.suppressions(address: "+351912345678")[.sms] == "SMS STOP")
+        #expect(try await setup.fixture.store.suppressions(address: "+351912345678")[.sms] == Suppression(.all, reason: "SMS STOP"))
         #expect(try await setup.fixture.store.message(id: message.id)?.lastError?.contains("40300") == true)
     }
 

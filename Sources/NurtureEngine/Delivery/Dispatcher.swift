@@ -17,6 +17,8 @@ public struct Dispatcher: Sendable {
     public let lease: Duration
     /// The checks a message passes again each time it is claimed (windows, quiet hours, caps).
     public var rules: @Sendable (ClaimCandidate, Date) -> ClaimDecision = { _, _ in .send }
+    /// Each campaign's kind, for suppressions that stop some kinds only (the preferences page's opt-outs).
+    public var campaignKinds: [String: String] = [:]
     /// Hears each address a provider refused for good, as a `<channel>.rejected` event, before
     /// the message is recorded dead: the suppression is committed first, so a crash in between
     /// leaves a message whose next claim finds the address suppressed.
@@ -48,6 +50,7 @@ public struct Dispatcher: Sendable {
         self.init(store: engine.store, channels: channels, retry: retry, lease: lease, owner: owner, logger: logger, now: now)
         let processor = engine.processor
         rules = { candidate, instant in processor.claimDecision(candidate, now: instant) }
+        campaignKinds = Dictionary(processor.playbook.campaigns.map { ($0.id, $0.kind.name) }) { first, _ in first }
         let logger = self.logger
         rejected = { event in
             do {
@@ -270,17 +273,17 @@ public struct Dispatcher: Sendable {
         // A pass claims only what was due when it began, so a message retried a second later is
         // left for the next pass instead of keeping this one going.
         let dueAt = if case .pass(let start, _) = mode { start } else { instant }
-        let rules = self.rules
+        let rules = self.rules, kinds = self.campaignKinds
         return try await store.claimMessages(
             now: dueAt, limit: limit, owner: owner, leaseUntil: instant.addingTimeInterval(lease.seconds), channels: [channel],
             sendsSince: dueAt.addingTimeInterval(-Engine.sendWindow)
         ) { candidate in
             // Checked in the claiming transaction: nothing goes out after an unsubscribe has
             // committed. Nurture's own replies (confirming a STOP) go to a number just suppressed.
-            if let reason = SuppressionReason.stopping(candidate.suppression, transactional: candidate.message.isTransactional),
-               candidate.message.campaignID != OutboxMessage.systemCampaign
+            if let suppression = candidate.suppression, candidate.message.campaignID != OutboxMessage.systemCampaign,
+               suppression.stops(kind: kinds[candidate.message.campaignID], transactional: candidate.message.isTransactional)
             {
-                return .suppressed(reason: "suppressed: \(reason)")
+                return .suppressed(reason: "suppressed: \(suppression.reason)")
             }
             return rules(candidate, dueAt)
         }

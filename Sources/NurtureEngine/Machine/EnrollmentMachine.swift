@@ -148,7 +148,7 @@ public struct EnrollmentMachine: Sendable {
     ) -> [Effect] {
         let stepID = node.step.id, lead = state.lead
         if let reason = Self.cannotReach(lead, on: channel)
-            ?? SuppressionReason.stopping(state.suppressions[channel], transactional: campaign.isTransactional).map({ "the address is suppressed (\($0))" })
+            ?? state.suppressions[channel].flatMap({ $0.stops(kind: campaign.kind.name, transactional: campaign.isTransactional) ? "the address is suppressed (\($0))" : nil })
         {
             move(&enrollment, to: node.next)
             return [.skipped(step: stepID, reason: reason)]

@@ -9,12 +9,12 @@ public struct LeadState: Sendable {
     /// Messages recently produced for the lead, for frequency caps.
     public var sends: [SendRecord]
     /// Channels on which the lead's address is suppressed, with the reason.
-    public var suppressions: [OutgoingMessage.Channel: String]
+    public var suppressions: [OutgoingMessage.Channel: Suppression]
     /// The parts the lead's score was last computed from, so it can be decayed to any instant.
     public var scoring: ScoreSnapshot
 
     public init(
-        lead: Lead, events: [LeadEvent] = [], sends: [SendRecord] = [], suppressions: [OutgoingMessage.Channel: String] = [:],
+        lead: Lead, events: [LeadEvent] = [], sends: [SendRecord] = [], suppressions: [OutgoingMessage.Channel: Suppression] = [:],
         scoring: ScoreSnapshot = ScoreSnapshot()
     ) {
         self.lead = lead

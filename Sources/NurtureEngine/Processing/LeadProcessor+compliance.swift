@@ -21,8 +21,31 @@ public enum ComplianceEvent {
     public static let emailRejected = "email.rejected"
     public static let smsRejected = "sms.rejected"
 
+    /// The lead's own choice, made on the preferences page: `resubscribed` lifts its unsubscribe
+    /// and opt-outs on a channel (not a bounce, a complaint or an erasure).
+    public static let resubscribed = "resubscribed"
+
     /// Suppression reasons that a START keyword may lift; a hard bounce or complaint it may not.
     static let liftableBySMSStart: Set<String> = ["SMS STOP", "unsubscribed"]
+
+    /// What an unsubscribe stops: marketing email (receipts and invoices still go), every SMS
+    /// (carriers' rules: an opted-out number gets nothing but the confirmation).
+    public static func unsubscribe(on channel: OutgoingMessage.Channel, kinds: Set<String>? = nil) -> Suppression {
+        if let kinds, channel == .email { return Suppression(.kinds(kinds), reason: "opted out") }
+        return Suppression(channel == .email ? .marketing : .all, reason: "unsubscribed")
+    }
+
+    /// Whether the lead has unsubscribed there already (a sunset or a bounce is not its own choice).
+    public static func isUnsubscribed(_ suppression: Suppression?) -> Bool {
+        guard let suppression else { return false }
+        return suppression.scope == .all || (suppression.stopsMarketing && suppression.reason == "unsubscribed")
+    }
+
+    /// Whether the lead's own resubscribe (or START) may lift it: what the lead chose, or a sunset;
+    /// never a bounce, a complaint or an erasure.
+    static func liftableByTheLead(_ suppression: Suppression) -> Bool {
+        suppression.scope != .all || liftableBySMSStart.contains(suppression.reason)
+    }
 }
 
 /// The texts Nurture sends on its own in answer to SMS keywords. Never marketing: carriers and
@@ -62,39 +85,48 @@ extension LeadProcessor {
         switch event.type {
         case ComplianceEvent.unsubscribed:
             let channel = event.properties["channel"].flatMap { OutgoingMessage.Channel(rawValue: $0.textValue) } ?? .email
-            if SuppressionReason.full(work.state.suppressions[channel]) == nil {
-                work.state.suppressions[channel] = "unsubscribed"
+            let kinds = event.properties["kinds"].map { Set($0.textValue.split(separator: ",").map(String.init)) }
+            let new = ComplianceEvent.unsubscribe(on: channel, kinds: kinds)
+            let existing = work.state.suppressions[channel]
+            if kinds == nil ? !ComplianceEvent.isUnsubscribed(existing) : existing.map({ $0.adding(new) }) != existing {
+                work.state.suppressions[channel] = existing.map { $0.adding(new) } ?? new
                 creditUnsubscribe(on: channel, via: event.properties["via"]?.textValue ?? "event", at: event.at, &work)
             }
+        case ComplianceEvent.resubscribed:
+            let channel = event.properties["channel"].flatMap { OutgoingMessage.Channel(rawValue: $0.textValue) } ?? .email
+            if let existing = work.state.suppressions[channel], ComplianceEvent.liftableByTheLead(existing) {
+                work.state.suppressions[channel] = nil
+            }
+            if channel == .email { work.lead.emailConsent = true }
         case ComplianceEvent.emailDelivered:
             if let message { work.deliveryUpdates[message] = "delivered" }
         case ComplianceEvent.emailBounced:
             let hard = event.properties["bounce"]?.textValue != "soft"
             if let message { work.deliveryUpdates[message] = hard ? "bounced" : "soft-bounced" }
             if hard {
-                work.state.suppressions[.email] = "hard bounce"
+                work.state.suppressions[.email] = Suppression(.all, reason: "hard bounce")
             } else if work.state.events.suffix(200).count(where: { $0.type == ComplianceEvent.emailBounced && $0.properties["bounce"]?.textValue == "soft"
                 && event.at.timeIntervalSince($0.at) < 30 * 86_400 }) >= Self.softBouncesBeforeSuppression
             {
-                work.state.suppressions[.email] = SuppressionReason.full(work.state.suppressions[.email]) ?? "repeated soft bounces"
+                suppressForGood(.email, reason: "repeated soft bounces", &work)
             }
         case ComplianceEvent.emailComplained:
             if let message { work.deliveryUpdates[message] = "complained" }
-            work.state.suppressions[.email] = "complaint"
+            work.state.suppressions[.email] = Suppression(.all, reason: "complaint")
         case ComplianceEvent.smsDelivered:
             if let message { work.deliveryUpdates[message] = "delivered" }
         case ComplianceEvent.smsFailed:
             if let message { work.deliveryUpdates[message] = "failed" }
         case ComplianceEvent.smsOptedOut:
             // One confirmation per opt-out: a second STOP finds the number already suppressed.
-            guard SuppressionReason.full(work.state.suppressions[.sms]) == nil else { return }
-            work.state.suppressions[.sms] = "SMS STOP"
+            guard work.state.suppressions[.sms]?.scope != .all else { return }
+            work.state.suppressions[.sms] = Suppression(.all, reason: "SMS STOP")
             creditUnsubscribe(on: .sms, via: "SMS STOP", at: event.at, &work)
             reply(smsReplies.stop, step: "stop-confirmation", to: event, &work)
         case ComplianceEvent.smsOptedIn:
-            if let reason = work.state.suppressions[.sms] {
+            if let existing = work.state.suppressions[.sms] {
                 // A sunset is lifted by the lead's own START as an unsubscribe is.
-                guard ComplianceEvent.liftableBySMSStart.contains(reason) || SuppressionReason.isMarketingOnly(reason) else { return }
+                guard ComplianceEvent.liftableByTheLead(existing) else { return }
                 work.state.suppressions[.sms] = nil
             }
             // Texting START is an explicit opt-in.
@@ -108,10 +140,16 @@ extension LeadProcessor {
             // An opt-out the provider holds (STOP sent to the carrier) is an SMS STOP here too, which START lifts.
             let reason = event.properties["opted_out"] == .bool(true) && channel == .sms
                 ? "SMS STOP" : (event.properties["reason"]?.textValue ?? "refused by the provider")
-            work.state.suppressions[channel] = SuppressionReason.full(work.state.suppressions[channel]) ?? reason
+            suppressForGood(channel, reason: reason, &work)
         default:
             break
         }
+    }
+
+    /// Stops everything to the address, keeping the reason of a suppression that already did.
+    private func suppressForGood(_ channel: OutgoingMessage.Channel, reason: String, _ work: inout LeadWork) {
+        if work.state.suppressions[channel]?.scope == .all { return }
+        work.state.suppressions[channel] = Suppression(.all, reason: reason)
     }
 
     /// Soft bounces (a full mailbox, a greylisting server) within 30 days before the address is

@@ -234,10 +234,11 @@ public struct LeadProcessor: Sendable {
     /// that can no longer send it anything.
     private func suppress(_ scope: SuppressionScope, reason: String, from campaignID: String, _ work: inout LeadWork, now: Date) {
         for channel in [OutgoingMessage.Channel.email, .sms] {
-            // A suppression already there that stops everything (an unsubscribe, a STOP that
-            // START may lift, a bounce) is kept with its own reason.
-            guard SuppressionReason.full(work.state.suppressions[channel]) == nil else { continue }
-            work.state.suppressions[channel] = scope == .all ? reason : SuppressionReason.marketingOnly(reason)
+            // A suppression already there that reaches as far (an unsubscribe, a STOP that START
+            // may lift, a bounce) is kept with its own reason.
+            let new = Suppression(scope == .all ? .all : .marketing, reason: reason)
+            if let existing = work.state.suppressions[channel], existing.scope.reaches(new.scope) { continue }
+            work.state.suppressions[channel] = work.state.suppressions[channel].map { $0.adding(new) } ?? new
         }
         handOver(from: campaignID, ending: { scope == .all || !$0.isTransactional }, reason: "suppressed by \(campaignID): \(reason)", &work, now: now)
     }

@@ -46,6 +46,8 @@ public enum LeadViews {
             let job_title: String?, industry: String?, company_size: Int?, country: String?, timezone: String, timezone_source: String, source: String?
             let stage: String, owner: String?, tags: [String], attributes: [String: Value]
             let email_consent: Bool, sms_consent: Bool, suppressions: [String: String]
+            /// What each suppression stops: `all`, `marketing` or `kinds:…`.
+            let suppression_scopes: [String: String]
         }
 
         public struct Contribution: Encodable, Sendable {
@@ -84,7 +86,8 @@ public enum LeadViews {
             timezone_source: lead.timeZoneSource.rawValue,
             source: lead.source, stage: lead.stage.name, owner: lead.owner, tags: lead.tags.sorted(), attributes: lead.attributes,
             email_consent: lead.emailConsent, sms_consent: lead.smsConsent,
-            suppressions: Dictionary(uniqueKeysWithValues: detail.work.state.suppressions.map { ($0.key.rawValue, $0.value) }))
+            suppressions: Dictionary(uniqueKeysWithValues: detail.work.state.suppressions.map { ($0.key.rawValue, $0.value.reason) }),
+            suppression_scopes: Dictionary(uniqueKeysWithValues: detail.work.state.suppressions.map { ($0.key.rawValue, $0.value.scope.stored) }))
         let score = card.map { card in
             Detail.Score(
                 total: ScoreText.rounded(card.total), model: card.modelVersion,

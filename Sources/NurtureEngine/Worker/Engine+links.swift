@@ -17,8 +17,8 @@ extension Engine {
     public func unsubscribe(leadID: String, channel: OutgoingMessage.Channel, via: String, now: Date) async throws -> UnsubscribeResult {
         guard let lead = try await store.lead(id: leadID) else { return .unknownLead }
         guard let address = channel == .email ? lead.email : lead.phone else { return .alreadyUnsubscribed(lead) }
-        // A sunset (marketing only) still lets receipts through: unsubscribing stops those too.
-        if SuppressionReason.full(try await store.suppressions(address: address)[channel]) != nil { return .alreadyUnsubscribed(lead) }
+        // A sunset also stops marketing, but the lead's own unsubscribe is still recorded over it.
+        if ComplianceEvent.isUnsubscribed(try await store.suppressions(address: address)[channel]) { return .alreadyUnsubscribed(lead) }
         let event = IncomingEvent(subject: .id(leadID), type: ComplianceEvent.unsubscribed, at: now,
                                   properties: ["channel": .string(channel.rawValue), "via": .string(via)])
         _ = try await track([event], now: now, via: "unsubscribe")
@@ -30,7 +30,7 @@ extension Engine {
     public func unsubscribeState(leadID: String, channel: OutgoingMessage.Channel) async throws -> (address: String, suppressed: Bool)? {
         guard let lead = try await store.lead(id: leadID) else { return nil }
         let address = (channel == .email ? lead.email : lead.phone) ?? ""
-        return (address, SuppressionReason.full(try await store.suppressions(address: address)[channel]) != nil)
+        return (address, ComplianceEvent.isUnsubscribed(try await store.suppressions(address: address)[channel]))
     }
 
     /// The event that records an open of a message, or nil when the message is unknown. Only the

@@ -113,7 +113,7 @@ struct UnitOfWork: Sendable {
             case .sms: work.lead.phone
             case .sales: String?.none
             }
-            if let address { suppressions.append(SuppressionChange(address: address, channel: channel, reason: now[channel])) }
+            if let address { suppressions.append(SuppressionChange(address: address, channel: channel, suppression: now[channel])) }
         }
         return LeadChange(
             base: base, lead: work.lead, scoring: work.state.scoring,

@@ -245,7 +245,8 @@ public struct Engine: Sendable {
         let channel: OutgoingMessage.Channel = event.type == ComplianceEvent.unsubscribed
             ? (event.properties["channel"].flatMap { OutgoingMessage.Channel(rawValue: $0.textValue) } ?? .email)
             : (event.type.hasPrefix("sms") ? .sms : .email)
-        try await store.suppress(address: address, channel: channel, reason: reason, at: now)
+        let suppression = event.type == ComplianceEvent.unsubscribed ? ComplianceEvent.unsubscribe(on: channel) : Suppression(.all, reason: reason)
+        try await store.suppress(address: address, channel: channel, suppression, at: now)
         return true
     }
 
