@@ -59,14 +59,18 @@ struct DashboardSession: Sendable {
 
 /// `application/x-www-form-urlencoded` bodies, as browsers send forms.
 enum FormBody {
+    /// The last value of each field.
     static func parse(_ text: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in text.split(separator: "&") {
+        Dictionary(pairs(text), uniquingKeysWith: { _, last in last })
+    }
+
+    /// Every field in order, a name as often as it was sent (checkboxes).
+    static func pairs(_ text: String) -> [(String, String)] {
+        text.split(separator: "&").compactMap { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ part: Substring) -> String { part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            guard let name = parts.first else { continue }
-            fields[decode(name)] = parts.count > 1 ? decode(parts[1]) : ""
+            guard let name = parts.first else { return nil }
+            return (decode(name), parts.count > 1 ? decode(parts[1]) : "")
         }
-        return fields
     }
 }

@@ -12,6 +12,8 @@ extension NurtureServer {
         router.get("t/c/:token") { request, context in try await click(request, context) }
         router.get("u/:token") { request, context in try await unsubscribePage(request, context) }
         router.post("u/:token") { request, context in try await unsubscribe(request, context) }
+        router.get("p/:token") { request, context in try await preferencesPage(request, context) }
+        router.post("p/:token") { request, context in try await choosePreferences(request, context) }
     }
 
     /// A transparent 1×1 GIF (43 bytes).
@@ -71,10 +73,54 @@ extension NurtureServer {
         case .unsubscribed(let lead), .alreadyUnsubscribed(let lead):
             let address = (channel == .email ? lead.email : lead.phone) ?? ""
             let what = channel == .email ? "emails" : "text messages"
-            return page(title: "Unsubscribed", body: "<p>Done: \(escape(address)) will get no more \(escape(engine.playbook.brand.name)) \(what).</p>")
+            let rest = channel == .email ? " Receipts and invoices still come." : ""
+            return page(title: "Unsubscribed", body: "<p>Done: \(escape(address)) will get no more \(escape(engine.playbook.brand.name)) "
+                + "\(channel == .email ? "marketing " : "")\(what).\(rest)</p>")
         case .unknownLead:
             throw Self.linkNotFound
         }
+    }
+
+    /// The person's own page: a GET only shows, every change is a POST of the form (their click),
+    /// recorded as an event.
+    func preferencesPage(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard case .preferences(let leadID) = link(context), let preferences = try await engine.preferences(leadID: leadID) else { throw Self.linkNotFound }
+        return page(title: "Email preferences", body: preferencesBody(preferences, saved: false))
+    }
+
+    func choosePreferences(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard case .preferences(let leadID) = link(context) else { throw Self.linkNotFound }
+        let fields = FormBody.pairs(String(buffer: try await JSONBody.collect(request, limit: 16 << 10)))
+        let choice: Engine.PreferenceChoice = switch fields.last(where: { $0.0 == "action" })?.1 {
+        case "unsubscribe": .unsubscribeFromMarketing
+        case "resubscribe": .resubscribe
+        default: .receive(Set(fields.filter { $0.0 == "kind" }.map(\.1)))
+        }
+        guard let preferences = try await engine.choosePreferences(leadID: leadID, choice, now: now()) else { throw Self.linkNotFound }
+        return page(title: "Email preferences", body: preferencesBody(preferences, saved: true))
+    }
+
+    func preferencesBody(_ preferences: Engine.Preferences, saved: Bool) -> String {
+        let brand = escape(engine.playbook.brand.name)
+        var body = "<h1>\(brand) email</h1><p>For <strong>\(escape(preferences.address))</strong>.</p>"
+        if saved { body += "<p role=\"status\"><strong>Saved.</strong></p>" }
+        if preferences.isBlocked {
+            return body + "<p>Email to this address has stopped (\(escape(preferences.suppression?.reason ?? ""))); write to "
+                + "\(escape(engine.playbook.brand.supportEmail)) if that is a mistake.</p>"
+        }
+        if preferences.suppression?.stopsMarketing == true {
+            return body + "<p>You are unsubscribed from \(brand) marketing email. Receipts and invoices still come.</p>"
+                + "<form method=\"post\"><button type=\"submit\" name=\"action\" value=\"resubscribe\">Resubscribe</button></form>"
+        }
+        body += "<form method=\"post\"><fieldset><legend>What you get</legend>"
+        for (kind, campaigns) in preferences.kinds {
+            let checked = preferences.receives(kind) ? " checked" : ""
+            body += "<p><label><input type=\"checkbox\" name=\"kind\" value=\"\(escape(kind))\"\(checked)> <strong>\(escape(kind.capitalized))</strong>: "
+                + "\(escape(campaigns.joined(separator: ", ")))</label></p>"
+        }
+        return body + "</fieldset><p>Receipts and invoices always come.</p>"
+            + "<p><button type=\"submit\" name=\"action\" value=\"save\">Save</button> "
+            + "<button type=\"submit\" name=\"action\" value=\"unsubscribe\">Unsubscribe from all marketing</button></p></form>"
     }
 
     static let linkNotFound = APIError.notFound("this link is not valid")

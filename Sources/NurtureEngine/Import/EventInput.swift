@@ -40,9 +40,10 @@ public struct EventInput: Sendable {
     }
 
     /// Events Nurture records itself; accepting them from outside would let a client forge a
-    /// send, an alert or a score adjustment.
+    /// send, an alert or a score adjustment, or resubscribe someone without their own click.
     public static let reservedTypes: Set<String> = [
         "lead.created", "email.sent", "sms.sent", "sales.notified", SalesOutcome.eventType, "score.adjusted", EntryRules.inactiveEvent,
+        ComplianceEvent.resubscribed, ComplianceEvent.preferencesUpdated,
     ]
 
     /// How far ahead of the receiver's clock an event's time may be (clock skew).

@@ -24,6 +24,9 @@ public enum ComplianceEvent {
     /// The lead's own choice, made on the preferences page: `resubscribed` lifts its unsubscribe
     /// and opt-outs on a channel (not a bounce, a complaint or an erasure).
     public static let resubscribed = "resubscribed"
+    /// Saved on the preferences page: `opted_out` lists the marketing kinds the lead no longer
+    /// wants by email (comma-separated, empty for none); it replaces the opt-outs before it.
+    public static let preferencesUpdated = "preferences.updated"
 
     /// Suppression reasons that a START keyword may lift; a hard bounce or complaint it may not.
     static let liftableBySMSStart: Set<String> = ["SMS STOP", "unsubscribed"]
@@ -92,6 +95,14 @@ extension LeadProcessor {
                 work.state.suppressions[channel] = existing.map { $0.adding(new) } ?? new
                 creditUnsubscribe(on: channel, via: event.properties["via"]?.textValue ?? "event", at: event.at, &work)
             }
+        case ComplianceEvent.preferencesUpdated:
+            let kinds = Set((event.properties["opted_out"]?.textValue ?? "").split(separator: ",").map(String.init))
+            let existing = work.state.suppressions[.email]
+            // A bounce or a complaint is not the lead's to lift.
+            guard existing.map(ComplianceEvent.liftableByTheLead) ?? true else { return }
+            let before: Set<String> = if case .kinds(let old)? = existing?.scope { old } else { [] }
+            work.state.suppressions[.email] = kinds.isEmpty ? nil : Suppression(.kinds(kinds), reason: "opted out")
+            if !kinds.subtracting(before).isEmpty { creditUnsubscribe(on: .email, via: "preferences", at: event.at, &work) }
         case ComplianceEvent.resubscribed:
             let channel = event.properties["channel"].flatMap { OutgoingMessage.Channel(rawValue: $0.textValue) } ?? .email
             if let existing = work.state.suppressions[channel], ComplianceEvent.liftableByTheLead(existing) {

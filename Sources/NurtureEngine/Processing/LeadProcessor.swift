@@ -280,7 +280,7 @@ public struct LeadProcessor: Sendable {
         let rendered: RenderedMessage
         do {
             rendered = try renderer.render(
-                outgoing, lead: lead, trigger: enrollment.trigger, signals: signals, links: ["unsubscribe_url": unsubscribe],
+                outgoing, lead: lead, trigger: enrollment.trigger, signals: signals, links: ["unsubscribe_url": unsubscribe, "preferences_url": links.preferencesURL(leadID: lead.id)],
                 tracker: TrackedLinks(links: links, tracking: campaign?.effectiveTracking ?? .off, messageID: id))
         } catch {
             return .failure(RenderProblem(description: "\(error)"))

@@ -48,6 +48,11 @@ public struct LinkSigner: Sendable {
         "\(publicURL)/u/\(token(for: "u1|\(leadID)|\(channel.rawValue)"))"
     }
 
+    /// The lead's preferences page: what it gets by kind, opt-outs and resubscribing; it does not expire.
+    public func preferencesURL(leadID: String) -> String {
+        "\(publicURL)/p/\(token(for: "p1|\(leadID)"))"
+    }
+
     /// The open-tracking pixel of a message.
     public func openURL(messageID: String) -> String {
         "\(publicURL)/t/o/\(token(for: "o1|\(messageID)"))"
@@ -62,6 +67,7 @@ public struct LinkSigner: Sendable {
     /// What a signed link stands for.
     public enum Link: Sendable, Hashable {
         case unsubscribe(leadID: String, channel: OutgoingMessage.Channel)
+        case preferences(leadID: String)
         case open(messageID: String)
         case click(messageID: String, target: String)
     }
@@ -73,6 +79,8 @@ public struct LinkSigner: Sendable {
         switch parts.first {
         case "u1" where parts.count == 3:
             return OutgoingMessage.Channel(rawValue: parts[2]).map { .unsubscribe(leadID: parts[1], channel: $0) }
+        case "p1" where parts.count == 2:
+            return .preferences(leadID: parts[1])
         case "o1" where parts.count == 2:
             return .open(messageID: parts[1])
         case "c1" where parts.count == 3:

@@ -2,8 +2,8 @@ import Foundation
 public import NurtureDSL
 
 /// Rewrites a rendered HTML email so engagement can be measured: every `http(s)` link goes
-/// through a signed click redirect and a 1×1 pixel records opens. The unsubscribe link is left
-/// alone (a tracked hop in front of it would confuse filters and people alike). Only links the
+/// through a signed click redirect and a 1×1 pixel records opens. The unsubscribe and preferences
+/// links are left alone (a tracked hop in front of it would confuse filters and people alike). Only links the
 /// template wrote are kept: a link whose host came from a lead's value loses its `href`, so
 /// nothing a lead typed can send a reader anywhere from the brand's mail, let alone through its
 /// signed redirect.
@@ -102,7 +102,7 @@ public struct TrackedLinks: Sendable {
         let target = Self.unescapeAttribute(SubstitutedValue.unfenced(attribute))
         let lowered = target.lowercased()
         guard lowered.hasPrefix("https://") || lowered.hasPrefix("http://"),
-              !target.hasPrefix(links.publicURL + "/u/"), !target.hasPrefix(links.publicURL + "/t/")
+              !target.hasPrefix(links.publicURL + "/u/"), !target.hasPrefix(links.publicURL + "/p/"), !target.hasPrefix(links.publicURL + "/t/")
         else { return nil }
         return links.clickURL(messageID: messageID, target: target)
     }

@@ -55,3 +55,67 @@ extension Engine {
         return IncomingEvent(subject: .id(message.leadID), type: type, at: now, properties: properties, clientID: clientID)
     }
 }
+
+/// The preferences page behind `{{preferences_url}}`: what the person gets by kind, and their
+/// own choices: opt out of some kinds, of all marketing, or resubscribe.
+extension Engine {
+    public struct Preferences: Sendable, Hashable {
+        public var address: String
+        /// The marketing kinds the playbook sends, in playbook order, with their campaigns' names.
+        public var kinds: [(kind: String, campaigns: [String])]
+        public var suppression: Suppression?
+
+        /// Whether email of this kind reaches the person now.
+        public func receives(_ kind: String) -> Bool { !(suppression?.stops(kind: kind, transactional: false) ?? false) }
+
+        /// A bounce or a complaint: no choice on the page changes it.
+        public var isBlocked: Bool { suppression.map { !ComplianceEvent.liftableByTheLead($0) } ?? false }
+
+        public static func == (a: Preferences, b: Preferences) -> Bool {
+            a.address == b.address && a.suppression == b.suppression && a.kinds.map(\.kind) == b.kinds.map(\.kind)
+        }
+
+        public func hash(into hasher: inout Hasher) { hasher.combine(address) }
+    }
+
+    public enum PreferenceChoice: Sendable, Hashable {
+        /// Receive only these marketing kinds (by email).
+        case receive(Set<String>)
+        case unsubscribeFromMarketing
+        case resubscribe
+    }
+
+    /// The page's state for a lead with an email address; nil for an unknown lead or one without email.
+    public func preferences(leadID: String) async throws -> Preferences? {
+        guard let lead = try await store.lead(id: leadID), let address = lead.email else { return nil }
+        var kinds: [(kind: String, campaigns: [String])] = []
+        for campaign in playbook.campaigns where !campaign.isTransactional {
+            if let index = kinds.firstIndex(where: { $0.kind == campaign.kind.name }) {
+                kinds[index].campaigns.append(campaign.name)
+            } else {
+                kinds.append((campaign.kind.name, [campaign.name]))
+            }
+        }
+        return Preferences(address: address, kinds: kinds, suppression: try await store.suppressions(address: address)[.email])
+    }
+
+    /// Records the person's own choice as an event (the page's POST is their click) and applies it.
+    public func choosePreferences(leadID: String, _ choice: PreferenceChoice, now: Date) async throws -> Preferences? {
+        guard let current = try await preferences(leadID: leadID) else { return nil }
+        let event: IncomingEvent
+        switch choice {
+        case .receive(let wanted):
+            let optedOut = current.kinds.map(\.kind).filter { !wanted.contains($0) }
+            event = IncomingEvent(subject: .id(leadID), type: ComplianceEvent.preferencesUpdated, at: now,
+                                  properties: ["opted_out": .string(optedOut.joined(separator: ",")), "via": "preferences page"])
+        case .unsubscribeFromMarketing:
+            event = IncomingEvent(subject: .id(leadID), type: ComplianceEvent.unsubscribed, at: now,
+                                  properties: ["channel": "email", "via": "preferences page"])
+        case .resubscribe:
+            event = IncomingEvent(subject: .id(leadID), type: ComplianceEvent.resubscribed, at: now,
+                                  properties: ["channel": "email", "via": "preferences page"])
+        }
+        _ = try await track([event], now: now, via: "preferences")
+        return try await preferences(leadID: leadID)
+    }
+}
