@@ -391,6 +391,16 @@ enum PostgresSchema {
             UPDATE lead SET timezone_source = 'default' WHERE timezone = 'UTC';
             """),
         (13, "suppressions by scope", Suppression.scopeMigration),
+        (14, "privacy requests", """
+            CREATE TABLE privacy_request (
+                at double precision NOT NULL,
+                action text NOT NULL,
+                lead_id text NOT NULL,
+                actor text NOT NULL,
+                counts text
+            );
+            CREATE INDEX privacy_request_at ON privacy_request (at);
+            """),
     ]
 
     /// A statement-level trigger `name` (and its function) that counts the `facts` a statement

@@ -9,7 +9,7 @@ extension PostgresStore: CopyTarget {
     static let copyTables: [CopyTable: String] = [.leads: "lead", .events: "event", .enrollments: "enrollment", .messages: "outbox_message",
                                                   .suppressions: "suppression", .settings: "setting", .pauses: "campaign_pause",
                                                   .decisions: "experiment_decision", .journal: "campaign_journal", .conversions: "conversion",
-                                                  .stepFacts: "step_fact"]
+                                                  .stepFacts: "step_fact", .privacyRequests: "privacy_request"]
 
     public func copyCounts() async throws -> [CopyTable: Int] {
         var counts: [CopyTable: Int] = [:]
@@ -20,7 +20,7 @@ extension PostgresStore: CopyTarget {
     }
 
     public func eraseForCopy() async throws {
-        try await execute("TRUNCATE lead, event, enrollment, outbox_message, outbox_content, suppression, setting, campaign_counter, campaign_pause, experiment_decision, campaign_journal, conversion, step_fact")
+        try await execute("TRUNCATE lead, event, enrollment, outbox_message, outbox_content, suppression, setting, campaign_counter, campaign_pause, experiment_decision, campaign_journal, conversion, step_fact, privacy_request")
     }
 
     public func writeCopy(_ rows: CopyRows) async throws {
@@ -91,6 +91,10 @@ extension PostgresStore: CopyTarget {
                                             rows: conversions, logger) { row, binds in
                     binds.append(row.leadID); binds.append(row.campaignID); binds.append(row.stepID); binds.append(row.variant)
                     binds.append(row.channel.rawValue); binds.append(row.goal); binds.append(row.value); binds.append(row.at.timeIntervalSince1970)
+                }
+            case .privacyRequests(let entries):
+                try await connection.insert(into: "privacy_request", columns: ["at", "action", "lead_id", "actor", "counts"], rows: entries, logger) { row, binds in
+                    Self.bind(row, &binds)
                 }
             case .journal(let entries):
                 try await connection.insert(into: "campaign_journal", columns: ["campaign_id", "type", "at", "properties"], rows: entries, logger) { row, binds in

@@ -56,6 +56,9 @@ extension SQLiteStore: CopySource {
                                  kind: row["kind"], reason: row["reason"], at: Date(timeIntervalSince1970: row["at"]))
                     }
                 })
+            case .privacyRequests:
+                rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM privacy_request t")
+                copied = .privacyRequests(rows.map(Self.privacyAudit))
             case .conversions:
                 rows = try fetch("SELECT t.rowid AS copy_cursor, t.* FROM conversion t")
                 copied = .conversions(rows.compactMap { row in
@@ -73,7 +76,7 @@ extension SQLiteStore: CopySource {
         try await read { db in
             let tables: [CopyTable: String] = [.leads: "lead", .events: "event", .enrollments: "enrollment", .messages: "outbox_message",
                                                .suppressions: "suppression", .settings: "setting", .pauses: "campaign_pause",
-                                               .decisions: "experiment_decision", .journal: "campaign_journal", .conversions: "conversion",
+                                               .decisions: "experiment_decision", .journal: "campaign_journal", .conversions: "conversion", .privacyRequests: "privacy_request",
                                                .stepFacts: "step_fact"]
             var counts: [CopyTable: Int] = [:]
             for (table, name) in tables { counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(name)") ?? 0 }

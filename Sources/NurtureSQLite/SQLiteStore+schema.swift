@@ -257,6 +257,17 @@ extension SQLiteStore {
         migrator.registerMigration("v15 suppressions by scope") { db in
             try db.execute(sql: Suppression.scopeMigration)
         }
+        migrator.registerMigration("v16 privacy requests") { db in
+            try db.execute(sql: """
+                CREATE TABLE privacy_request (
+                    at REAL NOT NULL,
+                    action TEXT NOT NULL,
+                    lead_id TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    counts TEXT
+                );
+                """)
+        }
         return migrator
     }
 

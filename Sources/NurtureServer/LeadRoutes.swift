@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import NurtureDSL
@@ -84,6 +85,8 @@ extension NurtureServer {
         api.post("leads") { request, context in try await postLeads(request, context) }
         api.get("leads/top") { request, context in try await topLeads(request, context) }
         api.get("leads/:lead") { request, context in try await showLead(request, context) }
+        api.delete("leads/:lead") { request, context in try await forgetLead(request, context) }
+        api.get("leads/:lead/export") { request, context in try await exportLead(request, context) }
         api.post("leads/:lead/outcome") { request, context in try await markOutcome(request, context) }
     }
 
@@ -201,6 +204,31 @@ extension NurtureServer {
         let subject = try leadSubject(context)
         guard let found = try await engine.detail(subject, now: now()) else { throw APIError.notFound("no lead \(subject.text)") }
         return try JSONResponse.make(.ok, LeadViews.detail(found.detail, card: found.card))
+    }
+
+    /// A person's data, all of it; the request is audited under the key that asked.
+    func exportLead(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let subject = try leadSubject(context)
+        guard let export = try await engine.export(subject, actor: Self.actor(request), now: now()) else { throw APIError.notFound("no lead \(subject.text)") }
+        return try JSONResponse.make(.ok, export)
+    }
+
+    /// Erasure: `{"id": "ld_…", "erased": {"events": 12, …}}`.
+    func forgetLead(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        struct Forgotten: Encodable {
+            let id: String
+            let erased: ErasureCounts
+        }
+        let subject = try leadSubject(context)
+        guard let forgotten = try await engine.forget(subject, actor: Self.actor(request), now: now()) else { throw APIError.notFound("no lead \(subject.text)") }
+        return try JSONResponse.make(.ok, Forgotten(id: forgotten.leadID, erased: forgotten.counts))
+    }
+
+    /// Who asked, for the privacy audit: the API key's fingerprint (the first 8 hex digits of its
+    /// SHA-256), never the key.
+    static func actor(_ request: Request) -> String {
+        let key = request.headers[.authorization].map { String($0.dropFirst(7)) } ?? ""
+        return "API key " + SHA256.hash(data: Data(key.utf8)).prefix(4).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Sales' verdict: `{"outcome": "won" | "lost" | "bad-fit", "note": "…", "by": "…"}`.

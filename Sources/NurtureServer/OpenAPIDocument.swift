@@ -500,6 +500,51 @@ enum OpenAPIDocument {
                     "401": {$ref: "#/components/responses/Unauthorized"}
                     "404": {$ref: "#/components/responses/NotFound"}
                     "503": {$ref: "#/components/responses/Busy"}
+                delete:
+                  summary: Forget a person (erasure) - the lead and every row naming it; the addresses stay suppressed as keyed hashes
+                  security: [{apiKey: []}]
+                  parameters:
+                    - {name: lead, in: path, required: true, description: Lead id or email, schema: {type: string, minLength: 1}}
+                  responses:
+                    "200":
+                      description: Erased, with how many rows of each kind
+                      content:
+                        application/json:
+                          schema:
+                            type: object
+                            required: [id, erased]
+                            properties:
+                              id: {type: string}
+                              erased:
+                                type: object
+                                required: [events, enrollments, messages, conversions, suppressions]
+                                properties: {events: {type: integer}, enrollments: {type: integer}, messages: {type: integer}, conversions: {type: integer}, suppressions: {type: integer}}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "404": {$ref: "#/components/responses/NotFound"}
+                    "503": {$ref: "#/components/responses/Busy"}
+              /v1/leads/{lead}/export:
+                get:
+                  summary: Everything held about a person (a data subject access request) - profile, consent, score, journeys, every event and message
+                  security: [{apiKey: []}]
+                  parameters:
+                    - {name: lead, in: path, required: true, description: Lead id or email, schema: {type: string, minLength: 1}}
+                  responses:
+                    "200":
+                      description: The export
+                      content:
+                        application/json:
+                          schema:
+                            type: object
+                            required: [exported_at, lead, enrollments, events, messages]
+                            properties:
+                              exported_at: {type: string, format: date-time}
+                              lead: {type: object}
+                              enrollments: {type: array}
+                              events: {type: array}
+                              messages: {type: array}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "404": {$ref: "#/components/responses/NotFound"}
+                    "503": {$ref: "#/components/responses/Busy"}
               /v1/leads/{lead}/outcome:
                 post:
                   summary: Record sales' verdict on a lead (won makes it a customer)
@@ -686,6 +731,25 @@ enum OpenAPIDocument {
                         schema: {type: object, properties: {List-Unsubscribe: {type: string, enum: [One-Click]}}}
                   responses:
                     "200": {description: Unsubscribed, content: {text/html: {}}}
+                    "404": {$ref: "#/components/responses/NotFound"}
+              /p/{token}:
+                get:
+                  summary: The person's preferences page - what they get by kind (a GET changes nothing)
+                  parameters:
+                    - {name: token, in: path, required: true, schema: {type: string, minLength: 1}}
+                  responses:
+                    "200": {description: The page, content: {text/html: {}}}
+                    "404": {$ref: "#/components/responses/NotFound"}
+                post:
+                  summary: The person's own choice - receive these kinds, unsubscribe from all marketing, or resubscribe
+                  parameters:
+                    - {name: token, in: path, required: true, schema: {type: string, minLength: 1}}
+                  requestBody:
+                    content:
+                      application/x-www-form-urlencoded:
+                        schema: {type: object, properties: {action: {type: string, enum: [save, unsubscribe, resubscribe]}, kind: {type: string}}}
+                  responses:
+                    "200": {description: Saved, content: {text/html: {}}}
                     "404": {$ref: "#/components/responses/NotFound"}
               /healthz:
                 get:

@@ -10,6 +10,7 @@ public import Foundation
 public enum CopyTable: String, Sendable, CaseIterable {
     case leads, events, enrollments, messages, suppressions, settings, pauses, decisions, journal, conversions
     case stepFacts = "step facts"
+    case privacyRequests = "privacy requests"
 }
 
 public enum CopyRows: Sendable {
@@ -24,6 +25,7 @@ public enum CopyRows: Sendable {
     case journal([CampaignJournalEntry])
     case conversions([ConversionRecord])
     case stepFacts([StepFact])
+    case privacyRequests([PrivacyAudit])
 
     public var count: Int {
         switch self {
@@ -38,6 +40,7 @@ public enum CopyRows: Sendable {
         case .journal(let rows): rows.count
         case .conversions(let rows): rows.count
         case .stepFacts(let rows): rows.count
+        case .privacyRequests(let rows): rows.count
         }
     }
 }

@@ -7,7 +7,7 @@ public import NurtureDSL
 /// records, how leads rank) is the engine's, made with no transaction open; the storage reads
 /// snapshots and commits changes only if nothing changed them meanwhile. One conformance suite
 /// (`StorageConformance` in NurtureTesting) runs against every backend so they behave the same.
-public protocol LeadStore: LeadStates, DueWork, OutboxQueue, SuppressionList, SettingStore, ReadQueries, CampaignCounters, CampaignControlStore, PlaybookDeployments, QuietLeads {}
+public protocol LeadStore: LeadStates, DueWork, OutboxQueue, SuppressionList, SettingStore, ReadQueries, CampaignCounters, CampaignControlStore, PlaybookDeployments, QuietLeads, PrivacyRequests {}
 
 /// Leads and their state: read as snapshots, changed by commits checked against the version read.
 public protocol LeadStates: Sendable {

@@ -292,9 +292,9 @@ struct ContractTests {
             #expect(put.errorCode == "method_not_allowed")
             let delete = try await client.send(.delete, "/u/some-token", key: nil)
             #expect(delete.status == .methodNotAllowed && delete.headers[.allow] == "GET, POST")
-            // /v1/leads/top is also /v1/leads/{lead}: both serve GET only.
+            // /v1/leads/top is also /v1/leads/{lead}, which a DELETE erases.
             let post = try await client.send(.post, "/v1/leads/top")
-            #expect(post.status == .methodNotAllowed && post.headers[.allow] == "GET")
+            #expect(post.status == .methodNotAllowed && post.headers[.allow] == "DELETE, GET", "\(post.headers[.allow] ?? "")")
             #expect(try await client.send(.get, "/v1/leads/x/outcome").headers[.allow] == "POST")
             let unknown = try await client.send(.get, "/v1/nothing-here")
             #expect(unknown.status == .notFound && unknown.errorCode == "not_found")

@@ -97,3 +97,32 @@ struct PreferencesTests {
         }
     }
 }
+
+/// `GET /v1/leads/{id}/export` and `DELETE /v1/leads/{id}`: a person's data over the API, each
+/// request audited under the key's fingerprint, never the key.
+struct PrivacyRequestTests {
+    @Test func exportThenEraseOverTheAPI() async throws {
+        let fixture = try ServerFixture()
+        try await fixture.test { client in
+            let (leadID, _, _) = try await welcomedLead(fixture, client: client)
+            let export = try await client.send(.get, "/v1/leads/ana@fernhill.example/export")
+            #expect(export.status == .ok)
+            #expect((export.json["lead"] as? [String: Any])?["email"] as? String == "ana@fernhill.example")
+            #expect((export.json["messages"] as? [[String: Any]])?.first?["address"] as? String == "ana@fernhill.example")
+            #expect(try await client.send(.delete, "/v1/leads/ana@fernhill.example", key: nil).status == .unauthorized)
+
+            let erased = try await client.send(.delete, "/v1/leads/\(leadID)")
+            #expect(erased.status == .ok, "\(erased.text)")
+            #expect(erased.json["id"] as? String == leadID)
+            #expect(((erased.json["erased"] as? [String: Any])?["messages"] as? Int ?? 0) >= 1)
+            #expect(try await client.send(.get, "/v1/leads/\(leadID)").status == .notFound)
+            #expect(try await client.send(.get, "/v1/leads/ana@fernhill.example/export").status == .notFound)
+            #expect(try await client.send(.delete, "/v1/leads/\(leadID)").status == .notFound)
+            #expect(try await fixture.store.messages(status: nil, limit: 10).isEmpty)
+
+            let audit = try await fixture.store.privacyRequests(limit: 10)
+            #expect(audit.map(\.action) == [.forget, .export])
+            #expect(audit.allSatisfy { $0.actor.hasPrefix("API key ") && !$0.actor.contains(ServerFixture.apiKey) && $0.leadID == leadID })
+        }
+    }
+}

@@ -136,6 +136,12 @@ final class InterleavingStore: LeadStore {
     func suppressions(address: String) async throws -> [MessageChannel: Suppression] { try await inner.suppressions(address: address) }
     func suppressionPage(after: SuppressionRecord?, limit: Int) async throws -> [SuppressionRecord] { try await inner.suppressionPage(after: after, limit: limit) }
     func liftSuppression(address: String, channel: MessageChannel) async throws -> Bool { try await inner.liftSuppression(address: address, channel: channel) }
+    func forget(leadID: String, suppressing: [SuppressionChange], audit: PrivacyAudit) async throws -> ErasureCounts? {
+        try await inner.forget(leadID: leadID, suppressing: suppressing, audit: audit)
+    }
+    func suppressedAddresses(among addresses: [String]) async throws -> Set<String> { try await inner.suppressedAddresses(among: addresses) }
+    func recordPrivacyRequest(_ audit: PrivacyAudit) async throws { try await inner.recordPrivacyRequest(audit) }
+    func privacyRequests(limit: Int) async throws -> [PrivacyAudit] { try await inner.privacyRequests(limit: limit) }
     func secret(named name: String) async throws -> Data { try await inner.secret(named: name) }
     func currentDeployment() async throws -> PlaybookDeployment? { try await inner.currentDeployment() }
     func recordDeployment(_ deployment: PlaybookDeployment, replacing expected: String?, moves: [StepMove]) async throws -> Bool {

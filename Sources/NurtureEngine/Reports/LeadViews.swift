@@ -110,6 +110,38 @@ public enum LeadViews {
             })
     }
 
+    /// Everything Nurture holds about a person (`nurture leads export`, `GET /v1/leads/{id}/export`):
+    /// the profile and consent, the score and why, every journey, every event and every message
+    /// with its content and the address it went to.
+    public struct Export: Encodable, Sendable {
+        public struct MessageExport: Encodable, Sendable {
+            let id: String, channel: String, address: String, campaign: String, step: String, status: String, delivery: String?
+            let created_at: Date, sent_at: Date?, subject: String?, text: String, html: String?
+        }
+
+        let exported_at: Date
+        let about: String
+        let lead: Detail.Profile
+        let score: Detail.Score?
+        let enrollments: [Detail.EnrollmentView]
+        let events: [Detail.EventView]
+        let messages: [MessageExport]
+    }
+
+    public static func export(_ lead: LeadDetail, card: ScoreCard?, at: Date) -> Export {
+        let detail = detail(lead, card: card)
+        let messages = lead.messages.map { message in
+            let payload = (try? JSONSerialization.jsonObject(with: Data(message.payload.utf8))) as? [String: Any]
+            return Export.MessageExport(
+                id: message.id, channel: message.channel.rawValue, address: message.address, campaign: message.campaignID, step: message.stepID,
+                status: message.status.rawValue, delivery: message.delivery, created_at: message.createdAt, sent_at: message.sentAt,
+                subject: message.subject, text: message.preview, html: payload?["html"] as? String)
+        }
+        return Export(
+            exported_at: at, about: "Everything Nurture holds about this person: profile, consent and suppressions, score, journeys, events and messages.",
+            lead: detail.lead, score: detail.score, enrollments: detail.enrollments, events: detail.events, messages: messages)
+    }
+
     /// Sorted keys, ISO 8601 dates, slashes unescaped: stable output for people and diffs.
     public static func encoder(pretty: Bool) -> JSONEncoder {
         let encoder = JSONEncoder()

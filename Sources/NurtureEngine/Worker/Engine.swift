@@ -15,6 +15,8 @@ public struct Engine: Sendable {
     public var leadLease: TimeInterval = 300
     /// What a message costs per channel, for cost and ROI in `stats`.
     public var costs = MessageCosts()
+    /// The key forgotten people's addresses are hashed with, once read.
+    let erasureKey = ErasureKeyCache()
 
     public init(store: any LeadStore, processor: LeadProcessor, owner: String = Dispatcher.defaultOwner()) {
         self.store = store
@@ -56,6 +58,8 @@ public struct Engine: Sendable {
         for _ in 0..<Self.maxRedos {
             guard !emails.isEmpty else { break }
             let snapshots = try await store.snapshots(emails.map(LeadKey.email), window: Self.window(at: now))
+            let newcomers = emails.filter { snapshots[.email($0)] == nil }
+            let erased = try await self.erased(among: newcomers + newcomers.flatMap { email in byEmail[email]!.compactMap { patches[$0].phone } })
             let controls = try await store.campaignControls()
             let rotation = OwnerRotation(next: try await store.rotationPosition())
             let groups = emails.map { email in (email, byEmail[email]!.map { patches[$0] }, snapshots[.email(email)]) }
@@ -76,6 +80,7 @@ public struct Engine: Sendable {
                         outcomes.append(UpsertResult(.updated, leadID: before.id, zoneIsGuess: Self.isCountryGuess(updated)))
                     } else {
                         var created = UnitOfWork(newLead: patch.newLead(id: LeadPatch.newID(), zones: processor.zones), rotation: rotation, controls: controls)
+                        Self.keepForgotten(&created.work, erased: erased)
                         processor.leadCreated(&created.work, now: now)
                         unit = created
                         outcomes.append(UpsertResult(.imported, leadID: created.work.lead.id, zoneIsGuess: Self.isCountryGuess(created.work.lead)))
@@ -100,6 +105,13 @@ public struct Engine: Sendable {
         }
         if !emails.isEmpty { throw LeadKeptChanging(leadIDs: emails) }
         return results.map { $0! }
+    }
+
+    /// A new lead whose address belongs to someone who asked to be forgotten gets nothing: the
+    /// address is suppressed again, in the clear, since the lead holds it again anyway.
+    static func keepForgotten(_ work: inout LeadWork, erased: Set<String>) {
+        if let email = work.lead.email, erased.contains(email) { work.state.suppressions[.email] = ErasedAddresses.suppression }
+        if let phone = work.lead.phone, erased.contains(phone) { work.state.suppressions[.sms] = ErasedAddresses.suppression }
     }
 
     static func isCountryGuess(_ lead: Lead) -> Bool {
@@ -160,6 +172,10 @@ public struct Engine: Sendable {
         func work(_ keys: [LeadKey], rotation: OwnerRotation) async throws -> [(LeadKey, UnitOfWork?, [(Int, IngestOutcome)])] {
             guard !keys.isEmpty else { return [] }
             let snapshots = try await store.snapshots(keys, window: Self.window(at: now))
+            let erased = try await self.erased(among: keys.compactMap { key in
+                guard snapshots[key] == nil, case .email(let email) = key, bySubject[key]!.contains(where: { events[$0].createsLead }) else { return nil }
+                return email
+            })
             let controls = try await store.campaignControls()
             let groups = keys.map { key in (key, bySubject[key]!, snapshots[key]) }
             return await Self.inParallel(groups) { key, indices, snapshot -> (LeadKey, UnitOfWork?, [(Int, IngestOutcome)]) in
@@ -173,6 +189,7 @@ public struct Engine: Sendable {
                             continue
                         }
                         var created = UnitOfWork(newLead: LeadPatch(email: email).newLead(id: LeadPatch.newID(), zones: processor.zones), rotation: rotation, controls: controls)
+                        Self.keepForgotten(&created.work, erased: erased)
                         processor.leadCreated(&created.work, now: now)
                         unit = created
                         results.append((index, .created(leadID: created.work.lead.id)))
