@@ -307,8 +307,16 @@ public final class PostgresStore: LeadStore, Sendable {
         return try await rows("SELECT * FROM lead WHERE email = \(email.lowercased())").first.map(Self.lead)
     }
 
-    public func leadIDs(after: String?, limit: Int) async throws -> [String] {
-        try await rows("SELECT id FROM lead WHERE id > \(after ?? "") ORDER BY id LIMIT \(limit)").map { try $0["id"].decode(String.self) }
+    public func leadIDs(matching filter: RankingFilter?, after: String?, limit: Int) async throws -> [String] {
+        var binds = PostgresBindings()
+        func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
+            binds.append(value)
+            return "$\(binds.count)"
+        }
+        var conditions = ["id > \(bind(after ?? ""))"]
+        if let filter { conditions += try Self.filterConditions(filter, &binds) }
+        let sql = "SELECT id FROM lead WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT \(bind(limit))"
+        return try await rows(PostgresQuery(unsafeSQL: sql, binds: binds)).map { try $0["id"].decode(String.self) }
     }
 
     // MARK: - Due work
@@ -714,8 +722,9 @@ public final class PostgresStore: LeadStore, Sendable {
         return try await rows(query).map { RankingRow(id: try $0["id"].decode(String.self), scoring: try Self.scoreSnapshot($0)) }
     }
 
-    static func rankingPageQuery(_ order: RankingOrder, filter: RankingFilter, after cursor: RankingCursor?, limit: Int) throws -> PostgresQuery {
-        var binds = PostgresBindings()
+    /// A filter's stages and segments as parameterised SQL; names are checked against the lead's
+    /// columns or bound as a JSON key, so no name can inject SQL.
+    static func filterConditions(_ filter: RankingFilter, _ binds: inout PostgresBindings) throws -> [String] {
         func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
             binds.append(value)
             return "$\(binds.count)"
@@ -735,6 +744,16 @@ public final class PostgresStore: LeadStore, Sendable {
                 conditions.append("lower(attributes::jsonb ->> \(bind(name))) = lower(\(bind(segment.value)))")
             }
         }
+        return conditions
+    }
+
+    static func rankingPageQuery(_ order: RankingOrder, filter: RankingFilter, after cursor: RankingCursor?, limit: Int) throws -> PostgresQuery {
+        var binds = PostgresBindings()
+        func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
+            binds.append(value)
+            return "$\(binds.count)"
+        }
+        var conditions = try filterConditions(filter, &binds)
         let column = order == .fixedPoints ? "score_fixed" : "score_rank"
         if order == .gainsRank { conditions.append("score_rank IS NOT NULL") }
         if let cursor {

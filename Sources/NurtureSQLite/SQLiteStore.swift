@@ -116,10 +116,23 @@ public final class SQLiteStore: LeadStore, Sendable {
         try await read { db in try Self.leadRow(db, .email(email)).map { Self.lead($0) } }
     }
 
-    public func leadIDs(after: String?, limit: Int) async throws -> [String] {
-        try await read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM lead WHERE id > ? ORDER BY id LIMIT ?", arguments: [after ?? "", limit])
+    public func leadIDs(matching filter: RankingFilter?, after: String?, limit: Int) async throws -> [String] {
+        var conditions = ["id > ?"]
+        var arguments: StatementArguments = [after ?? ""]
+        if let filter {
+            let stages = filter.stages.map(\.rawValue).sorted()
+            conditions.append("stage IN (" + stages.map { _ in "?" }.joined(separator: ", ") + ")")
+            _ = arguments.append(contentsOf: StatementArguments(stages))
+            for segment in filter.segments {
+                let (sql, value) = try Self.segmentCondition(segment)
+                conditions.append(sql)
+                _ = arguments.append(contentsOf: [value])
+            }
         }
+        _ = arguments.append(contentsOf: [limit])
+        let sql = "SELECT id FROM lead WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?"
+        let bound = arguments
+        return try await read { db in try String.fetchAll(db, sql: sql, arguments: bound) }
     }
 
     // MARK: - Due work

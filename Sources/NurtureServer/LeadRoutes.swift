@@ -170,29 +170,24 @@ extension NurtureServer {
                 problems.append(.init(path: "limit", message: "must be a whole number from 1 to 1000"))
             }
         }
-        var stage: Stage?
-        if let text = query["stage"] {
-            stage = Stage(name: String(text))
-            if stage == nil { problems.append(.init(path: "stage", message: "is not one of \(Stage.allCases.map(\.name).joined(separator: ", "))")) }
+        var texts = query.getAll("segment")
+        if let stage = query["stage"] {
+            if Stage(name: String(stage)) == nil {
+                problems.append(.init(path: "stage", message: "is not one of \(Stage.allCases.map(\.name).joined(separator: ", "))"))
+            } else {
+                texts.append("stage=\(stage)")
+            }
         }
-        var segments: [RankingFilter.Segment] = []
-        for text in query.getAll("segment") {
-            // By scalar: a Character search misses a colon that a combining mark joins to the value.
-            guard let colon = text.unicodeScalars.firstIndex(of: ":"), colon != text.startIndex else {
-                problems.append(.init(path: "segment", message: "'\(text)' must be NAME:VALUE, such as industry:SaaS or tag:webinar"))
-                continue
-            }
-            let name = String(text.unicodeScalars[..<colon]), value = String(text.unicodeScalars[text.unicodeScalars.index(after: colon)...])
-            guard name == "tag" || engine.playbook.knowsLeadValue(name) else {
-                problems.append(.init(path: "segment", message: "unknown field '\(name)' (a lead field, tag, or a declared attribute)"))
-                continue
-            }
-            segments.append(.init(name: name, value: value))
+        var filter = RankingFilter(stages: [])
+        do {
+            filter = try LeadSegment.filter(texts, playbook: engine.playbook)
+        } catch {
+            problems.append(.init(path: "segment", message: error.description))
         }
         guard problems.isEmpty else { throw APIError.invalid(problems) }
         let instant = now()
         let calculator = try engine.scoring
-        let ranked = try await engine.top(limit: limit, stage: stage, segments: segments, now: instant)
+        let ranked = try await engine.top(limit: limit, filter: filter, now: instant)
         struct Top: Encodable {
             let at: Date
             let leads: [LeadViews.Ranked]

@@ -569,6 +569,48 @@ enum OpenAPIDocument {
                     "404": {$ref: "#/components/responses/NotFound"}
                     "413": {$ref: "#/components/responses/TooLarge"}
                     "503": {$ref: "#/components/responses/Busy"}
+              /v1/campaigns/{campaign}/enrollments:
+                post:
+                  summary: Put existing leads into a campaign (a segment, emails, lead ids or all), honouring re-entry, suppressions and consent
+                  security: [{apiKey: []}]
+                  parameters:
+                    - {name: campaign, in: path, required: true, schema: {type: string, minLength: 1}}
+                  requestBody:
+                    required: true
+                    content:
+                      application/json:
+                        schema:
+                          type: object
+                          properties:
+                            segment: {type: array, items: {type: string}, description: "NAME=VALUE, as nurture leads enroll --segment takes it"}
+                            emails: {type: array, items: {type: string}}
+                            lead_ids: {type: array, items: {type: string}}
+                            all: {type: boolean}
+                            at: {type: string, format: date-time}
+                            dry_run: {type: boolean}
+                  responses:
+                    "200":
+                      description: What was done (or, with dry_run, would be)
+                      content:
+                        application/json:
+                          schema:
+                            type: object
+                            required: [campaign, dry_run, considered, enrolled, not_again, in_exclusive, suppressed, without_consent, unknown]
+                            properties:
+                              campaign: {type: string}
+                              dry_run: {type: boolean}
+                              considered: {type: integer}
+                              enrolled: {type: integer}
+                              not_again: {type: integer}
+                              in_exclusive: {type: integer}
+                              suppressed: {type: integer}
+                              without_consent: {type: integer}
+                              unknown: {type: integer}
+                    "400": {$ref: "#/components/responses/BadRequest"}
+                    "401": {$ref: "#/components/responses/Unauthorized"}
+                    "404": {$ref: "#/components/responses/NotFound"}
+                    "413": {$ref: "#/components/responses/TooLarge"}
+                    "503": {$ref: "#/components/responses/Busy"}
               /v1/stats:
                 get:
                   summary: How each campaign did, from the counters kept as facts are written (what nurture stats --format json prints)

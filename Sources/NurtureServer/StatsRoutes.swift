@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NurtureEngine
 
@@ -16,6 +17,54 @@ extension NurtureServer {
             return try JSONResponse.make(.ok, ControlAnswer(campaign: id, paused: false, changed: resumed))
         }
         api.post("campaigns/:campaign/experiments/:step/decide") { request, context in try await decide(request, context) }
+        api.post("campaigns/:campaign/enrollments") { request, context in try await enroll(request, context) }
+    }
+
+    /// `{"segment": ["industry=SaaS"]}`, `{"emails": [...]}`, `{"lead_ids": [...]}` or `{"all": true}`,
+    /// with `"at"` (ISO 8601) and `"dry_run"`: what `nurture leads enroll` does, with the same segment syntax.
+    func enroll(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        struct Body: Decodable {
+            let segment: [String]?
+            let emails: [String]?
+            let lead_ids: [String]?
+            let all: Bool?
+            let at: String?
+            let dry_run: Bool?
+        }
+        let id = try campaignParameter(context)
+        let body = try JSONBody.decode(Body.self, from: try await JSONBody.collect(request, limit: settings.maxBodyBytes))
+        let ways = [body.segment != nil, body.emails != nil, body.lead_ids != nil, body.all == true].count { $0 }
+        guard ways == 1 else {
+            throw APIError.invalid([.init(path: "$", message: "choose the leads one way: segment, emails, lead_ids or all: true")])
+        }
+        let target: Engine.EnrollmentTarget
+        if let emails = body.emails {
+            target = .leads(emails.map { .email($0) })
+        } else if let ids = body.lead_ids {
+            target = .leads(ids.map { .id($0) })
+        } else {
+            do {
+                target = .segment(try LeadSegment.filter(body.segment ?? [], playbook: engine.playbook, everyStage: true))
+            } catch {
+                throw APIError.invalid([.init(path: "$.segment", message: error.description)])
+            }
+        }
+        var start: Date?
+        if let at = body.at {
+            guard let parsed = ISO8601DateFormatter().date(from: at) else {
+                throw APIError.invalid([.init(path: "$.at", message: "must be an ISO 8601 time such as 2026-12-07T09:00:00Z")])
+            }
+            start = parsed
+        }
+        let report = try await engine.enroll(campaignID: id, target, startingAt: start, dryRun: body.dry_run ?? false,
+                                             actor: Self.actor(request), now: now())
+        struct Answer: Encodable {
+            let campaign: String, dry_run: Bool, considered: Int, enrolled: Int, not_again: Int, in_exclusive: Int, suppressed: Int
+            let without_consent: Int, unknown: Int
+        }
+        return try JSONResponse.make(.ok, Answer(
+            campaign: id, dry_run: body.dry_run ?? false, considered: report.considered, enrolled: report.enrolled, not_again: report.notAgain,
+            in_exclusive: report.inExclusive, suppressed: report.suppressed, without_consent: report.withoutConsent, unknown: report.unknown))
     }
 
     struct ControlAnswer: Encodable {

@@ -32,8 +32,15 @@ public protocol LeadStates: Sendable {
     func lead(id: String) async throws -> Lead?
     func lead(email: String) async throws -> Lead?
 
-    /// Lead ids in id order after `after`, for passes over everyone (`scores recompute`).
-    func leadIDs(after: String?, limit: Int) async throws -> [String]
+    /// Lead ids in id order after `after`, of those `filter` keeps (every lead when nil), for
+    /// passes over everyone (`scores recompute`) or a segment (`leads enroll`).
+    func leadIDs(matching filter: RankingFilter?, after: String?, limit: Int) async throws -> [String]
+}
+
+extension LeadStates {
+    public func leadIDs(after: String?, limit: Int) async throws -> [String] {
+        try await leadIDs(matching: nil, after: after, limit: limit)
+    }
 }
 
 extension DueWork {

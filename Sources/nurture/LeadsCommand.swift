@@ -4,7 +4,7 @@ import NurtureEngine
 
 struct LeadsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "leads", abstract: "Import, rank, inspect and mark leads.",
-        subcommands: [Import.self, Top.self, Show.self, Mark.self, Export.self, Forget.self, Requests.self])
+        subcommands: [Import.self, Top.self, Show.self, Mark.self, Enroll.self, Export.self, Forget.self, Requests.self])
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -28,34 +28,21 @@ extension LeadsCommand {
         }
 
         func run() async throws {
-            let stageFilter = try stage.map { name in
-                guard let parsed = Stage(name: name) else {
-                    throw ValidationError("unknown stage '\(name)': use \(Stage.allCases.map(\.name).joined(separator: ", "))")
-                }
-                return parsed
+            let playbook = runtime.playbookOptions.playbook
+            if let persona, playbook.personas.isEmpty {
+                throw ValidationError("--persona: unknown persona '\(persona)' (the playbook declares none)")
             }
-            var segments: [RankingFilter.Segment] = try segment.map { text in
-                guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
-                    throw ValidationError("--segment '\(text)' must be NAME=VALUE, e.g. industry=SaaS or tag=webinar")
-                }
-                let name = String(text[..<equals]), value = String(text[text.index(after: equals)...])
-                guard name == "tag" || runtime.playbookOptions.playbook.knowsLeadValue(name) else {
-                    throw ValidationError("--segment: unknown field '\(name)' (use a lead field, tag, or an attribute declared in the playbook)")
-                }
-                return RankingFilter.Segment(name: name, value: value)
-            }
-            if let persona {
-                let declared = runtime.playbookOptions.playbook.personas.map(\.id)
-                guard declared.contains(persona) else {
-                    throw ValidationError("--persona: unknown persona '\(persona)'" + Suggestion.hint(for: persona, among: declared)
-                        + (declared.isEmpty ? " (the playbook declares none)" : " (declared: \(declared.joined(separator: ", ")))"))
-                }
-                segments.append(RankingFilter.Segment(name: Persona.attribute, value: persona))
+            let filter: RankingFilter
+            do {
+                filter = try LeadSegment.filter(segment + (stage.map { ["stage=\($0)"] } ?? []) + (persona.map { ["\(Persona.attribute)=\($0)"] } ?? []),
+                                                playbook: playbook)
+            } catch {
+                throw ValidationError("--segment: \(error)")
             }
             let instant = try now.map { try parseInstant($0, option: "--now") } ?? Date()
             let live = try await runtime.makeRuntime(previewOnly: true)
             let calculator = try live.engine.scoring
-            let ranked = try await live.engine.top(limit: limit, stage: stageFilter, segments: segments, now: instant)
+            let ranked = try await live.engine.top(limit: limit, filter: filter, now: instant)
             let rows = ranked.map { entry in
                 TopRow(entry: entry, reasons: calculator.score(entry.lead, events: entry.events, now: instant).reasons)
             }

@@ -53,3 +53,44 @@ struct SuppressionsCommandTests {
         #expect(try await nurture(["suppressions", "list"]).stdout.split(separator: "\n").count == 1)
     }
 }
+
+/// `nurture leads enroll` as a marketer runs it: a dry run's count first, then the real thing,
+/// by segment or from a file, and clear refusals.
+@Suite(.serialized)
+struct EnrollCommandTests {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-enroll-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    func nurture(_ arguments: [String]) async throws -> NurtureBinary.Result {
+        try await NurtureBinary.run(arguments + ["--database", directory.appendingPathComponent("n.sqlite").path])
+    }
+
+    @Test func aDryRunCountsThenTheSegmentIsEnrolledAndAFileByEmail() async throws {
+        let leads = directory.appendingPathComponent("leads.csv")
+        try Data("email,first_name,industry,email_consent\nana@example.com,Ana,SaaS,yes\nben@example.com,Ben,SaaS,no\ncy@example.com,Cy,Retail,yes\n".utf8).write(to: leads)
+        #expect(try await nurture(["leads", "import", leads.path]).status == 0)
+
+        let dry = try await nurture(["leads", "enroll", "engagement", "--segment", "industry=SaaS", "--dry-run"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout == "dry run, nothing changed; engagement: of 2 leads, 1 enrolled, 0 already there or not again (re-entry rule), "
+            + "0 in a campaign that runs alone, 0 suppressed, 1 without consent\n", "\(dry.stdout)")
+        #expect(!(try await nurture(["leads", "show", "ana@example.com"]).stdout.contains("engagement")))
+        let done = try await nurture(["leads", "enroll", "engagement", "--segment", "industry=SaaS", "--at", "2026-12-14T09:00:00Z"])
+        #expect(done.stdout.hasPrefix("engagement from 2026-12-14T09:00:00Z: of 2 leads, 1 enrolled"), "\(done.stdout)")
+        #expect(try await nurture(["leads", "show", "ana@example.com"]).stdout.contains("engagement"))
+
+        let list = directory.appendingPathComponent("list.csv")
+        try Data("Email\nana@example.com\ncy@example.com\nnobody@example.com\n".utf8).write(to: list)
+        let byFile = try await nurture(["leads", "enroll", "engagement", "--file", list.path])
+        #expect(byFile.stdout.hasPrefix("engagement: of 2 leads, 1 enrolled, 1 already there or not again"), "\(byFile.stdout)")
+        #expect(byFile.stdout.hasSuffix(", 1 unknown\n"))
+
+        #expect(try await nurture(["leads", "enroll", "engagement"]).stderr.contains("choose the leads one way"))
+        #expect(try await nurture(["leads", "enroll", "engagment", "--all"]).stderr.contains("no campaign 'engagment'; did you mean 'engagement'?"))
+        #expect(try await nurture(["leads", "enroll", "engagement", "--segment", "colour=red"]).stderr.contains("unknown field 'colour'"))
+    }
+}

@@ -112,7 +112,7 @@ final class InterleavingStore: LeadStore {
     func storedEventIDs(_ ids: [String]) async throws -> Set<String> { try await inner.storedEventIDs(ids) }
     func lead(id: String) async throws -> Lead? { try await inner.lead(id: id) }
     func lead(email: String) async throws -> Lead? { try await inner.lead(email: email) }
-    func leadIDs(after: String?, limit: Int) async throws -> [String] { try await inner.leadIDs(after: after, limit: limit) }
+    func leadIDs(matching filter: RankingFilter?, after: String?, limit: Int) async throws -> [String] { try await inner.leadIDs(matching: filter, after: after, limit: limit) }
     func claimDueLeads(now: Date, limit: Int, owner: String, leaseUntil: Date, excluding: Set<String>) async throws -> [LeadLease] {
         try await inner.claimDueLeads(now: now, limit: limit, owner: owner, leaseUntil: leaseUntil, excluding: excluding)
     }

@@ -30,9 +30,11 @@ public struct LeadProcessor: Sendable {
     // MARK: - Entering
 
     /// Enrolls the lead if the campaign's re-entry policy allows, and runs it at once unless
-    /// `advance` is false (bulk imports leave the first step to the worker).
+    /// `advance` is false (bulk imports leave the first step to the worker, from `startingAt`
+    /// when given: `leads enroll --at`).
     public func enroll(
-        _ campaign: Campaign, trigger: [String: Value], because reason: String, _ work: inout LeadWork, now: Date, advance: Bool = true
+        _ campaign: Campaign, trigger: [String: Value], because reason: String, _ work: inout LeadWork, now: Date, advance: Bool = true,
+        startingAt start: Date? = nil
     ) {
         guard let machine = machines[campaign.id] else { return }
         let earlier = work.enrollments.filter { $0.campaignID == campaign.id }
@@ -45,7 +47,7 @@ public struct LeadProcessor: Sendable {
             return
         }
         var enrollment = machine.enroll(work.lead, at: now, trigger: trigger, sequence: (earlier.map(\.sequence).max() ?? 0) + 1)
-        if !advance { enrollment.wakeAt = now }
+        if !advance { enrollment.wakeAt = max(now, start ?? now) }
         work.enrollments.append(enrollment)
         work.log.append(.init(at: now, campaign: campaign.id, note: .entered(reason: reason)))
         // An exclusive campaign takes the lead over: its other marketing journeys end here.

@@ -25,10 +25,14 @@ extension Engine {
     /// current top N is Fagin's threshold algorithm: exact, and it reads a few thousand rows, not
     /// a million.
     public func top(limit: Int, stage: Stage? = nil, segments: [RankingFilter.Segment] = [], now: Date) async throws -> [RankedLead] {
+        try await top(limit: limit, filter: RankingFilter(stages: stage.map { [$0] } ?? Set(Stage.allCases.filter { $0 != .customer }), segments: segments), now: now)
+    }
+
+    /// The same, for a segment written as `LeadSegment` reads it.
+    public func top(limit: Int, filter: RankingFilter, now: Date) async throws -> [RankedLead] {
         let calculator = try scoring
         let now = Self.asStored(now)
         guard limit > 0 else { return [] }
-        let filter = RankingFilter(stages: stage.map { [$0] } ?? Set(Stage.allCases.filter { $0 != .customer }), segments: segments)
         var seen: Set<String> = []
         // Best first; at most `limit` entries.
         var best: [(id: String, score: Double, scoring: ScoreSnapshot)] = []
