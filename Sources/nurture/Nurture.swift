@@ -9,7 +9,7 @@ struct Nurture: AsyncParsableCommand {
             Validate.self, CampaignsCommand.self, Simulate.self, LeadsCommand.self, EventsCommand.self, RunDue.self,
             WorkerCommand.self, ServeCommand.self, OutboxCommand.self, DeadLettersCommand.self, ScoresCommand.self, DemoCommand.self,
             MigrateCommand.self, StatsCommand.self, ExperimentsCommand.self, ChannelsCommand.self, PlanCommand.self, DeployCommand.self,
-            SuppressionsCommand.self,
+            SuppressionsCommand.self, PreviewCommand.self, SendTestCommand.self,
         ]
     )
 }

@@ -9,7 +9,7 @@ struct OutboxCommand: AsyncParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
     @Option(help: "How many messages.") var limit = 20
     @Option(help: "pending, sending, sent, dead or suppressed.") var status: String?
-    @Flag(help: "Show whole message texts.") var full = false
+    @Flag(help: "Show whole message texts, and the HTML part of emails.") var full = false
 
     func run() async throws {
         let filter = try status.map { name in
@@ -69,5 +69,9 @@ func render(_ message: OutboxMessage, full: Bool) -> String {
     let body = message.preview.split(separator: "\n", omittingEmptySubsequences: false)
     for line in full ? body[...] : body.prefix(4) { lines.append("  | \(line)") }
     if !full, body.count > 4 { lines.append("  | …") }
+    if full, let payload = try? JSONSerialization.jsonObject(with: Data(message.payload.utf8)) as? [String: Any], let html = payload["html"] as? String {
+        lines.append("  HTML (\(html.utf8.count) bytes):")
+        for line in html.split(separator: "\n", omittingEmptySubsequences: false) { lines.append("  > \(line)") }
+    }
     return lines.joined(separator: "\n")
 }
