@@ -24,18 +24,20 @@ struct LeadsCommand: AsyncParsableCommand {
         @Option(name: .customLong("default-country"), help: "ISO country for phone numbers without a +country code (e.g. GB).")
         var defaultCountry: String?
         @Option(help: "Where to write rejected rows. Default: FILE.rejects.csv.") var rejects: String?
+        @Flag(help: "On a non-terminal (cron, CI, a pipe), print progress once a minute.") var progress = false
 
         func run() async throws {
             let live = try await runtime.makeRuntime()
             let rejectsPath = rejects ?? (file.hasSuffix(".csv") ? String(file.dropLast(4)) : file) + ".rejects.csv"
-            let onTerminal = isatty(STDERR_FILENO) == 1
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int).flatMap { $0 }
+            let line = ProgressLine(noun: "rows", total: size.map(Double.init), unit: ProgressLine.bytes, forced: progress)
             let report: LeadImporter.Report
             var stopped: LeadImporter.StoppedEarly?
             do {
                 report = try await LeadImporter(engine: live.engine).run(
                     path: file, source: source, defaultCountry: defaultCountry, rejectsPath: rejectsPath, now: Date()
-                ) { rows in
-                    if onTerminal { FileHandle.standardError.write(Data("\r\(rows) rows…".utf8)) }
+                ) { rows, bytes in
+                    line.update(done: Double(bytes), items: rows)
                 }
             } catch let early as LeadImporter.StoppedEarly {
                 report = early.report
@@ -44,7 +46,7 @@ struct LeadsCommand: AsyncParsableCommand {
                 printError("error: \(file): \(error)")
                 throw ExitCode.failure
             }
-            if onTerminal { FileHandle.standardError.write(Data("\r".utf8)) }
+            line.finish()
             for (line, column, reason) in report.warnings.prefix(50) { printError("\(file):\(line):\(column): warning: \(reason)") }
             if report.warnings.count > 50 { printError("… and more fields left out, on \(report.warned) rows in all") }
             for (line, reason) in report.rejected.prefix(50) { printError("\(file):\(line): rejected: \(reason)") }

@@ -19,6 +19,7 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(help: "Copy from this SQLite file (sqlite:PATH).") var from: String?
     @Option(help: "Copy into this PostgreSQL database (postgres://…).") var to: String?
     @Flag(help: "Erase what the target database holds before copying into it.") var replace = false
+    @Flag(help: "On a non-terminal (cron, CI, a pipe), print progress once a minute.") var progress = false
 
     func validate() throws {
         if (from == nil) != (to == nil) { throw ValidationError("--from and --to go together: nurture migrate --from sqlite:PATH --to postgres://…") }
@@ -32,9 +33,11 @@ struct MigrateCommand: AsyncParsableCommand {
                 print(try await Migration.apply(to: url))
                 return
             }
+            let lines = ProgressLines(forced: progress)
             let copied = try await Migration.copy(from: from, to: to, replacing: replace) { table, done, total in
-                if done == total || done % 100_000 == 0 { printError("\(table.rawValue): \(done)/\(total)") }
+                lines.update(table.rawValue, done: done, total: total)
             }
+            lines.finish()
             let summary = CopyTable.allCases.map { "\(copied.counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
             print("copied \(summary) in \(String(format: "%.1f", copied.seconds)) s; the counts match")
         } catch let error as Migration.Refused {

@@ -31,25 +31,25 @@ final class ProgressLine: @unchecked Sendable {
 
     /// `done` so far (of `total`, when it is known), and `items` processed for the rate when
     /// `done` counts something else (bytes of the file).
-    func update(done: Double, items: Int? = nil) {
+    func update(done: Double, items: Int? = nil, force: Bool = false) {
         lock.lock()
         defer { lock.unlock() }
         guard mode != .quiet else { return }
         let now = Date()
-        guard now.timeIntervalSince(lastShown) >= (mode == .terminal ? 0.1 : 60) else { return }
+        guard force || now.timeIntervalSince(lastShown) >= (mode == .terminal ? 0.1 : 60) else { return }
         lastShown = now
         let elapsed = max(now.timeIntervalSince(started), 0.001)
+        let processed = Double(items ?? Int(done))
         var parts: [String] = []
-        let counted = items.map { "\(Self.count(Double($0))) \(noun)" }
         if let total, total > 0 {
             let fraction = min(1, done / total)
-            parts.append((counted.map { $0 + " · " } ?? "") + "\(unit(done)) of \(unit(total)) (\(Int(fraction * 100))%)")
-            let rate = Double(items ?? Int(done)) / elapsed
-            parts.append("\(Self.count(rate))/s")
-            if fraction > 0.01 { parts.append(Self.duration(elapsed / fraction - elapsed) + " left") }
+            let share = "\(unit(done)) of \(unit(total)) (\(Int(fraction * 100))%)"
+            parts.append(items.map { "\(Self.count(Double($0))) \(noun) · " + share } ?? "\(noun): " + share)
+            parts.append("\(Self.count(processed / elapsed))/s")
+            if fraction > 0.01, fraction < 1 { parts.append(Self.duration(elapsed / fraction - elapsed) + " left") }
         } else {
-            parts.append(counted ?? "\(unit(done)) \(noun)")
-            parts.append("\(Self.count(Double(items ?? Int(done)) / elapsed))/s")
+            parts.append("\(Self.count(processed)) \(noun)")
+            parts.append("\(Self.count(processed / elapsed))/s")
         }
         let line = parts.joined(separator: " · ")
         switch mode {
@@ -64,17 +64,45 @@ final class ProgressLine: @unchecked Sendable {
         }
     }
 
-    /// Clears the line, so the summary that follows starts clean.
-    func finish() {
+    /// Clears the line, so the summary that follows starts clean; or, `keeping` it, ends it
+    /// where it stands.
+    func finish(keeping: Bool = false) {
         lock.lock()
         defer { lock.unlock() }
-        if mode == .terminal, shownWidth > 0 {
-            FileHandle.standardError.write(Data("\r\(String(repeating: " ", count: shownWidth))\r".utf8))
-        }
+        guard mode == .terminal, shownWidth > 0 else { return }
+        FileHandle.standardError.write(Data((keeping ? "\n" : "\r" + String(repeating: " ", count: shownWidth) + "\r").utf8))
     }
 
     static func duration(_ seconds: Double) -> String {
         let seconds = Int(seconds.rounded())
         return seconds >= 3600 ? "\(seconds / 3600) h \(seconds % 3600 / 60) min" : seconds >= 60 ? "\(seconds / 60) min \(seconds % 60) s" : "\(seconds) s"
+    }
+}
+
+/// A progress line per stage of a command (each table a migration copies), each left on the
+/// terminal, complete, when the next begins.
+final class ProgressLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private let forced: Bool
+    private var current: (name: String, line: ProgressLine)?
+
+    init(forced: Bool) {
+        self.forced = forced
+    }
+
+    func update(_ name: String, done: Int, total: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        if current?.name != name {
+            current?.line.finish(keeping: true)
+            current = (name, ProgressLine(noun: name, total: Double(total), forced: forced))
+        }
+        current?.line.update(done: Double(done), force: done == total)
+    }
+
+    func finish() {
+        lock.lock()
+        defer { lock.unlock() }
+        current?.line.finish(keeping: true)
     }
 }

@@ -158,16 +158,17 @@ struct ScoresCommand: AsyncParsableCommand {
         @OptionGroup var runtime: RuntimeOptions
         @Option(help: "Leads per transaction.") var batch = 500
         @Flag(help: "Run the actions of thresholds crossed by the new scores (alerts, stages, enrollments).") var act = false
+        @Flag(help: "On a non-terminal (cron, CI, a pipe), print progress once a minute.") var progress = false
 
         func run() async throws {
             let live = try await runtime.makeRuntime(previewOnly: false)
             let model = try live.engine.scoring.model
-            let onTerminal = isatty(STDERR_FILENO) == 1
             let started = Date()
+            let line = ProgressLine(noun: "leads", total: Double(try await live.store.counts().leads), forced: progress)
             let summary = try await live.engine.recomputeScores(now: Date(), batchSize: batch, act: act) { done in
-                if onTerminal { FileHandle.standardError.write(Data("\r\(done) leads…".utf8)) }
+                line.update(done: Double(done))
             }
-            if onTerminal { FileHandle.standardError.write(Data("\r".utf8)) }
+            line.finish()
             let seconds = Date().timeIntervalSince(started)
             print("rescored \(summary.leads) leads under model \(model.version) in \(String(format: "%.1f", seconds)) s; \(summary.changed) moved by a point or more")
             for threshold in model.thresholds {

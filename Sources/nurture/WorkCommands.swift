@@ -10,15 +10,18 @@ struct RunDue: AsyncParsableCommand {
 
     @OptionGroup var runtime: RuntimeOptions
     @Option(help: "Run as if it were this time (ISO 8601). Default: now.") var now: String?
+    @Flag(help: "On a non-terminal (cron, CI, a pipe), print progress once a minute.") var progress = false
 
     func run() async throws {
         let instant = try now.map { try parseInstant($0, option: "--now") } ?? Date()
         let live = try await runtime.makeRuntime(role: "run-due", announcing: true)
+        let line = ProgressLine(noun: "leads advanced", forced: progress)
         try await live.announced(as: "run-due") {
             // Quiet leads first, so the ones that enter a campaign take its first step in this pass.
             let quiet = try await live.engine.enterQuietLeads(now: instant, limit: .max)
             if quiet > 0 { print("\(quiet) lead\(quiet == 1 ? "" : "s") went quiet long enough for an inactivity entry") }
-            let steps = try await live.engine.runDue(now: instant)
+            let steps = try await live.engine.runDue(now: instant, progress: { pass in line.update(done: Double(pass.leads)) })
+            line.finish()
             var sends = Dispatcher.Pass()
             let dispatcher = live.dispatcher(now: { instant })
             while true {

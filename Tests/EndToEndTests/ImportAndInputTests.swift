@@ -159,4 +159,36 @@ struct ImportAndInputTests {
         #expect(try await NurtureBinary.run(["leads", "import", fix] + common).stdout.hasPrefix("imported 0, updated 1"))
         #expect(try await shown("ben@example.com").contains("US · America/New_York · +14155550102"))
     }
+
+    /// Long commands say how far they are: on a terminal one line updated in place (count of
+    /// total, percentage, rate, time left); elsewhere nothing but the summary, or a line a minute
+    /// with --progress.
+    @Test func anImportShowsProgressOnATerminalAndOnlyItsSummaryElsewhere() async throws {
+        let rows = (1...3_000).map { "lead\($0)@example.com,Lead \($0)" }.joined(separator: "\n")
+        let leads = try file("many.csv", "email,first_name\n" + rows + "\n")
+        let quiet = try await importing(leads)
+        #expect(quiet.stdout == "imported 3000, updated 0, unchanged 0, with warnings 0, rejected 0\n")
+        #expect(quiet.stderr.isEmpty, "a pipe gets nothing but the summary: \(quiet.stderr)")
+
+        let logged = try await NurtureBinary.run(["leads", "import", leads, "--progress", "--database", database])
+        #expect(logged.stderr.contains(" rows · ") && logged.stderr.contains(" of ") && logged.stderr.contains("%)"), "\(logged.stderr)")
+        #expect(!logged.stderr.contains("\r"), "a log gets whole lines")
+
+        // Under a terminal (script(1) gives it one), one line rewritten in place.
+        let terminal = Process()
+        terminal.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        let command = [NurtureBinary.executable.path, "leads", "import", leads, "--database", directory.appendingPathComponent("tty.sqlite").path]
+            .map { "'" + $0 + "'" }.joined(separator: " ")
+        terminal.arguments = ["-qec", command, "/dev/null"]
+        terminal.currentDirectoryURL = NurtureBinary.repositoryRoot
+        let output = Pipe()
+        terminal.standardOutput = output
+        terminal.standardInput = FileHandle.nullDevice
+        try terminal.run()
+        let seen = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        terminal.waitUntilExit()
+        #expect(terminal.terminationStatus == 0, "\(seen)")
+        #expect(seen.contains("\r") && seen.contains(" rows · ") && seen.contains("/s"), "\(seen)")
+        #expect(seen.contains("imported 3000, updated 0, unchanged 0"))
+    }
 }

@@ -199,11 +199,11 @@ struct ScaleOutTests {
         #expect(try await NurtureBinary.run(["experiments", "decide", "welcome", "welcome-3-value", "B", "--database", sqlite]).status == 0)
         let postgres = try await TestPostgres.newDatabase()
 
-        let copy = try await NurtureBinary.run(["migrate", "--from", "sqlite:" + sqlite, "--to", postgres])
+        let copy = try await NurtureBinary.run(["migrate", "--from", "sqlite:" + sqlite, "--to", postgres, "--progress"])
         #expect(copy.status == 0, "\(copy.stderr)")
         #expect(copy.stdout.hasPrefix("copied 10 leads, "), "\(copy.stdout)")
         #expect(copy.stdout.hasSuffix("; the counts match\n"))
-        #expect(copy.stderr.contains("messages: 59/59"), "progress is printed")
+        #expect(copy.stderr.contains("messages: 59 of 59 (100%)"), "progress is printed with --progress: \(copy.stderr)")
         #expect(!copy.stdout.contains(postgres) && !copy.stderr.contains(String(postgres.split(separator: "@")[0])), "the password is never printed")
 
         // The same questions get the same answers on both.

@@ -32,6 +32,9 @@ public final class CSVReader {
     var queueIndex = 0
     var isFirstChunk = true
     var isFinished = false
+    /// Bytes of the file read so far (a chunk ahead of the records handed out): how far an
+    /// import is, against the file's size.
+    public private(set) var bytesRead = 0
 
     public init(path: String, chunkSize: Int = 1 << 20) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else {
@@ -54,6 +57,7 @@ public final class CSVReader {
                 isFinished = true
                 continue
             }
+            bytesRead += chunk.count
             var bytes = chunk[...]
             if isFirstChunk {
                 isFirstChunk = false

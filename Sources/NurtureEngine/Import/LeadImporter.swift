@@ -52,10 +52,11 @@ public struct LeadImporter: Sendable {
     }
 
     /// Imports `path`. Rejected rows go to `rejectsPath` (with a `reason` column) when given;
-    /// `progress` is called after each batch with the rows read so far.
+    /// `progress` is called after each batch with the rows stored so far and the bytes of the
+    /// file read.
     public func run(
         path: String, source: String?, defaultCountry: String?, rejectsPath: String?, now: Date,
-        progress: (Int) -> Void = { _ in }
+        progress: (_ rows: Int, _ bytesRead: Int) -> Void = { _, _ in }
     ) async throws -> Report {
         let reader = try CSVReader(path: path)
         guard let header = try reader.next() else {
@@ -82,7 +83,7 @@ public struct LeadImporter: Sendable {
                     case .unchanged: report.unchanged += 1
                     }
                 }
-                progress(report.rows)
+                progress(report.rows, reader.bytesRead)
             }
         }
         func flush() async throws {

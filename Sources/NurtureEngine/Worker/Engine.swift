@@ -286,7 +286,9 @@ public struct Engine: Sendable {
     /// committed under the lease: a lead an event changed meanwhile is read again and redone.
     /// One batch is committed while the next is claimed, read and computed, so the database's
     /// writer and the cores that render work at the same time.
-    public func runDue(now: Date, batchSize: Int = 256, stopping: @Sendable () -> Bool = { false }) async throws -> Pass {
+    public func runDue(
+        now: Date, batchSize: Int = 256, stopping: @Sendable () -> Bool = { false }, progress: @Sendable (Pass) -> Void = { _ in }
+    ) async throws -> Pass {
         let now = Self.asStored(now)
         var pass = Pass()
         var seen: Set<String> = []
@@ -336,6 +338,7 @@ public struct Engine: Sendable {
             rotationExpected = batch.rotation.next
             committing = (leads, Task { try await self.commitDue(batch, again: again, now: now) })
             pass.leads += fresh.count
+            progress(pass)
         }
         if let last = committing {
             committing = nil
