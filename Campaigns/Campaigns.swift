@@ -15,6 +15,8 @@ public let playbook = Playbook(brand: larkspur, scoring: scoring, personas: pers
     advocates
     reviewThanks
     winBack
+    npsSurvey
+    detractorFollowUp
 }
 
 let larkspur = Brand(

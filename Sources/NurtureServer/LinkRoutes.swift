@@ -14,6 +14,8 @@ extension NurtureServer {
         router.post("u/:token") { request, context in try await unsubscribe(request, context) }
         router.get("p/:token") { request, context in try await preferencesPage(request, context) }
         router.post("p/:token") { request, context in try await choosePreferences(request, context) }
+        router.get("s/:token") { request, context in try await surveyPage(request, context) }
+        router.post("s/:token") { request, context in try await answerSurvey(request, context) }
     }
 
     /// A transparent 1×1 GIF (43 bytes).
@@ -121,6 +123,52 @@ extension NurtureServer {
         return body + "</fieldset><p>Receipts and invoices always come.</p>"
             + "<p><button type=\"submit\" name=\"action\" value=\"save\">Save</button> "
             + "<button type=\"submit\" name=\"action\" value=\"unsubscribe\">Unsubscribe from all marketing</button></p></form>"
+    }
+
+    /// A survey answer link. Mail scanners open every link of a message, and would answer 0 to 10
+    /// at once: a GET shows the answer the link stands for with a button (and a box for a word
+    /// more), and the person's click — the POST — records it, once per survey email.
+    func surveyPage(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard case .survey(let messageID, let answer) = link(context),
+              let question = try await engine.surveyQuestion(messageID: messageID, answer: answer)
+        else { throw Self.linkNotFound }
+        if question.answered { return page(title: "Thank you", body: "<p>Thank you: we have your answer.</p>") }
+        let body = """
+            <p>\(escape(Self.question(question.scale, brand: engine.playbook.brand.name)))</p>
+            <p>Your answer: <strong>\(question.answer)</strong> \(escape(Self.scaleNote(question.scale)))</p>
+            <form method="post"><p><label for="comment">Anything you would like to add? (optional)</label><br>\
+            <textarea id="comment" name="comment" rows="4" cols="40" maxlength="2000"></textarea></p>\
+            <button type="submit">Send my answer</button></form>
+            """
+        return page(title: "Your answer", body: body)
+    }
+
+    func answerSurvey(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard case .survey(let messageID, let answer) = link(context),
+              let question = try await engine.surveyQuestion(messageID: messageID, answer: answer)
+        else { throw Self.linkNotFound }
+        let fields = FormBody.parse(String(buffer: try await JSONBody.collect(request, limit: 16 << 10)))
+        let comment = fields["comment"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let recorded = try await engine.answerSurvey(question, messageID: messageID, comment: comment?.isEmpty == false ? comment : nil, now: now())
+        return page(title: "Thank you", body: recorded
+            ? "<p>Thank you: your answer (\(question.answer)) is with the \(escape(engine.playbook.brand.name)) team, who read every one.</p>"
+            : "<p>Thank you: we have your answer already.</p>")
+    }
+
+    static func question(_ scale: SurveyScale, brand: String) -> String {
+        switch scale {
+        case .nps: "How likely are you to recommend \(brand) to a friend or colleague?"
+        case .csat: "How satisfied were you with \(brand)?"
+        case .ces: "How easy was it to get what you needed from \(brand)?"
+        }
+    }
+
+    static func scaleNote(_ scale: SurveyScale) -> String {
+        switch scale {
+        case .nps: "(0 not at all likely, 10 extremely likely)"
+        case .csat: "(1 very dissatisfied, 5 very satisfied)"
+        case .ces: "(1 very difficult, 7 very easy)"
+        }
     }
 
     static let linkNotFound = APIError.notFound("this link is not valid")

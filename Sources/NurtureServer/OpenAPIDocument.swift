@@ -793,6 +793,25 @@ enum OpenAPIDocument {
                   responses:
                     "200": {description: Saved, content: {text/html: {}}}
                     "404": {$ref: "#/components/responses/NotFound"}
+              /s/{token}:
+                get:
+                  summary: A survey answer link - shows the answer it stands for (a GET records nothing)
+                  parameters:
+                    - {name: token, in: path, required: true, schema: {type: string, minLength: 1}}
+                  responses:
+                    "200": {description: The page, content: {text/html: {}}}
+                    "404": {$ref: "#/components/responses/NotFound"}
+                post:
+                  summary: The person's answer, recorded once per survey email
+                  parameters:
+                    - {name: token, in: path, required: true, schema: {type: string, minLength: 1}}
+                  requestBody:
+                    content:
+                      application/x-www-form-urlencoded:
+                        schema: {type: object, properties: {comment: {type: string, maxLength: 2000}}}
+                  responses:
+                    "200": {description: Thanked, content: {text/html: {}}}
+                    "404": {$ref: "#/components/responses/NotFound"}
               /healthz:
                 get:
                   summary: Database reachable and worker going round

@@ -141,6 +141,16 @@ struct StatsCommand: AsyncParsableCommand {
                 lines.append("    no verdict yet: an arm has no entrants, or no goal was reached")
             }
         }
+        for survey in stats.surveys {
+            var line = "  \(survey.scale) survey \(survey.step): \(number(survey.responses)) answers of \(number(survey.sent)) sent (\(percent(survey.responseRate)))"
+            if let nps = survey.nps {
+                line += " · NPS \(String(format: "%+.0f", nps)) (\(number(survey.promoters)) promoters, \(number(survey.passives)) passives, "
+                    + "\(number(survey.detractors)) detractors)"
+            } else if let average = survey.average {
+                line += " · average \(String(format: "%.1f", average)) of \(survey.scale.answers.upperBound)"
+            }
+            lines.append(line)
+        }
         if !stats.outcomes.isEmpty {
             lines.append("  ways out")
             let width = stats.outcomes.map(\.reason.count).max() ?? 0

@@ -247,3 +247,22 @@ struct ValidationTests {
         #expect(report([campaign], templates: catalog(email: [])).count == 3)
     }
 }
+
+/// A survey that cannot be answered, or whose answer has nowhere to go, is caught before it ships.
+struct SurveyValidationTests {
+    @Test func aSurveyMustLinkEveryAnswerAndKeepItInADeclaredAttribute() {
+        let campaign = Campaign("ask", kind: "survey") {
+            Entry(on: "ticket.closed")
+            Survey(.csat, "csat-1")
+        }
+        let linked = (1...5).map { (SurveyScale.linkVariable($0), 3 + $0) }
+        #expect(report([campaign], attributes: [Attribute("csat", .number)], templates: catalog(email: ["csat-1"], variables: ["csat-1": linked])).isEmpty)
+
+        let partly = report([campaign], attributes: [Attribute("csat", .number)], templates: catalog(email: ["csat-1"], variables: ["csat-1": Array(linked.prefix(3))]))
+        #expect(partly.count == 1)
+        #expect(partly.first?.hasSuffix("error: 'csat-1' is a CSAT survey but does not link every answer: write {{survey_4}} {{survey_5}}") == true, "\(partly)")
+
+        let undeclared = report([campaign], templates: catalog(email: ["csat-1"], variables: ["csat-1": linked]))
+        #expect(undeclared.contains { $0.contains("a CSAT survey keeps its answer in the attribute 'csat': declare Attribute(\"csat\", .number, \"…\")") }, "\(undeclared)")
+    }
+}

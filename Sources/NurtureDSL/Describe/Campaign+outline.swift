@@ -38,7 +38,7 @@ extension Step {
     /// One line saying what the step does: `email welcome-1 (A 50% / B 50%) window Mon–Fri 09:00–17:00`.
     public var summary: String {
         switch action {
-        case .email(let m): "email \(m.summary)"
+        case .email(let m): (m.survey.map { "\($0) survey " } ?? "email ") + m.summary
         case .sms(let m): "sms \(m.summary)"
         case .wait(let span, let window): "wait \(span)" + (window.map { ", then within \($0)" } ?? "")
         case .waitUntil(let time, let days): "wait until \(time) \(days.summary)"

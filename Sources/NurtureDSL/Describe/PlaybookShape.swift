@@ -148,6 +148,7 @@ extension Step {
             details["template"] = message.template
             if !message.variants.isEmpty { details["variants"] = message.variants.map { "\($0.name) \($0.weight)%" }.joined(separator: " / ") }
             if let window = message.window { details["window"] = window.description }
+            if let survey = message.survey { details["survey"] = survey.description }
         case .wait(let span, let window):
             details["wait"] = span.description
             if let window { details["window"] = window.description }

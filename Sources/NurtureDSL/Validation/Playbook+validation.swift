@@ -10,10 +10,35 @@ extension Playbook {
             report += rules.check()
         }
         report += moveToLoops()
+        report += surveys(templates)
         report += personasAndSignals(templates)
         report += unusedTemplates(templates)
         if let scoring { report += validate(scoring) }
         return Array(Set(report)).sorted()
+    }
+
+    /// A survey's email must link every answer of its scale, and its scale's attribute must be
+    /// declared (the answer is kept there, for conditions and scoring to read).
+    private func surveys(_ templates: TemplateCatalog) -> [Diagnostic] {
+        var report: [Diagnostic] = []
+        for campaign in campaigns {
+            for step in campaign.allSteps {
+                guard case .email(let message) = step.action, let scale = message.survey else { continue }
+                if attribute(scale.attribute) == nil {
+                    report.append(.error(at: step.location, "a \(scale) survey keeps its answer in the attribute '\(scale.attribute)': declare "
+                        + "Attribute(\"\(scale.attribute)\", .number, \"…\") in the playbook"))
+                }
+                guard let parts = templates.templates[message.template] else { continue }
+                let linked = Set(parts.values.flatMap(\.variables).map(\.name))
+                let missing = scale.answers.filter { !linked.contains(SurveyScale.linkVariable($0)) }
+                if !missing.isEmpty {
+                    report.append(.error(at: step.location, "'\(message.template)' is a \(scale) survey but does not link "
+                        + (missing.count == scale.answers.count ? "any answer" : "every answer")
+                        + ": write " + missing.map { "{{\(SurveyScale.linkVariable($0))}}" }.joined(separator: " ")))
+                }
+            }
+        }
+        return report
     }
 
     private func duplicateCampaignIDs() -> [Diagnostic] {

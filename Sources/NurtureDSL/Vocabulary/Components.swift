@@ -49,6 +49,21 @@ public struct Email: SingleStep {
 
 }
 
+/// Sends a one-question survey by email: its template links every answer of the scale
+/// (`{{survey_0}}` … `{{survey_10}}` for NPS), each a signed link to a page where the person's
+/// click sends that answer. The answer is recorded once, as a `survey.answered` event and the lead
+/// attribute of the scale's name (`nps`), for scoring, entries and goals to act on; `stats`
+/// reports each survey's response rate and score.
+public struct Survey: SingleStep {
+    public let step: Step
+
+    public init(_ scale: SurveyScale, _ template: String, window: SendWindow? = nil, fileID: String = #fileID, line: UInt = #line) {
+        var message = Message(template: template, variants: [:], window: window)
+        message.survey = scale
+        step = Step(.email(message), at: .init(fileID: fileID, line: line))
+    }
+}
+
 /// Sends an SMS from `Templates/<template>.sms.mustache`, only to leads who opted in, and only
 /// between 08:00 and 21:00 in their time zone (the engine holds it otherwise).
 public struct SMS: SingleStep {

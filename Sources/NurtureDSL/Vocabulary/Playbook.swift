@@ -102,5 +102,5 @@ public enum LeadField {
     ]
 
     /// Values Nurture itself supplies to every message.
-    public static let systemVariables: Set<String> = ["unsubscribe_url", "preferences_url"]
+    public static let systemVariables: Set<String> = Set(["unsubscribe_url", "preferences_url"] + (0...10).map(SurveyScale.linkVariable))
 }

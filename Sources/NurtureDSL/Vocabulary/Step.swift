@@ -153,6 +153,8 @@ public struct Message: Sendable, Hashable {
 
     /// What the split is judged on.
     public var metric: SplitMetric
+    /// Set for a `Survey` step: the email carries one signed link per answer on this scale.
+    public var survey: SurveyScale?
     /// How the split ends: nil leaves it to a person (`nurture experiments decide`).
     public var winner: WinnerRule?
 
@@ -164,6 +166,29 @@ public struct Message: Sendable, Hashable {
 
     /// The templates this step may render: the variants' when split, otherwise its own.
     public var templates: [String] { variants.isEmpty ? [template] : variants.map(\.template) }
+}
+
+/// The customer metrics a `Survey` step asks for, as the playbook names them: how likely the
+/// person is to recommend us (NPS, 0–10), how satisfied they were (CSAT, 1–5), how easy it was
+/// (CES, 1–7). An answer is kept as the lead attribute of the scale's name.
+public enum SurveyScale: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+    case nps, csat, ces
+
+    public var answers: ClosedRange<Int> {
+        switch self {
+        case .nps: 0...10
+        case .csat: 1...5
+        case .ces: 1...7
+        }
+    }
+
+    /// The lead attribute that keeps the latest answer.
+    public var attribute: String { rawValue }
+
+    /// The template variable holding the signed link of one answer: `{{survey_9}}`.
+    public static func linkVariable(_ answer: Int) -> String { "survey_\(answer)" }
+
+    public var description: String { rawValue.uppercased() }
 }
 
 /// What counts as a success in an A/B split, per message sent.

@@ -43,7 +43,7 @@ public struct EventInput: Sendable {
     /// send, an alert or a score adjustment, or resubscribe someone without their own click.
     public static let reservedTypes: Set<String> = [
         "lead.created", "email.sent", "sms.sent", "sales.notified", SalesOutcome.eventType, "score.adjusted", EntryRules.inactiveEvent,
-        ComplianceEvent.resubscribed, ComplianceEvent.preferencesUpdated,
+        ComplianceEvent.resubscribed, ComplianceEvent.preferencesUpdated, SurveyAnswer.eventType,
     ]
 
     /// How far ahead of the receiver's clock an event's time may be (clock skew).

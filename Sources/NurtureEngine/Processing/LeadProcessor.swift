@@ -91,6 +91,7 @@ public struct LeadProcessor: Sendable {
         work.log.append(.init(at: now, campaign: "", note: .event(event)))
         applyCompliance(event, &work)
         if event.type == SalesOutcome.eventType { SalesOutcome(event: event)?.apply(to: &work.lead) }
+        if event.type == SurveyAnswer.eventType, let answer = SurveyAnswer(event) { record(answer, &work, now: now) }
         creditConversion(event, &work)
         rescore(&work, now: now)
         assignPersona(&work, now: now)
@@ -279,10 +280,14 @@ public struct LeadProcessor: Sendable {
         let id = OutboxMessage.id(leadID: lead.id, campaignID: outgoing.campaignID, enrollment: enrollment.sequence,
                                   stepID: outgoing.stepID, occurrence: outgoing.occurrence)
         let campaign = playbook.campaign(outgoing.campaignID)
+        var linked = ["unsubscribe_url": unsubscribe, "preferences_url": links.preferencesURL(leadID: lead.id)]
+        if case .email(let sent)? = campaign?.step(outgoing.stepID)?.action, let scale = sent.survey {
+            for answer in scale.answers { linked[SurveyScale.linkVariable(answer)] = links.surveyURL(messageID: id, answer: answer) }
+        }
         let rendered: RenderedMessage
         do {
             rendered = try renderer.render(
-                outgoing, lead: lead, trigger: enrollment.trigger, signals: signals, links: ["unsubscribe_url": unsubscribe, "preferences_url": links.preferencesURL(leadID: lead.id)],
+                outgoing, lead: lead, trigger: enrollment.trigger, signals: signals, links: linked,
                 tracker: TrackedLinks(links: links, tracking: campaign?.effectiveTracking ?? .off, messageID: id))
         } catch {
             return .failure(RenderProblem(description: "\(error)"))

@@ -53,6 +53,12 @@ public struct LinkSigner: Sendable {
         "\(publicURL)/p/\(token(for: "p1|\(leadID)"))"
     }
 
+    /// One answer of a survey message: the score is sealed in, so the link can only ever answer
+    /// what it says, for the message it was sent in.
+    public func surveyURL(messageID: String, answer: Int) -> String {
+        "\(publicURL)/s/\(token(for: "s1|\(messageID)|\(answer)"))"
+    }
+
     /// The open-tracking pixel of a message.
     public func openURL(messageID: String) -> String {
         "\(publicURL)/t/o/\(token(for: "o1|\(messageID)"))"
@@ -68,6 +74,7 @@ public struct LinkSigner: Sendable {
     public enum Link: Sendable, Hashable {
         case unsubscribe(leadID: String, channel: OutgoingMessage.Channel)
         case preferences(leadID: String)
+        case survey(messageID: String, answer: Int)
         case open(messageID: String)
         case click(messageID: String, target: String)
     }
@@ -79,6 +86,8 @@ public struct LinkSigner: Sendable {
         switch parts.first {
         case "u1" where parts.count == 3:
             return OutgoingMessage.Channel(rawValue: parts[2]).map { .unsubscribe(leadID: parts[1], channel: $0) }
+        case "s1" where parts.count == 3:
+            return Int(parts[2]).map { .survey(messageID: parts[1], answer: $0) }
         case "p1" where parts.count == 2:
             return .preferences(leadID: parts[1])
         case "o1" where parts.count == 2:

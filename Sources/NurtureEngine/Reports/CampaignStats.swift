@@ -332,9 +332,54 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         public var conversions = 0
     }
 
+    /// One `Survey` step's answers: how many answered of those it was sent to, the average, and
+    /// for NPS the score — the percentage of promoters (9–10) minus that of detractors (0–6).
+    public struct SurveyResult: Sendable, Hashable, Encodable {
+        public var step: String
+        public var scale: SurveyScale
+        public var sent: Int
+        /// Answers by value.
+        public var answers: [Int: Int]
+
+        public var responses: Int { answers.values.reduce(0, +) }
+        public var responseRate: Double? { StepResult.share(responses, of: sent) }
+        public var average: Double? { responses == 0 ? nil : Double(answers.reduce(0) { $0 + $1.key * $1.value }) / Double(responses) }
+        public var promoters: Int { answers.filter { $0.key >= 9 }.values.reduce(0, +) }
+        public var passives: Int { answers.filter { (7...8).contains($0.key) }.values.reduce(0, +) }
+        public var detractors: Int { answers.filter { $0.key <= 6 }.values.reduce(0, +) }
+        /// −100 to 100; nil for other scales and before any answer.
+        public var nps: Double? {
+            guard scale == .nps, responses > 0 else { return nil }
+            return (Double(promoters) - Double(detractors)) / Double(responses) * 100
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case step, scale, sent, responses, responseRate = "response_rate", average, answers, nps, promoters, passives, detractors
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(step, forKey: .step)
+            try c.encode(scale.rawValue, forKey: .scale)
+            try c.encode(sent, forKey: .sent)
+            try c.encode(responses, forKey: .responses)
+            try c.encode(responseRate, forKey: .responseRate)
+            try c.encode(average, forKey: .average)
+            try c.encode(Dictionary(uniqueKeysWithValues: answers.map { (String($0.key), $0.value) }), forKey: .answers)
+            if scale == .nps {
+                try c.encode(nps, forKey: .nps)
+                try c.encode(promoters, forKey: .promoters)
+                try c.encode(passives, forKey: .passives)
+                try c.encode(detractors, forKey: .detractors)
+            }
+        }
+    }
+
+    public var surveys: [SurveyResult] = []
+
     enum CodingKeys: String, CodingKey {
         case campaign, name, since, until, entered, active, completed, exited, outcomes, steps, suppressedBy = "suppressed_by", skippedBy = "skipped_by", experiments, days, paused,
-             holdout, conversions, revenue, cost, roi, attribution, goals
+             holdout, conversions, revenue, cost, roi, attribution, goals, surveys
     }
 
     struct PauseJSON: Encodable {
@@ -365,6 +410,7 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
         try c.encode(roi, forKey: .roi)
         try c.encode(attribution, forKey: .attribution)
         try c.encode(goals, forKey: .goals)
+        try c.encode(surveys, forKey: .surveys)
     }
 
     init(campaign: Campaign, filter: CounterFilter) {
@@ -416,6 +462,14 @@ public struct CampaignStats: Sendable, Hashable, Encodable {
                 }
             }
             let journey = messageSteps.map(\.id)
+            for step in messageSteps {
+                guard let scale = step.message.survey else { continue }
+                var answers: [Int: Int] = [:]
+                for counter in mine where counter.metric == "answered" && counter.stepID == step.id {
+                    if let value = Int(counter.detail) { answers[value, default: 0] += counter.count }
+                }
+                stats.surveys.append(SurveyResult(step: step.id, scale: scale, sent: steps[step.id]?.sent ?? 0, answers: answers))
+            }
             stats.experiments = messageSteps.filter { $0.message.variants.count >= 2 }.map { step in
                 Experiment(step: step.id, message: step.message, results: variants[step.id] ?? [:], decision: controls.decisions[campaign.id]?[step.id])
             }

@@ -102,7 +102,8 @@ public struct TrackedLinks: Sendable {
         let target = Self.unescapeAttribute(SubstitutedValue.unfenced(attribute))
         let lowered = target.lowercased()
         guard lowered.hasPrefix("https://") || lowered.hasPrefix("http://"),
-              !target.hasPrefix(links.publicURL + "/u/"), !target.hasPrefix(links.publicURL + "/p/"), !target.hasPrefix(links.publicURL + "/t/")
+              !target.hasPrefix(links.publicURL + "/u/"), !target.hasPrefix(links.publicURL + "/p/"), !target.hasPrefix(links.publicURL + "/s/"),
+              !target.hasPrefix(links.publicURL + "/t/")
         else { return nil }
         return links.clickURL(messageID: messageID, target: target)
     }

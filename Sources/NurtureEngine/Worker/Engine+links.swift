@@ -1,6 +1,6 @@
 public import Foundation
 import Crypto
-import NurtureDSL
+public import NurtureDSL
 public import NurtureStorage
 
 /// What the signed links in messages do: unsubscribe, and record opens and clicks.
@@ -117,5 +117,37 @@ extension Engine {
         }
         _ = try await track([event], now: now, via: "preferences")
         return try await preferences(leadID: leadID)
+    }
+}
+
+/// The answer links of `Survey` emails: a page that asks for the click, which records it once.
+extension Engine {
+    public struct SurveyQuestion: Sendable, Hashable {
+        public var scale: SurveyScale
+        public var answer: Int
+        public var leadID: String
+        public var campaignID: String
+        public var stepID: String
+        /// Answered before (with this link or another of the same email).
+        public var answered: Bool
+    }
+
+    /// What an answer link stands for; nil for a message that is not a survey, or an answer off its scale.
+    public func surveyQuestion(messageID: String, answer: Int) async throws -> SurveyQuestion? {
+        guard let message = try await store.message(id: messageID),
+              case .email(let sent)? = playbook.campaign(message.campaignID)?.step(message.stepID)?.action,
+              let scale = sent.survey, scale.answers.contains(answer)
+        else { return nil }
+        let answered = !(try await store.storedEventIDs(["survey:\(messageID)"]).isEmpty)
+        return SurveyQuestion(scale: scale, answer: answer, leadID: message.leadID, campaignID: message.campaignID, stepID: message.stepID, answered: answered)
+    }
+
+    /// Records the answer (once per survey email: a second answer, by any of its links, is refused).
+    /// False when it was answered before.
+    public func answerSurvey(_ question: SurveyQuestion, messageID: String, comment: String?, now: Date) async throws -> Bool {
+        let answer = SurveyAnswer(scale: question.scale, answer: question.answer, campaignID: question.campaignID, stepID: question.stepID,
+                                  messageID: messageID, comment: comment.map { String($0.prefix(2_000)) })
+        let outcome = try await track([answer.event(leadID: question.leadID, at: now)], now: now, via: "survey")
+        return outcome.first != .duplicate
     }
 }
