@@ -15,7 +15,7 @@ let npsSurvey = Campaign("nps-survey", kind: .custom("survey"), name: "NPS surve
 
 /// Someone told us they would not recommend us: the owner hears at once, with the reasons, and
 /// calls. Nothing automated goes to them: an unhappy customer wants a person.
-let detractorFollowUp = Campaign("detractor-follow-up", kind: .custom("survey"), name: "Detractor follow-up", reentry: .after(.days(90))) {
+let detractorFollowUp = Campaign("nps-detractors", kind: .custom("survey"), name: "Detractor follow-up", reentry: .after(.days(90))) {
     Entry(whenAttributeChanges: "nps", to: .atMost(6))
 
     NotifySales("Answered the NPS survey with 6 or less: call them this week, listen, and fix what you can")

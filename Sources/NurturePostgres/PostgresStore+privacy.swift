@@ -22,7 +22,11 @@ extension PostgresStore: PrivacyRequests {
             counts.messages = try row["messages"].decode(Int.self)
             counts.conversions = try row["conversions"].decode(Int.self)
             let addresses = [try lead["email"].decode(String?.self), try lead["phone"].decode(String?.self)].compactMap { $0?.lowercased() }
-            counts.suppressions = try await connection.all("DELETE FROM suppression WHERE address = ANY(\(addresses)) RETURNING 1", logger).count
+            // A number another lead shares keeps its suppression: that lead's STOP is its own.
+            counts.suppressions = try await connection.all("""
+                DELETE FROM suppression s WHERE s.address = ANY(\(addresses))
+                AND NOT EXISTS (SELECT 1 FROM lead l WHERE (l.email = s.address OR l.phone = s.address) AND l.id <> \(leadID)) RETURNING 1
+                """, logger).count
             // Events, enrollments, messages and their content, conversions and step facts go with it.
             try await connection.query("DELETE FROM lead WHERE id = \(leadID)", logger: logger)
             for change in suppressing { try await Self.save(change, connection, at: audit.at, logger: logger) }

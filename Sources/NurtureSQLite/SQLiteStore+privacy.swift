@@ -20,8 +20,12 @@ extension SQLiteStore: PrivacyRequests {
             counts.messages = try count("outbox_message")
             counts.conversions = try count("conversion")
             let addresses = [lead["email"] as String?, lead["phone"] as String?].compactMap { $0 }
+            // A number another lead shares keeps its suppression: that lead's STOP is its own.
             for address in addresses {
-                try db.execute(sql: "DELETE FROM suppression WHERE address = ?", arguments: [address])
+                try db.execute(sql: """
+                    DELETE FROM suppression WHERE address = ?1
+                    AND NOT EXISTS (SELECT 1 FROM lead WHERE (email = ?1 OR phone = ?1) AND id <> ?2)
+                    """, arguments: [address, leadID])
                 counts.suppressions += db.changesCount
             }
             // Events, enrollments, messages and their content, conversions and step facts go with it.
@@ -42,11 +46,10 @@ extension SQLiteStore: PrivacyRequests {
     private func truncateLog() async throws {
         guard let pool = writer as? DatabasePool else { return }
         for attempt in 0..<50 {
-            let done = try await pool.writeWithoutTransaction { db in
-                try db.checkpoint(.truncate).walFrameCount == 0
-            }
+            // Busy (a reader holding the log) is worth another try; the erasure itself committed already.
+            let done = (try? await pool.writeWithoutTransaction { db in try db.checkpoint(.truncate).walFrameCount == 0 }) ?? false
             if done { return }
-            try await Task.sleep(for: .milliseconds(20 * (attempt + 1)))
+            try? await Task.sleep(for: .milliseconds(20 * (attempt + 1)))
         }
     }
 

@@ -37,6 +37,8 @@ extension NurtureServer {
         guard ways == 1 else {
             throw APIError.invalid([.init(path: "$", message: "choose the leads one way: segment, emails, lead_ids or all: true")])
         }
+        // An empty segment would be everyone: that takes "all": true, said on purpose.
+        if body.segment?.isEmpty == true { throw APIError.invalid([.init(path: "$.segment", message: "is empty; to enroll every lead say \"all\": true")]) }
         let target: Engine.EnrollmentTarget
         if let emails = body.emails {
             target = .leads(emails.map { .email($0) })

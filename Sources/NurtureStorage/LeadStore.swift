@@ -375,6 +375,9 @@ public struct Suppression: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Reasons the person's own START or resubscribe may lift.
+    public static let liftable: Set<String> = ["SMS STOP", "unsubscribed", "opted out"]
+
     /// Whether it stops every marketing message (an unsubscribe, a sunset, or more).
     public var stopsMarketing: Bool { scope.rank >= 1 }
 
@@ -383,6 +386,8 @@ public struct Suppression: Sendable, Hashable, CustomStringConvertible {
     public func adding(_ new: Suppression) -> Suppression {
         switch (scope, new.scope) {
         case (.kinds(let old), .kinds(let more)): Suppression(.kinds(old.union(more)), reason: new.reason)
+        // A bounce, a complaint or one added by hand is not replaced by a STOP that START could lift.
+        case (.all, .all) where !Self.liftable.contains(reason) && Self.liftable.contains(new.reason): self
         case _ where new.scope.rank >= scope.rank: new
         default: self
         }

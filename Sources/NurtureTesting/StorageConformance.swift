@@ -172,6 +172,25 @@ public enum StorageConformance {
             try expect(try await store.lead(id: changed.lead.id)?.timeZoneSource, .given)
             try expect(try await store.timeZoneSources(), [.given: 2])
         },
+        Check(name: "forgetting a lead deletes it and what names it, and keeps a number another lead shares suppressed") { store in
+            _ = try await insert(store, lead("ana@example.com") { $0.phone = "+351912345678" })
+            _ = try await insert(store, lead("ben@example.com") { $0.phone = "+351912345678" })
+            try await store.suppress(address: "+351912345678", channel: .sms, Suppression(.all, reason: "SMS STOP"), at: t0)
+            try await store.suppress(address: "ana@example.com", channel: .email, Suppression(.marketing, reason: "unsubscribed"), at: t0)
+            let hashed = SuppressionChange(address: "erased:00ff", channel: .email, suppression: Suppression(.all, reason: "asked to be forgotten"))
+            let counts = try await store.forget(leadID: "lead_ana", suppressing: [hashed], audit: PrivacyAudit(action: .forget, leadID: "lead_ana", actor: "test", at: t0))
+            try expect(counts?.events, 1)
+            try expect(counts?.suppressions, 1)
+            try expect(try await store.lead(id: "lead_ana") == nil, "the lead is gone")
+            try expect(try await store.latestEvents(leadID: "lead_ana", limit: 10).isEmpty, "its events are gone")
+            try expect(try await store.suppressions(address: "ana@example.com"), [:])
+            try expect(try await store.suppressions(address: "+351912345678")[.sms]?.reason, "SMS STOP")
+            try expect(try await store.suppressedAddresses(among: ["erased:00ff", "erased:11aa"]), ["erased:00ff"])
+            try expect(try await store.privacyRequests(limit: 5).map(\.action), [.forget])
+            try expect(try await store.privacyRequests(limit: 5).first?.counts?.events, 1)
+            try expect(try await store.forget(leadID: "lead_ana", suppressing: [], audit: PrivacyAudit(action: .forget, leadID: "lead_ana", actor: "test", at: t0)) == nil,
+                       "a second erasure finds nothing")
+        },
         Check(name: "processes announce themselves, refresh, and withdraw") { store in
             let worker = PlaybookProcess(id: "w1", fingerprint: "abc", role: "worker", host: "h", pid: 7, startedAt: t0, seenAt: t0)
             try await store.announce(worker)

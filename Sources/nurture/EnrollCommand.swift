@@ -29,7 +29,8 @@ extension LeadsCommand {
 
         func run() async throws {
             let start = try at.map { try parseInstant($0, option: "--at") }
-            let live = try await runtime.makeRuntime()
+            // A dry run writes nothing, not even the deployment of this build.
+            let live = try await runtime.makeRuntime(takingOver: !dryRun)
             defer { Task { await live.close() } }
             let target: Engine.EnrollmentTarget
             if let file {

@@ -10,7 +10,7 @@ struct CommandLineTests {
         #expect(result.stderr == "")
         #expect(result.stdout.contains("welcome            welcome     Welcome series — 11 steps (4 email, 0 SMS), entry on lead.created"))
         #expect(result.stdout.contains("scoring model 2026-11-b: 27 rules, thresholds 60, 100, behaviour half-life 30d\n"))
-        #expect(result.stdout.hasSuffix("ok: 7 campaigns, 26 templates (and 2 written for personas)\n"))
+        #expect(result.stdout.hasSuffix("ok: 9 campaigns, 28 templates (and 2 written for personas)\n"))
     }
 
     @Test func validateFailsOnABrokenCopyWithFileAndLine() throws {
@@ -49,7 +49,7 @@ struct CommandLineTests {
         let list = try NurtureBinary.run(["campaigns", "list"])
         #expect(list.status == 0)
         #expect(list.stdout.split(separator: "\n").map { $0.split(separator: " ")[0] } == [
-            "welcome", "nurture", "engagement", "invoice-follow-up", "advocates", "review-thanks", "win-back",
+            "welcome", "nurture", "engagement", "invoice-follow-up", "advocates", "review-thanks", "win-back", "nps-survey", "nps-detractors",
         ])
 
         let show = try NurtureBinary.run(["campaigns", "show", "welcome"])

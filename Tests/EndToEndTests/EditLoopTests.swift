@@ -17,7 +17,7 @@ struct EditLoopTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let unchanged = try await NurtureBinary.run(["validate"], in: folder)
         #expect(unchanged.status == 0, "\(unchanged.stderr)")
-        #expect(unchanged.stdout.contains("ok: 7 campaigns"))
+        #expect(unchanged.stdout.contains("ok: 9 campaigns"))
 
         let welcome = folder.appendingPathComponent("Campaigns/Welcome.swift")
         try (String(contentsOf: welcome, encoding: .utf8) + "\n// one more step\n").write(to: welcome, atomically: true, encoding: .utf8)

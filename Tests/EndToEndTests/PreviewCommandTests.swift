@@ -30,7 +30,7 @@ struct PreviewCommandTests {
         #expect(preview.stdout.contains("--- text ---") && preview.stdout.contains("written to \(html)"))
         let page = try String(contentsOfFile: html, encoding: .utf8)
         #expect(page.contains("Ana &lt;b&gt;") && !page.contains("Ana <b>"), "a lead's value is escaped in the HTML")
-        #expect(page.contains("/p/") && page.contains("/u/"), "the footer's preferences and unsubscribe links are real")
+        #expect(page.contains("/p/preview-only") && page.contains("/u/preview-only"), "a preview's links are inert: a click cannot change the real lead")
 
         // An SMS shows its segments; a lead file works without a database lead.
         let file = directory.appendingPathComponent("lead.json")

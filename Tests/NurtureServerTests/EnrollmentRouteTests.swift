@@ -25,6 +25,8 @@ struct EnrollmentRouteTests {
 
             #expect(try await client.send(.post, "/v1/campaigns/engagement/enrollments", json: #"{"segment": ["colour=red"]}"#).status == .badRequest)
             #expect(try await client.send(.post, "/v1/campaigns/engagement/enrollments", json: #"{"all": true, "emails": []}"#).status == .badRequest)
+            let empty = try await client.send(.post, "/v1/campaigns/engagement/enrollments", json: #"{"segment": []}"#)
+            #expect(empty.status == .badRequest && empty.text.contains("is empty; to enroll every lead say"), "an empty segment is not everyone")
             #expect(try await client.send(.post, "/v1/campaigns/engagement/enrollments", json: #"{"all": true, "at": "soon"}"#).status == .badRequest)
             #expect(try await client.send(.post, "/v1/campaigns/nope/enrollments", json: #"{"all": true}"#).status == .notFound)
             // The ranking reads the same syntax (and still the first one, NAME:VALUE).

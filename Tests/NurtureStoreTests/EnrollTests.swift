@@ -71,3 +71,29 @@ struct EnrollTests {
         #expect(throws: LeadSegment.Problem.self) { try LeadSegment.filter(["colour=red"], playbook: Self.playbook) }
     }
 }
+
+/// What the review of the privacy and scope work found, kept found.
+struct ForgottenAddressTests {
+    @Test func aLateProviderReportAboutSomeoneForgottenDoesNotWriteTheirAddressAgain() async throws {
+        let store = try await Backend.sqliteFile.makeStore()
+        let engine = try CampaignControlTests.engine(store, playbook: EnrollTests.playbook)
+        let t0 = HandOverTests.instant("2026-12-07T10:00")
+        _ = try await engine.upsert([HandOverTests.patch("ana")], now: t0)
+        _ = try await engine.forget(.email("ana@example.com"), actor: "test", now: t0)
+        let complaint = IncomingEvent(subject: .email("ana@example.com"), type: "email.complained", at: t0)
+        #expect(try await engine.reportWithoutLead(complaint, now: t0))
+        #expect(try await store.suppressions(address: "ana@example.com").isEmpty, "only the keyed hash holds it")
+        // Another's report still suppresses in the clear.
+        #expect(try await engine.reportWithoutLead(IncomingEvent(subject: .email("ben@example.com"), type: "email.complained", at: t0), now: t0))
+        #expect(try await store.suppressions(address: "ben@example.com")[.email]?.reason == "complaint")
+    }
+
+    @Test func anOptOutOfOneKindOnACleanAddressIsRecorded() async throws {
+        let store = try await Backend.sqliteFile.makeStore()
+        let engine = try CampaignControlTests.engine(store, playbook: EnrollTests.playbook)
+        let t0 = HandOverTests.instant("2026-12-07T10:00")
+        _ = try await engine.upsert([HandOverTests.patch("ana")], now: t0)
+        _ = try await engine.track(IncomingEvent(subject: .email("ana@example.com"), type: "unsubscribed", at: t0, properties: ["kinds": "nurture"]), now: t0)
+        #expect(try await store.suppressions(address: "ana@example.com")[.email] == Suppression(.kinds(["nurture"]), reason: "opted out"))
+    }
+}

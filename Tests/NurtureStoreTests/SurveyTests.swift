@@ -65,8 +65,8 @@ struct SurveyTests {
         let ana = try #require(try await store.lead(email: "ana@example.com"))
         #expect(ana.attributes["nps"] == .number(10))
         #expect(try await HandOverTests.enrollments(store, "ana").contains { $0.campaignID == "advocates" })
-        #expect(try await HandOverTests.enrollments(store, "dee").contains { $0.campaignID == "detractor-follow-up" })
-        #expect(!(try await HandOverTests.enrollments(store, "cy").contains { ["advocates", "detractor-follow-up"].contains($0.campaignID) }))
+        #expect(try await HandOverTests.enrollments(store, "dee").contains { $0.campaignID == "nps-detractors" })
+        #expect(!(try await HandOverTests.enrollments(store, "cy").contains { ["advocates", "nps-detractors"].contains($0.campaignID) }))
         _ = try await engine.runDue(now: surveyDay.addingTimeInterval(60))
         let dee = try #require(try await store.lead(email: "dee@example.com"))
         let alert = try #require(try await store.latestMessages(leadID: dee.id, limit: 50).first { $0.channel == .sales })
@@ -80,6 +80,15 @@ struct SurveyTests {
             let reminded = try await store.latestMessages(leadID: lead.id, limit: 50).contains { $0.stepID == "nps-survey-reminder" }
             #expect(reminded == (name == "eve"), "\(name)")
         }
+        // One answer per journey: Eve answers the reminder, and the first email's links are then refused.
+        let eve = try #require(try await store.lead(email: "eve@example.com"))
+        let reminder = try #require(try await store.latestMessages(leadID: eve.id, limit: 50).first { $0.stepID == "nps-survey-reminder" })
+        let late = try #require(try await engine.surveyQuestion(messageID: reminder.id, answer: 7))
+        #expect(try await engine.answerSurvey(late, messageID: reminder.id, comment: nil, now: surveyDay.addingTimeInterval(6 * 86_400)))
+        let first = try #require(try await engine.surveyQuestion(messageID: surveys["eve"]!.id, answer: 10))
+        #expect(first.answered)
+        #expect(try await engine.answerSurvey(first, messageID: surveys["eve"]!.id, comment: nil, now: surveyDay.addingTimeInterval(6 * 86_400)) == false)
+        #expect(try await store.lead(email: "eve@example.com")?.attributes["nps"] == .number(7))
 
         // By hand: 4 answers of 5 sent; promoters 2 (10, 9), passives 1 (8), detractors 1 (3): NPS (2 − 1) / 4 = +25.
         let result = try #require(try await engine.stats(CounterFilter(campaignID: "nps-survey")).first?.surveys.first { $0.step == "nps-survey" })

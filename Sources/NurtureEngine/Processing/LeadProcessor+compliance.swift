@@ -91,7 +91,7 @@ extension LeadProcessor {
             let kinds = event.properties["kinds"].map { Set($0.textValue.split(separator: ",").map(String.init)) }
             let new = ComplianceEvent.unsubscribe(on: channel, kinds: kinds)
             let existing = work.state.suppressions[channel]
-            if kinds == nil ? !ComplianceEvent.isUnsubscribed(existing) : existing.map({ $0.adding(new) }) != existing {
+            if kinds == nil ? !ComplianceEvent.isUnsubscribed(existing) : (existing.map { $0.adding(new) } ?? new) != existing {
                 work.state.suppressions[channel] = existing.map { $0.adding(new) } ?? new
                 creditUnsubscribe(on: channel, via: event.properties["via"]?.textValue ?? "event", at: event.at, &work)
             }

@@ -36,8 +36,11 @@ extension LeadProcessor {
         _ = refreshPersona(&work, now: now)
         let signals = signals(of: work, now: now)
         let outgoing = OutgoingMessage(channel: channel, leadID: lead.id, campaignID: "preview", stepID: template, template: template, variant: nil, occurrence: 0)
-        let links = ["unsubscribe_url": self.links.unsubscribeURL(leadID: lead.id, channel: channel),
-                     "preferences_url": self.links.preferencesURL(leadID: lead.id)]
+        // Inert links: a tester clicking unsubscribe, or an answer, in a preview or a test send
+        // must not change a real lead (these paths answer 404).
+        let base = self.links.publicURL
+        var links = ["unsubscribe_url": "\(base)/u/preview-only", "preferences_url": "\(base)/p/preview-only"]
+        for answer in 0...10 { links[SurveyScale.linkVariable(answer)] = "\(base)/s/preview-only-\(answer)" }
         let rendered = try renderer.render(outgoing, lead: work.lead, trigger: trigger, signals: signals, links: links)
         return Preview(template: template, channel: channel, rendered: rendered, persona: work.lead.attributes[Persona.attribute]?.textValue, signals: signals)
     }

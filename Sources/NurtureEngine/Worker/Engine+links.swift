@@ -138,13 +138,23 @@ extension Engine {
               case .email(let sent)? = playbook.campaign(message.campaignID)?.step(message.stepID)?.action,
               let scale = sent.survey, scale.answers.contains(answer)
         else { return nil }
-        let answered = !(try await store.storedEventIDs(["survey:\(messageID)"]).isEmpty)
+        // One answer per journey: the reminder's links are refused once the first email was answered.
+        var answered = !(try await store.storedEventIDs(["survey:\(messageID)"]).isEmpty)
+        if !answered {
+            let key = LeadKey.id(message.leadID)
+            let journey = try await store.snapshots([key], window: Self.window(at: message.createdAt))[key]?.enrollments
+                .filter { $0.campaignID == message.campaignID && $0.enrolledAt <= message.createdAt }.map(\.enrolledAt).max() ?? message.createdAt
+            answered = try await store.latestEvents(leadID: message.leadID, limit: 500).contains {
+                $0.type == SurveyAnswer.eventType && $0.properties["campaign"]?.textValue == message.campaignID && $0.at >= journey
+            }
+        }
         return SurveyQuestion(scale: scale, answer: answer, leadID: message.leadID, campaignID: message.campaignID, stepID: message.stepID, answered: answered)
     }
 
     /// Records the answer (once per survey email: a second answer, by any of its links, is refused).
     /// False when it was answered before.
     public func answerSurvey(_ question: SurveyQuestion, messageID: String, comment: String?, now: Date) async throws -> Bool {
+        guard !question.answered else { return false }
         let answer = SurveyAnswer(scale: question.scale, answer: question.answer, campaignID: question.campaignID, stepID: question.stepID,
                                   messageID: messageID, comment: comment.map { String($0.prefix(2_000)) })
         let outcome = try await track([answer.event(leadID: question.leadID, at: now)], now: now, via: "survey")

@@ -58,8 +58,9 @@ public struct Engine: Sendable {
         for _ in 0..<Self.maxRedos {
             guard !emails.isEmpty else { break }
             let snapshots = try await store.snapshots(emails.map(LeadKey.email), window: Self.window(at: now))
+            // Forgotten people's addresses: a new lead's email, and any phone a patch brings.
             let newcomers = emails.filter { snapshots[.email($0)] == nil }
-            let erased = try await self.erased(among: newcomers + newcomers.flatMap { email in byEmail[email]!.compactMap { patches[$0].phone } })
+            let erased = try await self.erased(among: newcomers + emails.flatMap { email in byEmail[email]!.compactMap { patches[$0].phone } })
             let controls = try await store.campaignControls()
             let rotation = OwnerRotation(next: try await store.rotationPosition())
             let groups = emails.map { email in (email, byEmail[email]!.map { patches[$0] }, snapshots[.email(email)]) }
@@ -75,6 +76,7 @@ public struct Engine: Sendable {
                             continue
                         }
                         current.work.lead = updated
+                        if updated.phone != before.phone { Self.keepForgotten(&current.work, erased: erased) }
                         processor.leadUpdated(from: before, &current.work, now: now)
                         unit = current
                         outcomes.append(UpsertResult(.updated, leadID: before.id, zoneIsGuess: Self.isCountryGuess(updated)))
@@ -259,6 +261,9 @@ public struct Engine: Sendable {
         let hardBounce = event.type == ComplianceEvent.emailBounced && event.properties["bounce"]?.textValue == "hard"
         let reasons = [ComplianceEvent.emailComplained: "complaint", ComplianceEvent.smsOptedOut: "SMS STOP", ComplianceEvent.unsubscribed: "unsubscribed"]
         guard let reason = hardBounce ? "hard bounce" : reasons[event.type], let address = event.subject.address else { return false }
+        // A late report about someone forgotten must not write their address down again: the
+        // keyed hash already stops everything to it.
+        if try await !erased(among: [address]).isEmpty { return true }
         let channel: OutgoingMessage.Channel = event.type == ComplianceEvent.unsubscribed
             ? (event.properties["channel"].flatMap { OutgoingMessage.Channel(rawValue: $0.textValue) } ?? .email)
             : (event.type.hasPrefix("sms") ? .sms : .email)
