@@ -101,14 +101,18 @@ struct UnmatchedRouteMiddleware<Context: RequestContext>: RouterMiddleware {
         self.routes = merged.keys.sorted().compactMap { merged[$0] }
     }
 
-    /// The methods some route serves at `path`, sorted; empty when no route has the path.
+    /// The methods the route that has `path` serves, sorted; empty when no route has it. Where a
+    /// literal route and a parameter route both match (`/v1/leads/top` and `/v1/leads/{lead}`),
+    /// the router takes the literal one, and so does this.
     func methods(at path: String) -> [String] {
         let parts = path.split(separator: "/")
         var methods: Set<String> = []
+        var literals = -1
         for route in routes where route.segments.count == parts.count {
-            if zip(route.segments, parts).allSatisfy({ pattern, part in pattern.map { $0 == part } ?? true }) {
-                methods.formUnion(route.methods)
-            }
+            guard zip(route.segments, parts).allSatisfy({ pattern, part in pattern.map { $0 == part } ?? true }) else { continue }
+            let count = route.segments.count { $0 != nil }
+            if count > literals { (methods, literals) = ([], count) }
+            if count == literals { methods.formUnion(route.methods) }
         }
         return methods.sorted()
     }

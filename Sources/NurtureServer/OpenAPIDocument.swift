@@ -113,7 +113,9 @@ enum OpenAPIDocument {
             "\n        \($0.name): {properties: {attributes: {not: {required: [\($0.name)]}}}}"
         }.joined()
         let segmentNames = (["tag"] + LeadField.names.sorted() + attributes.map(\.name).filter { !LeadField.names.contains($0) })
-        let segmentPattern = "^(" + segmentNames.joined(separator: "|") + #"):[\s\S]*$"#
+        // As LeadSegment reads it: NAME=VALUE (or NAME:VALUE), split at the first of the two; a stage must be one.
+        let segmentPattern = "^(?:(?:" + segmentNames.filter { $0 != "stage" }.joined(separator: "|") + #")[=:][\s\S]*|stage[=:](?:"#
+            + Stage.allCases.map(\.name).joined(separator: "|") + "))$"
         let reserved = EventInput.reservedTypes.sorted()
         let batch = settings.maxBatch
         return #"""
@@ -477,7 +479,7 @@ enum OpenAPIDocument {
                     - {name: stage, in: query, schema: {type: string, enum: [subscriber, lead, mql, sql, opportunity, customer]}}
                     - name: segment
                       in: query
-                      description: "NAME:VALUE, where NAME is tag, a lead field or a declared attribute; repeatable, all must match"
+                      description: "NAME=VALUE (or NAME:VALUE), where NAME is tag, stage, a lead field or a declared attribute; repeatable, all must match"
                       schema: {type: array, items: {type: string, pattern: \#(quoted(segmentPattern))}}
                       style: form
                       explode: true
@@ -581,13 +583,19 @@ enum OpenAPIDocument {
                       application/json:
                         schema:
                           type: object
+                          description: Exactly one of segment, emails, lead_ids or all.
                           properties:
-                            segment: {type: array, items: {type: string}, description: "NAME=VALUE, as nurture leads enroll --segment takes it"}
+                            segment: {type: array, minItems: 1, items: {type: string, pattern: \#(quoted(segmentPattern))}, description: "NAME=VALUE, as nurture leads enroll --segment takes it"}
                             emails: {type: array, items: {type: string}}
                             lead_ids: {type: array, items: {type: string}}
-                            all: {type: boolean}
+                            all: {type: boolean, const: true}
                             at: {type: string, format: date-time}
                             dry_run: {type: boolean}
+                          oneOf:
+                            - required: [segment]
+                            - required: [emails]
+                            - required: [lead_ids]
+                            - required: [all]
                   responses:
                     "200":
                       description: What was done (or, with dry_run, would be)

@@ -33,8 +33,8 @@ extension NurtureServer {
         }
         let id = try campaignParameter(context)
         let body = try JSONBody.decode(Body.self, from: try await JSONBody.collect(request, limit: settings.maxBodyBytes))
-        let ways = [body.segment != nil, body.emails != nil, body.lead_ids != nil, body.all == true].count { $0 }
-        guard ways == 1 else {
+        let ways = [body.segment != nil, body.emails != nil, body.lead_ids != nil, body.all != nil].count { $0 }
+        guard ways == 1, body.all != false else {
             throw APIError.invalid([.init(path: "$", message: "choose the leads one way: segment, emails, lead_ids or all: true")])
         }
         // An empty segment would be everyone: that takes "all": true, said on purpose.
@@ -53,7 +53,9 @@ extension NurtureServer {
         }
         var start: Date?
         if let at = body.at {
-            guard let parsed = ISO8601DateFormatter().date(from: at) else {
+            let fractional = ISO8601DateFormatter()
+            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            guard let parsed = ISO8601DateFormatter().date(from: at.uppercased()) ?? fractional.date(from: at.uppercased()) else {
                 throw APIError.invalid([.init(path: "$.at", message: "must be an ISO 8601 time such as 2026-12-07T09:00:00Z")])
             }
             start = parsed

@@ -19,7 +19,7 @@ public enum LeadSegment {
         for text in texts {
             // By scalar: a Character search misses a separator that a combining mark joins to the value.
             let scalars = text.unicodeScalars
-            guard let separator = scalars.firstIndex(of: "=") ?? scalars.firstIndex(of: ":"), separator != scalars.startIndex else {
+            guard let separator = scalars.firstIndex(where: { $0 == "=" || $0 == ":" }), separator != scalars.startIndex else {
                 throw Problem(text: text, description: "'\(text)' must be NAME=VALUE, such as industry=SaaS or tag=webinar")
             }
             let name = String(scalars[..<separator]), value = String(scalars[scalars.index(after: separator)...])
