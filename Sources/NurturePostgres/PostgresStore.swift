@@ -635,6 +635,9 @@ public final class PostgresStore: LeadStore, Sendable {
     public func suppress(address: String, channel: MessageChannel, _ suppression: Suppression, at: Date) async throws {
         try TextWithNUL.refuse([("address", address), ("reason", suppression.reason)])
         try await transaction { connection in
+            // FOR UPDATE locks no row that is not there yet: two first suppressions of one address
+            // (a complaint and an unsubscribe) take turns on a lock named by it instead.
+            _ = try await connection.all("SELECT pg_advisory_xact_lock(hashtext(\(address.lowercased() + "|" + channel.rawValue)))", logger)
             let existing = try await connection.all(
                 "SELECT reason, scope FROM suppression WHERE address = \(address.lowercased()) AND channel = \(channel.rawValue) FOR UPDATE", logger
             ).first.map(Self.suppression)

@@ -191,6 +191,15 @@ public enum StorageConformance {
             try expect(try await store.forget(leadID: "lead_ana", suppressing: [], audit: PrivacyAudit(action: .forget, leadID: "lead_ana", actor: "test", at: t0)) == nil,
                        "a second erasure finds nothing")
         },
+        Check(name: "two first suppressions of one address at once keep the wider") { store in
+            for n in 0..<20 {
+                let address = "race\(n)@example.com"
+                async let complaint: Void = store.suppress(address: address, channel: .email, Suppression(.all, reason: "complaint"), at: t0)
+                async let unsubscribe: Void = store.suppress(address: address, channel: .email, Suppression(.marketing, reason: "unsubscribed"), at: t0)
+                _ = try await (complaint, unsubscribe)
+                try expect(try await store.suppressions(address: address)[.email]?.scope, .all)
+            }
+        },
         Check(name: "processes announce themselves, refresh, and withdraw") { store in
             let worker = PlaybookProcess(id: "w1", fingerprint: "abc", role: "worker", host: "h", pid: 7, startedAt: t0, seenAt: t0)
             try await store.announce(worker)
