@@ -375,7 +375,8 @@ public struct Suppression: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Reasons the person's own START or resubscribe may lift.
+    /// The person's own choices: reasons only their own START or resubscribe may lift (a hard
+    /// bounce, a complaint or an erasure never).
     public static let liftable: Set<String> = ["SMS STOP", "unsubscribed", "opted out"]
 
     /// Whether it stops every marketing message (an unsubscribe, a sunset, or more).

@@ -73,7 +73,7 @@ struct SuppressionsCommand: AsyncParsableCommand {
                 print("\(address) is not suppressed on \(channel.rawValue)")
                 return
             }
-            let theirOwn = ["unsubscribed", "opted out", "SMS STOP"].contains(suppression.reason)
+            let theirOwn = Suppression.liftable.contains(suppression.reason)
             if theirOwn && !personAsked {
                 printError("error: \(address) is suppressed by their own choice (\(suppression)); only they can lift it, "
                     + "on the preferences page or by texting START. If they asked you to, pass --person-asked.")

@@ -28,9 +28,6 @@ public enum ComplianceEvent {
     /// wants by email (comma-separated, empty for none); it replaces the opt-outs before it.
     public static let preferencesUpdated = "preferences.updated"
 
-    /// Suppression reasons that a START keyword may lift; a hard bounce or complaint it may not.
-    static let liftableBySMSStart: Set<String> = ["SMS STOP", "unsubscribed"]
-
     /// What an unsubscribe stops: marketing email (receipts and invoices still go), every SMS
     /// (carriers' rules: an opted-out number gets nothing but the confirmation).
     public static func unsubscribe(on channel: OutgoingMessage.Channel, kinds: Set<String>? = nil) -> Suppression {
@@ -47,7 +44,7 @@ public enum ComplianceEvent {
     /// Whether the lead's own resubscribe (or START) may lift it: what the lead chose, or a sunset;
     /// never a bounce, a complaint or an erasure.
     static func liftableByTheLead(_ suppression: Suppression) -> Bool {
-        suppression.scope != .all || liftableBySMSStart.contains(suppression.reason)
+        suppression.scope != .all || Suppression.liftable.contains(suppression.reason)
     }
 }
 

@@ -59,7 +59,7 @@ extension Engine {
 /// The preferences page behind `{{preferences_url}}`: what the person gets by kind, and their
 /// own choices: opt out of some kinds, of all marketing, or resubscribe.
 extension Engine {
-    public struct Preferences: Sendable, Hashable {
+    public struct Preferences: Sendable {
         public var address: String
         /// The marketing kinds the playbook sends, in playbook order, with their campaigns' names.
         public var kinds: [(kind: String, campaigns: [String])]
@@ -70,12 +70,6 @@ extension Engine {
 
         /// A bounce or a complaint: no choice on the page changes it.
         public var isBlocked: Bool { suppression.map { !ComplianceEvent.liftableByTheLead($0) } ?? false }
-
-        public static func == (a: Preferences, b: Preferences) -> Bool {
-            a.address == b.address && a.suppression == b.suppression && a.kinds.map(\.kind) == b.kinds.map(\.kind)
-        }
-
-        public func hash(into hasher: inout Hasher) { hasher.combine(address) }
     }
 
     public enum PreferenceChoice: Sendable, Hashable {

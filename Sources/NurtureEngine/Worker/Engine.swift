@@ -58,9 +58,12 @@ public struct Engine: Sendable {
         for _ in 0..<Self.maxRedos {
             guard !emails.isEmpty else { break }
             let snapshots = try await store.snapshots(emails.map(LeadKey.email), window: Self.window(at: now))
-            // Forgotten people's addresses: a new lead's email, and any phone a patch brings.
+            // Forgotten people's addresses: a new lead's email, and a phone a patch brings that its lead lacks.
             let newcomers = emails.filter { snapshots[.email($0)] == nil }
-            let erased = try await self.erased(among: newcomers + emails.flatMap { email in byEmail[email]!.compactMap { patches[$0].phone } })
+            let newPhones = emails.flatMap { email in
+                byEmail[email]!.compactMap { patches[$0].phone }.filter { $0 != snapshots[.email(email)]?.lead.phone }
+            }
+            let erased = try await self.erased(among: newcomers + newPhones)
             let controls = try await store.campaignControls()
             let rotation = OwnerRotation(next: try await store.rotationPosition())
             let groups = emails.map { email in (email, byEmail[email]!.map { patches[$0] }, snapshots[.email(email)]) }
